@@ -1,0 +1,132 @@
+"""The model catalog: what each public model accepts, costs and becomes on Replicate.
+
+Adding a model means adding one ``CatalogEntry`` to ``CATALOG``; routes,
+validation, pricing and ``GET /models`` follow from it.
+"""
+from dataclasses import dataclass
+from typing import Callable, Dict, Literal, Optional, Type
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from chalicelib.replicate import ModelRef
+
+MediaType = Literal["image", "video", "audio"]
+
+
+class ModelParameters(BaseModel):
+    # Unknown parameters and wrong types are client errors, not silently coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    def outputs_requested(self) -> int:
+        return 1
+
+
+class FluxSchnellParameters(ModelParameters):
+    prompt: str = Field(min_length=1, max_length=4000, description="A detailed description of the image")
+    width: int = Field(1024, ge=256, le=1440, description="Wanted width; mapped to the nearest supported aspect ratio")
+    height: int = Field(1024, ge=256, le=1440, description="Wanted height; mapped to the nearest supported aspect ratio")
+    num_outputs: int = Field(1, ge=1, le=4, description="Number of images")
+
+    def outputs_requested(self) -> int:
+        return self.num_outputs
+
+
+class SdxlParameters(ModelParameters):
+    prompt: str = Field(min_length=1, max_length=4000, description="A detailed description")
+    negative_prompt: Optional[str] = Field(None, max_length=4000, description="What to avoid in the image")
+    width: int = Field(1024, ge=256, le=1536, multiple_of=8)
+    height: int = Field(1024, ge=256, le=1536, multiple_of=8)
+    num_inference_steps: int = Field(50, ge=1, le=500)
+    guidance_scale: float = Field(7.5, ge=1, le=50)
+
+
+class StabilityVideoParameters(ModelParameters):
+    image: HttpUrl = Field(description="URL of the input image (http or https)")
+    motion_bucket_id: int = Field(127, ge=1, le=255)
+    fps: int = Field(24, ge=5, le=30)
+    num_frames: int = Field(25, ge=14, le=25, description="14 uses SVD, more uses SVD-XT (25 frames)")
+
+
+class MusicgenParameters(ModelParameters):
+    prompt: str = Field(min_length=1, max_length=4000, description="Description of the music")
+    duration: int = Field(8, ge=1, le=30, description="Seconds of audio")
+    temperature: float = Field(1.0, ge=0, le=2)
+    top_k: int = Field(250, ge=0, le=1000)
+    top_p: float = Field(0.0, ge=0, le=1)
+    output_format: Literal["wav", "mp3"] = "wav"
+
+
+# flux-schnell takes an aspect ratio, not a size.
+FLUX_ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+
+
+def nearest_aspect_ratio(width: int, height: int) -> str:
+    def ratio(r: str) -> float:
+        w, h = r.split(":")
+        return int(w) / int(h)
+    return min(FLUX_ASPECT_RATIOS, key=lambda r: abs(ratio(r) - width / height))
+
+
+def flux_schnell_input(p: FluxSchnellParameters) -> dict:
+    return {"prompt": p.prompt, "aspect_ratio": nearest_aspect_ratio(p.width, p.height),
+            "num_outputs": p.num_outputs, "output_format": "png",
+            # 0.25 MP when the asked area is nearer to it than to 1 MP.
+            "megapixels": "0.25" if p.width * p.height <= 400_000 else "1"}
+
+
+def sdxl_input(p: SdxlParameters) -> dict:
+    data = p.model_dump(exclude_none=True)
+    return data
+
+
+def stability_video_input(p: StabilityVideoParameters) -> dict:
+    return {"input_image": str(p.image), "frames_per_second": p.fps,
+            "motion_bucket_id": p.motion_bucket_id,
+            "video_length": "14_frames_with_svd" if p.num_frames <= 14 else "25_frames_with_svd_xt"}
+
+
+def musicgen_input(p: MusicgenParameters) -> dict:
+    return p.model_dump()
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    model_id: str
+    media_type: MediaType
+    description: str
+    replicate_model: ModelRef
+    price_usd: float
+    estimated_time_s: int
+    parameters: Type[ModelParameters]
+    to_replicate_input: Callable[[ModelParameters], dict]
+
+    def estimated_cost(self, params: ModelParameters) -> float:
+        return round(self.price_usd * params.outputs_requested(), 6)
+
+
+CATALOG: Dict[str, CatalogEntry] = {e.model_id: e for e in (
+    CatalogEntry("stability-video", "video",
+                 "Generate video from a single image using Stable Video Diffusion.",
+                 ModelRef("stability-ai/stable-video-diffusion"), 0.05, 60,
+                 StabilityVideoParameters, stability_video_input),
+    CatalogEntry("flux-schnell", "image",
+                 "Fast image generation with good quality from Black Forest Labs.",
+                 ModelRef("black-forest-labs/flux-schnell", official=True), 0.003, 5,
+                 FluxSchnellParameters, flux_schnell_input),
+    CatalogEntry("sdxl", "image",
+                 "High-quality image generation with Stable Diffusion XL.",
+                 ModelRef("stability-ai/sdxl"), 0.01, 10,
+                 SdxlParameters, sdxl_input),
+    CatalogEntry("musicgen", "audio",
+                 "Generate music from text prompts using Meta's MusicGen.",
+                 ModelRef("meta/musicgen"), 0.02, 30,
+                 MusicgenParameters, musicgen_input),
+)}
+
+
+def describe_catalog() -> list:
+    """``GET /models``: each model with its parameters' JSON Schema."""
+    return [{"modelId": e.model_id, "mediaType": e.media_type, "description": e.description,
+             "pricing": {"usd": e.price_usd, "per": "output"},
+             "estimatedTime": e.estimated_time_s,
+             "parameters": e.parameters.model_json_schema()} for e in CATALOG.values()]

@@ -1,0 +1,72 @@
+"""API keys: issued once, stored only as SHA-256 hashes, each belonging to a client."""
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, List, Optional
+
+from chalicelib.clock import iso, parse_iso, utcnow
+from chalicelib.errors import Unauthorized
+from chalicelib.store import ApiKeyStore
+
+KEY_PREFIX = "vsl_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the client owning the key, and the user the key is bound to, if any."""
+    client_id: str
+    key_id: str
+    user_id: Optional[str] = None
+
+
+class ApiKeys:
+    def __init__(self, store: ApiKeyStore, clock: Callable[[], datetime] = utcnow):
+        self.store = store
+        self.clock = clock
+
+    def authenticate(self, presented: Optional[str]) -> Caller:
+        if not presented:
+            raise Unauthorized("Send your API key in the X-API-Key header.")
+        record = self.store.get(hash_key(presented.strip()))
+        if record is None:
+            raise Unauthorized("The API key is not valid.")
+        if record.get("revokedAt"):
+            raise Unauthorized("The API key has been revoked.")
+        expires = record.get("expiresAt")
+        if expires and parse_iso(expires) <= self.clock():
+            raise Unauthorized("The API key has expired.")
+        return Caller(record["clientId"], record["keyId"], record.get("userId"))
+
+    def create(self, client_id: Optional[str] = None, user_id: Optional[str] = None,
+               expires_at: Optional[datetime] = None, key: Optional[str] = None):
+        """Store a new key; returns (the key in clear, its record). The clear key is not kept."""
+        key = key or new_key()
+        key_hash = hash_key(key)
+        record = {"keyHash": key_hash, "keyId": key_hash[:12],
+                  "clientId": client_id or f"client-{key_hash[:8]}",
+                  "createdAt": iso(self.clock())}
+        if user_id:
+            record["userId"] = user_id
+        if expires_at:
+            record["expiresAt"] = iso(expires_at)
+        self.store.put(record)
+        return key, record
+
+    def list(self) -> List[dict]:
+        return sorted(self.store.list(), key=lambda r: r["createdAt"])
+
+    def revoke(self, key_id: str) -> dict:
+        matches = [r for r in self.store.list() if r["keyId"] == key_id]
+        if not matches:
+            raise KeyError(key_id)
+        self.store.set_revoked(matches[0]["keyHash"], iso(self.clock()))
+        return matches[0]

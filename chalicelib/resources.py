@@ -1,0 +1,47 @@
+"""Names and settings of the AWS resources the service uses.
+
+``resources.json`` beside this module is the single source: the app, the local
+provisioning and Terraform all read it, so the three cannot drift apart.
+"""
+import json
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+_SPEC_PATH = os.path.join(os.path.dirname(__file__), "resources.json")
+
+
+def load_spec() -> dict:
+    with open(_SPEC_PATH) as f:
+        return json.load(f)
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    jobs_table: str
+    api_keys_table: str
+    counters_table: str
+    jobs_queue: str
+    jobs_dlq: str
+    media_bucket: str
+
+
+def resource_names(stage: str, bucket_override: Optional[str] = None) -> ResourceNames:
+    spec = load_spec()
+    prefix = f"{spec['service']}-{stage}"
+    tables = {logical: f"{prefix}-{logical}" for logical in spec["tables"]}
+    return ResourceNames(
+        jobs_table=tables["jobs"],
+        api_keys_table=tables["api-keys"],
+        counters_table=tables["counters"],
+        jobs_queue=f"{prefix}-jobs",
+        jobs_dlq=f"{prefix}-jobs-dlq",
+        media_bucket=bucket_override or f"{prefix}-{spec['bucket']['suffix']}",
+    )
+
+
+def stage_settings(stage: str) -> dict:
+    stages = load_spec()["stages"]
+    if stage not in stages:
+        raise ValueError(f"unknown stage {stage!r}; known: {sorted(stages)}")
+    return stages[stage]

@@ -1,0 +1,53 @@
+"""The media bucket: where results live, streaming copies, presigned links."""
+from datetime import datetime
+from typing import Optional
+
+from chalicelib.aws import client
+
+MEDIA_PREFIXES = {"image": "images", "video": "videos", "audio": "audio"}
+ORIGINAL_STEM = "original"
+THUMBNAIL_NAME = "thumbnail.jpg"
+
+
+def job_prefix(media_type: str, user_id: str, created_at: datetime, job_id: str) -> str:
+    """``{type}/{user}/{YYYY}/{MM}/{DD}/{jobId}``: the job's folder in the bucket."""
+    return f"{MEDIA_PREFIXES[media_type]}/{user_id}/{created_at:%Y/%m/%d}/{job_id}"
+
+
+def output_name(index: int, ext: str) -> str:
+    """The first output is ``original.ext`` (it triggers the thumbnail); others ``output-N.ext``."""
+    return f"{ORIGINAL_STEM}.{ext}" if index == 0 else f"output-{index + 1}.{ext}"
+
+
+def parse_original_key(key: str) -> Optional[str]:
+    """The job id from a stored original's key, or None for any other object."""
+    parts = key.split("/")
+    if len(parts) >= 7 and parts[0] in MEDIA_PREFIXES.values() and \
+            parts[-1].startswith(ORIGINAL_STEM + "."):
+        return parts[-2]
+    return None
+
+
+class MediaStorage:
+    def __init__(self, bucket: str, presign_expiry_s: int = 3600):
+        self.bucket = bucket
+        self.presign_expiry_s = presign_expiry_s
+
+    @property
+    def s3(self):
+        return client("s3")
+
+    def upload_file(self, path: str, key: str, content_type: str) -> None:
+        # upload_file streams from disk in bounded parts (multipart above 8 MB).
+        self.s3.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def download_file(self, key: str, path: str) -> None:
+        self.s3.download_file(self.bucket, key, path)
+
+    def presigned_url(self, key: str) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key},
+            ExpiresIn=self.presign_expiry_s)
+
+    def check(self) -> None:
+        self.s3.head_bucket(Bucket=self.bucket)

@@ -1,0 +1,95 @@
+"""Create the service's tables, queues and bucket on the emulator, from
+chalicelib/resources.json (the same source Terraform reads). Safe to re-run."""
+import json
+import logging
+
+import boto3
+from botocore.exceptions import ClientError
+
+from chalicelib.resources import load_spec, resource_names, stage_settings
+
+log = logging.getLogger("provision")
+
+# On AWS, S3 invokes the thumbnailer directly (retried twice, then dropped to an
+# on-failure destination). Locally, S3 notifies this queue and the event delivery
+# loop plays that role: 3 receives, then its dead-letter queue.
+MEDIA_EVENTS_MAX_RECEIVES = 3
+
+
+def media_events_queue(stage: str) -> str:
+    return f"{load_spec()['service']}-{stage}-media-events"
+
+
+def provision(stage: str = "local") -> dict:
+    spec, names, settings = load_spec(), resource_names(stage), stage_settings(stage)
+    ddb, sqs, s3 = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3")
+    for logical, table in spec["tables"].items():
+        _create_table(ddb, f"{spec['service']}-{stage}-{logical}", table)
+    queue = spec["queues"]["jobs"]
+    jobs_url = _create_queue(sqs, names.jobs_queue, names.jobs_dlq,
+                             settings["queue_visibility_timeout_s"], queue["max_receive_count"],
+                             queue["message_retention_s"], queue["dlq_retention_s"])
+    events_name = media_events_queue(stage)
+    events_url = _create_queue(sqs, events_name, f"{events_name}-dlq",
+                               settings["queue_visibility_timeout_s"], MEDIA_EVENTS_MAX_RECEIVES,
+                               queue["message_retention_s"], queue["dlq_retention_s"])
+    _create_bucket(s3, names.media_bucket)
+    events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=names.media_bucket,
+        NotificationConfiguration={"QueueConfigurations": [
+            {"QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"]}]})
+    return {"jobs_queue_url": jobs_url, "media_events_queue_url": events_url}
+
+
+def _create_table(ddb, name: str, table: dict) -> None:
+    attributes = {table["hash_key"]}
+    indexes = []
+    for index_name, index in table["indexes"].items():
+        keys = [{"AttributeName": index["hash_key"], "KeyType": "HASH"}]
+        attributes.add(index["hash_key"])
+        if index.get("range_key"):
+            keys.append({"AttributeName": index["range_key"], "KeyType": "RANGE"})
+            attributes.add(index["range_key"])
+        indexes.append({"IndexName": index_name, "KeySchema": keys,
+                        "Projection": {"ProjectionType": "ALL"}})
+    kwargs = {"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+              "KeySchema": [{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
+              "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"}
+                                       for a in sorted(attributes)]}
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
+    try:
+        ddb.create_table(**kwargs)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    ddb.get_waiter("table_exists").wait(TableName=name)
+    if table.get("ttl_attribute"):
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": table["ttl_attribute"]})
+
+
+def _create_queue(sqs, name: str, dlq_name: str, visibility_s: int, max_receives: int,
+                  retention_s: int, dlq_retention_s: int) -> str:
+    dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={
+        "MessageRetentionPeriod": str(dlq_retention_s)})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    return sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": str(visibility_s),
+        "MessageRetentionPeriod": str(retention_s),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": str(max_receives)})})["QueueUrl"]
+
+
+def _create_bucket(s3, name: str) -> None:
+    try:
+        s3.create_bucket(Bucket=name)
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True, "RestrictPublicBuckets": True})

@@ -1,0 +1,30 @@
+"""Provision the emulator and create the local API keys (run by local.stack).
+
+Keys come from VSL_LOCAL_API_KEYS (comma-separated, one client each); otherwise
+one is generated. They are printed and written to .local/api-keys.
+"""
+import os
+from pathlib import Path
+
+from chalicelib.keys import ApiKeys
+from chalicelib.store import ApiKeyStore
+from chalicelib.resources import resource_names
+from local.provision import provision
+
+KEYS_FILE = Path(__file__).resolve().parent.parent / ".local" / "api-keys"
+
+
+def main():
+    stage = os.environ.get("VSL_STAGE", "local")
+    provision(stage)
+    keys = ApiKeys(ApiKeyStore(resource_names(stage).api_keys_table))
+    wanted = [k.strip() for k in os.environ.get("VSL_LOCAL_API_KEYS", "").split(",") if k.strip()]
+    issued = [keys.create(key=k)[0] for k in wanted] if wanted else [keys.create()[0]]
+    KEYS_FILE.parent.mkdir(exist_ok=True)
+    KEYS_FILE.write_text("\n".join(issued) + "\n")
+    for key in issued:
+        print(f"API key: {key}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The whole service on one machine: AWS emulator (moto server), Replicate
+simulator, the API (chalice local) and the event delivery loop.
+
+    python -m local.stack            # what `make run` does; Ctrl-C stops it all
+"""
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SIMULATOR_TOKEN = "r8_local_simulator_token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout_s: float, what: str, procs=()) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"{what}: a process exited with code {p.returncode}")
+        try:
+            if check():
+                return
+        except (requests.RequestException, OSError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what}: not ready after {timeout_s}s")
+
+
+@dataclass
+class LocalStack:
+    api_port: int = 8000
+    emulator_port: int = 5050
+    simulator_port: int = 5060
+    stage: str = "local"
+    log_dir: Optional[Path] = None   # None: children write to this terminal
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.simulator_port}"
+
+    def env(self) -> Dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "AWS_ENDPOINT_URL": self.emulator_url, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+            "VSL_STAGE": self.stage, "REPLICATE_BASE_URL": self.simulator_url,
+            "REPLICATE_API_TOKEN": SIMULATOR_TOKEN, "VSL_PUBLIC_BASE_URL": self.api_url,
+            "VSL_ALLOW_PRIVATE_INPUTS": "true", "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, name: str, args: List[str]) -> subprocess.Popen:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=out,
+                                stderr=subprocess.STDOUT if out else None,
+                                start_new_session=self.log_dir is not None)
+        self.procs[name] = proc
+        return proc
+
+    def start_emulator(self) -> None:
+        self._spawn("emulator", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                 "-p", str(self.emulator_port)])
+        wait_until(lambda: requests.get(f"{self.emulator_url}/moto-api/", timeout=1).ok, 30,
+                   "AWS emulator", [self.procs["emulator"]])
+
+    def provision(self) -> None:
+        subprocess.run([sys.executable, "-m", "local.provision_cli"], cwd=ROOT, env=self.env(),
+                       check=True)
+
+    def start_simulator(self) -> None:
+        self._spawn("simulator", [sys.executable, "-m", "local.replicate_sim.server",
+                                  "--port", str(self.simulator_port), "--token", SIMULATOR_TOKEN])
+        wait_until(lambda: requests.get(f"{self.simulator_url}/_sim/faults", timeout=1).ok, 30,
+                   "Replicate simulator", [self.procs["simulator"]])
+
+    def start_api(self) -> None:
+        chalice_cli = str(Path(sys.executable).parent / "chalice")
+        self._spawn("api", [chalice_cli, "local", "--stage", self.stage,
+                            "--host", "127.0.0.1", "--port", str(self.api_port),
+                            "--no-autoreload"])
+
+    def start_events(self) -> None:
+        self._spawn("events", [sys.executable, "-m", "local.event_delivery"])
+
+    def wait_healthy(self, timeout_s: float = 60) -> None:
+        wait_until(lambda: requests.get(f"{self.api_url}/health", timeout=2).status_code == 200,
+                   timeout_s, "API health", list(self.procs.values()))
+
+    def start(self) -> None:
+        try:
+            self.start_emulator()
+            self.provision()
+            self.start_simulator()
+            self.start_api()
+            self.start_events()
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, name: Optional[str] = None) -> None:
+        for key in ([name] if name else list(self.procs)[::-1]):
+            proc = self.procs.pop(key, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Run VSL Media locally.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    parser.add_argument("--emulator-port", type=int,
+                        default=int(os.environ.get("VSL_EMULATOR_PORT", 5050)))
+    parser.add_argument("--simulator-port", type=int,
+                        default=int(os.environ.get("VSL_SIMULATOR_PORT", 5060)))
+    args = parser.parse_args()
+    stack = LocalStack(args.port, args.emulator_port, args.simulator_port)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        print(f"\nVSL Media is up: {stack.api_url}  (AWS emulator {stack.emulator_url}, "
+              f"Replicate simulator {stack.simulator_url})", flush=True)
+        print(f"API keys are in {ROOT / '.local' / 'api-keys'}; Ctrl-C stops everything.\n",
+              flush=True)
+        while all(p.poll() is None for p in stack.procs.values()):
+            time.sleep(0.5)
+        print("a local process exited; stopping", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
