@@ -13,6 +13,7 @@ from chalicelib.validation import parse_generate_request, parse_json_body
 app = Chalice(app_name="vsl-media")
 app.log.setLevel(logging.INFO)
 logging.getLogger("chalicelib").setLevel(logging.INFO)
+logging.getLogger("botocore").setLevel(logging.WARNING)
 
 _names = wiring.settings().names
 

@@ -26,6 +26,8 @@ class Settings(BaseModel):
     # Local stages may fetch inputs from loopback/private hosts (the simulator).
     allow_private_inputs: bool = False
     replicate_timeout_s: float = Field(10.0, gt=0)
+    # A quiet active job is checked against Replicate when polled (lost webhooks).
+    reconcile_after_s: int = Field(30, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
     replicate_versions: Dict[str, str] = Field(default_factory=dict)
 
@@ -45,6 +47,7 @@ def settings_from_env(env=None) -> Settings:
         presign_expiry_s=int(env.get("VSL_PRESIGN_EXPIRY_S", 3600)),
         max_body_bytes=int(env.get("VSL_MAX_BODY_BYTES", 65536)),
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
+        reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",
     )
 

@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED = (
     "pending", "processing", "completed", "failed", "cancelled")
 ACTIVE = (PENDING, PROCESSING)
-# A job quiet for this long is checked against Replicate when polled (lost webhooks).
-RECONCILE_AFTER_S = 30
 # A pending job with no prediction after this long was never started (crash mid-submit).
 START_DEADLINE_S = 120
 
@@ -52,6 +50,7 @@ class Submitted:
 class JobService:
     def __init__(self, jobs: JobStore, storage: MediaStorage, queue: JobQueue,
                  replicate: Callable[[], ReplicateClient], webhook_secret: Optional[str] = None,
+                 reconcile_after_s: int = 30,
                  clock: Callable[[], datetime] = utcnow,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
         self.jobs = jobs
@@ -59,6 +58,7 @@ class JobService:
         self.queue = queue
         self._replicate = replicate
         self._webhook_secret = webhook_secret
+        self.reconcile_after_s = reconcile_after_s
         self.clock = clock
         self.new_id = new_id
 
@@ -145,10 +145,10 @@ class JobService:
     def _reconcile(self, job: dict) -> dict:
         """Catch up a quiet job with Replicate: webhooks can be lost."""
         now = self.clock()
-        if (now - parse_iso(job["updatedAt"])).total_seconds() < RECONCILE_AFTER_S:
+        if (now - parse_iso(job["updatedAt"])).total_seconds() < self.reconcile_after_s:
             return job
         checked = job.get("reconciledAt")
-        if checked and (now - parse_iso(checked)).total_seconds() < RECONCILE_AFTER_S:
+        if checked and (now - parse_iso(checked)).total_seconds() < self.reconcile_after_s:
             return job
         if not job.get("replicateId"):
             if (now - parse_iso(job["createdAt"])).total_seconds() > START_DEADLINE_S:
@@ -259,7 +259,9 @@ class JobService:
 
     def on_original_stored(self, key: str) -> None:
         job_id = parse_original_key(key)
-        job = self.jobs.get(job_id) if job_id else None
+        if job_id is None:
+            return  # thumbnails and extra outputs
+        job = self.jobs.get(job_id)
         if job is None or job["status"] != PROCESSING or not job.get("result"):
             log.info("object %s: no job waiting for it", key)
             return

@@ -29,7 +29,8 @@ def job_service() -> JobService:
     return JobService(JobStore(s.names.jobs_table),
                       MediaStorage(s.names.media_bucket, s.presign_expiry_s),
                       JobQueue(s.names.jobs_queue), replicate_client,
-                      webhook_secret=s.replicate_webhook_secret)
+                      webhook_secret=s.replicate_webhook_secret,
+                      reconcile_after_s=s.reconcile_after_s)
 
 
 @lru_cache(maxsize=1)

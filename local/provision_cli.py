@@ -11,7 +11,7 @@ from chalicelib.store import ApiKeyStore
 from chalicelib.resources import resource_names
 from local.provision import provision
 
-KEYS_FILE = Path(__file__).resolve().parent.parent / ".local" / "api-keys"
+DEFAULT_KEYS_FILE = Path(__file__).resolve().parent.parent / ".local" / "api-keys"
 
 
 def main():
@@ -20,8 +20,9 @@ def main():
     keys = ApiKeys(ApiKeyStore(resource_names(stage).api_keys_table))
     wanted = [k.strip() for k in os.environ.get("VSL_LOCAL_API_KEYS", "").split(",") if k.strip()]
     issued = [keys.create(key=k)[0] for k in wanted] if wanted else [keys.create()[0]]
-    KEYS_FILE.parent.mkdir(exist_ok=True)
-    KEYS_FILE.write_text("\n".join(issued) + "\n")
+    keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or DEFAULT_KEYS_FILE)
+    keys_file.parent.mkdir(parents=True, exist_ok=True)
+    keys_file.write_text("\n".join(issued) + "\n")
     for key in issued:
         print(f"API key: {key}", flush=True)
 

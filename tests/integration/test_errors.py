@@ -1,0 +1,110 @@
+"""Bad input of every kind gets a 4xx in the documented error format, never a 500."""
+import uuid
+
+import pytest
+
+from tests.conftest import IMAGE_EXAMPLE, signed_webhook
+
+pytestmark = pytest.mark.integration
+
+
+def assert_error(resp, status: int, code: str = None):
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert {"error", "details", "code"} <= set(body), body
+    assert all(isinstance(body[k], str) for k in ("error", "details", "code"))
+    if code:
+        assert body["code"] == code, body
+    return body
+
+
+@pytest.mark.parametrize("key", [None, "", "vsl_not_a_real_key"])
+def test_public_routes_need_a_valid_key(api, key):
+    assert_error(api.submit(IMAGE_EXAMPLE, key=key), 401, "UNAUTHORIZED")
+    assert_error(api.status(str(uuid.uuid4()), key=key), 401, "UNAUTHORIZED")
+    assert_error(api.request("GET", "/models", key=key), 401, "UNAUTHORIZED")
+
+
+def test_malformed_json_is_400(api):
+    resp = api.request("POST", "/generate-media", data=b'{"userId": "u1", "mediaType": ',
+                       headers={"Content-Type": "application/json"})
+    assert_error(resp, 400, "INVALID_JSON")
+
+
+@pytest.mark.parametrize("raw", [b"", b"[]", b'"text"', b"\xff\xfe"])
+def test_body_that_is_not_a_json_object_is_400(api, raw):
+    resp = api.request("POST", "/generate-media", data=raw,
+                       headers={"Content-Type": "application/json"})
+    assert_error(resp, 400, "INVALID_JSON")
+
+
+def test_wrong_content_type_is_415(api):
+    resp = api.request("POST", "/generate-media", data=b"userId=u1",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_error(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_oversized_body_is_413(api):
+    body = dict(IMAGE_EXAMPLE, parameters={"prompt": "x" * 70_000})
+    assert_error(api.submit(body), 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_unknown_model_is_400_and_lists_the_models(api):
+    body = assert_error(api.submit(dict(IMAGE_EXAMPLE, modelId="dall-e")), 400, "UNKNOWN_MODEL")
+    assert "flux-schnell" in body["details"]
+
+
+def test_wrong_type_names_the_field(api):
+    body = dict(IMAGE_EXAMPLE, parameters={"prompt": "x", "width": "wide"})
+    assert "parameters.width" in assert_error(api.submit(body), 400, "INVALID_TYPE")["details"]
+
+
+def test_missing_user_id_is_400(api):
+    body = {k: v for k, v in IMAGE_EXAMPLE.items() if k != "userId"}
+    assert "userId" in assert_error(api.submit(body), 400, "MISSING_PARAMETER")["details"]
+
+
+@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid", "a" * 300])
+def test_unknown_job_id_is_404(api, job_id):
+    assert_error(api.status(job_id), 404, "JOB_NOT_FOUND")
+
+
+def test_wrong_method_is_405_in_our_format(api):
+    assert_error(api.request("DELETE", "/generate-media"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_unsigned_webhook_is_401_and_changes_nothing(api, sim):
+    job = api.submit(IMAGE_EXAMPLE).json()
+    sim_job = {"id": job["replicateId"], "status": "failed", "error": "forged"}
+    resp = api.request("POST", f"/webhook/replicate?jobId={job['jobId']}", key=None,
+                       json=sim_job)
+    assert_error(resp, 401, "INVALID_SIGNATURE")
+    assert api.wait_for(job["jobId"])["status"] == "completed"
+
+
+def test_webhook_signed_with_another_secret_is_401(api, sim):
+    job = api.submit(IMAGE_EXAMPLE).json()
+    body, headers = signed_webhook("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB",
+                                   {"id": job["replicateId"], "status": "failed", "error": "x"})
+    resp = api.request("POST", f"/webhook/replicate?jobId={job['jobId']}", key=None,
+                       data=body, headers=headers)
+    assert_error(resp, 401, "INVALID_SIGNATURE")
+    assert api.wait_for(job["jobId"])["status"] == "completed"
+
+
+def test_tampered_and_stale_webhooks_are_401(api, sim):
+    from datetime import datetime, timedelta, timezone
+    secret = sim.secret()
+    payload = {"id": "p1", "status": "failed", "error": "x"}
+    body, headers = signed_webhook(secret, payload)
+    tampered = body.replace("failed", "succeeded")
+    assert_error(api.request("POST", "/webhook/replicate?jobId=x", key=None, data=tampered,
+                             headers=headers), 401, "INVALID_SIGNATURE")
+    old = datetime.now(timezone.utc) - timedelta(minutes=6)
+    body, headers = signed_webhook(secret, payload, timestamp=old)
+    assert_error(api.request("POST", "/webhook/replicate?jobId=x", key=None, data=body,
+                             headers=headers), 401, "INVALID_SIGNATURE")
+    body, headers = signed_webhook(secret, payload)
+    headers["webhook-signature"] = "garbage-without-version"
+    assert_error(api.request("POST", "/webhook/replicate?jobId=x", key=None, data=body,
+                             headers=headers), 401, "INVALID_SIGNATURE")

@@ -1,0 +1,81 @@
+"""Pure logic: no network, no emulator."""
+import json
+from datetime import datetime, timezone
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from chalicelib.catalog import nearest_aspect_ratio
+from chalicelib.config import REPLICATE_PUBLIC_URL, settings_from_env
+from chalicelib.replicate import WebhookRejected, output_urls, verify_webhook
+from chalicelib.resources import load_spec, resource_names
+from chalicelib.storage import job_prefix, output_name, parse_original_key
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.mark.parametrize("w,h,ratio", [(1024, 1024, "1:1"), (1920, 1080, "16:9"),
+                                       (1080, 1920, "9:16"), (1200, 1000, "5:4"),
+                                       (2100, 900, "21:9"), (1440, 256, "21:9")])
+def test_nearest_aspect_ratio(w, h, ratio):
+    assert nearest_aspect_ratio(w, h) == ratio
+
+
+def test_job_prefix_and_original_key_round_trip():
+    created = datetime(2025, 10, 8, 10, 30, tzinfo=timezone.utc)
+    prefix = job_prefix("video", "user123", created, "job-1")
+    assert prefix == "videos/user123/2025/10/08/job-1"
+    assert parse_original_key(f"{prefix}/{output_name(0, 'mp4')}") == "job-1"
+    assert parse_original_key(f"{prefix}/{output_name(1, 'mp4')}") is None
+    assert parse_original_key(f"{prefix}/thumbnail.jpg") is None
+    assert parse_original_key("uploads/original.png") is None
+
+
+def test_output_urls_accepts_replicates_shapes():
+    assert output_urls("https://x/a.mp4") == ["https://x/a.mp4"]
+    assert output_urls(["https://x/1.png", "https://x/2.png"]) == ["https://x/1.png",
+                                                                    "https://x/2.png"]
+    assert output_urls(None) == [] and output_urls({"odd": 1}) == []
+
+
+def _signed(body: str, ts: datetime, msg_id="msg_1"):
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(ts.timestamp())),
+            "webhook-signature": Webhook(SECRET).sign(msg_id, ts, body)}
+
+
+def test_verify_webhook_accepts_a_valid_signature_among_several():
+    body = json.dumps({"id": "p1", "status": "succeeded"})
+    headers = _signed(body, datetime.now(timezone.utc))
+    headers["webhook-signature"] = "v1,AAAA " + headers["webhook-signature"]
+    assert verify_webhook(SECRET, body.encode(), headers)["id"] == "p1"
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda b, h: (b + " ", h),
+    lambda b, h: (b, {**h, "webhook-id": "msg_2"}),
+    lambda b, h: (b, {k: v for k, v in h.items() if k != "webhook-signature"}),
+    lambda b, h: (b, {**h, "webhook-signature": "v1"}),
+    lambda b, h: (b, {**h, "webhook-timestamp": "yesterday"}),
+    lambda b, h: ("[1, 2]", _signed("[1, 2]", datetime.now(timezone.utc))),
+])
+def test_verify_webhook_rejects_tampering(mangle):
+    body = json.dumps({"id": "p1", "status": "succeeded"})
+    b, h = mangle(body, _signed(body, datetime.now(timezone.utc)))
+    with pytest.raises(WebhookRejected):
+        verify_webhook(SECRET, b.encode(), h)
+
+
+def test_settings_token_without_base_url_means_the_real_service():
+    s = settings_from_env({"REPLICATE_API_TOKEN": "r8_x"})
+    assert s.replicate_base_url == REPLICATE_PUBLIC_URL
+    assert settings_from_env({}).replicate_base_url is None
+    sim = settings_from_env({"REPLICATE_API_TOKEN": "t", "REPLICATE_BASE_URL": "http://sim/"})
+    assert sim.replicate_base_url == "http://sim/"
+
+
+def test_resource_names_come_from_the_shared_spec():
+    names = resource_names("homolog")
+    spec = load_spec()
+    assert names.jobs_table == f"{spec['service']}-homolog-jobs"
+    assert set(spec["stages"]) >= {"local", "homolog"}
+    assert resource_names("homolog", "my-bucket").media_bucket == "my-bucket"
