@@ -132,12 +132,16 @@ class LocalStack:
             proc = self.procs.pop(key, None)
             if proc is None or proc.poll() is not None:
                 continue
-            proc.send_signal(signal.SIGINT)
+            proc.terminate()
             try:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main():
@@ -149,7 +153,9 @@ def main():
                         default=int(os.environ.get("VSL_SIMULATOR_PORT", 5060)))
     args = parser.parse_args()
     stack = LocalStack(args.port, args.emulator_port, args.simulator_port)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Explicit handlers: a shell that starts us in the background ignores SIGINT.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     try:
         stack.start()
         print(f"\nVSL Media is up: {stack.api_url}  (AWS emulator {stack.emulator_url}, "
