@@ -69,8 +69,8 @@ def list_models():
 def generate_media():
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
-    submitted = wiring.job_service().submit(caller, parse_generate_request(body),
-                                            _public_base_url())
+    request = parse_generate_request(body, wiring.settings().allow_private_inputs)
+    submitted = wiring.job_service().submit(caller, request, _public_base_url())
     return Response(body=submitted.response(), status_code=202)
 
 

@@ -23,8 +23,8 @@ class ModelParameters(BaseModel):
 
 class FluxSchnellParameters(ModelParameters):
     prompt: str = Field(min_length=1, max_length=4000, description="A detailed description of the image")
-    width: int = Field(1024, ge=256, le=1440, description="Wanted width; mapped to the nearest supported aspect ratio")
-    height: int = Field(1024, ge=256, le=1440, description="Wanted height; mapped to the nearest supported aspect ratio")
+    width: int = Field(1024, ge=256, le=2048, description="Wanted width; mapped to the nearest supported aspect ratio")
+    height: int = Field(1024, ge=256, le=2048, description="Wanted height; mapped to the nearest supported aspect ratio")
     num_outputs: int = Field(1, ge=1, le=4, description="Number of images")
 
     def outputs_requested(self) -> int:

@@ -1,9 +1,10 @@
 """Turn a POST /generate-media body into a validated request, or a 400 that says why."""
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Type
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from chalicelib.catalog import CATALOG, CatalogEntry, MediaType, ModelParameters
 from chalicelib.errors import (ApiError, InvalidJson, MediaTypeMismatch, PayloadTooLarge,
@@ -53,7 +54,7 @@ def parse_json_body(raw: Optional[bytes], max_bytes: int) -> dict:
     return body
 
 
-def parse_generate_request(body: dict) -> GenerateRequest:
+def parse_generate_request(body: dict, allow_private_hosts: bool = False) -> GenerateRequest:
     envelope = _validate(GenerateBody, body, prefix="")
     model = CATALOG.get(envelope.modelId)
     if model is None:
@@ -65,8 +66,40 @@ def parse_generate_request(body: dict) -> GenerateRequest:
     params = dict(envelope.parameters)
     if envelope.prompt is not None and "prompt" in model.parameters.model_fields:
         params.setdefault("prompt", envelope.prompt)
-    return GenerateRequest(envelope.userId, model,
-                           _validate(model.parameters, params, prefix="parameters."))
+    parameters = _validate(model.parameters, params, prefix="parameters.")
+    for name, value in parameters:
+        if isinstance(value, HttpUrl):
+            check_input_url(f"parameters.{name}", value, allow_private_hosts)
+    return GenerateRequest(envelope.userId, model, parameters)
+
+
+# Hostnames that name this machine or a private network rather than a public host.
+_PRIVATE_SUFFIXES = ("localhost", ".localhost", ".local", ".internal", ".home.arpa")
+
+
+def check_input_url(field: str, url: HttpUrl, allow_private_hosts: bool) -> None:
+    """Inputs are fetched by the model: public http(s) URLs only, no credentials.
+
+    Only the URL's own host is checked (Replicate, not this service, fetches it,
+    so resolving names here would add latency without closing DNS tricks)."""
+    def reject(why: str, echo: bool = True):
+        got = f"; got {str(url)[:80]!r}" if echo else ""
+        exc = ValidationFailed(f"{field}: {why}{got}")
+        exc.code = "INVALID_VALUE"
+        raise exc
+    if url.username or url.password:
+        reject("must not contain credentials", echo=False)
+    if allow_private_hosts:
+        return
+    host = (url.host or "").strip("[]").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host.endswith(_PRIVATE_SUFFIXES) or "." not in host:
+            reject("must be a public host")
+        return
+    if not address.is_global:
+        reject("must not point at a loopback, private or link-local address")
 
 
 def _validate(schema: Type[BaseModel], data: dict, prefix: str):

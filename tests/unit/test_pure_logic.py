@@ -16,7 +16,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 @pytest.mark.parametrize("w,h,ratio", [(1024, 1024, "1:1"), (1920, 1080, "16:9"),
                                        (1080, 1920, "9:16"), (1200, 1000, "5:4"),
-                                       (2100, 900, "21:9"), (1440, 256, "21:9")])
+                                       (2100, 900, "21:9"), (2048, 256, "21:9")])
 def test_nearest_aspect_ratio(w, h, ratio):
     assert nearest_aspect_ratio(w, h) == ratio
 
