@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test unit bench api-key clean
+.PHONY: install run test unit api-key clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -26,3 +26,7 @@ unit: install
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache
+
+# Manage API keys: make api-key ARGS="--local create --client acme --user user123"
+api-key: install
+	$(BIN)/python -m tools.api_keys $(ARGS)

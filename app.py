@@ -69,9 +69,11 @@ def list_models():
 def generate_media():
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
-    request = parse_generate_request(body, wiring.settings().allow_private_inputs)
+    request = parse_generate_request(body, wiring.settings().allow_private_inputs,
+                                     bound_user_id=caller.user_id)
     submitted = wiring.job_service().submit(caller, request, _public_base_url())
-    return Response(body=submitted.response(), status_code=202)
+    return Response(body=submitted.response(), status_code=202,
+                    headers=submitted.admission.headers())
 
 
 @app.route("/status/{job_id}")

@@ -1,13 +1,11 @@
-"""Lazily created, reused boto3 clients.
+"""Lazily created boto3 clients, shared by every thread of the process.
 
 boto3 reads AWS_ENDPOINT_URL, so the same code talks to AWS or the local emulator.
-Clients are thread-safe and shared; boto3 resources are not, so each thread
-(Lambda has one; the local server has several) gets its own Table.
+DynamoDB is reached through the low-level client (thread-safe, unlike boto3
+resources; chalice local serves each request on a new thread) behind a small
+Table with the resource API's plain-Python items.
 """
-import threading
 from functools import lru_cache
-
-_per_thread = threading.local()
 
 
 @lru_cache(maxsize=None)
@@ -17,11 +15,49 @@ def client(service: str):
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
-def dynamodb_table(name: str):
-    tables = getattr(_per_thread, "tables", None)
-    if tables is None:
-        tables = _per_thread.tables = {}
-    if name not in tables:
-        import boto3
-        tables[name] = boto3.session.Session().resource("dynamodb").Table(name)
-    return tables[name]
+class Table:
+    _ITEM_KEYS = ("Item", "Key", "ExclusiveStartKey", "ExpressionAttributeValues")
+    _RESULT_KEYS = ("Item", "Attributes", "LastEvaluatedKey")
+
+    def __init__(self, name: str):
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        self.name = name
+        self._to, self._from = TypeSerializer(), TypeDeserializer()
+
+    def _call(self, operation: str, **kwargs) -> dict:
+        for key in self._ITEM_KEYS:
+            if key in kwargs:
+                kwargs[key] = {k: self._to.serialize(v) for k, v in kwargs[key].items()}
+        response = getattr(client("dynamodb"), operation)(TableName=self.name, **kwargs)
+        for key in self._RESULT_KEYS:
+            if key in response:
+                response[key] = self._plain(response[key])
+        if "Items" in response:
+            response["Items"] = [self._plain(i) for i in response["Items"]]
+        return response
+
+    def _plain(self, item: dict) -> dict:
+        return {k: self._from.deserialize(v) for k, v in item.items()}
+
+    def put_item(self, **kwargs):
+        return self._call("put_item", **kwargs)
+
+    def get_item(self, **kwargs):
+        return self._call("get_item", **kwargs)
+
+    def update_item(self, **kwargs):
+        return self._call("update_item", **kwargs)
+
+    def query(self, **kwargs):
+        return self._call("query", **kwargs)
+
+    def scan(self, **kwargs):
+        return self._call("scan", **kwargs)
+
+    def describe(self) -> dict:
+        return client("dynamodb").describe_table(TableName=self.name)["Table"]
+
+
+@lru_cache(maxsize=None)
+def dynamodb_table(name: str) -> Table:
+    return Table(name)

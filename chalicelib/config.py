@@ -6,7 +6,8 @@ from typing import Dict, Optional
 
 from pydantic import BaseModel, Field
 
-from chalicelib.resources import ResourceNames, resource_names
+from chalicelib.limits import Limits
+from chalicelib.resources import ResourceNames, resource_names, stage_settings
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 
@@ -14,6 +15,7 @@ REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 class Settings(BaseModel):
     stage: str = "local"
     names: ResourceNames
+    rate_limits: Limits = Field(default_factory=Limits)
     replicate_base_url: Optional[str] = None
     replicate_api_token: Optional[str] = None
     # Optional: when unset, the secret is read from Replicate's
@@ -40,6 +42,7 @@ def settings_from_env(env=None) -> Settings:
     return Settings(
         stage=stage,
         names=resource_names(stage, env.get("VSL_MEDIA_BUCKET") or None),
+        rate_limits=Limits(**stage_settings(stage)["rate_limits"]),
         replicate_base_url=base_url,
         replicate_api_token=token,
         replicate_webhook_secret=env.get("REPLICATE_WEBHOOK_SECRET") or None,

@@ -19,6 +19,7 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import (Forbidden, InvalidSignature, JobNotFound, ReplicateError,
                                ServiceUnavailable, ValidationFailed)
 from chalicelib.keys import Caller
+from chalicelib.limits import Admission, Limits, RateLimiter
 from chalicelib.queue import JobQueue
 from chalicelib.replicate import (OutputGone, ReplicateClient, ReplicateUnavailable,
                                   WebhookRejected, output_urls, verify_webhook)
@@ -39,6 +40,7 @@ START_DEADLINE_S = 120
 @dataclass(frozen=True)
 class Submitted:
     job: dict
+    admission: Admission
 
     def response(self) -> dict:
         j = self.job
@@ -49,7 +51,8 @@ class Submitted:
 
 class JobService:
     def __init__(self, jobs: JobStore, storage: MediaStorage, queue: JobQueue,
-                 replicate: Callable[[], ReplicateClient], webhook_secret: Optional[str] = None,
+                 replicate: Callable[[], ReplicateClient], limiter: RateLimiter,
+                 limits: Limits, webhook_secret: Optional[str] = None,
                  reconcile_after_s: int = 30,
                  clock: Callable[[], datetime] = utcnow,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
@@ -57,6 +60,8 @@ class JobService:
         self.storage = storage
         self.queue = queue
         self._replicate = replicate
+        self.limiter = limiter
+        self.limits = limits
         self._webhook_secret = webhook_secret
         self.reconcile_after_s = reconcile_after_s
         self.clock = clock
@@ -72,6 +77,9 @@ class JobService:
         if caller.user_id and caller.user_id != request.user_id:
             raise Forbidden(f"This API key may only submit jobs for userId '{caller.user_id}'.")
         model, params = request.model, request.parameters
+        # Rejections before this point (401, 400, 403) cost the caller nothing.
+        admission = self.limiter.admit_submission(
+            caller.client_id, request.user_id, self.limits.with_overrides(caller.limit_overrides))
         now = iso(self.clock())
         job = {"jobId": self.new_id(), "ownerId": caller.client_id, "userId": request.user_id,
                "mediaType": model.media_type, "modelId": model.model_id,
@@ -86,6 +94,7 @@ class JobService:
                 model.replicate_model, model.to_replicate_input(params), webhook)
         except ReplicateUnavailable as e:
             self._fail(job["jobId"], f"Replicate did not accept the prediction: {e}")
+            admission.refund()
             if e.throttled:
                 retry = e.retry_after or 30
                 raise ServiceUnavailable("Replicate is throttling new predictions; retry later.",
@@ -98,9 +107,11 @@ class JobService:
                                    from_statuses=ACTIVE)
         except StaleTransition:
             job = self.jobs.get(job["jobId"])
-        return Submitted(job)
+        return Submitted(job, admission)
 
     def status(self, caller: Caller, job_id: str) -> dict:
+        self.limiter.admit_status_poll(caller.key_id,
+                                       self.limits.with_overrides(caller.limit_overrides))
         job = self._owned_job(caller, job_id)
         if job["status"] in ACTIVE:
             job = self._reconcile(job)

@@ -26,6 +26,8 @@ class Caller:
     client_id: str
     key_id: str
     user_id: Optional[str] = None
+    # Per-client overrides of the stage's rate limits (chalicelib.limits.Limits fields).
+    limit_overrides: Optional[dict] = None
 
 
 class ApiKeys:
@@ -44,10 +46,12 @@ class ApiKeys:
         expires = record.get("expiresAt")
         if expires and parse_iso(expires) <= self.clock():
             raise Unauthorized("The API key has expired.")
-        return Caller(record["clientId"], record["keyId"], record.get("userId"))
+        return Caller(record["clientId"], record["keyId"], record.get("userId"),
+                      record.get("limits"))
 
     def create(self, client_id: Optional[str] = None, user_id: Optional[str] = None,
-               expires_at: Optional[datetime] = None, key: Optional[str] = None):
+               expires_at: Optional[datetime] = None, key: Optional[str] = None,
+               limits: Optional[dict] = None):
         """Store a new key; returns (the key in clear, its record). The clear key is not kept."""
         key = key or new_key()
         key_hash = hash_key(key)
@@ -58,6 +62,8 @@ class ApiKeys:
             record["userId"] = user_id
         if expires_at:
             record["expiresAt"] = iso(expires_at)
+        if limits:
+            record["limits"] = limits
         self.store.put(record)
         return key, record
 

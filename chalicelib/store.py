@@ -132,3 +132,80 @@ class ApiKeyStore:
             if _is_conditional_failure(e):
                 raise KeyError(key_hash) from e
             raise
+
+
+class CounterStore:
+    """Rate-limit slots and counters: items keyed by (scope, name), expired by TTL.
+
+    Only single-item conditional writes: they are atomic on DynamoDB and on the
+    local emulator alike (the emulator's transactions are not isolated)."""
+
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+
+    @property
+    def table(self):
+        return dynamodb_table(self.table_name)
+
+    def query(self, scope: str, prefix: str) -> List[dict]:
+        items, kwargs = [], {}
+        while True:
+            page = self.table.query(
+                KeyConditionExpression="#s = :scope AND begins_with(#n, :prefix)",
+                ExpressionAttributeNames={"#s": "scope", "#n": "name"},
+                ExpressionAttributeValues={":scope": scope, ":prefix": prefix},
+                ConsistentRead=True, **kwargs)
+            items.extend(from_dynamo(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim(self, scope: str, name: str, used_at: float, free_before: float, token: str,
+              expires_at: int) -> bool:
+        """Take the slot if it is unused or was last used before ``free_before``."""
+        try:
+            self.table.update_item(
+                Key={"scope": scope, "name": name},
+                UpdateExpression="SET usedAt = :now, claimToken = :tok, expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(usedAt) OR usedAt <= :free",
+                ExpressionAttributeValues=to_dynamo({":now": used_at, ":tok": token,
+                                                     ":exp": expires_at, ":free": free_before}))
+            return True
+        except ClientError as e:
+            if _is_conditional_failure(e):
+                return False
+            raise
+
+    def release(self, scope: str, name: str, token: str) -> None:
+        """Give back a slot this caller claimed (and nobody has taken since)."""
+        try:
+            self.table.update_item(
+                Key={"scope": scope, "name": name}, UpdateExpression="SET usedAt = :zero",
+                ConditionExpression="claimToken = :tok",
+                ExpressionAttributeValues={":zero": 0, ":tok": token})
+        except ClientError as e:
+            if not _is_conditional_failure(e):
+                raise
+
+    def increment_below(self, scope: str, name: str, limit: int, expires_at: int) -> Optional[int]:
+        """Add one unless the count has reached ``limit``; the new count, or None."""
+        try:
+            resp = self.table.update_item(
+                Key={"scope": scope, "name": name},
+                UpdateExpression="ADD #n :one SET expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                ExpressionAttributeNames={"#n": "count"},
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":exp": expires_at},
+                ReturnValues="UPDATED_NEW")
+            return int(resp["Attributes"]["count"])
+        except ClientError as e:
+            if _is_conditional_failure(e):
+                return None
+            raise
+
+    def decrement(self, scope: str, name: str) -> None:
+        self.table.update_item(Key={"scope": scope, "name": name},
+                               UpdateExpression="ADD #n :minus",
+                               ConditionExpression="#n > :zero",
+                               ExpressionAttributeNames={"#n": "count"},
+                               ExpressionAttributeValues={":minus": -1, ":zero": 0})

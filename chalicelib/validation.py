@@ -15,7 +15,8 @@ USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$"
 
 class GenerateBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    userId: str = Field(pattern=USER_ID_PATTERN)
+    # Optional only for keys bound to one user, which supply it.
+    userId: Optional[str] = Field(None, pattern=USER_ID_PATTERN)
     mediaType: MediaType
     modelId: str = Field(min_length=1, max_length=64)
     parameters: Dict[str, Any] = Field(default_factory=dict)
@@ -54,8 +55,14 @@ def parse_json_body(raw: Optional[bytes], max_bytes: int) -> dict:
     return body
 
 
-def parse_generate_request(body: dict, allow_private_hosts: bool = False) -> GenerateRequest:
+def parse_generate_request(body: dict, allow_private_hosts: bool = False,
+                           bound_user_id: Optional[str] = None) -> GenerateRequest:
     envelope = _validate(GenerateBody, body, prefix="")
+    user_id = envelope.userId or bound_user_id
+    if user_id is None:
+        exc = ValidationFailed("userId: Field required")
+        exc.code = "MISSING_PARAMETER"
+        raise exc
     model = CATALOG.get(envelope.modelId)
     if model is None:
         raise UnknownModel(f"modelId '{envelope.modelId}' is not one of: "
@@ -70,7 +77,7 @@ def parse_generate_request(body: dict, allow_private_hosts: bool = False) -> Gen
     for name, value in parameters:
         if isinstance(value, HttpUrl):
             check_input_url(f"parameters.{name}", value, allow_private_hosts)
-    return GenerateRequest(envelope.userId, model, parameters)
+    return GenerateRequest(user_id, model, parameters)
 
 
 # Hostnames that name this machine or a private network rather than a public host.

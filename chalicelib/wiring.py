@@ -10,7 +10,8 @@ from chalicelib.queue import JobQueue
 from chalicelib.replicate import ReplicateClient
 from chalicelib.resources import load_spec
 from chalicelib.storage import MediaStorage
-from chalicelib.store import ApiKeyStore, JobStore
+from chalicelib.limits import RateLimiter
+from chalicelib.store import ApiKeyStore, CounterStore, JobStore
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +30,7 @@ def job_service() -> JobService:
     return JobService(JobStore(s.names.jobs_table),
                       MediaStorage(s.names.media_bucket, s.presign_expiry_s),
                       JobQueue(s.names.jobs_queue), replicate_client,
+                      RateLimiter(CounterStore(s.names.counters_table)), s.rate_limits,
                       webhook_secret=s.replicate_webhook_secret,
                       reconcile_after_s=s.reconcile_after_s)
 
@@ -50,7 +52,7 @@ def health_checks() -> Dict[str, str]:
     """Each dependency's state: "ok" or the reason it is not."""
     service = job_service()
     checks = {
-        "dynamodb": lambda: service.jobs.table.load(),
+        "dynamodb": lambda: service.jobs.table.describe(),
         "s3": service.storage.check,
         "sqs": lambda: service.queue.url,
         "replicate": lambda: replicate_client().webhook_secret(),

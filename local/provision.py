@@ -54,8 +54,11 @@ def _create_table(ddb, name: str, table: dict) -> None:
             attributes.add(index["range_key"])
         indexes.append({"IndexName": index_name, "KeySchema": keys,
                         "Projection": {"ProjectionType": "ALL"}})
-    kwargs = {"TableName": name, "BillingMode": "PAY_PER_REQUEST",
-              "KeySchema": [{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
+    key_schema = [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
+    if table.get("range_key"):
+        key_schema.append({"AttributeName": table["range_key"], "KeyType": "RANGE"})
+        attributes.add(table["range_key"])
+    kwargs = {"TableName": name, "BillingMode": "PAY_PER_REQUEST", "KeySchema": key_schema,
               "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"}
                                        for a in sorted(attributes)]}
     if indexes:

@@ -103,10 +103,8 @@ class LocalStack:
                    "Replicate simulator", [self.procs["simulator"]])
 
     def start_api(self) -> None:
-        chalice_cli = str(Path(sys.executable).parent / "chalice")
-        self._spawn("api", [chalice_cli, "local", "--stage", self.stage,
-                            "--host", "127.0.0.1", "--port", str(self.api_port),
-                            "--no-autoreload"])
+        self._spawn("api", [sys.executable, "-m", "local.api_server", "--stage", self.stage,
+                            "--host", "127.0.0.1", "--port", str(self.api_port)])
 
     def start_events(self) -> None:
         self._spawn("events", [sys.executable, "-m", "local.event_delivery"])

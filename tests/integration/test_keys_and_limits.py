@@ -1,0 +1,172 @@
+"""API keys, ownership and per-user limits over HTTP, as the spec states them."""
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from local.stack import ROOT
+from tests.conftest import IMAGE_EXAMPLE, Api
+from tests.integration.test_errors import assert_error
+
+pytestmark = pytest.mark.integration
+
+
+def api_key_cli(stack, *args) -> str:
+    out = subprocess.run([sys.executable, "-m", "tools.api_keys", *args], cwd=ROOT,
+                         env=stack.env(), capture_output=True, text=True, check=True).stdout
+    return out
+
+
+def new_key(stack, *args) -> tuple:
+    out = api_key_cli(stack, "create", *args)
+    key_id = out.split("key id:")[1].split()[0]
+    return out.strip().splitlines()[-1], key_id
+
+
+@pytest.fixture
+def quiet_simulator(sim):
+    """Predictions that never finish during the test: no media work, just submissions."""
+    sim.faults(latency_s=600)
+    return sim
+
+
+def test_revoked_key_is_401(stack, api):
+    key, key_id = new_key(stack, "--client", "revoke-me")
+    client = Api(stack.api_url, key)
+    assert client.request("GET", "/models").status_code == 200
+    assert "revoked" in api_key_cli(stack, "revoke", key_id)
+    body = assert_error(client.request("GET", "/models"), 401, "UNAUTHORIZED")
+    assert "revoked" in body["details"]
+    assert "revoked" in api_key_cli(stack, "list")
+
+
+def test_expired_key_is_401(stack, monkeypatch):
+    for k, v in stack.env().items():
+        if k.startswith("AWS_"):
+            monkeypatch.setenv(k, v)
+    from chalicelib.keys import ApiKeys
+    from chalicelib.store import ApiKeyStore
+    key, _ = ApiKeys(ApiKeyStore("vsl-media-local-api-keys")).create(
+        "expiring", expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    body = assert_error(Api(stack.api_url, key).request("GET", "/models"), 401, "UNAUTHORIZED")
+    assert "expired" in body["details"]
+
+
+def test_keys_are_stored_only_as_hashes(stack, aws):
+    key, _ = new_key(stack, "--client", "hashed")
+    items = aws("dynamodb").scan(TableName="vsl-media-local-api-keys")["Items"]
+    assert key not in str(items)
+
+
+def test_another_clients_job_is_404_like_a_missing_one(api, api_b, quiet_simulator):
+    job = api.submit(IMAGE_EXAMPLE).json()
+    assert api.status(job["jobId"]).status_code == 200
+    theirs = assert_error(api_b.status(job["jobId"]), 404, "JOB_NOT_FOUND")
+    missing = assert_error(api_b.status(str(uuid.uuid4())), 404, "JOB_NOT_FOUND")
+    assert theirs["error"] == missing["error"]
+
+
+def test_key_bound_to_a_user(stack, quiet_simulator):
+    key, _ = new_key(stack, "--client", "bound", "--user", "alice")
+    client = Api(stack.api_url, key)
+    assert_error(client.submit(dict(IMAGE_EXAMPLE, userId="bob")), 403, "FORBIDDEN")
+    body = {k: v for k, v in IMAGE_EXAMPLE.items() if k != "userId"}
+    job = client.submit(body)
+    assert job.status_code == 202
+    assert client.status(job.json()["jobId"]).json()["userId"] == "alice"
+
+
+def submissions_of(aws, user_id: str) -> int:
+    items = aws("dynamodb").scan(TableName="vsl-media-local-jobs",
+                                 FilterExpression="userId = :u",
+                                 ExpressionAttributeValues={":u": {"S": user_id}})["Items"]
+    return len(items)
+
+
+def predictions_count(sim) -> int:
+    return len(sim.api("GET", "/v1/predictions").json()["results"])
+
+
+def test_hourly_limit_101st_submission_is_429_and_other_users_are_unaffected(
+        stack, quiet_simulator, aws):
+    key, _ = new_key(stack, "--client", "hourly")
+    client = Api(stack.api_url, key)
+    body = dict(IMAGE_EXAMPLE, userId="heavy-user")
+    for i in range(100):
+        resp = client.submit(body)
+        assert resp.status_code == 202, (i, resp.text)
+        assert resp.headers["X-RateLimit-Limit"] == "100"
+        assert resp.headers["X-RateLimit-Remaining"] == str(99 - i)
+    assert '"hourly";q=100;w=3600' in resp.headers["RateLimit-Policy"]
+    assert '"daily";q=1000;w=86400' in resp.headers["RateLimit-Policy"]
+    predictions_before = predictions_count(quiet_simulator)
+
+    limited = client.submit(body)
+    error = assert_error(limited, 429, "RATE_LIMIT_EXCEEDED")
+    assert error["error"] == "Rate limit exceeded"
+    retry_after = error["retryAfter"]
+    assert limited.headers["Retry-After"] == str(retry_after)
+    assert 3500 < retry_after <= 3601
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    assert int(limited.headers["X-RateLimit-Reset"]) <= time.time() + retry_after
+    assert limited.headers["RateLimit"].startswith('"hourly";r=0;t=')
+    # Rejected: no job, no model call.
+    assert submissions_of(aws, "heavy-user") == 100
+    assert predictions_count(quiet_simulator) == predictions_before
+    # Polling does not spend submissions; another user of the client is unaffected.
+    assert client.status(resp.json()["jobId"]).status_code == 200
+    assert client.submit(dict(body, userId="light-user")).status_code == 202
+
+
+def test_rejected_requests_cost_nothing(stack, quiet_simulator):
+    key, _ = new_key(stack, "--client", "careless")
+    client = Api(stack.api_url, key)
+    bad = dict(IMAGE_EXAMPLE, userId="careless-user", parameters={"width": 1})
+    for _ in range(5):
+        assert client.submit(bad).status_code == 400
+    assert Api(stack.api_url, "vsl_wrong").submit(IMAGE_EXAMPLE).status_code == 401
+    ok = client.submit(dict(IMAGE_EXAMPLE, userId="careless-user"))
+    assert ok.headers["X-RateLimit-Remaining"] == "99"
+
+
+def test_replicate_refusal_refunds_the_submission(stack, sim):
+    key, _ = new_key(stack, "--client", "refund")
+    client = Api(stack.api_url, key)
+    sim.faults(create_errors=[500], latency_s=600)
+    assert client.submit(dict(IMAGE_EXAMPLE, userId="refund-user")).status_code == 502
+    ok = client.submit(dict(IMAGE_EXAMPLE, userId="refund-user"))
+    assert ok.headers["X-RateLimit-Remaining"] == "99"
+
+
+def test_concurrent_burst_of_150_gives_exactly_100(stack, quiet_simulator, aws):
+    key, _ = new_key(stack, "--client", "burst")
+    client = Api(stack.api_url, key)
+    body = dict(IMAGE_EXAMPLE, userId="burst-user")
+    with ThreadPoolExecutor(max_workers=150) as pool:
+        codes = list(pool.map(lambda _: client.submit(body).status_code, range(150)))
+    assert codes.count(202) == 100 and codes.count(429) == 50, sorted(set(codes))
+    assert submissions_of(aws, "burst-user") == 100
+    counters = aws("dynamodb").query(
+        TableName="vsl-media-local-counters", KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "scope"},
+        ExpressionAttributeValues={":s": {"S": "user#burst#burst-user"}})["Items"]
+    day = [c for c in counters if c["name"]["S"].startswith("day#")]
+    assert [int(c["count"]["N"]) for c in day] == [100]
+    used = [c for c in counters if c["name"]["S"].startswith("hour#")
+            and float(c["usedAt"]["N"]) > 0]
+    assert len(used) == 100
+
+
+def test_status_polling_has_its_own_generous_limit(stack, quiet_simulator):
+    key, _ = new_key(stack, "--client", "poller", "--limit", "status_per_minute=3")
+    client = Api(stack.api_url, key)
+    job = client.submit(IMAGE_EXAMPLE).json()
+    statuses = [client.status(job["jobId"]) for _ in range(4)]
+    assert [r.status_code for r in statuses[:3]] == [200, 200, 200]
+    error = assert_error(statuses[3], 429, "RATE_LIMIT_EXCEEDED")
+    assert statuses[3].headers["Retry-After"] == str(error["retryAfter"])
+    assert 1 <= error["retryAfter"] <= 60
