@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat requirements*.txt | sha1sum | cut -c1-12)
 
 .PHONY: install run test unit api-key clean
 

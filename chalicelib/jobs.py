@@ -255,8 +255,9 @@ class JobService:
                     "status": PROCESSING, "result": result, "updatedAt": now,
                     "replicateId": prediction["id"],
                     "predictTime": metrics.get("predict_time")}, from_statuses=ACTIVE)
-                for path, key, info in reversed(stored):  # the original last
-                    self.storage.upload_file(path, key, info.content_type)
+                for i, (path, key, info) in reversed(list(enumerate(stored))):  # original last
+                    self.storage.upload_file(path, key, info.content_type,
+                                             "original" if i == 0 else "output")
         except (OutputGone, media.MediaUnreadable) as e:
             self._fail(job["jobId"], f"The result could not be stored: {e}")
         except Exception as e:
@@ -284,7 +285,7 @@ class JobService:
             self.storage.download_file(key, src)
             try:
                 media.make_thumbnail(src, job["mediaType"], dst)
-                self.storage.upload_file(dst, thumbnail_key, "image/jpeg")
+                self.storage.upload_file(dst, thumbnail_key, "image/jpeg", "thumbnail")
             except media.MediaUnreadable as e:
                 # The original was probed already; a job is not failed for its preview.
                 log.error("job %s: no thumbnail: %s", job_id, e)

@@ -37,9 +37,11 @@ class MediaStorage:
     def s3(self):
         return client("s3")
 
-    def upload_file(self, path: str, key: str, content_type: str) -> None:
+    def upload_file(self, path: str, key: str, content_type: str, kind: str) -> None:
+        """``kind`` (original, output, thumbnail) tags the object for lifecycle rules."""
         # upload_file streams from disk in bounded parts (multipart above 8 MB).
-        self.s3.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+        self.s3.upload_file(path, self.bucket, key, ExtraArgs={
+            "ContentType": content_type, "Tagging": f"kind={kind}"})
 
     def download_file(self, key: str, path: str) -> None:
         self.s3.download_file(self.bucket, key, path)

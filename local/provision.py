@@ -20,27 +20,35 @@ def media_events_queue(stage: str) -> str:
     return f"{load_spec()['service']}-{stage}-media-events"
 
 
-def provision(stage: str = "local") -> dict:
+def provision(stage: str = "local") -> None:
+    """The service's own resources: what Terraform creates for a stage too."""
     spec, names, settings = load_spec(), resource_names(stage), stage_settings(stage)
     ddb, sqs, s3 = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3")
     for logical, table in spec["tables"].items():
         _create_table(ddb, f"{spec['service']}-{stage}-{logical}", table)
     queue = spec["queues"]["jobs"]
-    jobs_url = _create_queue(sqs, names.jobs_queue, names.jobs_dlq,
-                             settings["queue_visibility_timeout_s"], queue["max_receive_count"],
-                             queue["message_retention_s"], queue["dlq_retention_s"])
+    _create_queue(sqs, names.jobs_queue, names.jobs_dlq, settings["queue_visibility_timeout_s"],
+                  queue["max_receive_count"], queue["message_retention_s"],
+                  queue["dlq_retention_s"])
+    _create_bucket(s3, names.media_bucket)
+
+
+def provision_local_events(stage: str = "local") -> None:
+    """What only the local stack needs: S3 events routed to a queue the event
+    delivery loop reads (on AWS, S3 invokes the thumbnailer itself)."""
+    spec, names, settings = load_spec(), resource_names(stage), stage_settings(stage)
+    sqs, s3 = boto3.client("sqs"), boto3.client("s3")
+    queue = spec["queues"]["jobs"]
     events_name = media_events_queue(stage)
     events_url = _create_queue(sqs, events_name, f"{events_name}-dlq",
                                settings["queue_visibility_timeout_s"], MEDIA_EVENTS_MAX_RECEIVES,
                                queue["message_retention_s"], queue["dlq_retention_s"])
-    _create_bucket(s3, names.media_bucket)
     events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(
         Bucket=names.media_bucket,
         NotificationConfiguration={"QueueConfigurations": [
             {"QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"]}]})
-    return {"jobs_queue_url": jobs_url, "media_events_queue_url": events_url}
 
 
 def _create_table(ddb, name: str, table: dict) -> None:

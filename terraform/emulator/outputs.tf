@@ -1,0 +1,14 @@
+output "media_bucket" {
+  description = "Media bucket name"
+  value       = module.service.media_bucket
+}
+
+output "table_names" {
+  description = "DynamoDB tables by logical name"
+  value       = module.service.table_names
+}
+
+output "jobs_queue_url" {
+  description = "URL of the jobs queue"
+  value       = module.service.jobs_queue_url
+}

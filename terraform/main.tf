@@ -1,0 +1,12 @@
+module "service" {
+  source = "./modules/service"
+
+  stage                     = var.stage
+  media_bucket_name         = var.media_bucket_name
+  original_expiration_days  = var.original_expiration_days
+  thumbnail_expiration_days = var.thumbnail_expiration_days
+  log_retention_days        = var.log_retention_days
+  replicate_api_token       = var.replicate_api_token
+  replicate_base_url        = var.replicate_base_url
+  function_environment      = var.function_environment
+}

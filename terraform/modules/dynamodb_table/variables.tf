@@ -1,0 +1,45 @@
+variable "name" {
+  description = "Table name"
+  type        = string
+}
+
+variable "hash_key" {
+  description = "Partition key attribute (a string)"
+  type        = string
+}
+
+variable "range_key" {
+  description = "Sort key attribute (a string), or null"
+  type        = string
+  default     = null
+}
+
+variable "indexes" {
+  description = "Global secondary indexes by name, each with a hash_key and an optional range_key"
+  type        = map(object({ hash_key = string, range_key = optional(string) }))
+  default     = {}
+}
+
+variable "ttl_attribute" {
+  description = "Attribute holding the expiry time (Unix seconds), or null for no TTL"
+  type        = string
+  default     = null
+}
+
+variable "point_in_time_recovery" {
+  description = "Keep continuous backups"
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for encryption at rest; null uses the AWS-managed key"
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the table"
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,165 @@
+"""Build the deployable artifacts Terraform applies, under build/:
+
+  build/chalice/          the functions, as a Terraform module: `chalice package
+                          --pkg-format terraform`, post-processed (below)
+  build/media-layer.zip   the Lambda layer with the media libraries
+
+Post-processing makes Chalice's output (written for Terraform < 1.4 and AWS
+provider < 5) a module for today's Terraform (aws/chalice issue 2066):
+  - drops its `terraform` pins and the null provider's data source;
+  - takes the queue, bucket, layer and extra environment as variables instead of
+    names baked in at package time, so Terraform orders and wires them;
+  - drops Chalice's generated IAM policy (`Resource: "*"`): the service module
+    attaches a least-privilege one to the role, exported as an output;
+  - puts the API Gateway behind `enable_api_gateway` (the emulator rejects the
+    Swagger 2.0 body) and every function behind `enable_functions`.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+MEDIA_FUNCTIONS = ("process_job_event", "make_thumbnail")
+API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api",
+                 "aws_api_gateway_stage": "rest_api"}
+
+VARIABLES = {
+    "stage": {"type": "string", "description": "Stage: the API stage, and VSL_STAGE of the functions"},
+    "name_prefix": {"type": "string", "description": "Prefix of the functions', role's and API's names (SERVICE-STAGE)"},
+    "jobs_queue_arn": {"type": "string", "description": "ARN of the queue the processor consumes"},
+    "media_bucket_name": {"type": "string", "description": "Bucket whose new originals wake the thumbnailer"},
+    "media_bucket_arn": {"type": "string", "description": "ARN of that bucket"},
+    "media_layer_arns": {"type": "list(string)", "description": "Layers with the media libraries (processor, thumbnailer)"},
+    "environment": {"type": "map(string)", "description": "Extra environment for every function", "default": {}},
+    "enable_functions": {"type": "bool", "description": "Create the Lambda functions and their triggers", "default": True},
+    "enable_api_gateway": {"type": "bool", "description": "Create the REST API (the emulator cannot)", "default": True},
+    "tracing_mode": {"type": "string", "description": "X-Ray tracing mode of the functions", "default": "Active"},
+}
+
+
+def chalice_package(stage: str, out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    env = dict(os.environ, AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    chalice = Path(sys.executable).parent / "chalice"
+    subprocess.run([str(chalice), "package", "--stage", stage, "--pkg-format", "terraform",
+                    str(out)], cwd=ROOT, env=env, check=True)
+
+
+def post_process(module_dir: Path, stage: str) -> dict:
+    path = module_dir / "chalice.tf.json"
+    tf = json.loads(path.read_text())
+    resources = tf["resource"]
+    app_name = resources["aws_api_gateway_rest_api"]["rest_api"]["name"]
+    baked_prefix = f"{app_name}-{stage}"
+
+    tf["terraform"] = {"required_providers": {"aws": {"source": "hashicorp/aws"}}}
+    tf["data"].pop("null_data_source", None)
+    tf["variable"] = VARIABLES
+    resources.pop("aws_iam_role_policy")
+    role = resources["aws_iam_role"]["default-role"]
+    role["name"] = "${var.name_prefix}"
+    role["count"] = "${var.enable_functions ? 1 : 0}"
+    resources["aws_api_gateway_rest_api"]["rest_api"]["name"] = "${var.name_prefix}"
+
+    functions = resources["aws_lambda_function"]
+    for name, fn in functions.items():
+        fn["count"] = "${var.enable_functions ? 1 : 0}"
+        assert fn["function_name"].startswith(baked_prefix), fn["function_name"]
+        fn["function_name"] = "${var.name_prefix}" + fn["function_name"][len(baked_prefix):]
+        baked = json.dumps(fn["environment"]["variables"])
+        fn["environment"]["variables"] = "${merge(jsondecode(%s), var.environment)}" % json.dumps(baked)
+        fn["tracing_config"] = {"mode": "${var.tracing_mode}"}
+        if name in MEDIA_FUNCTIONS:
+            fn["layers"] = "${var.media_layer_arns}"
+
+    (mapping,) = resources["aws_lambda_event_source_mapping"].values()
+    mapping["event_source_arn"] = "${var.jobs_queue_arn}"
+    mapping["count"] = "${var.enable_functions ? 1 : 0}"
+    (notification,) = resources["aws_s3_bucket_notification"].values()
+    notification["bucket"] = "${var.media_bucket_name}"
+    notification["count"] = "${var.enable_functions ? 1 : 0}"
+    notification["depends_on"] = ["aws_lambda_permission.make_thumbnail-s3event"]
+    permissions = resources["aws_lambda_permission"]
+    permissions["make_thumbnail-s3event"]["source_arn"] = "${var.media_bucket_arn}"
+    permissions["make_thumbnail-s3event"]["count"] = "${var.enable_functions ? 1 : 0}"
+    permissions["rest_api_invoke"]["count"] = \
+        "${var.enable_functions && var.enable_api_gateway ? 1 : 0}"
+    # A deployment's stage_name is deprecated in provider 5: an explicit stage.
+    deployment = resources["aws_api_gateway_deployment"]["rest_api"]
+    deployment.pop("stage_name")
+    stage_name = "${var.stage}"
+    deployment["triggers"] = {"redeployment": deployment.pop("stage_description")}
+    resources["aws_api_gateway_stage"] = {"rest_api": {
+        "stage_name": stage_name, "rest_api_id": deployment["rest_api_id"],
+        "deployment_id": "${aws_api_gateway_deployment.rest_api.id}",
+        "xray_tracing_enabled": "${var.tracing_mode == \"Active\"}"}}
+    for kind, name in API_RESOURCES.items():
+        resources[kind][name]["count"] = \
+            "${var.enable_functions && var.enable_api_gateway ? 1 : 0}"
+
+    text = json.dumps(tf, indent=2)
+    # Counted resources are referenced by index.
+    for fn in functions:
+        text = text.replace(f"aws_lambda_function.{fn}.", f"aws_lambda_function.{fn}[0].")
+    for kind, name in API_RESOURCES.items():
+        text = text.replace(f"{kind}.{name}.", f"{kind}.{name}[0].")
+    text = text.replace("aws_iam_role.default-role.", "aws_iam_role.default-role[0].")
+    tf = json.loads(text)
+    # The Swagger body (a local) is evaluated even when no function exists.
+    tf["locals"]["chalice_api_swagger"] = tf["locals"]["chalice_api_swagger"].replace(
+        "${aws_lambda_function.api_handler[0].invoke_arn}",
+        '${try(aws_lambda_function.api_handler[0].invoke_arn, "")}')
+    tf["output"] = {
+        "role_name": {"value": "${one(aws_iam_role.default-role[*].name)}"},
+        "function_names": {"value": {fn: f"${{one(aws_lambda_function.{fn}[*].function_name)}}"
+                                     for fn in functions}},
+        "thumbnailer_arn": {"value": "${one(aws_lambda_function.make_thumbnail[*].arn)}"},
+        "endpoint_url": {"value": "${one(aws_api_gateway_stage.rest_api[*].invoke_url)}"},
+    }
+    path.write_text(json.dumps(tf, indent=2) + "\n")
+    return tf
+
+
+def build_media_layer(out: Path) -> None:
+    """The media libraries as manylinux2014 wheels for Lambda's Python 3.11."""
+    staging = BUILD / "media-layer"
+    if staging.exists():
+        shutil.rmtree(staging)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+                    "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                    "--python-version", "3.11", "--only-binary=:all:",
+                    "--target", str(staging / "python"),
+                    "-r", str(ROOT / "requirements-media.txt")], check=True)
+    tmp = out.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for path in sorted(staging.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, path.relative_to(staging))
+    tmp.replace(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="homolog",
+                        help="stage to package with (any stage can then be applied)")
+    parser.add_argument("--skip-layer", action="store_true",
+                        help="keep an existing build/media-layer.zip")
+    args = parser.parse_args()
+    BUILD.mkdir(exist_ok=True)
+    chalice_package(args.stage, BUILD / "chalice")
+    post_process(BUILD / "chalice", args.stage)
+    layer = BUILD / "media-layer.zip"
+    if not (args.skip_layer and layer.exists()):
+        build_media_layer(layer)
+    print(f"built {BUILD / 'chalice'} and {layer} ({layer.stat().st_size // 2**20} MiB)")
+
+
+if __name__ == "__main__":
+    main()
