@@ -1,10 +1,14 @@
 # VSL Media. `make run` starts the whole service locally; `make test` runs every test.
-PYTHON ?= python3.11
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements*.txt | sha1sum | cut -c1-12)
+PYTHON  ?= python3.11
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-$(shell cat requirements*.txt | sha1sum | cut -c1-12)
+# checkov pins an old boto3: it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+STAGE   ?= homolog
 
-.PHONY: install run test unit api-key clean
+.PHONY: install run test unit package checkov deploy api-key clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -15,18 +19,36 @@ $(STAMP):
 
 install: $(STAMP)
 
-run: install
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+
+# The functions (chalice package, made a Terraform module) and the media layer, in build/.
+package: install
+	$(BIN)/python -m tools.package_terraform --stage $(STAGE)
+
+# VSL_PROVISION=terraform make run provisions the emulator with Terraform.
+run: install $(if $(filter terraform,$(VSL_PROVISION)),package)
 	$(BIN)/python -m local.stack
 
-test: install
+test: install package $(CHECKOV)
 	$(BIN)/python -m pytest
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
-clean:
-	rm -rf $(VENV) .local .pytest_cache
+checkov: package $(CHECKOV)
+	$(CHECKOV) -d terraform --compact --quiet --skip-download
+	$(CHECKOV) -d build/chalice --config-file build/chalice/.checkov.yaml --compact --quiet --skip-download
+
+# Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars).
+deploy: package
+	terraform -chdir=terraform init -input=false
+	terraform -chdir=terraform apply -var-file=$(STAGE).tfvars
 
 # Manage API keys: make api-key ARGS="--local create --client acme --user user123"
 api-key: install
 	$(BIN)/python -m tools.api_keys $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache

@@ -98,9 +98,12 @@ module "app" {
   enable_functions   = var.enable_functions
   enable_api_gateway = var.enable_api_gateway
   tracing_mode       = var.tracing_mode
+  log_retention_days = var.log_retention_days
 }
 
 resource "aws_cloudwatch_log_group" "functions" {
+  #checkov:skip=CKV_AWS_158:CloudWatch encrypts log data at rest; a customer-managed key adds cost and key policy work for logs that hold no media or secrets.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 by default): operational logs, not an audit trail.
   for_each = var.enable_functions ? local.functions : toset([])
 
   name              = "/aws/lambda/${module.app.function_names[each.key]}"
