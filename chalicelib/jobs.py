@@ -230,6 +230,11 @@ class JobService:
     def _store_outputs(self, job: dict, prediction: dict, attempt: int, max_attempts: int) -> None:
         if job["status"] not in ACTIVE:
             return
+        if job.get("result"):
+            # Stored already, but never thumbnailed: the S3 event was lost. Replicate's
+            # copy may have expired by now; ours has not.
+            self.storage.renotify(job["result"]["outputs"][0]["key"])
+            return
         urls = output_urls(prediction.get("output"))
         if not urls:
             self._fail(job["jobId"], "The prediction succeeded but returned no output.")

@@ -43,6 +43,12 @@ class MediaStorage:
         self.s3.upload_file(path, self.bucket, key, ExtraArgs={
             "ContentType": content_type, "Tagging": f"kind={kind}"})
 
+    def renotify(self, key: str) -> None:
+        """Copy an object onto itself: S3 emits ObjectCreated again (a lost event's retry)."""
+        self.s3.copy_object(Bucket=self.bucket, Key=key, MetadataDirective="COPY",
+                            TaggingDirective="COPY", StorageClass="STANDARD",
+                            CopySource={"Bucket": self.bucket, "Key": key})
+
     def download_file(self, key: str, path: str) -> None:
         self.s3.download_file(self.bucket, key, path)
 

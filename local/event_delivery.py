@@ -35,6 +35,8 @@ class QueueConsumer:
             QueueUrl=self.queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=wait_s,
             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
         for message in messages:
+            log.info("%s: message %s, receive %s", self.name, message["MessageId"][:8],
+                     message.get("Attributes", {}).get("ApproximateReceiveCount"))
             try:
                 self.deliver(self._sqs_record(message))
             except Exception:  # the handler's failure: leave the message for a retry
@@ -84,7 +86,12 @@ def run_forever(consumers: List[QueueConsumer], workers_each: int, stop: threadi
 
 
 def main():
+    import argparse
     import os
+    parser = argparse.ArgumentParser(description="Deliver queue messages and S3 events.")
+    parser.add_argument("--queues", nargs="+", choices=["jobs", "media-events"],
+                        default=["jobs", "media-events"], help="which sources to deliver")
+    args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     import app  # the Chalice app, with its handlers
     from local.provision import media_events_queue
@@ -98,6 +105,7 @@ def main():
                       sqs.get_queue_url(QueueName=media_events_queue(stage))["QueueUrl"],
                       s3_delivery(app.make_thumbnail)),
     ]
+    consumers = [c for c in consumers if c.name in args.queues]
     stop = threading.Event()
     run_forever(consumers, workers_each=2, stop=stop)
     log.info("delivering queue messages and S3 events to the handlers")

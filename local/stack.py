@@ -106,8 +106,9 @@ class LocalStack:
         self._spawn("api", [sys.executable, "-m", "local.api_server", "--stage", self.stage,
                             "--host", "127.0.0.1", "--port", str(self.api_port)])
 
-    def start_events(self) -> None:
-        self._spawn("events", [sys.executable, "-m", "local.event_delivery"])
+    def start_events(self, queues: Optional[List[str]] = None) -> None:
+        self._spawn("events", [sys.executable, "-m", "local.event_delivery",
+                               *(["--queues", *queues] if queues else [])])
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         wait_until(lambda: requests.get(f"{self.api_url}/health", timeout=2).status_code == 200,

@@ -101,6 +101,14 @@ def sim(stack):
     s.reset()
 
 
+@pytest.fixture
+def aws_env(stack, monkeypatch):
+    """Point boto3 in this process (our own chalicelib code) at the stack's emulator."""
+    for k, v in stack.env().items():
+        if k.startswith("AWS_"):
+            monkeypatch.setenv(k, v)
+
+
 @pytest.fixture(scope="session")
 def aws(stack):
     """boto3 clients on the emulator, to look at what the service stored."""

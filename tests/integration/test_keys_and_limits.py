@@ -44,10 +44,7 @@ def test_revoked_key_is_401(stack, api):
     assert "revoked" in api_key_cli(stack, "list")
 
 
-def test_expired_key_is_401(stack, monkeypatch):
-    for k, v in stack.env().items():
-        if k.startswith("AWS_"):
-            monkeypatch.setenv(k, v)
+def test_expired_key_is_401(stack, aws_env):
     from chalicelib.keys import ApiKeys
     from chalicelib.store import ApiKeyStore
     key, _ = ApiKeys(ApiKeyStore("vsl-media-local-api-keys")).create(

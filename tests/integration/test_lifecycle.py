@@ -126,3 +126,34 @@ def test_jobs_submitted_while_the_processor_is_down_complete_after_restart(api, 
     finally:
         stack.start_events()
     assert api.wait_for(job["jobId"])["status"] == "completed"
+
+
+
+def test_a_lost_s3_event_is_recovered_even_after_replicates_output_expired(api, sim, stack, aws):
+    """Result stored, its S3 event lost, Replicate's copy expired: the job still completes."""
+    stack.stop("events")
+    stack.start_events(queues=["jobs"])  # prediction events only: S3 events pile up unread
+    try:
+        sim.faults(output_ttl_s=10)
+        # The stopped worker's last long poll may still take a message and hide it for
+        # the visibility timeout (as on SQS): let it lapse before submitting.
+        time.sleep(1.5)
+        job = api.submit(IMAGE_EXAMPLE).json()
+        s3 = aws("s3")
+        deadline = time.monotonic() + 15
+        while not any(o["Key"].endswith("/original.png") for o in s3.list_objects_v2(
+                Bucket="vsl-media-local-media", Prefix="images/user123/").get("Contents", [])
+                if job["jobId"] in o["Key"]):
+            assert time.monotonic() < deadline, api.status(job["jobId"]).json()
+            time.sleep(0.2)
+        sqs = aws("sqs")
+        sqs.purge_queue(QueueUrl=sqs.get_queue_url(
+            QueueName="vsl-media-local-media-events")["QueueUrl"])
+        assert api.status(job["jobId"]).json()["status"] == "processing"
+        while not sim.api("GET", f"/v1/predictions/{job['replicateId']}").json()["data_removed"]:
+            assert time.monotonic() < deadline + 15, "Replicate's output never expired"
+            time.sleep(0.5)
+    finally:
+        stack.stop("events")
+        stack.start_events()
+    assert api.wait_for(job["jobId"], timeout_s=30)["status"] == "completed"

@@ -22,10 +22,7 @@ class Clock:
 
 
 @pytest.fixture
-def limiter(stack, monkeypatch):
-    for k, v in stack.env().items():
-        if k.startswith("AWS_"):
-            monkeypatch.setenv(k, v)
+def limiter(aws_env):
     clock = Clock(T0)
     return RateLimiter(CounterStore("vsl-media-local-counters"), clock=clock), clock
 
