@@ -3,7 +3,6 @@ apply and destroy on the emulator, no drift from the local provisioning, and a
 clean checkov scan. Missing tools fail these tests; they never skip."""
 import json
 import subprocess
-from pathlib import Path
 
 import boto3
 import pytest
