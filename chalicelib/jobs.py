@@ -230,10 +230,12 @@ class JobService:
     def _store_outputs(self, job: dict, prediction: dict, attempt: int, max_attempts: int) -> None:
         if job["status"] not in ACTIVE:
             return
-        if job.get("result"):
+        original = (job.get("result") or {}).get("outputs", [{}])[0].get("key")
+        if original and self.storage.exists(original):
             # Stored already, but never thumbnailed: the S3 event was lost. Replicate's
-            # copy may have expired by now; ours has not.
-            self.storage.renotify(job["result"]["outputs"][0]["key"])
+            # copy may have expired by now; ours has not. (A result recorded whose upload
+            # never finished, a crash between the two, is stored again below.)
+            self.storage.renotify(original)
             return
         urls = output_urls(prediction.get("output"))
         if not urls:

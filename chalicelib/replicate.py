@@ -94,9 +94,13 @@ class ReplicateClient:
         body = {"input": model_input, "webhook": webhook,
                 "webhook_events_filter": list(events)}
         if model.official:
-            return self._call("POST", f"/v1/models/{model.owner_name}/predictions", body)
-        body["version"] = self.version_of(model)
-        return self._call("POST", "/v1/predictions", body)
+            prediction = self._call("POST", f"/v1/models/{model.owner_name}/predictions", body)
+        else:
+            body["version"] = self.version_of(model)
+            prediction = self._call("POST", "/v1/predictions", body)
+        if not isinstance(prediction, dict) or not isinstance(prediction.get("id"), str):
+            raise ReplicateUnavailable("create prediction: the response has no prediction id")
+        return prediction
 
     def get_prediction(self, prediction_id: str) -> dict:
         return self._call("GET", f"/v1/predictions/{prediction_id}")

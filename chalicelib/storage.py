@@ -43,6 +43,16 @@ class MediaStorage:
         self.s3.upload_file(path, self.bucket, key, ExtraArgs={
             "ContentType": content_type, "Tagging": f"kind={kind}"})
 
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
     def renotify(self, key: str) -> None:
         """Copy an object onto itself: S3 emits ObjectCreated again (a lost event's retry)."""
         self.s3.copy_object(Bucket=self.bucket, Key=key, MetadataDirective="COPY",

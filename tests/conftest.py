@@ -29,8 +29,8 @@ class Api:
         key = self.key if key is ... else key
         if key is not None:
             headers["X-API-Key"] = key
-        return requests.request(method, self.base_url + path, headers=headers, timeout=30,
-                                **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, self.base_url + path, headers=headers, **kwargs)
 
     def submit(self, body: dict, **kwargs) -> requests.Response:
         return self.request("POST", "/generate-media", json=body, **kwargs)
