@@ -4,7 +4,9 @@ simulator, the API (chalice local) and the event delivery loop.
     python -m local.stack            # what `make run` does; Ctrl-C stops it all
 """
 import argparse
+import base64
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -50,6 +52,9 @@ class LocalStack:
     log_dir: Optional[Path] = None   # None: children write to this terminal
     extra_env: Dict[str, str] = field(default_factory=dict)
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Fixed for the stack's life, so a restarted simulator signs as before.
+    webhook_secret: str = field(
+        default_factory=lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
 
     @property
     def api_url(self) -> str:
@@ -87,7 +92,7 @@ class LocalStack:
         return proc
 
     def start_emulator(self) -> None:
-        self._spawn("emulator", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+        self._spawn("emulator", [sys.executable, "-m", "local.emulator", "-H", "127.0.0.1",
                                  "-p", str(self.emulator_port)])
         wait_until(lambda: requests.get(f"{self.emulator_url}/moto-api/", timeout=1).ok, 30,
                    "AWS emulator", [self.procs["emulator"]])
@@ -98,7 +103,8 @@ class LocalStack:
 
     def start_simulator(self) -> None:
         self._spawn("simulator", [sys.executable, "-m", "local.replicate_sim.server",
-                                  "--port", str(self.simulator_port), "--token", SIMULATOR_TOKEN])
+                                  "--port", str(self.simulator_port), "--token", SIMULATOR_TOKEN,
+                                  "--webhook-secret", self.webhook_secret])
         wait_until(lambda: requests.get(f"{self.simulator_url}/_sim/faults", timeout=1).ok, 30,
                    "Replicate simulator", [self.procs["simulator"]])
 
