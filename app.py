@@ -1,13 +1,16 @@
 """VSL Media: HTTP routes and event handlers. Wiring only: each handler turns a
-request or event into a call of the domain (chalicelib) and its result back."""
+request or event into a call of the domain (chalicelib) and its result back,
+and domain errors become HTTP responses here, at the edge, and nowhere else."""
+import functools
 import json
 import logging
 
 from chalice import Chalice, Response
 
-from chalicelib import wiring
+from chalicelib import errors, wiring
 from chalicelib.catalog import describe_catalog
-from chalicelib.errors import CHALICE_ERROR_CODES, ApiError, ServiceUnavailable
+from chalicelib.jobs.views import accepted_view
+from chalicelib.limits import binding_quota
 from chalicelib.validation import parse_generate_request, parse_json_body
 
 app = Chalice(app_name="vsl-media")
@@ -17,26 +20,78 @@ logging.getLogger("botocore").setLevel(logging.WARNING)
 
 _names = wiring.settings().names
 
+# Each domain error's HTTP status (the most specific class wins).
+HTTP_STATUS = {
+    errors.InvalidJson: 400, errors.ValidationFailed: 400, errors.UnknownModel: 400,
+    errors.MediaTypeMismatch: 400, errors.Unauthorized: 401, errors.InvalidSignature: 401,
+    errors.Forbidden: 403, errors.NotFound: 404, errors.MethodNotAllowed: 405,
+    errors.PayloadTooLarge: 413, errors.UnsupportedMediaType: 415, errors.RateLimited: 429,
+    errors.ReplicateRefused: 502, errors.ServiceUnavailable: 503, errors.DomainError: 500,
+}
+# Chalice's own error responses ({"Code": ..., "Message": ...}) as domain errors.
+CHALICE_ERRORS = {
+    "MethodNotAllowedError": errors.MethodNotAllowed,
+    "UnsupportedMediaType": errors.UnsupportedMediaType,
+    "BadRequestError": errors.ValidationFailed,
+    "NotFoundError": errors.NotFound,
+    "InternalServerError": errors.DomainError,
+}
 
-def _error_response(error: ApiError) -> Response:
-    return Response(body=error.body(), status_code=error.status,
-                    headers={"Content-Type": "application/json", **error.headers})
+
+def rate_limit_headers(quotas, now: float) -> dict:
+    """The spec's X-RateLimit-* for the limit that binds first, plus the IETF draft fields."""
+    binding = binding_quota(quotas)
+    return {
+        "X-RateLimit-Limit": str(binding.limit),
+        "X-RateLimit-Remaining": str(binding.remaining),
+        "X-RateLimit-Reset": str(binding.reset_at),
+        "RateLimit-Policy": ", ".join(f'"{q.policy}";q={q.limit};w={q.window_s}' for q in quotas),
+        "RateLimit": f'"{binding.policy}";r={binding.remaining};t={binding.seconds_to_reset(now)}',
+    }
+
+
+def error_response(error: errors.DomainError, headers: dict = None) -> Response:
+    status = next(HTTP_STATUS[c] for c in type(error).__mro__ if c in HTTP_STATUS)
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    body = {"error": error.title, "details": error.details, "code": error.code, **error.extra}
+    if error.quotas:
+        headers.update(rate_limit_headers(error.quotas, error.now))
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+        body["retryAfter"] = error.retry_after
+    return Response(body=body, status_code=status, headers=headers)
 
 
 @app.middleware("http")
 def render_errors(event, get_response):
     """Every error leaves in the documented format, Chalice's own ones too."""
-    try:
-        response = get_response(event)
-    except ApiError as e:
-        return _error_response(e)
+    response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
-        error_class = CHALICE_ERROR_CODES.get(body["Code"], ApiError)
-        return _error_response(error_class(str(body.get("Message", "")),
-                                           headers={k: v for k, v in response.headers.items()
-                                                    if k.lower() == "allow"}))
+        error = CHALICE_ERRORS.get(body["Code"], errors.DomainError)(str(body.get("Message", "")))
+        if body["Code"] == "InternalServerError":
+            error = errors.DomainError("An internal error occurred; it has been logged.")
+        return error_response(error, {k: v for k, v in response.headers.items()
+                                      if k.lower() == "allow"})
     return response
+
+
+def api(path: str, methods=("GET",), json_body: bool = False):
+    """A route whose domain errors become documented error responses. GET routes
+    answer HEAD too; a JSON body must say so in its Content-Type."""
+    methods = list(methods) + (["HEAD"] if "GET" in methods else [])
+
+    def register(view):
+        @functools.wraps(view)
+        def handle(**kwargs):
+            try:
+                if json_body and "content-type" not in app.current_request.headers:
+                    raise errors.UnsupportedMediaType("Send the body as application/json.")
+                return view(**kwargs)
+            except errors.DomainError as e:
+                return error_response(e)
+        return app.route(path, methods=methods)(handle)
+    return register
 
 
 def _caller():
@@ -51,41 +106,43 @@ def _public_base_url() -> str:
     return f"https://{ctx['domainName']}/{ctx['stage']}"
 
 
-@app.route("/health")
+@api("/health")
 def health():
     checks = wiring.health_checks()
     if all(v == "ok" for v in checks.values()):
         return {"status": "ok", "checks": checks}
-    raise ServiceUnavailable("Not every dependency is ready.", extra={"checks": checks})
+    raise errors.ServiceUnavailable("Not every dependency is ready.", retry_after=5,
+                                    extra={"checks": checks})
 
 
-@app.route("/models")
+@api("/models")
 def list_models():
     _caller()
     return {"models": describe_catalog()}
 
 
-@app.route("/generate-media", methods=["POST"], content_types=["application/json"])
+@api("/generate-media", methods=["POST"], json_body=True)
 def generate_media():
     caller = _caller()
-    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
-    request = parse_generate_request(body, wiring.settings().allow_private_inputs,
-                                     bound_user_id=caller.user_id)
-    submitted = wiring.job_service().submit(caller, request, _public_base_url())
-    return Response(body=submitted.response(), status_code=202,
-                    headers=submitted.admission.headers())
+    settings = wiring.settings()
+    body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
+    request = parse_generate_request(body, settings.input_policy, bound_user_id=caller.user_id)
+    accepted = wiring.services().submission.submit(caller, request, _public_base_url())
+    admission = accepted.admission
+    return Response(body=accepted_view(accepted.job), status_code=202,
+                    headers=rate_limit_headers(admission.quotas, admission.now))
 
 
-@app.route("/status/{job_id}")
+@api("/status/{job_id}")
 def job_status(job_id):
-    return wiring.job_service().status(_caller(), job_id)
+    return wiring.services().status.status(_caller(), job_id)
 
 
-@app.route("/webhook/replicate", methods=["POST"], content_types=["application/json"])
+@api("/webhook/replicate", methods=["POST"], json_body=True)
 def replicate_webhook():
     request = app.current_request
-    wiring.job_service().accept_webhook((request.query_params or {}).get("jobId"),
-                                        request.raw_body or b"", dict(request.headers))
+    wiring.services().prediction_events.accept_webhook(
+        (request.query_params or {}).get("jobId"), request.raw_body or b"", dict(request.headers))
     return {"received": True}
 
 
@@ -93,10 +150,10 @@ def replicate_webhook():
 def process_job_event(event):
     for record in event:
         attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
-        wiring.job_service().on_prediction(json.loads(record.body), attempt,
-                                           wiring.max_receive_count())
+        wiring.services().prediction_events.handle(json.loads(record.body), attempt,
+                                                   wiring.max_receive_count())
 
 
 @app.on_s3_event(bucket=_names.media_bucket, events=["s3:ObjectCreated:*"])
 def make_thumbnail(event):
-    wiring.job_service().on_original_stored(event.key)
+    wiring.services().thumbnails.on_original_stored(event.key)

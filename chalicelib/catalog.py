@@ -50,7 +50,8 @@ class StabilityVideoParameters(ModelParameters):
 class MusicgenParameters(ModelParameters):
     prompt: str = Field(min_length=1, max_length=4000, description="Description of the music")
     duration: int = Field(8, ge=1, le=30, description="Seconds of audio")
-    temperature: float = Field(1.0, ge=0, le=2)
+    # Sampling divides by the temperature: 0 (or -0.0) fails at the model, so it is excluded.
+    temperature: float = Field(1.0, gt=0, le=2, description="Above 0, at most 2")
     top_k: int = Field(250, ge=0, le=1000)
     top_p: float = Field(0.0, ge=0, le=1)
     output_format: Literal["wav", "mp3"] = "wav"

@@ -1,5 +1,16 @@
-"""Time in one place, so tests can move it."""
+"""Time in one place, behind a small interface, so tests can move it."""
 from datetime import datetime, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
 
 
 def utcnow() -> datetime:

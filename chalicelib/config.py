@@ -1,18 +1,24 @@
 """Settings, read once from the environment and validated."""
+import json
 import os
 from functools import lru_cache
-import json
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
+from chalicelib.urls import Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
+# Where Replicate serves prediction outputs.
+REPLICATE_OUTPUT_ORIGINS = ("https://replicate.delivery", "https://*.replicate.delivery")
 
 
 class Settings(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     stage: str = "local"
     names: ResourceNames
     rate_limits: Limits = Field(default_factory=Limits)
@@ -25,13 +31,36 @@ class Settings(BaseModel):
     public_base_url: Optional[str] = None
     presign_expiry_s: int = Field(3600, ge=60, le=604800)
     max_body_bytes: int = Field(65536, ge=1024)
-    # Local stages may fetch inputs from loopback/private hosts (the simulator).
+    # Local stages may point inputs at loopback/private hosts (the simulator).
     allow_private_inputs: bool = False
+    # Origins outputs may be fetched from (scheme://host[:port]; "*." for subdomains).
+    output_origins: Tuple[str, ...] = REPLICATE_OUTPUT_ORIGINS
+    # The largest output file copied; a larger one fails its job with a clear error.
+    max_output_bytes: int = Field(450_000_000, ge=1)
+    # Replicate's answers must fit the API function's time budget (25 s).
     replicate_timeout_s: float = Field(10.0, gt=0)
     # A quiet active job is checked against Replicate when polled (lost webhooks).
     reconcile_after_s: int = Field(30, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
     replicate_versions: Dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def input_policy(self) -> UrlPolicy:
+        """Input URLs Replicate will fetch: any public http(s) host, standard ports."""
+        return UrlPolicy(schemes=frozenset({"http", "https"}),
+                         allow_private=self.allow_private_inputs)
+
+    @property
+    def output_policy(self) -> UrlPolicy:
+        """Replicate's output files: only from its delivery origins (the simulator's locally)."""
+        origins = tuple(Origin.parse(o) for o in self.output_origins)
+        return UrlPolicy(schemes=frozenset(o.scheme for o in origins),
+                         allow_private=self.allow_private_inputs, origins=origins)
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def settings_from_env(env=None) -> Settings:
@@ -39,6 +68,12 @@ def settings_from_env(env=None) -> Settings:
     stage = env.get("VSL_STAGE", "local")
     token = env.get("REPLICATE_API_TOKEN") or None
     base_url = env.get("REPLICATE_BASE_URL") or (REPLICATE_PUBLIC_URL if token else None)
+    if env.get("VSL_OUTPUT_ORIGINS"):
+        output_origins = tuple(o.strip() for o in env["VSL_OUTPUT_ORIGINS"].split(",") if o.strip())
+    elif base_url and base_url.rstrip("/") != REPLICATE_PUBLIC_URL:
+        output_origins = (_origin_of(base_url),)  # a simulator serves its own outputs
+    else:
+        output_origins = REPLICATE_OUTPUT_ORIGINS
     return Settings(
         stage=stage,
         names=resource_names(stage, env.get("VSL_MEDIA_BUCKET") or None),
@@ -49,6 +84,8 @@ def settings_from_env(env=None) -> Settings:
         public_base_url=(env.get("VSL_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         presign_expiry_s=int(env.get("VSL_PRESIGN_EXPIRY_S", 3600)),
         max_body_bytes=int(env.get("VSL_MAX_BODY_BYTES", 65536)),
+        output_origins=output_origins,
+        max_output_bytes=int(env.get("VSL_MAX_OUTPUT_BYTES", 450_000_000)),
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
         reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",

@@ -1,97 +1,93 @@
-"""Domain errors, one per documented error code, and their rendering.
+"""Domain errors, one per documented error code.
 
-``ApiError`` derives from Chalice's ``ChaliceUnhandledError`` so that Chalice
-re-raises it to the HTTP middleware instead of turning it into its own 500;
-the middleware renders every error in the documented format.
+They know nothing of HTTP: each carries a stable ``code``, a short ``title``
+(the body's ``error``) and ``details``; a rate limit or a throttle also says
+when to come back. ``app.py`` maps each class to its status, headers and the
+documented body at the edge.
 """
-from typing import Dict, Optional
-
-from chalice import ChaliceUnhandledError
+from typing import Any, Dict, Optional
 
 
-class ApiError(ChaliceUnhandledError):
-    status = 500
+class DomainError(Exception):
     code = "INTERNAL_ERROR"
-    error = "Internal server error"
+    title = "Internal server error"
 
-    def __init__(self, details: str = "", *, error: Optional[str] = None,
-                 headers: Optional[Dict[str, str]] = None, extra: Optional[dict] = None):
-        super().__init__(details or self.error)
-        self.details = details
-        if error:
-            self.error = error
-        self.headers = headers or {}
-        self.extra = extra or {}
-
-    def body(self) -> dict:
-        return {"error": self.error, "details": self.details, "code": self.code, **self.extra}
-
-
-class InvalidJson(ApiError):
-    status, code, error = 400, "INVALID_JSON", "Request body is not valid JSON"
+    def __init__(self, details: str = "", *, code: Optional[str] = None,
+                 retry_after: Optional[int] = None, extra: Optional[Dict[str, Any]] = None,
+                 quotas: Optional[list] = None, now: Optional[float] = None):
+        super().__init__(details or self.title)
+        self.details = details or self.title
+        if code:
+            self.code = code
+        self.retry_after = retry_after
+        # More documented fields of the body (e.g. the job's current status).
+        self.extra = dict(extra or {})
+        # The caller's rate limits after this request (chalicelib.limits.Quota), when known.
+        self.quotas, self.now = quotas, now
 
 
-class ValidationFailed(ApiError):
-    status, code, error = 400, "VALIDATION_ERROR", "Invalid request parameters"
+class InvalidJson(DomainError):
+    code, title = "INVALID_JSON", "Request body is not valid JSON"
 
 
-class UnknownModel(ApiError):
-    status, code, error = 400, "UNKNOWN_MODEL", "Unknown model"
+class ValidationFailed(DomainError):
+    """A request that cannot be accepted; ``code`` says which rule it broke:
+    MISSING_PARAMETER, UNKNOWN_PARAMETER, INVALID_TYPE, INVALID_VALUE, OUT_OF_RANGE
+    or VALIDATION_ERROR (anything else)."""
+    code, title = "VALIDATION_ERROR", "Invalid request parameters"
 
 
-class MediaTypeMismatch(ApiError):
-    status, code, error = 400, "MEDIA_TYPE_MISMATCH", "mediaType does not match the model"
+class UnknownModel(DomainError):
+    code, title = "UNKNOWN_MODEL", "Unknown model"
 
 
-class Unauthorized(ApiError):
-    status, code, error = 401, "UNAUTHORIZED", "Invalid or missing API key"
+class MediaTypeMismatch(DomainError):
+    code, title = "MEDIA_TYPE_MISMATCH", "mediaType does not match the model"
 
 
-class InvalidSignature(ApiError):
-    status, code, error = 401, "INVALID_SIGNATURE", "Webhook signature verification failed"
+class Unauthorized(DomainError):
+    code, title = "UNAUTHORIZED", "Invalid or missing API key"
 
 
-class Forbidden(ApiError):
-    status, code, error = 403, "FORBIDDEN", "Not allowed for this API key"
+class InvalidSignature(DomainError):
+    code, title = "INVALID_SIGNATURE", "Webhook signature verification failed"
 
 
-class NotFound(ApiError):
-    status, code, error = 404, "NOT_FOUND", "Not found"
+class Forbidden(DomainError):
+    code, title = "FORBIDDEN", "Not allowed for this API key"
+
+
+class NotFound(DomainError):
+    code, title = "NOT_FOUND", "Not found"
 
 
 class JobNotFound(NotFound):
-    status, code, error = 404, "JOB_NOT_FOUND", "Job ID not found"
+    code, title = "JOB_NOT_FOUND", "Job ID not found"
 
 
-class MethodNotAllowed(ApiError):
-    status, code, error = 405, "METHOD_NOT_ALLOWED", "Method not allowed"
+class MethodNotAllowed(DomainError):
+    code, title = "METHOD_NOT_ALLOWED", "Method not allowed"
 
 
-class PayloadTooLarge(ApiError):
-    status, code, error = 413, "PAYLOAD_TOO_LARGE", "Request body too large"
+class PayloadTooLarge(DomainError):
+    code, title = "PAYLOAD_TOO_LARGE", "Request body too large"
 
 
-class UnsupportedMediaType(ApiError):
-    status, code, error = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Content-Type"
+class UnsupportedMediaType(DomainError):
+    code, title = "UNSUPPORTED_MEDIA_TYPE", "Unsupported Content-Type"
 
 
-class RateLimited(ApiError):
-    status, code, error = 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded"
+class RateLimited(DomainError):
+    code, title = "RATE_LIMIT_EXCEEDED", "Rate limit exceeded"
+
+    def __init__(self, details: str, quotas: list, now: float, retry_after: int):
+        super().__init__(details, retry_after=retry_after, quotas=quotas, now=now)
 
 
-class ReplicateError(ApiError):
-    status, code, error = 502, "REPLICATE_ERROR", "Replicate API error"
+class ReplicateRefused(DomainError):
+    """Replicate answered the create with an error: nothing runs, nothing is charged."""
+    code, title = "REPLICATE_ERROR", "Replicate API error"
 
 
-class ServiceUnavailable(ApiError):
-    status, code, error = 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable"
-
-
-# Chalice's own error responses ({"Code": ..., "Message": ...}) mapped onto ours.
-CHALICE_ERROR_CODES = {
-    "MethodNotAllowedError": MethodNotAllowed,
-    "UnsupportedMediaType": UnsupportedMediaType,
-    "BadRequestError": ValidationFailed,
-    "NotFoundError": NotFound,
-    "InternalServerError": ApiError,
-}
+class ServiceUnavailable(DomainError):
+    code, title = "SERVICE_UNAVAILABLE", "Service temporarily unavailable"

@@ -3,9 +3,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, List, Optional
+from typing import List, Optional
 
-from chalicelib.clock import iso, parse_iso, utcnow
+from chalicelib.clock import Clock, SystemClock, iso, parse_iso
 from chalicelib.errors import Unauthorized
 from chalicelib.store import ApiKeyStore
 
@@ -31,7 +31,7 @@ class Caller:
 
 
 class ApiKeys:
-    def __init__(self, store: ApiKeyStore, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: ApiKeyStore, clock: Clock = SystemClock()):
         self.store = store
         self.clock = clock
 
@@ -44,7 +44,7 @@ class ApiKeys:
         if record.get("revokedAt"):
             raise Unauthorized("The API key has been revoked.")
         expires = record.get("expiresAt")
-        if expires and parse_iso(expires) <= self.clock():
+        if expires and parse_iso(expires) <= self.clock.now():
             raise Unauthorized("The API key has expired.")
         return Caller(record["clientId"], record["keyId"], record.get("userId"),
                       record.get("limits"))
@@ -57,7 +57,7 @@ class ApiKeys:
         key_hash = hash_key(key)
         record = {"keyHash": key_hash, "keyId": key_hash[:12],
                   "clientId": client_id or f"client-{key_hash[:8]}",
-                  "createdAt": iso(self.clock())}
+                  "createdAt": iso(self.clock.now())}
         if user_id:
             record["userId"] = user_id
         if expires_at:
@@ -74,5 +74,5 @@ class ApiKeys:
         matches = [r for r in self.store.list() if r["keyId"] == key_id]
         if not matches:
             raise KeyError(key_id)
-        self.store.set_revoked(matches[0]["keyHash"], iso(self.clock()))
+        self.store.set_revoked(matches[0]["keyHash"], iso(self.clock.now()))
         return matches[0]

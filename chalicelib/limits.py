@@ -12,14 +12,14 @@ Status polls: a fixed one-minute counter per API key, generous by default.
 """
 import math
 import random
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import RateLimited, ServiceUnavailable
 from chalicelib.store import CounterStore
 
@@ -52,51 +52,42 @@ class Quota:
         return max(1, math.ceil(self.reset_at - now))
 
 
+def binding_quota(quotas: List[Quota]) -> Quota:
+    """The limit that runs out first: the one the X-RateLimit-* fields report."""
+    return min(quotas, key=lambda q: q.remaining)
+
+
 @dataclass
 class Admission:
+    """A request let through, with the state of its limits afterwards."""
     quotas: List[Quota]
     now: float
     _refund: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def refund(self) -> None:
-        """Give the submission back (the job never started)."""
+        """Give the submission back (the job never started); the quotas show it."""
         self._refund()
-
-    def headers(self) -> Dict[str, str]:
-        return rate_limit_headers(self.quotas, self.now)
-
-
-def rate_limit_headers(quotas: List[Quota], now: float) -> Dict[str, str]:
-    """The seed's X-RateLimit-* for the limit that binds first, plus the IETF draft fields."""
-    binding = min(quotas, key=lambda q: q.remaining)
-    return {
-        "X-RateLimit-Limit": str(binding.limit),
-        "X-RateLimit-Remaining": str(binding.remaining),
-        "X-RateLimit-Reset": str(binding.reset_at),
-        "RateLimit-Policy": ", ".join(f'"{q.policy}";q={q.limit};w={q.window_s}' for q in quotas),
-        "RateLimit": f'"{binding.policy}";r={binding.remaining};t={binding.seconds_to_reset(now)}',
-    }
+        self.quotas = [replace(q, remaining=min(q.limit, q.remaining + 1)) for q in self.quotas]
 
 
 def _limited(quotas: List[Quota], now: float, which: str) -> RateLimited:
-    headers = rate_limit_headers(quotas, now)
-    binding = min(quotas, key=lambda q: q.remaining)
-    retry_after = binding.seconds_to_reset(now)
-    headers["Retry-After"] = str(retry_after)
-    return RateLimited(f"{which}; retry after {retry_after} s.", headers=headers,
-                       extra={"retryAfter": retry_after})
+    retry_after = binding_quota(quotas).seconds_to_reset(now)
+    return RateLimited(f"{which}; retry after {retry_after} s.", quotas, now, retry_after)
 
 
 class RateLimiter:
-    def __init__(self, counters: CounterStore, clock: Callable[[], float] = time.time,
-                 rng: random.Random = None):
+    def __init__(self, counters: CounterStore, clock: Clock = SystemClock(),
+                 rng: Optional[random.Random] = None):
         self.counters = counters
         self.clock = clock
         self.rng = rng or random.Random()
 
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
     def admit_submission(self, client_id: str, user_id: str, limits: Limits) -> Admission:
         scope = f"user#{client_id}#{user_id}"
-        now = self.clock()
+        now = self._now()
         slot, hourly = self._claim_hour_slot(scope, limits.submissions_per_hour, now)
         day_start = datetime.fromtimestamp(now, timezone.utc).replace(
             hour=0, minute=0, second=0, microsecond=0)
@@ -140,7 +131,7 @@ class RateLimiter:
         raise ServiceUnavailable("Too much contention on this user's rate limit; retry.")
 
     def admit_status_poll(self, key_id: str, limits: Limits) -> Admission:
-        now = self.clock()
+        now = self._now()
         minute = int(now // MINUTE_S)
         reset = (minute + 1) * MINUTE_S
         count = self.counters.increment_below(f"key#{key_id}", f"status#{minute}",

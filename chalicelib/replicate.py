@@ -1,4 +1,5 @@
-"""Replicate's HTTP API: predictions, model versions, output files, webhooks.
+"""Replicate's HTTP API: predictions, model versions, the webhook secret, and
+the verification of its signed webhooks.
 
 Talks to whatever base URL it is given: api.replicate.com or the local
 simulator answer the same requests.
@@ -6,31 +7,38 @@ simulator answer the same requests.
 import json
 import logging
 from dataclasses import dataclass
-from typing import IO, Dict, Iterable, List, Optional
+from typing import Dict, Iterable, Optional, Protocol
 
 import requests
 
-log = logging.getLogger(__name__)
+from chalicelib.jobs.model import Prediction
 
-TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
+log = logging.getLogger(__name__)
 
 
 class ReplicateUnavailable(Exception):
-    """Replicate refused or failed a call; ``retry_after`` when it said when to retry."""
+    """A call to Replicate did not succeed.
+
+    ``status`` is set when Replicate answered with an error (a definite refusal:
+    nothing was done); ``sent`` is False when the request never left (nothing was
+    done either). Otherwise the outcome is unknown: the request may have been acted on.
+    """
 
     def __init__(self, message: str, status: Optional[int] = None,
-                 retry_after: Optional[int] = None):
+                 retry_after: Optional[int] = None, sent: bool = True):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.sent = sent
+
+    @property
+    def definite(self) -> bool:
+        """Replicate certainly did nothing."""
+        return self.status is not None or not self.sent
 
     @property
     def throttled(self) -> bool:
         return self.status == 429
-
-
-class OutputGone(Exception):
-    """An output file no longer exists (expired or removed): retrying cannot help."""
 
 
 class WebhookRejected(Exception):
@@ -44,11 +52,29 @@ class ModelRef:
     official: bool = False
 
 
+class Replicate(Protocol):
+    def create_prediction(self, model: ModelRef, model_input: dict, webhook: str) -> Prediction:
+        ...
+
+    def get_prediction(self, prediction_id: str) -> Prediction: ...
+
+    def cancel_prediction(self, prediction_id: str) -> None: ...
+
+    def webhook_secret(self) -> str: ...
+
+    def check(self) -> None:
+        """A real, cheap call: raises ReplicateUnavailable if Replicate does not answer."""
+
+
+# The webhooks we ask for: the start (the job shows it is processing) and the end.
+WEBHOOK_EVENTS = ("start", "completed")
+
+
 class ReplicateClient:
     def __init__(self, base_url: str, token: str, timeout_s: float = 10.0,
-                 versions: Optional[Dict[str, str]] = None):
+                 connect_timeout_s: float = 3.0, versions: Optional[Dict[str, str]] = None):
         self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
+        self.timeout = (connect_timeout_s, timeout_s)
         self._token = token
         self._versions = dict(versions or {})
         self._session: Optional[requests.Session] = None
@@ -63,13 +89,14 @@ class ReplicateClient:
             self._session = s
         return self._session
 
-    def _call(self, method: str, path: str, body: Optional[dict] = None) -> dict:
-        url = f"{self.base_url}{path}"
+    def _call(self, method: str, path: str, body: Optional[dict] = None,
+              timeout=None) -> dict:
         try:
-            resp = self.session.request(method, url, json=body, timeout=self.timeout_s,
-                                        allow_redirects=False)
+            resp = self.session.request(method, f"{self.base_url}{path}", json=body,
+                                        timeout=timeout or self.timeout, allow_redirects=False)
         except requests.RequestException as e:
-            raise ReplicateUnavailable(f"{method} {path}: {type(e).__name__}: {e}") from e
+            raise ReplicateUnavailable(f"{method} {path}: {type(e).__name__}",
+                                       sent=_was_sent(e)) from e
         if resp.status_code >= 300:
             raise ReplicateUnavailable(
                 f"{method} {path}: HTTP {resp.status_code}: {_problem_detail(resp)}",
@@ -77,7 +104,7 @@ class ReplicateClient:
         try:
             return resp.json()
         except ValueError as e:
-            raise ReplicateUnavailable(f"{method} {path}: response is not JSON") from e
+            raise ReplicateUnavailable(f"{method} {path}: the response is not JSON") from e
 
     def version_of(self, model: ModelRef) -> str:
         """The configured version id, else the model's latest version (cached)."""
@@ -85,74 +112,65 @@ class ReplicateClient:
             info = self._call("GET", f"/v1/models/{model.owner_name}")
             version = (info.get("latest_version") or {}).get("id")
             if not version:
-                raise ReplicateUnavailable(f"model {model.owner_name} has no latest_version")
+                raise ReplicateUnavailable(f"model {model.owner_name} has no latest_version",
+                                           sent=False)
             self._versions[model.owner_name] = version
         return self._versions[model.owner_name]
 
-    def create_prediction(self, model: ModelRef, model_input: dict, webhook: str,
-                          events: Iterable[str] = ("start", "completed")) -> dict:
+    def create_prediction(self, model: ModelRef, model_input: dict, webhook: str) -> Prediction:
         body = {"input": model_input, "webhook": webhook,
-                "webhook_events_filter": list(events)}
+                "webhook_events_filter": list(WEBHOOK_EVENTS)}
         if model.official:
-            prediction = self._call("POST", f"/v1/models/{model.owner_name}/predictions", body)
+            data = self._call("POST", f"/v1/models/{model.owner_name}/predictions", body)
         else:
             body["version"] = self.version_of(model)
-            prediction = self._call("POST", "/v1/predictions", body)
-        if not isinstance(prediction, dict) or not isinstance(prediction.get("id"), str):
-            raise ReplicateUnavailable("create prediction: the response has no prediction id")
-        return prediction
+            data = self._call("POST", "/v1/predictions", body)
+        try:
+            return Prediction.from_api(data)
+        except ValueError as e:
+            # Accepted (2xx) but unreadable: the prediction may exist.
+            raise ReplicateUnavailable(f"create prediction: {e}") from e
 
-    def get_prediction(self, prediction_id: str) -> dict:
-        return self._call("GET", f"/v1/predictions/{prediction_id}")
+    def get_prediction(self, prediction_id: str) -> Prediction:
+        data = self._call("GET", f"/v1/predictions/{prediction_id}")
+        try:
+            return Prediction.from_api(data)
+        except ValueError as e:
+            raise ReplicateUnavailable(f"get prediction: {e}") from e
 
-    def cancel_prediction(self, prediction_id: str) -> dict:
-        return self._call("POST", f"/v1/predictions/{prediction_id}/cancel")
+    def cancel_prediction(self, prediction_id: str) -> None:
+        self._call("POST", f"/v1/predictions/{prediction_id}/cancel")
 
     def webhook_secret(self) -> str:
         if self._webhook_secret is None:
             self._webhook_secret = self._call("GET", "/v1/webhooks/default/secret")["key"]
         return self._webhook_secret
 
-    def download(self, url: str, out: IO[bytes], chunk_size: int = 1 << 20) -> int:
-        """Stream one output file into ``out``; returns the byte count."""
-        try:
-            with requests.get(url, stream=True, timeout=self.timeout_s) as resp:
-                if resp.status_code in (404, 410):
-                    raise OutputGone(f"output {url} is gone (HTTP {resp.status_code})")
-                if resp.status_code != 200:
-                    raise ReplicateUnavailable(f"GET {url}: HTTP {resp.status_code}",
-                                               status=resp.status_code)
-                size = 0
-                for chunk in resp.iter_content(chunk_size):
-                    out.write(chunk)
-                    size += len(chunk)
-                return size
-        except requests.RequestException as e:
-            raise ReplicateUnavailable(f"GET {url}: {type(e).__name__}: {e}") from e
+    def check(self) -> None:
+        # Uncached, with a short timeout: health must see a Replicate that hangs.
+        self._call("GET", "/v1/webhooks/default/secret", timeout=(2.0, 3.0))
 
 
-def verify_webhook(secret: str, raw_body: bytes, headers: Dict[str, str]) -> dict:
-    """Check a Standard Webhooks signature; returns the parsed body."""
+def verify_webhook(secret: str, raw_body: bytes, headers: Dict[str, str]) -> None:
+    """Check a Standard Webhooks signature over the raw body (parsed by the caller)."""
     from standardwebhooks.webhooks import Webhook, WebhookVerificationError
     try:
-        payload = Webhook(secret).verify(raw_body, dict(headers))
+        Webhook(secret).verify(raw_body, dict(headers), json_parse=False)
     except (WebhookVerificationError, ValueError, TypeError) as e:
         # ValueError/TypeError: malformed signature entries or body encoding.
         raise WebhookRejected(str(e) or type(e).__name__) from e
-    if not isinstance(payload, dict):
-        raise WebhookRejected("webhook body is not a JSON object")
-    return payload
 
 
-def output_urls(output) -> List[str]:
-    """Replicate's ``output`` as a list of URLs (single-file models return a string)."""
-    if output is None:
-        return []
-    if isinstance(output, str):
-        return [output]
-    if isinstance(output, list):
-        return [o for o in output if isinstance(o, str)]
-    return []
+def _was_sent(e: requests.RequestException) -> bool:
+    """False when the connection was never made, so the request cannot have arrived."""
+    if isinstance(e, requests.ConnectTimeout):
+        return False
+    if isinstance(e, requests.ConnectionError):
+        reason = getattr(e.args[0], "reason", None) if e.args else None
+        import urllib3.exceptions
+        return not isinstance(reason, (urllib3.exceptions.NewConnectionError,
+                                       urllib3.exceptions.NameResolutionError))
+    return True
 
 
 def _problem_detail(resp: requests.Response) -> str:

@@ -6,12 +6,15 @@ provisioning and Terraform all read it, so the three cannot drift apart.
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 _SPEC_PATH = os.path.join(os.path.dirname(__file__), "resources.json")
 
 
+@lru_cache(maxsize=1)
 def load_spec() -> dict:
+    """Read once per process; callers must not modify it."""
     with open(_SPEC_PATH) as f:
         return json.load(f)
 

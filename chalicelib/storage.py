@@ -1,17 +1,20 @@
 """The media bucket: where results live, streaming copies, presigned links."""
 from datetime import datetime
-from typing import Optional
-
-from chalicelib.aws import client
+from typing import BinaryIO, Callable, Optional, Protocol
 
 MEDIA_PREFIXES = {"image": "images", "video": "videos", "audio": "audio"}
 ORIGINAL_STEM = "original"
 THUMBNAIL_NAME = "thumbnail.jpg"
 
 
-def job_prefix(media_type: str, user_id: str, created_at: datetime, job_id: str) -> str:
-    """``{type}/{user}/{YYYY}/{MM}/{DD}/{jobId}``: the job's folder in the bucket."""
-    return f"{MEDIA_PREFIXES[media_type]}/{user_id}/{created_at:%Y/%m/%d}/{job_id}"
+def job_prefix(media_type: str, owner_id: str, user_id: str, created_at: datetime,
+               job_id: str) -> str:
+    """``{type}/{client}/{user}/{YYYY}/{MM}/{DD}/{jobId}``: the job's folder in the bucket.
+
+    The spec's ``{type}/{user}/{date}/{jobId}`` with the owning client first, so the
+    same userId under two clients never shares a prefix."""
+    return (f"{MEDIA_PREFIXES[media_type]}/{owner_id}/{user_id}/{created_at:%Y/%m/%d}/"
+            f"{job_id}")
 
 
 def output_name(index: int, ext: str) -> str:
@@ -22,25 +25,42 @@ def output_name(index: int, ext: str) -> str:
 def parse_original_key(key: str) -> Optional[str]:
     """The job id from a stored original's key, or None for any other object."""
     parts = key.split("/")
-    if len(parts) >= 7 and parts[0] in MEDIA_PREFIXES.values() and \
+    if len(parts) >= 8 and parts[0] in MEDIA_PREFIXES.values() and \
             parts[-1].startswith(ORIGINAL_STEM + "."):
         return parts[-2]
     return None
 
 
-class MediaStorage:
-    def __init__(self, bucket: str, presign_expiry_s: int = 3600):
+class MediaStorage(Protocol):
+    def upload(self, source: BinaryIO, key: str, content_type: str, kind: str) -> None:
+        """Store a stream; ``kind`` (original, output, thumbnail) tags it for lifecycle rules."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def renotify(self, key: str) -> None:
+        """Make the store announce ``key`` again (its creation event was lost)."""
+
+    def download_file(self, key: str, path: str) -> None: ...
+
+    def presigned_url(self, key: str) -> str: ...
+
+    def check(self) -> None:
+        """Raise if the bucket cannot be reached."""
+
+
+class S3MediaStorage:
+    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int = 3600):
         self.bucket = bucket
+        self._s3 = s3
         self.presign_expiry_s = presign_expiry_s
 
     @property
     def s3(self):
-        return client("s3")
+        return self._s3()
 
-    def upload_file(self, path: str, key: str, content_type: str, kind: str) -> None:
-        """``kind`` (original, output, thumbnail) tags the object for lifecycle rules."""
-        # upload_file streams from disk in bounded parts (multipart above 8 MB).
-        self.s3.upload_file(path, self.bucket, key, ExtraArgs={
+    def upload(self, source: BinaryIO, key: str, content_type: str, kind: str) -> None:
+        # upload_fileobj streams in bounded parts (multipart above 8 MB).
+        self.s3.upload_fileobj(source, self.bucket, key, ExtraArgs={
             "ContentType": content_type, "Tagging": f"kind={kind}"})
 
     def exists(self, key: str) -> bool:
@@ -54,7 +74,7 @@ class MediaStorage:
             raise
 
     def renotify(self, key: str) -> None:
-        """Copy an object onto itself: S3 emits ObjectCreated again (a lost event's retry)."""
+        """Copy the object onto itself: S3 emits ObjectCreated again."""
         self.s3.copy_object(Bucket=self.bucket, Key=key, MetadataDirective="COPY",
                             TaggingDirective="COPY", StorageClass="STANDARD",
                             CopySource={"Bucket": self.bucket, "Key": key})

@@ -1,16 +1,19 @@
-"""DynamoDB data layer: jobs and API keys.
+"""DynamoDB data layer: jobs, API keys and counters, each behind a small interface.
 
 Every job state change is an UpdateItem conditioned on the current status, so a
 duplicate, late or out-of-order event cannot move a job backwards; a failed
-condition becomes ``StaleTransition`` for the domain to ignore.
+condition becomes ``StaleTransition`` for the domain to ignore. The stores are
+given their table; nothing here creates a client from globals.
 """
 import json
+from dataclasses import asdict, fields
 from decimal import Decimal
-from typing import Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Protocol
 
 from botocore.exceptions import ClientError
 
-from chalicelib.aws import dynamodb_table
+from chalicelib.clock import iso, parse_iso
+from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
 
 
 class StaleTransition(Exception):
@@ -40,65 +43,114 @@ def _is_conditional_failure(e: ClientError) -> bool:
     return e.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
-class JobStore:
-    def __init__(self, table_name: str):
-        self.table_name = table_name
+class JobRepository(Protocol):
+    def create(self, job: Job) -> None:
+        """Store a new job; AlreadyExists if its id is taken."""
 
-    @property
-    def table(self):
-        return dynamodb_table(self.table_name)
+    def get(self, job_id: str) -> Optional[Job]:
+        ...
 
-    def create(self, job: dict) -> None:
+    def update(self, job_id: str, changes: Dict[str, Any],
+               from_statuses: Iterable[JobStatus]) -> Job:
+        """Apply ``changes`` (Job field names) if the job's status is one of
+        ``from_statuses``; the job afterwards, or StaleTransition."""
+
+
+_DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at"}
+
+
+def _attribute(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _encode(field: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if field in _DATETIME_FIELDS:
+        return iso(value)
+    if isinstance(value, JobStatus):
+        return value.value
+    if isinstance(value, JobResult):
+        return to_dynamo({"s3Path": value.s3_path,
+                          "outputs": [{_attribute(k): v for k, v in asdict(o).items()
+                                       if v is not None} for o in value.outputs]})
+    return to_dynamo(value)
+
+
+def job_to_item(job: Job) -> dict:
+    return {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
+            if getattr(job, f.name) is not None}
+
+
+def job_from_item(item: dict) -> Job:
+    item = from_dynamo(item)
+    values = {}
+    for f in fields(Job):
+        value = item.get(_attribute(f.name))
+        if value is not None and f.name in _DATETIME_FIELDS:
+            value = parse_iso(value)
+        elif f.name == "status":
+            value = JobStatus(value)
+        elif f.name == "result" and value is not None:
+            value = JobResult(value["s3Path"], [StoredOutput(
+                **{o.name: out.get(_attribute(o.name)) for o in fields(StoredOutput)})
+                for out in value["outputs"]])
+        values[f.name] = value
+    return Job(**values)
+
+
+class DynamoJobStore:
+    def __init__(self, table):
+        self.table = table
+
+    def create(self, job: Job) -> None:
         try:
-            self.table.put_item(Item=to_dynamo(job),
+            self.table.put_item(Item=job_to_item(job),
                                 ConditionExpression="attribute_not_exists(jobId)")
         except ClientError as e:
             if _is_conditional_failure(e):
-                raise AlreadyExists(job["jobId"]) from e
+                raise AlreadyExists(job.job_id) from e
             raise
 
-    def get(self, job_id: str) -> Optional[dict]:
+    def get(self, job_id: str) -> Optional[Job]:
         item = self.table.get_item(Key={"jobId": job_id}, ConsistentRead=True).get("Item")
-        return from_dynamo(item) if item else None
+        return job_from_item(item) if item else None
 
-    def update(self, job_id: str, changes: dict, from_statuses: Iterable[str],
-               require_absent: Iterable[str] = ()) -> dict:
-        """Set ``changes`` if the job's status is one of ``from_statuses`` (and the
-        ``require_absent`` attributes are not set); returns the new item."""
+    def update(self, job_id: str, changes: Dict[str, Any],
+               from_statuses: Iterable[JobStatus]) -> Job:
         names = {"#status": "status"}
-        values = {}
-        sets = []
+        values: Dict[str, Any] = {}
+        sets, removes = [], []
         for i, (field, value) in enumerate(changes.items()):
-            names[f"#f{i}"] = field
-            values[f":v{i}"] = to_dynamo(value)
-            sets.append(f"#f{i} = :v{i}")
+            names[f"#f{i}"] = _attribute(field)
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                values[f":v{i}"] = _encode(field, value)
+                sets.append(f"#f{i} = :v{i}")
         allowed = []
         for i, status in enumerate(from_statuses):
-            values[f":s{i}"] = status
+            values[f":s{i}"] = JobStatus(status).value
             allowed.append(f":s{i}")
-        condition = f"attribute_exists(jobId) AND #status IN ({', '.join(allowed)})"
-        for i, field in enumerate(require_absent):
-            names[f"#a{i}"] = field
-            condition += f" AND attribute_not_exists(#a{i})"
+        expression = ("SET " + ", ".join(sets) if sets else "") + \
+                     (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             resp = self.table.update_item(
-                Key={"jobId": job_id}, UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=condition, ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
+                Key={"jobId": job_id}, UpdateExpression=expression.strip(),
+                ConditionExpression=f"attribute_exists(jobId) AND #status IN ({', '.join(allowed)})",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW")
         except ClientError as e:
             if _is_conditional_failure(e):
                 raise StaleTransition(job_id) from e
             raise
-        return from_dynamo(resp["Attributes"])
+        return job_from_item(resp["Attributes"])
 
 
 class ApiKeyStore:
-    def __init__(self, table_name: str):
-        self.table_name = table_name
-
-    @property
-    def table(self):
-        return dynamodb_table(self.table_name)
+    def __init__(self, table):
+        self.table = table
 
     def put(self, record: dict) -> None:
         try:
@@ -140,12 +192,8 @@ class CounterStore:
     Only single-item conditional writes: they are atomic on DynamoDB and on the
     local emulator alike (the emulator's transactions are not isolated)."""
 
-    def __init__(self, table_name: str):
-        self.table_name = table_name
-
-    @property
-    def table(self):
-        return dynamodb_table(self.table_name)
+    def __init__(self, table):
+        self.table = table
 
     def query(self, scope: str, prefix: str) -> List[dict]:
         items, kwargs = [], {}

@@ -1,61 +1,104 @@
-"""The composition root: builds each service once per process, on first use."""
+"""The composition root: builds each service once per process, on first use,
+with lazily created AWS and HTTP clients."""
+import logging
+import time
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict
 
+from chalicelib import aws
+from chalicelib.clock import SystemClock
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ServiceUnavailable
-from chalicelib.jobs import JobService
+from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.notifier import LoggingNotifier
+from chalicelib.jobs.outputs import OutputCopier
+from chalicelib.jobs.prediction_events import PredictionEvents
+from chalicelib.jobs.reconciliation import Reconciler
+from chalicelib.jobs.status import JobStatusService
+from chalicelib.jobs.submission import Submission
+from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import ApiKeys
-from chalicelib.queue import JobQueue
+from chalicelib.limits import RateLimiter
+from chalicelib.queue import SqsJobQueue
 from chalicelib.replicate import ReplicateClient
 from chalicelib.resources import load_spec
-from chalicelib.storage import MediaStorage
-from chalicelib.limits import RateLimiter
-from chalicelib.store import ApiKeyStore, CounterStore, JobStore
+from chalicelib.storage import S3MediaStorage
+from chalicelib.store import ApiKeyStore, CounterStore, DynamoJobStore
 
-
-@lru_cache(maxsize=1)
-def replicate_client() -> ReplicateClient:
-    s = get_settings()
-    if not s.replicate_base_url or not s.replicate_api_token:
-        raise ServiceUnavailable("Replicate is not configured: set REPLICATE_API_TOKEN "
-                                 "(and REPLICATE_BASE_URL for a simulator).")
-    return ReplicateClient(s.replicate_base_url, s.replicate_api_token,
-                           timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
-
-
-@lru_cache(maxsize=1)
-def job_service() -> JobService:
-    s = get_settings()
-    return JobService(JobStore(s.names.jobs_table),
-                      MediaStorage(s.names.media_bucket, s.presign_expiry_s),
-                      JobQueue(s.names.jobs_queue), replicate_client,
-                      RateLimiter(CounterStore(s.names.counters_table)), s.rate_limits,
-                      webhook_secret=s.replicate_webhook_secret,
-                      reconcile_after_s=s.reconcile_after_s)
-
-
-@lru_cache(maxsize=1)
-def api_keys() -> ApiKeys:
-    return ApiKeys(ApiKeyStore(get_settings().names.api_keys_table))
+log = logging.getLogger(__name__)
 
 
 def settings() -> Settings:
     return get_settings()
 
 
+@lru_cache(maxsize=1)
+def replicate_client() -> ReplicateClient:
+    s = get_settings()
+    if not s.replicate_base_url or not s.replicate_api_token:
+        raise ServiceUnavailable("Replicate is not configured.")
+    return ReplicateClient(s.replicate_base_url, s.replicate_api_token,
+                           timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
+
+
+@dataclass(frozen=True)
+class Services:
+    submission: Submission
+    status: JobStatusService
+    prediction_events: PredictionEvents
+    thumbnails: Thumbnails
+    reconciler: Reconciler
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    s, clock = get_settings(), SystemClock()
+    jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
+    storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
+    queue = SqsJobQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
+    limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
+    lifecycle = Lifecycle(jobs, LoggingNotifier(), clock)
+    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
+                            quiet_after_s=s.reconcile_after_s)
+    return Services(
+        submission=Submission(jobs, lifecycle, replicate_client, limiter, s.rate_limits, clock),
+        status=JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler),
+        prediction_events=PredictionEvents(
+            jobs, lifecycle, queue, replicate_client, storage,
+            OutputCopier(storage, s.output_policy, s.max_output_bytes),
+            webhook_secret=s.replicate_webhook_secret),
+        thumbnails=Thumbnails(jobs, lifecycle, storage),
+        reconciler=reconciler,
+    )
+
+
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeys:
+    return ApiKeys(ApiKeyStore(aws.dynamodb_table(get_settings().names.api_keys_table)))
+
+
+@lru_cache(maxsize=1)
 def max_receive_count() -> int:
     return load_spec()["queues"]["jobs"]["max_receive_count"]
 
 
+# A health answer is reused this long: real calls, but not one per probe.
+HEALTH_CACHE_S = 5.0
+_health_cache: Dict[str, object] = {"at": float("-inf"), "results": {}}
+
+
 def health_checks() -> Dict[str, str]:
-    """Each dependency's state: "ok" or the reason it is not."""
-    service = job_service()
+    """Each dependency's state, "ok" or "unavailable", from real calls with short
+    timeouts; the reason for a failure goes to the log only, never to the public."""
+    if time.monotonic() - _health_cache["at"] < HEALTH_CACHE_S:
+        return dict(_health_cache["results"])
+    s = get_settings()
     checks = {
-        "dynamodb": lambda: service.jobs.table.describe(),
-        "s3": service.storage.check,
-        "sqs": lambda: service.queue.url,
-        "replicate": lambda: replicate_client().webhook_secret(),
+        "dynamodb": lambda: aws.dynamodb_table(s.names.jobs_table).describe(),
+        "s3": lambda: services().status.storage.check(),
+        "sqs": lambda: services().prediction_events.queue.check(),
+        "replicate": lambda: replicate_client().check(),
     }
     results = {}
     for name, check in checks.items():
@@ -63,5 +106,7 @@ def health_checks() -> Dict[str, str]:
             check()
             results[name] = "ok"
         except Exception as e:  # a health check reports every failure, whatever it is
-            results[name] = f"{type(e).__name__}: {e}"[:200]
-    return results
+            log.warning("health: %s unavailable: %s: %s", name, type(e).__name__, e)
+            results[name] = "unavailable"
+    _health_cache.update(at=time.monotonic(), results=results)
+    return dict(results)

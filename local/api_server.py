@@ -1,13 +1,60 @@
 """The API on one machine: Chalice's local gateway, as `chalice local` runs it,
-with a listen backlog that survives a burst of simultaneous clients (the
-standard library's default of 5 resets connections under a 150-request burst)."""
+with what API Gateway does for the deployed API (gateway responses, HEAD) and a
+listen backlog that survives a burst of simultaneous clients (the standard
+library's default of 5 resets connections under a 150-request burst)."""
 import argparse
+import json
 import os
 
 from chalice.cli.factory import CLIFactory
-from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice,
+                           LocalDevServer, ThreadedHTTPServer)
 
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _error_body(error: str, details: str, code: str) -> bytes:
+    return json.dumps({"error": error, "details": details, "code": code}).encode()
+
+
+class GatewayRequestHandler(ChaliceRequestHandler):
+    """Answers as the deployed gateway does: an unknown route is 404 NOT_FOUND (API
+    Gateway's MISSING_AUTHENTICATION_TOKEN response is mapped so in Terraform), an
+    unknown method is 405 in the documented format, and HEAD carries no body."""
+
+    def _send_error_response(self, error) -> None:
+        if error.CODE == 403 and b"Missing Authentication Token" in (error.body or b""):
+            body = _error_body("Not found", f"No route {self.command} {self.path.split('?')[0]}.",
+                               "NOT_FOUND")
+            return self._send_http_response(404, {"Content-Type": "application/json"}, body)
+        return super()._send_error_response(error)
+
+    def send_error(self, code, message=None, explain=None):
+        # The standard library's HTML errors (501 for TRACE and unknown methods, 400 for
+        # a malformed request line) in the documented format instead.
+        if code == 501:
+            code, error, error_code = 405, "Method not allowed", "METHOD_NOT_ALLOWED"
+        else:
+            error, error_code = "Bad request", "VALIDATION_ERROR"
+        body = _error_body(error, message or f"{self.command} is not supported.", error_code)
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_http_response_with_body(self, code, headers, body) -> None:
+        if self.command == "HEAD":
+            if not isinstance(body, bytes):
+                body = body.encode("utf-8")
+            headers = dict(headers)
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+            return self._send_headers(headers)
+        return super()._send_http_response_with_body(code, headers, body)
 
 
 class BurstTolerantServer(ThreadedHTTPServer):
@@ -27,7 +74,8 @@ def main():
     # What chalice.local.create_local_server does to make the app serve locally.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    server = LocalDevServer(app, config, args.host, args.port, server_cls=BurstTolerantServer)
+    server = LocalDevServer(app, config, args.host, args.port,
+                            handler_cls=GatewayRequestHandler, server_cls=BurstTolerantServer)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ generated. They are printed and written to .local/api-keys.
 import os
 from pathlib import Path
 
+from chalicelib.aws import dynamodb_table
 from chalicelib.keys import ApiKeys
 from chalicelib.store import ApiKeyStore
 from chalicelib.resources import resource_names
@@ -30,7 +31,7 @@ def main():
     else:
         provision(stage)
     provision_local_events(stage)
-    keys = ApiKeys(ApiKeyStore(resource_names(stage).api_keys_table))
+    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(stage).api_keys_table)))
     wanted = [k.strip() for k in os.environ.get("VSL_LOCAL_API_KEYS", "").split(",") if k.strip()]
     issued = [keys.create(key=k)[0] for k in wanted] if wanted else [keys.create()[0]]
     keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or DEFAULT_KEYS_FILE)

@@ -11,6 +11,7 @@ A new key is printed once and never stored in clear.
 """
 import argparse
 import os
+import re
 import sys
 from datetime import timedelta
 
@@ -26,6 +27,23 @@ def parse_limit(text: str):
     return name, int(value)
 
 
+def positive_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = float("nan")
+    if not days > 0:  # 0 would mean "never expires" by accident; NaN is no number of days
+        raise argparse.ArgumentTypeError("expected a number of days above 0")
+    return days
+
+
+def client_id(text: str) -> str:
+    # It names the client's folder in the media bucket.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}", text):
+        raise argparse.ArgumentTypeError("letters, digits and _ . @ - only, at most 64")
+    return text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="api-key", description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default=os.environ.get("VSL_STAGE", "local"))
@@ -33,9 +51,10 @@ def main(argv=None) -> int:
                         help="use the emulator of `make run` (127.0.0.1:$VSL_EMULATOR_PORT)")
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="issue a new key (printed once)")
-    create.add_argument("--client", help="client id (default: derived from the key)")
+    create.add_argument("--client", type=client_id,
+                        help="client id (default: derived from the key)")
     create.add_argument("--user", help="bind the key to one userId")
-    create.add_argument("--expires-in-days", type=float)
+    create.add_argument("--expires-in-days", type=positive_days)
     create.add_argument("--limit", type=parse_limit, action="append", default=[],
                         help="override a rate limit for this client, e.g. submissions_per_hour=500")
     sub.add_parser("list", help="list keys (ids, clients, states; never the keys)")
@@ -50,8 +69,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
+    from chalicelib.aws import dynamodb_table
     from chalicelib.store import AlreadyExists, ApiKeyStore
-    keys = ApiKeys(ApiKeyStore(resource_names(args.stage).api_keys_table))
+    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(args.stage).api_keys_table)))
 
     if args.command == "create":
         expires = utcnow() + timedelta(days=args.expires_in_days) if args.expires_in_days else None

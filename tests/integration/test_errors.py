@@ -1,7 +1,11 @@
 """Bad input of every kind gets a 4xx in the documented error format, never a 500."""
+import json
 import uuid
+from datetime import datetime, timezone
 
 import pytest
+import requests
+from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import IMAGE_EXAMPLE, signed_webhook
 
@@ -108,3 +112,83 @@ def test_tampered_and_stale_webhooks_are_401(api, sim):
     headers["webhook-signature"] = "garbage-without-version"
     assert_error(api.request("POST", "/webhook/replicate?jobId=x", key=None, data=body,
                              headers=headers), 401, "INVALID_SIGNATURE")
+
+
+def test_an_input_url_with_credentials_is_400_invalid_value(api):
+    body = {"userId": "user123", "mediaType": "video", "modelId": "stability-video",
+            "parameters": {"image": "https://user:secret@example.com/in.jpg"}}
+    details = assert_error(api.submit(body), 400, "INVALID_VALUE")["details"]
+    assert "parameters.image" in details and "secret" not in details
+
+
+def test_body_size_boundary_is_exactly_the_limit(api):
+    limit = 65536
+    envelope = json.dumps(dict(IMAGE_EXAMPLE, parameters={"prompt": ""}))
+    padding = limit - len(envelope.encode())
+    at_limit = envelope.replace('"prompt": ""', '"prompt": "' + "x" * padding + '"')
+    assert len(at_limit.encode()) == limit
+    headers = {"Content-Type": "application/json"}
+    resp = api.request("POST", "/generate-media", data=at_limit.encode(), headers=headers)
+    assert resp.status_code != 413, resp.text  # 400 (prompt over 4000 characters), not 413
+    over = at_limit.replace('"x', '"xx', 1)
+    assert_error(api.request("POST", "/generate-media", data=over.encode(), headers=headers),
+                 413, "PAYLOAD_TOO_LARGE")
+
+
+@pytest.mark.parametrize("depth", [2000, 20000])
+def test_deeply_nested_json_is_400_not_500(api, depth):
+    raw = b'{"userId": ' + b"[" * depth + b"]" * depth + b"}"
+    resp = api.request("POST", "/generate-media", data=raw,
+                       headers={"Content-Type": "application/json"})
+    if len(raw) > 65536:
+        assert_error(resp, 413, "PAYLOAD_TOO_LARGE")
+    else:
+        assert_error(resp, 400, "INVALID_JSON")
+
+
+def test_a_signed_but_deeply_nested_webhook_is_400(api, sim):
+    body = "[" * 5000 + "]" * 5000
+    ts = datetime.now(timezone.utc)
+    headers = {"Content-Type": "application/json", "webhook-id": "msg_deep",
+               "webhook-timestamp": str(int(ts.timestamp())),
+               "webhook-signature": Webhook(sim.secret()).sign("msg_deep", ts, body)}
+    assert_error(api.request("POST", "/webhook/replicate?jobId=x", key=None, data=body,
+                             headers=headers), 400, "INVALID_JSON")
+
+
+def test_a_signed_webhook_whose_body_is_not_a_prediction_is_400_not_401(api, sim):
+    body, headers = signed_webhook(sim.secret(), [1, 2])
+    assert_error(api.request("POST", "/webhook/replicate?jobId=x", key=None, data=body,
+                             headers=headers), 400, "VALIDATION_ERROR")
+
+
+def test_a_webhook_without_its_job_id_is_400(api, sim):
+    body, headers = signed_webhook(sim.secret(), {"id": "p1", "status": "processing"})
+    details = assert_error(api.request("POST", "/webhook/replicate", key=None, data=body,
+                                       headers=headers), 400, "VALIDATION_ERROR")["details"]
+    assert "jobId" in details
+
+
+def test_a_post_without_content_type_is_415(api):
+    resp = requests.post(api.base_url + "/generate-media", data=json.dumps(IMAGE_EXAMPLE),
+                         headers={"X-API-Key": api.key}, timeout=10)
+    assert "content-type" not in {k.lower() for k in resp.request.headers}
+    assert_error(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_unknown_routes_are_404_in_our_format(api):
+    for method in ("GET", "POST", "DELETE"):
+        assert_error(api.request(method, "/no-such-route"), 404, "NOT_FOUND")
+
+
+def test_trace_and_unknown_methods_are_405_in_our_format(api):
+    for method in ("TRACE", "BREW"):
+        assert_error(api.request(method, "/health"), 405, "METHOD_NOT_ALLOWED")
+
+
+@pytest.mark.parametrize("path", ["/health", "/models", f"/status/{uuid.uuid4()}"])
+def test_head_answers_wherever_get_does_with_no_body(api, path):
+    get, head = api.request("GET", path), api.request("HEAD", path)
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    assert head.headers["Content-Type"] == "application/json"

@@ -2,8 +2,17 @@
 import pytest
 
 from chalicelib.catalog import CATALOG
-from chalicelib.errors import ApiError
-from chalicelib.validation import parse_generate_request
+from chalicelib.errors import DomainError, MediaTypeMismatch, ValidationFailed
+from chalicelib.urls import UrlPolicy
+from chalicelib import validation
+
+# Resolution is the policy's business (tests/unit/test_urls.py); here every name is public.
+PUBLIC = UrlPolicy(schemes=frozenset({"http", "https"}), resolve=lambda host, port: ["93.184.215.14"])
+LOCAL = UrlPolicy(schemes=frozenset({"http", "https"}), allow_private=True)
+
+
+def parse_generate_request(body, policy=PUBLIC):
+    return validation.parse_generate_request(body, policy)
 
 MEDIA = {"stability-video": "video", "flux-schnell": "image", "sdxl": "image",
          "musicgen": "audio"}
@@ -24,7 +33,7 @@ RANGES = [
     ("sdxl", "num_inference_steps", 1, 500, 1),
     ("sdxl", "guidance_scale", 1, 50, 0.1),
     ("musicgen", "duration", 1, 30, 1),
-    ("musicgen", "temperature", 0, 2, 0.1),
+    ("musicgen", "temperature", 0.01, 2, 0.01),
     ("musicgen", "top_k", 0, 1000, 1),
     ("musicgen", "top_p", 0, 1, 0.1),
 ]
@@ -56,11 +65,19 @@ def test_range_edges_pass_and_one_past_fails(model, field, low, high, step):
         parsed = parse_generate_request(request(model, **{field: value}))
         assert getattr(parsed.parameters, field) == value
     for value in (low - step, high + step):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(ValidationFailed) as err:
             parse_generate_request(request(model, **{field: round(value, 6)}))
-        assert err.value.status == 400 and err.value.code == "OUT_OF_RANGE"
+        assert err.value.code == "OUT_OF_RANGE"
         assert f"parameters.{field}" in err.value.details
-        assert f"{low} to {high}" in err.value.details
+        assert f"to {high}" in err.value.details
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -0.0, -0.5])
+def test_musicgen_temperature_must_be_above_zero(value):
+    """Sampling divides by it: 0 and -0.0 would fail at the model, after being accepted."""
+    with pytest.raises(ValidationFailed) as err:
+        parse_generate_request(request("musicgen", temperature=value))
+    assert err.value.code == "OUT_OF_RANGE" and "above 0 to 2" in err.value.details
 
 
 @pytest.mark.parametrize("model", sorted(DEFAULTS))
@@ -74,7 +91,7 @@ def test_defaults(model):
 def test_required_parameters(model, missing):
     body = request(model)
     del body["parameters"][missing]
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(ValidationFailed) as err:
         parse_generate_request(body)
     assert err.value.code == "MISSING_PARAMETER" and missing in err.value.details
 
@@ -83,19 +100,19 @@ def test_required_parameters(model, missing):
     ("flux-schnell", "width", "1024"), ("flux-schnell", "num_outputs", 1.5),
     ("musicgen", "duration", True), ("sdxl", "prompt", 5), ("stability-video", "image", 7)])
 def test_wrong_types(model, field, value):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(ValidationFailed) as err:
         parse_generate_request(request(model, **{field: value}))
-    assert err.value.status == 400 and f"parameters.{field}" in err.value.details
+    assert err.value.code == "INVALID_TYPE" and f"parameters.{field}" in err.value.details
 
 
 def test_unknown_parameter_names_the_allowed_ones():
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(ValidationFailed) as err:
         parse_generate_request(request("flux-schnell", steps=4))
     assert err.value.code == "UNKNOWN_PARAMETER" and "num_outputs" in err.value.details
 
 
 def test_media_type_must_match_the_model():
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(MediaTypeMismatch) as err:
         parse_generate_request(dict(request("musicgen"), mediaType="video"))
     assert err.value.code == "MEDIA_TYPE_MISMATCH"
 
@@ -105,6 +122,12 @@ def test_top_level_prompt_fills_a_missing_parameter_prompt_only():
     del body["parameters"]["prompt"]
     assert parse_generate_request({**body, "prompt": "top"}).parameters.prompt == "top"
     assert parse_generate_request({**request("musicgen"), "prompt": "top"}).parameters.prompt == "p"
+
+
+def test_a_top_level_prompt_for_a_model_without_one_is_rejected_not_dropped():
+    with pytest.raises(ValidationFailed) as err:
+        parse_generate_request({**request("stability-video"), "prompt": "a cat"})
+    assert err.value.code == "UNKNOWN_PARAMETER" and "prompt" in err.value.details
 
 
 def test_estimated_cost_is_price_times_outputs():
@@ -131,15 +154,28 @@ def test_adapters_translate_to_replicates_inputs():
     ("http://169.254.169.254/latest/meta-data", True), ("http://10.1.2.3/x.jpg", True),
     ("http://192.168.0.2/x.jpg", True), ("http://localhost/x.jpg", True),
     ("http://printer.local/x.jpg", True), ("http://intranet/x.jpg", True),
+    ("http://kubernetes.default.svc/x.jpg", True), ("http://192.0.0.8/x.jpg", True),
+    ("http://[2002:a9fe:a9fe::]/x.jpg", True), ("http://[64:ff9b::a9fe:a9fe]/x.jpg", True),
+    ("http://[::127.0.0.1]/x.jpg", True), ("http://[::ffff:0:7f00:1]/x.jpg", True),
+    ("http://example.com:8080/x.jpg", True),
     ("https://user:secret@example.com/x.jpg", False), ("ftp://example.com/x.jpg", False),
     ("file:///etc/passwd", False)])
 def test_input_image_url_policy(url, allowed_locally):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(ValidationFailed) as err:
         parse_generate_request(request("stability-video", image=url))
-    assert err.value.status == 400 and "parameters.image" in err.value.details
+    assert "parameters.image" in err.value.details
     assert "secret" not in err.value.details
     if allowed_locally:
-        parse_generate_request(request("stability-video", image=url), allow_private_hosts=True)
+        parse_generate_request(request("stability-video", image=url), LOCAL)
     else:
-        with pytest.raises(ApiError):
-            parse_generate_request(request("stability-video", image=url), allow_private_hosts=True)
+        with pytest.raises(DomainError):
+            parse_generate_request(request("stability-video", image=url), LOCAL)
+
+
+def test_input_image_on_a_name_resolving_to_a_private_address_is_rejected():
+    policy = UrlPolicy(schemes=frozenset({"http", "https"}),
+                       resolve=lambda host, port: ["93.184.215.14", "10.0.0.7"])
+    with pytest.raises(ValidationFailed) as err:
+        parse_generate_request(request("stability-video", image="https://rebind.example/x.jpg"),
+                               policy)
+    assert err.value.code == "INVALID_VALUE"

@@ -7,7 +7,8 @@ from standardwebhooks.webhooks import Webhook
 
 from chalicelib.catalog import nearest_aspect_ratio
 from chalicelib.config import REPLICATE_PUBLIC_URL, settings_from_env
-from chalicelib.replicate import WebhookRejected, output_urls, verify_webhook
+from chalicelib.jobs.model import Prediction
+from chalicelib.replicate import WebhookRejected, verify_webhook
 from chalicelib.resources import load_spec, resource_names
 from chalicelib.storage import job_prefix, output_name, parse_original_key
 
@@ -23,8 +24,8 @@ def test_nearest_aspect_ratio(w, h, ratio):
 
 def test_job_prefix_and_original_key_round_trip():
     created = datetime(2025, 10, 8, 10, 30, tzinfo=timezone.utc)
-    prefix = job_prefix("video", "user123", created, "job-1")
-    assert prefix == "videos/user123/2025/10/08/job-1"
+    prefix = job_prefix("video", "acme", "user123", created, "job-1")
+    assert prefix == "videos/acme/user123/2025/10/08/job-1"
     assert parse_original_key(f"{prefix}/{output_name(0, 'mp4')}") == "job-1"
     assert parse_original_key(f"{prefix}/{output_name(1, 'mp4')}") is None
     assert parse_original_key(f"{prefix}/thumbnail.jpg") is None
@@ -32,10 +33,11 @@ def test_job_prefix_and_original_key_round_trip():
 
 
 def test_output_urls_accepts_replicates_shapes():
-    assert output_urls("https://x/a.mp4") == ["https://x/a.mp4"]
-    assert output_urls(["https://x/1.png", "https://x/2.png"]) == ["https://x/1.png",
-                                                                    "https://x/2.png"]
-    assert output_urls(None) == [] and output_urls({"odd": 1}) == []
+    def urls(output):
+        return Prediction(id="p", status="succeeded", output=output).output_urls
+    assert urls("https://x/a.mp4") == ["https://x/a.mp4"]
+    assert urls(["https://x/1.png", "https://x/2.png"]) == ["https://x/1.png", "https://x/2.png"]
+    assert urls(None) == [] and urls({"odd": 1}) == []
 
 
 def _signed(body: str, ts: datetime, msg_id="msg_1"):
@@ -47,7 +49,7 @@ def test_verify_webhook_accepts_a_valid_signature_among_several():
     body = json.dumps({"id": "p1", "status": "succeeded"})
     headers = _signed(body, datetime.now(timezone.utc))
     headers["webhook-signature"] = "v1,AAAA " + headers["webhook-signature"]
-    assert verify_webhook(SECRET, body.encode(), headers)["id"] == "p1"
+    verify_webhook(SECRET, body.encode(), headers)
 
 
 @pytest.mark.parametrize("mangle", [
@@ -56,7 +58,6 @@ def test_verify_webhook_accepts_a_valid_signature_among_several():
     lambda b, h: (b, {k: v for k, v in h.items() if k != "webhook-signature"}),
     lambda b, h: (b, {**h, "webhook-signature": "v1"}),
     lambda b, h: (b, {**h, "webhook-timestamp": "yesterday"}),
-    lambda b, h: ("[1, 2]", _signed("[1, 2]", datetime.now(timezone.utc))),
 ])
 def test_verify_webhook_rejects_tampering(mangle):
     body = json.dumps({"id": "p1", "status": "succeeded"})

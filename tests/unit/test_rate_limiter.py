@@ -1,30 +1,37 @@
-"""The limiter's windows, driven by a controllable clock, on the real emulator."""
+"""The limiter's windows and the headers they produce, driven by a controllable
+clock, on the in-memory counter store (tests/integration/test_counter_store.py
+holds the DynamoDB store to the same contract)."""
 import uuid
 from datetime import datetime, timezone
 
 import pytest
 
+from app import rate_limit_headers
 from chalicelib.errors import RateLimited
 from chalicelib.limits import Limits, RateLimiter
-from chalicelib.store import CounterStore
-
-pytestmark = pytest.mark.integration
+from tests.fakes import InMemoryCounterStore
 
 T0 = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc).timestamp()  # 01:00 UTC
 
 
 class Clock:
-    def __init__(self, now: float):
-        self.now = now
+    """Seconds since the epoch in ``t``, settable by the test."""
 
-    def __call__(self) -> float:
-        return self.now
+    def __init__(self, t: float):
+        self.t = t
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.t, timezone.utc)
+
+
+def headers(error: RateLimited) -> dict:
+    return {**rate_limit_headers(error.quotas, error.now), "Retry-After": str(error.retry_after)}
 
 
 @pytest.fixture
-def limiter(aws_env):
+def limiter():
     clock = Clock(T0)
-    return RateLimiter(CounterStore("vsl-media-local-counters"), clock=clock), clock
+    return RateLimiter(InMemoryCounterStore(), clock=clock), clock
 
 
 def client_id():
@@ -35,25 +42,25 @@ def test_rolling_hour_frees_each_slot_exactly_an_hour_after_its_use(limiter):
     limiter, clock = limiter
     limits, client = Limits(submissions_per_hour=3), client_id()
     for offset in (0, 10, 20):
-        clock.now = T0 + offset
+        clock.t = T0 + offset
         limiter.admit_submission(client, "u", limits)
-    clock.now = T0 + 30
+    clock.t = T0 + 30
     with pytest.raises(RateLimited) as err:
         limiter.admit_submission(client, "u", limits)
-    assert err.value.extra["retryAfter"] == 3570
-    assert err.value.headers["Retry-After"] == "3570"
-    assert err.value.headers["X-RateLimit-Reset"] == str(int(T0 + 3600))
-    assert err.value.headers["X-RateLimit-Remaining"] == "0"
-    clock.now = T0 + 3599.5
+    assert err.value.retry_after == 3570
+    assert headers(err.value)["Retry-After"] == "3570"
+    assert headers(err.value)["X-RateLimit-Reset"] == str(int(T0 + 3600))
+    assert headers(err.value)["X-RateLimit-Remaining"] == "0"
+    clock.t = T0 + 3599.5
     with pytest.raises(RateLimited):
         limiter.admit_submission(client, "u", limits)
-    clock.now = T0 + 3600
+    clock.t = T0 + 3600
     admitted = limiter.admit_submission(client, "u", limits)
-    assert admitted.headers()["X-RateLimit-Remaining"] == "0"
-    clock.now = T0 + 3601
+    assert rate_limit_headers(admitted.quotas, admitted.now)["X-RateLimit-Remaining"] == "0"
+    clock.t = T0 + 3601
     with pytest.raises(RateLimited) as err:
         limiter.admit_submission(client, "u", limits)
-    assert err.value.extra["retryAfter"] == 9  # the use at T0+10 frees at T0+3610
+    assert err.value.retry_after == 9  # the use at T0+10 frees at T0+3610
 
 
 def test_each_user_of_a_client_has_its_own_window(limiter):
@@ -71,25 +78,25 @@ def test_daily_limit_binds_across_hours_and_resets_at_utc_midnight(limiter):
     limits, client = Limits(submissions_per_hour=5, submissions_per_day=7), client_id()
     for i in range(5):
         limiter.admit_submission(client, "u", limits)
-    clock.now = T0 + 3700
+    clock.t = T0 + 3700
     first = limiter.admit_submission(client, "u", limits)
-    headers = first.headers()
+    fields = rate_limit_headers(first.quotas, first.now)
     # Daily has 1 left, hourly 4: the daily limit binds first.
-    assert headers["X-RateLimit-Limit"] == "7" and headers["X-RateLimit-Remaining"] == "1"
-    assert 'r=1' in headers["RateLimit"] and '"daily"' in headers["RateLimit"]
-    assert headers["RateLimit-Policy"] == '"hourly";q=5;w=3600, "daily";q=7;w=86400'
+    assert fields["X-RateLimit-Limit"] == "7" and fields["X-RateLimit-Remaining"] == "1"
+    assert 'r=1' in fields["RateLimit"] and '"daily"' in fields["RateLimit"]
+    assert fields["RateLimit-Policy"] == '"hourly";q=5;w=3600, "daily";q=7;w=86400'
     limiter.admit_submission(client, "u", limits)
     with pytest.raises(RateLimited) as err:
         limiter.admit_submission(client, "u", limits)
     midnight = datetime(2030, 1, 2, tzinfo=timezone.utc).timestamp()
-    assert err.value.headers["X-RateLimit-Reset"] == str(int(midnight))
-    assert int(err.value.headers["Retry-After"]) == midnight - clock.now
+    assert headers(err.value)["X-RateLimit-Reset"] == str(int(midnight))
+    assert int(headers(err.value)["Retry-After"]) == midnight - clock.t
     # The refused day gave its hour slot back: the hourly window still has room.
-    clock.now = T0 + 7300
+    clock.t = T0 + 7300
     with pytest.raises(RateLimited) as err:
         limiter.admit_submission(client, "u", limits)
-    assert '"daily"' in err.value.headers["RateLimit"]
-    clock.now = midnight + 1
+    assert '"daily"' in headers(err.value)["RateLimit"]
+    clock.t = midnight + 1
     limiter.admit_submission(client, "u", limits)
 
 
@@ -105,11 +112,11 @@ def test_refund_gives_the_submission_back(limiter):
 def test_status_polls_have_their_own_per_minute_window(limiter):
     limiter, clock = limiter
     limits, key = Limits(status_per_minute=3, submissions_per_hour=1), uuid.uuid4().hex[:12]
-    clock.now = T0 + 5
+    clock.t = T0 + 5
     for _ in range(3):
         limiter.admit_status_poll(key, limits)
     with pytest.raises(RateLimited) as err:
         limiter.admit_status_poll(key, limits)
-    assert err.value.extra["retryAfter"] == 55
-    clock.now = T0 + 60
+    assert err.value.retry_after == 55
+    clock.t = T0 + 60
     limiter.admit_status_poll(key, limits)

@@ -1,0 +1,69 @@
+"""Copying a prediction's output files into our bucket: fetch each one under
+the output URL policy, probe it, then store it. Errors that retrying cannot
+fix are ``OutputUnusable``; their messages are shown to clients, so they
+never carry a URL or a local path."""
+import os
+from dataclasses import dataclass
+from typing import Callable, List
+
+from chalicelib import media
+from chalicelib.jobs.model import Job, JobResult, StoredOutput
+from chalicelib.storage import MediaStorage, job_prefix, output_name
+from chalicelib.urls import FetchFailed, UrlPolicy, fetch
+
+
+class OutputUnusable(Exception):
+    """The output cannot become a result (gone, too large, not media): fail the job."""
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: str
+    key: str
+    info: "media.MediaInfo"
+
+
+class OutputCopier:
+    def __init__(self, storage: MediaStorage, policy: UrlPolicy, max_output_bytes: int,
+                 fetcher: Callable = fetch):
+        self.storage = storage
+        self.policy = policy
+        self.max_output_bytes = max_output_bytes
+        self.fetcher = fetcher
+
+    def download(self, job: Job, urls: List[str], workdir: str) -> List[Downloaded]:
+        """Fetch and probe every output into ``workdir``; FetchFailed (not gone) is retryable."""
+        prefix = self.prefix(job)
+        downloaded = []
+        for i, url in enumerate(urls):
+            path = os.path.join(workdir, f"output-{i}")
+            try:
+                with open(path, "wb") as f:
+                    self.fetcher(self.policy, url, f, self.max_output_bytes)
+            except FetchFailed as e:
+                if e.gone:
+                    raise OutputUnusable(f"Output {i + 1} could not be copied: {e}.") from None
+                raise
+            try:
+                info = media.probe(path, job.media_type)
+            except media.MediaUnreadable:
+                raise OutputUnusable(f"Output {i + 1} is not a readable {job.media_type} file.") \
+                    from None
+            downloaded.append(Downloaded(path, f"{prefix}/{output_name(i, info.ext)}", info))
+        return downloaded
+
+    def prefix(self, job: Job) -> str:
+        return job_prefix(job.media_type, job.owner_id, job.user_id, job.created_at, job.job_id)
+
+    def result_of(self, job: Job, downloaded: List[Downloaded]) -> JobResult:
+        return JobResult(self.prefix(job), [StoredOutput(
+            key=d.key, file_size=d.info.file_size, content_type=d.info.content_type,
+            width=d.info.width, height=d.info.height, duration=d.info.duration, fps=d.info.fps)
+            for d in downloaded])
+
+    def upload(self, downloaded: List[Downloaded]) -> None:
+        # The original last: its creation event wakes the thumbnailer, which completes the job.
+        for i, d in reversed(list(enumerate(downloaded))):
+            with open(d.path, "rb") as f:
+                self.storage.upload(f, d.key, d.info.content_type,
+                                    "original" if i == 0 else "output")

@@ -1,0 +1,166 @@
+"""Replicate's webhooks, and the processor that applies them to jobs.
+
+The webhook route only verifies and enqueues (Replicate wants a fast 2xx); the
+processor, fed by the queue, moves the job. A prediction is applied to the job
+its webhook names only if it is that job's prediction, or the job has none yet
+(a create whose answer was lost): then it is adopted, provided its model and
+input are the job's own. A prediction nobody can use is cancelled at Replicate,
+so nobody pays for it.
+
+The signature covers the body, not the ``jobId`` query parameter. A forged
+jobId would need a genuine signed body, within the 5-minute window, for a
+prediction of this same model and input: the adoption check refuses anything
+else, and a job that has its prediction accepts no other.
+"""
+import logging
+import tempfile
+from typing import Callable, Dict, Optional
+
+from chalicelib.catalog import CATALOG
+from chalicelib.errors import InvalidSignature, ServiceUnavailable, ValidationFailed
+from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
+from chalicelib.jobs.outputs import OutputCopier, OutputUnusable
+from chalicelib.queue import JobQueue
+from chalicelib.replicate import Replicate, ReplicateUnavailable, WebhookRejected, verify_webhook
+from chalicelib.storage import MediaStorage
+from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.urls import FetchFailed
+from chalicelib.validation import parse_json
+
+log = logging.getLogger(__name__)
+
+
+def prediction_message(job_id: str, prediction: Prediction) -> dict:
+    return {"kind": "prediction", "jobId": job_id, "prediction": prediction.to_message()}
+
+
+class PredictionEvents:
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: JobQueue,
+                 replicate: Callable[[], Replicate], storage: MediaStorage,
+                 outputs: OutputCopier, webhook_secret: Optional[str] = None):
+        self.jobs = jobs
+        self.lifecycle = lifecycle
+        self.queue = queue
+        self._replicate = replicate
+        self.storage = storage
+        self.outputs = outputs
+        self._webhook_secret = webhook_secret
+
+    # ---- the webhook route ----------------------------------------------------
+
+    def accept_webhook(self, job_id: Optional[str], raw_body: bytes,
+                       headers: Dict[str, str]) -> None:
+        """Verify Replicate's signature and hand the event to the processor."""
+        try:
+            secret = self._webhook_secret or self._replicate().webhook_secret()
+        except ReplicateUnavailable:
+            # Replicate retries a failed delivery: better than accepting it unverified.
+            raise ServiceUnavailable("The webhook signing secret cannot be read now.",
+                                     retry_after=5) from None
+        try:
+            verify_webhook(secret, raw_body, headers)
+        except WebhookRejected as e:
+            raise InvalidSignature(str(e)) from None
+        body = parse_json(raw_body)
+        if not job_id:
+            raise ValidationFailed("The webhook URL needs its jobId query parameter.")
+        try:
+            prediction = Prediction.from_api(body)
+        except ValueError as e:
+            raise ValidationFailed(f"The body is not a prediction: {e}.") from None
+        self.queue.send(prediction_message(job_id, prediction))
+
+    # ---- the processor -------------------------------------------------------
+
+    def handle(self, message: dict, attempt: int, max_attempts: int) -> None:
+        prediction = Prediction.from_message(message["prediction"])
+        job = self.jobs.get(message["jobId"])
+        if job is None:
+            self._orphan(prediction, f"names unknown job {message['jobId']}")
+            return
+        if job.replicate_id not in (None, prediction.id):
+            self._orphan(prediction, f"is not job {job.job_id}'s ({job.replicate_id})")
+            return
+        if job.replicate_id is None and not self._is_adoptable(job, prediction):
+            self._orphan(prediction, f"does not match job {job.job_id}'s model and input")
+            return
+        if job.status.is_terminal:
+            self._orphan(prediction, f"reports for job {job.job_id}, already {job.status.value}")
+            return
+        status = prediction.status
+        try:
+            if prediction.is_active:
+                self.lifecycle.move(job.job_id, JobStatus.PROCESSING,
+                                    only_from=(JobStatus.PENDING,), started_at=self.lifecycle.clock.now(),
+                                    replicate_id=prediction.id)
+            elif status == "failed":
+                self.lifecycle.finish(job.job_id, JobStatus.FAILED, replicate_id=prediction.id,
+                                      error=prediction.error or "The prediction failed.")
+            elif status == "canceled":
+                self.lifecycle.finish(job.job_id, JobStatus.CANCELLED, replicate_id=prediction.id,
+                                      error="The job was cancelled.")
+            elif status == "succeeded":
+                self._store_result(job, prediction, attempt, max_attempts)
+            else:
+                log.warning("job %s: unknown prediction status %r ignored", job.job_id, status)
+        except StaleTransition:
+            log.info("job %s: %s event ignored (job is %s)", job.job_id, status, job.status.value)
+
+    def _is_adoptable(self, job: Job, prediction: Prediction) -> bool:
+        """A prediction the job never heard of is its own only if it runs the job's work."""
+        entry = CATALOG[job.model_id]
+        if prediction.model is not None and prediction.model != entry.replicate_model.owner_name:
+            return False
+        if prediction.input is not None:
+            expected = entry.to_replicate_input(entry.parameters.model_validate(job.parameters))
+            if prediction.input != expected:
+                return False
+        return True
+
+    def _orphan(self, prediction: Prediction, why: str) -> None:
+        log.warning("prediction %s %s: dropped", prediction.id, why)
+        if not prediction.is_active:
+            return
+        try:
+            self._replicate().cancel_prediction(prediction.id)
+            log.info("prediction %s cancelled at Replicate", prediction.id)
+        except ReplicateUnavailable as e:
+            log.error("prediction %s could not be cancelled: %s", prediction.id, e)
+
+    def _store_result(self, job: Job, prediction: Prediction, attempt: int,
+                      max_attempts: int) -> None:
+        if job.result is not None and self.storage.exists(job.result.original.key):
+            # Stored already, but never thumbnailed: the storage event was lost. Replicate's
+            # copy may have expired by now; ours has not. (A result recorded whose upload
+            # never finished, a crash between the two, is stored again below.)
+            self.storage.renotify(job.result.original.key)
+            return
+        urls = prediction.output_urls
+        if not urls:
+            self.lifecycle.fail(job.job_id, "The prediction's output expired at Replicate before "
+                                            "it could be copied." if prediction.data_removed
+                                else "The prediction succeeded but returned no output.")
+            return
+        try:
+            with tempfile.TemporaryDirectory(prefix="vsl-") as workdir:
+                downloaded = self.outputs.download(job, urls, workdir)
+                # Recorded before the upload: the thumbnailer, woken by the original's
+                # storage event, finds the result already there.
+                self.lifecycle.move(job.job_id, JobStatus.PROCESSING, only_from=ACTIVE,
+                                    result=self.outputs.result_of(job, downloaded),
+                                    replicate_id=prediction.id,
+                                    predict_time=prediction.predict_time)
+                self.outputs.upload(downloaded)
+        except OutputUnusable as e:
+            self.lifecycle.fail(job.job_id, f"The result could not be stored: {e}")
+        except StaleTransition:
+            raise
+        except Exception as e:
+            if attempt >= max_attempts:
+                log.exception("job %s: storing the result failed on the last attempt", job.job_id)
+                reason = str(e) if isinstance(e, FetchFailed) else type(e).__name__
+                self.lifecycle.fail(job.job_id, f"The result could not be stored after {attempt} "
+                                                f"attempts ({reason}).")
+                return
+            raise

@@ -1,0 +1,58 @@
+"""Catching up a quiet job with Replicate: webhooks can be lost.
+
+A job quiet for ``quiet_after_s`` is checked against its prediction (at most
+once per that window); what Replicate reports goes through the processor like
+a webhook. A job whose prediction never became known fails at its start deadline.
+"""
+import logging
+from datetime import timedelta
+from typing import Callable
+
+from chalicelib.clock import Clock
+from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.model import ACTIVE, Job, JobStatus
+from chalicelib.jobs.prediction_events import prediction_message
+from chalicelib.queue import JobQueue
+from chalicelib.replicate import Replicate, ReplicateUnavailable
+from chalicelib.store import JobRepository, StaleTransition
+
+log = logging.getLogger(__name__)
+
+# A job with no known prediction after this long was never started, or its
+# prediction never reported.
+START_DEADLINE_S = 120
+
+
+class Reconciler:
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: JobQueue,
+                 replicate: Callable[[], Replicate], clock: Clock, quiet_after_s: int = 30,
+                 start_deadline_s: int = START_DEADLINE_S):
+        self.jobs = jobs
+        self.lifecycle = lifecycle
+        self.queue = queue
+        self._replicate = replicate
+        self.clock = clock
+        self.quiet_after = timedelta(seconds=quiet_after_s)
+        self.start_deadline = timedelta(seconds=start_deadline_s)
+
+    def reconcile(self, job: Job) -> Job:
+        """Check an active job if it has been quiet; returns the job as now known."""
+        now = self.clock.now()
+        if job.status not in ACTIVE or now - job.updated_at < self.quiet_after:
+            return job
+        if job.reconciled_at and now - job.reconciled_at < self.quiet_after:
+            return job
+        if job.replicate_id is None:
+            if now - job.created_at > self.start_deadline:
+                return self.lifecycle.fail(job.job_id, "The job could not be started.") or job
+            return job
+        try:
+            self.jobs.update(job.job_id, {"reconciled_at": now}, ACTIVE)
+            prediction = self._replicate().get_prediction(job.replicate_id)
+        except (StaleTransition, ReplicateUnavailable) as e:
+            log.warning("reconcile %s: %s", job.job_id, e)
+            return job
+        if prediction.is_terminal or (prediction.status == "processing"
+                                      and job.status == JobStatus.PENDING):
+            self.queue.send(prediction_message(job.job_id, prediction))
+        return job

@@ -1,0 +1,93 @@
+"""Admitting a request: the caller's rights, the rate limits, the job record,
+and the start of its prediction at Replicate.
+
+Only a definite refusal by Replicate (an error answer, or a request that never
+left) fails the job and gives the submission back. When the outcome is unknown
+(a timeout, a connection lost after sending), Replicate may be running the
+work: the job stays pending, adopts the prediction whose webhook names it, and
+fails only at its start deadline.
+"""
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from chalicelib.clock import Clock
+from chalicelib.errors import Forbidden, ReplicateRefused, ServiceUnavailable
+from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.model import ACTIVE, Job, JobStatus
+from chalicelib.keys import Caller
+from chalicelib.limits import Admission, Limits, RateLimiter
+from chalicelib.replicate import Replicate, ReplicateUnavailable
+from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.validation import GenerateRequest
+
+log = logging.getLogger(__name__)
+
+# When Replicate throttles without saying for how long.
+DEFAULT_RETRY_AFTER_S = 30
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job: Job
+    admission: Admission
+
+
+def webhook_url(public_base_url: str, job_id: str) -> str:
+    return f"{public_base_url}/webhook/replicate?jobId={job_id}"
+
+
+class Submission:
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, replicate: Callable[[], Replicate],
+                 limiter: RateLimiter, limits: Limits, clock: Clock,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
+        self.jobs = jobs
+        self.lifecycle = lifecycle
+        self._replicate = replicate
+        self.limiter = limiter
+        self.limits = limits
+        self.clock = clock
+        self.new_id = new_id
+
+    def submit(self, caller: Caller, request: GenerateRequest, public_base_url: str) -> Accepted:
+        if caller.user_id and caller.user_id != request.user_id:
+            raise Forbidden(f"This API key may only submit jobs for userId '{caller.user_id}'.")
+        model, params = request.model, request.parameters
+        # Rejections before this point (401, 400, 403) cost the caller nothing.
+        admission = self.limiter.admit_submission(
+            caller.client_id, request.user_id, self.limits.with_overrides(caller.limit_overrides))
+        now = self.clock.now()
+        job = Job(job_id=self.new_id(), owner_id=caller.client_id, user_id=request.user_id,
+                  media_type=model.media_type, model_id=model.model_id,
+                  parameters=params.model_dump(mode="json"), status=JobStatus.PENDING,
+                  created_at=now, updated_at=now, estimated_time=model.estimated_time_s,
+                  estimated_cost=model.estimated_cost(params))
+        self.jobs.create(job)
+        try:
+            prediction = self._replicate().create_prediction(
+                model.replicate_model, model.to_replicate_input(params),
+                webhook_url(public_base_url, job.job_id))
+        except ReplicateUnavailable as e:
+            if not e.definite:
+                log.warning("job %s: Replicate's answer to create is unknown (%s); the job "
+                            "waits for its prediction to report", job.job_id, e)
+                return Accepted(job, admission)
+            self.lifecycle.fail(job.job_id, "Replicate did not accept the prediction.")
+            admission.refund()
+            log.warning("job %s: Replicate refused the prediction: %s", job.job_id, e)
+            limits = {"quotas": admission.quotas, "now": admission.now}
+            if e.throttled or not e.sent:
+                raise ServiceUnavailable(
+                    "Replicate is throttling new predictions; retry later." if e.throttled else
+                    "Replicate cannot be reached; retry later.",
+                    retry_after=e.retry_after if e.retry_after is not None
+                    else DEFAULT_RETRY_AFTER_S, **limits) from None
+            raise ReplicateRefused(f"Replicate refused the prediction (HTTP {e.status}).",
+                                   **limits) from None
+        try:
+            # Not a status change; the start webhook may have set the same id already.
+            job = self.jobs.update(job.job_id, {"replicate_id": prediction.id}, ACTIVE)
+        except StaleTransition:
+            job = self.jobs.get(job.job_id) or job
+        return Accepted(job, admission)

@@ -1,0 +1,44 @@
+"""The preview beside each stored original; drawing it completes the job."""
+import logging
+import os
+import tempfile
+
+from chalicelib import media
+from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.model import JobStatus
+from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, parse_original_key
+from chalicelib.store import JobRepository
+
+log = logging.getLogger(__name__)
+
+
+class Thumbnails:
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, storage: MediaStorage):
+        self.jobs = jobs
+        self.lifecycle = lifecycle
+        self.storage = storage
+
+    def on_original_stored(self, key: str) -> None:
+        job_id = parse_original_key(key)
+        if job_id is None:
+            return  # thumbnails and extra outputs
+        job = self.jobs.get(job_id)
+        if job is None or job.status != JobStatus.PROCESSING or job.result is None \
+                or job.result.original.key != key:
+            log.info("object %s: no job waiting for it", key)
+            return
+        thumbnail_key = f"{job.result.s3_path}/{THUMBNAIL_NAME}"
+        with tempfile.TemporaryDirectory(prefix="vsl-") as workdir:
+            src, dst = os.path.join(workdir, "original"), os.path.join(workdir, THUMBNAIL_NAME)
+            self.storage.download_file(key, src)
+            try:
+                media.make_thumbnail(src, job.media_type, dst)
+                with open(dst, "rb") as f:
+                    self.storage.upload(f, thumbnail_key, "image/jpeg", "thumbnail")
+            except media.MediaUnreadable as e:
+                # The original was probed already; a job is not failed for its preview.
+                log.error("job %s: no thumbnail: %s", job_id, e)
+                thumbnail_key = None
+        finished = self.lifecycle.clock.now()
+        self.lifecycle.finish(job_id, JobStatus.COMPLETED, thumbnail_key=thumbnail_key,
+                              processing_time=int((finished - job.created_at).total_seconds()))

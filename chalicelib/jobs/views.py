@@ -1,0 +1,104 @@
+"""What clients see: the typed shapes of the 202, the status view and the error
+body. The OpenAPI document is generated from these models."""
+from typing import Dict, List, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.clock import iso
+from chalicelib.jobs.model import Job, JobStatus
+from chalicelib.storage import MediaStorage
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(_View):
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="What went wrong, in a few words")
+    details: str = Field(description="Why, naming the field or limit at fault")
+    code: str = Field(description="A stable code to branch on")
+    retryAfter: Optional[int] = Field(None, description="Seconds to wait (429 and 503)")
+
+
+class AcceptedJob(_View):
+    jobId: str
+    status: JobStatus
+    estimatedTime: int = Field(description="Seconds the model usually takes")
+    estimatedCost: float = Field(description="US dollars")
+    replicateId: Optional[str] = Field(
+        description="Replicate's prediction id; null until Replicate confirms it started")
+    message: str
+
+
+class OutputView(_View):
+    url: str = Field(description="Presigned link to the file")
+    fileSize: int
+    contentType: str
+    width: Optional[int] = None
+    height: Optional[int] = None
+    duration: Optional[float] = None
+    fps: Optional[float] = None
+
+
+class ResultView(_View):
+    originalUrl: str = Field(description="Presigned link to the first output")
+    thumbnailUrl: Optional[str] = Field(description="Presigned link to the JPEG preview")
+    s3Path: str
+    fileSize: int
+    contentType: str
+    width: Optional[int] = None
+    height: Optional[int] = None
+    duration: Optional[float] = None
+    fps: Optional[float] = None
+    outputs: Optional[List[OutputView]] = Field(None, description="Every output, when several")
+
+
+class JobView(_View):
+    jobId: str
+    status: JobStatus
+    mediaType: str
+    modelId: str
+    userId: str
+    createdAt: str
+    replicateId: Optional[str] = None
+    completedAt: Optional[str] = None
+    processingTime: Optional[int] = Field(None, description="Seconds from submit to completed")
+    result: Optional[ResultView] = None
+    error: Optional[str] = None
+
+
+def accepted_view(job: Job) -> Dict:
+    return AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
+                       estimatedCost=job.estimated_cost, replicateId=job.replicate_id,
+                       message="Media generation started").model_dump(mode="json")
+
+
+def job_view(job: Job, storage: MediaStorage) -> Dict:
+    view = JobView(jobId=job.job_id, status=job.status, mediaType=job.media_type,
+                   modelId=job.model_id, userId=job.user_id, createdAt=iso(job.created_at),
+                   replicateId=job.replicate_id)
+    if job.status.is_terminal:
+        view.completedAt = iso(job.completed_at) if job.completed_at else None
+    if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        view.error = job.error
+    if job.status == JobStatus.COMPLETED and job.result is not None:
+        view.processingTime = job.processing_time
+        view.result = _result_view(job, storage)
+    # Only what was set: a field that does not apply to this status is absent, not null.
+    return view.model_dump(mode="json", exclude_unset=True)
+
+
+def _result_view(job: Job, storage: MediaStorage) -> ResultView:
+    outputs = [OutputView(url=storage.presigned_url(o.key), fileSize=o.file_size,
+                          contentType=o.content_type, **{k: v for k, v in (
+                              ("width", o.width), ("height", o.height), ("duration", o.duration),
+                              ("fps", o.fps)) if v is not None})
+               for o in job.result.outputs]
+    first = outputs[0]
+    return ResultView(originalUrl=first.url,
+                      thumbnailUrl=storage.presigned_url(job.thumbnail_key)
+                      if job.thumbnail_key else None,
+                      s3Path=job.result.s3_path,
+                      **first.model_dump(exclude={"url"}, exclude_none=True),
+                      **({"outputs": outputs} if len(outputs) > 1 else {}))

@@ -1,0 +1,354 @@
+"""In-memory stand-ins for the ports (store, storage, queue, Replicate, clock,
+notifier, fetcher), with the same contracts as the adapters, and a ``World``
+that wires the real domain services onto them."""
+import io
+import threading
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Dict, List, Optional, Tuple
+
+from chalicelib.catalog import CATALOG
+from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.model import Job, JobEvent, JobStatus, Prediction
+from chalicelib.jobs.outputs import OutputCopier
+from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
+from chalicelib.jobs.reconciliation import Reconciler
+from chalicelib.jobs.status import JobStatusService
+from chalicelib.jobs.submission import Submission
+from chalicelib.jobs.thumbnails import Thumbnails
+from chalicelib.keys import Caller
+from chalicelib.limits import Limits, RateLimiter
+from chalicelib.replicate import ModelRef, ReplicateUnavailable
+from chalicelib.store import AlreadyExists, StaleTransition
+from chalicelib.urls import FetchFailed, Origin, UrlPolicy, UrlRejected
+from chalicelib.validation import parse_generate_request
+
+T0 = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    def __init__(self, now: datetime = T0):
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+class InMemoryJobStore:
+    def __init__(self):
+        self.items: Dict[str, Job] = {}
+        self.lock = threading.Lock()
+        self.fail_next_update: Optional[Exception] = None
+
+    def create(self, job: Job) -> None:
+        with self.lock:
+            if job.job_id in self.items:
+                raise AlreadyExists(job.job_id)
+            self.items[job.job_id] = job
+
+    def get(self, job_id: str) -> Optional[Job]:
+        return self.items.get(job_id)
+
+    def update(self, job_id, changes, from_statuses) -> Job:
+        with self.lock:
+            if self.fail_next_update is not None:
+                error, self.fail_next_update = self.fail_next_update, None
+                raise error
+            job = self.items.get(job_id)
+            if job is None or job.status not in set(from_statuses):
+                raise StaleTransition(job_id)
+            self.items[job_id] = replace(job, **changes)
+            return self.items[job_id]
+
+
+class InMemoryCounterStore:
+    """The CounterStore contract: conditional slot claims and bounded counters."""
+
+    def __init__(self):
+        self.items: Dict[Tuple[str, str], dict] = {}
+        self.lock = threading.Lock()
+        self.writes = 0
+
+    def query(self, scope, prefix):
+        return [dict(v, name=n) for (s, n), v in sorted(self.items.items())
+                if s == scope and n.startswith(prefix)]
+
+    def claim(self, scope, name, used_at, free_before, token, expires_at) -> bool:
+        with self.lock:
+            self.writes += 1
+            item = self.items.setdefault((scope, name), {})
+            if "usedAt" in item and item["usedAt"] > free_before:
+                return False
+            item.update(usedAt=used_at, claimToken=token, expiresAt=expires_at)
+            return True
+
+    def release(self, scope, name, token) -> None:
+        with self.lock:
+            item = self.items.get((scope, name), {})
+            if item.get("claimToken") == token:
+                item["usedAt"] = 0
+
+    def increment_below(self, scope, name, limit, expires_at):
+        with self.lock:
+            self.writes += 1
+            item = self.items.setdefault((scope, name), {})
+            if item.get("count", 0) >= limit:
+                return None
+            item["count"] = item.get("count", 0) + 1
+            item["expiresAt"] = expires_at
+            return item["count"]
+
+    def decrement(self, scope, name) -> None:
+        with self.lock:
+            item = self.items.get((scope, name))
+            if item and item.get("count", 0) > 0:
+                item["count"] -= 1
+
+
+class FakeStorage:
+    """A bucket: every stored object also produces a creation event, as S3 does."""
+
+    def __init__(self):
+        self.objects: Dict[str, Tuple[bytes, str, str]] = {}
+        self.events: List[str] = []
+        self.fail_uploads = 0
+
+    def upload(self, source, key, content_type, kind) -> None:
+        if self.fail_uploads:
+            self.fail_uploads -= 1
+            raise ConnectionError("storage is down (fake)")
+        self.objects[key] = (source.read(), content_type, kind)
+        self.events.append(key)
+
+    def exists(self, key) -> bool:
+        return key in self.objects
+
+    def renotify(self, key) -> None:
+        self.events.append(key)
+
+    def download_file(self, key, path) -> None:
+        with open(path, "wb") as f:
+            f.write(self.objects[key][0])
+
+    def presigned_url(self, key) -> str:
+        return f"https://media.example/{key}?X-Amz-Expires=3600"
+
+    def check(self) -> None:
+        pass
+
+
+class FakeQueue:
+    def __init__(self):
+        self.messages: List[dict] = []
+
+    def send(self, message: dict) -> None:
+        self.messages.append(message)
+
+    def check(self) -> None:
+        pass
+
+
+OUTPUT_ORIGIN = "https://replicate.delivery"
+
+
+class FakeReplicate:
+    """Predictions that move only when the test says so."""
+
+    def __init__(self):
+        self.predictions: Dict[str, Prediction] = {}
+        self.created: List[Tuple[ModelRef, dict, str]] = []
+        self.cancelled: List[str] = []
+        self.create_error: Optional[ReplicateUnavailable] = None
+        # An ambiguous create: the prediction is made, the answer is lost.
+        self.lose_create_answer = False
+        self.get_error: Optional[ReplicateUnavailable] = None
+
+    def create_prediction(self, model, model_input, webhook) -> Prediction:
+        if self.create_error is not None:
+            error, self.create_error = self.create_error, None
+            raise error
+        prediction = Prediction(id=f"p{len(self.created) + 1}", status="starting",
+                                model=model.owner_name, input=model_input)
+        self.created.append((model, model_input, webhook))
+        self.predictions[prediction.id] = prediction
+        if self.lose_create_answer:
+            self.lose_create_answer = False
+            raise ReplicateUnavailable("POST /v1/predictions: ReadTimeout")
+        return prediction
+
+    def set(self, prediction_id: str, **changes) -> Prediction:
+        self.predictions[prediction_id] = replace(self.predictions[prediction_id], **changes)
+        return self.predictions[prediction_id]
+
+    def succeed(self, prediction_id: str, files: "FakeFetcher", count: int = 1,
+                content: bytes = None) -> Prediction:
+        urls = []
+        for i in range(count):
+            url = f"{OUTPUT_ORIGIN}/{prediction_id}/out-{i}.png"
+            files.files[url] = content if content is not None else png_bytes()
+            urls.append(url)
+        return self.set(prediction_id, status="succeeded", output=urls, predict_time=1.5)
+
+    def get_prediction(self, prediction_id) -> Prediction:
+        if self.get_error is not None:
+            error, self.get_error = self.get_error, None
+            raise error
+        return self.predictions[prediction_id]
+
+    def cancel_prediction(self, prediction_id) -> None:
+        self.cancelled.append(prediction_id)
+        prediction = self.predictions.get(prediction_id)
+        if prediction is not None and prediction.is_active:
+            self.set(prediction_id, status="canceled")
+
+    def webhook_secret(self) -> str:
+        return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    def check(self) -> None:
+        pass
+
+
+class FakeFetcher:
+    """Serves files by URL under the given policy, as ``chalicelib.urls.fetch`` does."""
+
+    def __init__(self):
+        self.files: Dict[str, bytes] = {}
+        self.failures: List[FetchFailed] = []
+        self.calls = 0
+
+    def __call__(self, policy: UrlPolicy, url: str, out, max_bytes: int) -> int:
+        self.calls += 1
+        try:
+            policy.check(url)
+        except UrlRejected as e:
+            raise FetchFailed(f"the address {e}", gone=True) from None
+        if self.failures:
+            raise self.failures.pop(0)
+        if url not in self.files:
+            raise FetchFailed("the file is gone (HTTP 404)", gone=True)
+        data = self.files[url]
+        if len(data) > max_bytes:
+            raise FetchFailed(f"the file is over the limit of {max_bytes} bytes", gone=True)
+        out.write(data)
+        return len(data)
+
+
+class RecordingNotifier:
+    def __init__(self):
+        self.events: List[Tuple[str, JobEvent]] = []
+
+    def job_ended(self, job: Job, event: JobEvent) -> None:
+        self.events.append((job.job_id, event))
+
+
+_PNG: Dict[Tuple[int, int], bytes] = {}
+
+
+def png_bytes(width: int = 64, height: int = 48) -> bytes:
+    if (width, height) not in _PNG:
+        from PIL import Image
+        buf = io.BytesIO()
+        Image.new("RGB", (width, height), (200, 30, 90)).save(buf, "PNG")
+        _PNG[width, height] = buf.getvalue()
+    return _PNG[width, height]
+
+
+CLIENT = Caller(client_id="acme", key_id="key-acme")
+OTHER_CLIENT = Caller(client_id="globex", key_id="key-globex")
+IMAGE_BODY = {"userId": "user123", "mediaType": "image", "modelId": "flux-schnell",
+              "parameters": {"prompt": "A futuristic cityscape at sunset"}}
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class World:
+    """The real domain services on fakes, with drivers for the queue and the bucket."""
+    clock: FakeClock = field(default_factory=FakeClock)
+    jobs: InMemoryJobStore = field(default_factory=InMemoryJobStore)
+    storage: FakeStorage = field(default_factory=FakeStorage)
+    queue: FakeQueue = field(default_factory=FakeQueue)
+    replicate: FakeReplicate = field(default_factory=FakeReplicate)
+    files: FakeFetcher = field(default_factory=FakeFetcher)
+    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    counters: InMemoryCounterStore = field(default_factory=InMemoryCounterStore)
+    limits: Limits = field(default_factory=Limits)
+    max_output_bytes: int = 10_000_000
+
+    def __post_init__(self):
+        self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
+        self.limiter = RateLimiter(self.counters, self.clock)
+        self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
+                                     lambda: self.replicate, self.clock, quiet_after_s=30)
+        self.submission = Submission(self.jobs, self.lifecycle, lambda: self.replicate,
+                                     self.limiter, self.limits, self.clock,
+                                     new_id=lambda: str(uuid.uuid4()))
+        self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
+                                               self.limits, self.reconciler)
+        policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN),),
+                           resolve=lambda host, port: ["151.101.1.1"])
+        self.outputs = OutputCopier(self.storage, policy, self.max_output_bytes, self.files)
+        self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
+                                       lambda: self.replicate, self.storage, self.outputs)
+        self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
+        self.attempts: Dict[int, int] = {}
+
+    # ---- the client's side ---------------------------------------------------
+
+    def submit(self, body: dict = None, caller: Caller = CLIENT) -> Job:
+        request = parse_generate_request(body or IMAGE_BODY, UrlPolicy(allow_private=True))
+        return self.submission.submit(caller, request, "https://api.example").job
+
+    def status(self, job_id: str, caller: Caller = CLIENT) -> dict:
+        return self.status_service.status(caller, job_id)
+
+    def job(self, job_id: str) -> Job:
+        return self.jobs.get(job_id)
+
+    # ---- Replicate's side: webhooks go through the queue like the real ones --
+
+    def webhook(self, job: Job, prediction: Prediction = None) -> None:
+        prediction = prediction or self.replicate.predictions[job.replicate_id]
+        self.queue.send(prediction_message(job.job_id, prediction))
+
+    def run_queue(self, crash: Callable[[dict], Optional[Exception]] = None) -> int:
+        """Deliver every queued message as Lambda's SQS source does: a handler error
+        leaves the message for a redelivery, up to MAX_ATTEMPTS receives."""
+        handled = 0
+        while self.queue.messages:
+            message = self.queue.messages.pop(0)
+            attempt = self.attempts.get(id(message), 0) + 1
+            self.attempts[id(message)] = attempt
+            try:
+                self.events.handle(message, attempt, MAX_ATTEMPTS)
+                handled += 1
+            except Exception:
+                if attempt < MAX_ATTEMPTS:
+                    self.queue.messages.append(message)
+        return handled
+
+    def run_storage_events(self) -> int:
+        handled = 0
+        while self.storage.events:
+            self.thumbnails.on_original_stored(self.storage.events.pop(0))
+            handled += 1
+        return handled
+
+    def run_all(self) -> None:
+        while self.queue.messages or self.storage.events:
+            self.run_queue()
+            self.run_storage_events()
+
+    def complete(self, job: Job) -> Job:
+        """The happy path after submit: start, success, copy, thumbnail."""
+        self.webhook(job, self.replicate.set(job.replicate_id, status="processing"))
+        self.webhook(job, self.replicate.succeed(job.replicate_id, self.files))
+        self.run_all()
+        return self.job(job.job_id)
+
+
+def catalog_entry(model_id: str):
+    return CATALOG[model_id]

@@ -1,0 +1,19 @@
+"""What the README promises matches what the code does."""
+import inspect
+import re
+from pathlib import Path
+
+from chalicelib import errors, validation
+from local import api_server
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_every_error_code_the_api_can_return_is_documented():
+    """Codes come from the domain errors, the validation's rule codes and the edge."""
+    documented = set(re.findall(r"`([A-Z_]{5,})`", README))
+    codes = {c.code for c in vars(errors).values()
+             if inspect.isclass(c) and issubclass(c, errors.DomainError)}
+    codes |= set(validation._ERROR_CODES.values()) | {"INVALID_TYPE", "INVALID_VALUE"}
+    codes |= set(re.findall(r'"([A-Z][A-Z_]{4,})"', inspect.getsource(api_server)))
+    assert codes - documented == set()
