@@ -9,6 +9,8 @@ from chalice import Chalice, Response
 
 from chalicelib import errors, wiring
 from chalicelib.catalog import describe_catalog
+from chalicelib.idempotency.guard import fingerprint
+from chalicelib.idempotency.record import StoredResponse
 from chalicelib.jobs.views import accepted_view
 from chalicelib.limits import binding_quota
 from chalicelib.validation import parse_generate_request, parse_json_body
@@ -25,6 +27,8 @@ HTTP_STATUS = {
     errors.InvalidJson: 400, errors.ValidationFailed: 400, errors.UnknownModel: 400,
     errors.MediaTypeMismatch: 400, errors.Unauthorized: 401, errors.InvalidSignature: 401,
     errors.Forbidden: 403, errors.NotFound: 404, errors.MethodNotAllowed: 405,
+    errors.JobNotCancellable: 409, errors.IdempotencyKeyInUse: 409,
+    errors.IdempotencyKeyReused: 422,
     errors.PayloadTooLarge: 413, errors.UnsupportedMediaType: 415, errors.RateLimited: 429,
     errors.ReplicateRefused: 502, errors.ServiceUnavailable: 503, errors.DomainError: 500,
 }
@@ -121,21 +125,51 @@ def list_models():
     return {"models": describe_catalog()}
 
 
+def _idempotent(caller, route: str, body: dict, execute) -> Response:
+    """Run a POST once per Idempotency-Key; a retry replays the first response."""
+    response, replayed = wiring.services().idempotency.run(
+        caller.client_id, app.current_request.headers.get("idempotency-key"),
+        fingerprint("POST", route, body), execute)
+    headers = dict(response.headers)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=response.body, status_code=response.status, headers=headers)
+
+
 @api("/generate-media", methods=["POST"], json_body=True)
 def generate_media():
     caller = _caller()
     settings = wiring.settings()
     body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
     request = parse_generate_request(body, settings.input_policy, bound_user_id=caller.user_id)
-    accepted = wiring.services().submission.submit(caller, request, _public_base_url())
-    admission = accepted.admission
-    return Response(body=accepted_view(accepted.job), status_code=202,
-                    headers=rate_limit_headers(admission.quotas, admission.now))
+
+    def submit() -> StoredResponse:
+        accepted = wiring.services().submission.submit(caller, request, _public_base_url())
+        admission = accepted.admission
+        return StoredResponse(202, accepted_view(accepted.job),
+                              rate_limit_headers(admission.quotas, admission.now))
+    return _idempotent(caller, "/generate-media", body, submit)
 
 
 @api("/status/{job_id}")
 def job_status(job_id):
     return wiring.services().status.status(_caller(), job_id)
+
+
+@api("/jobs/{job_id}")
+def get_job(job_id):
+    """The same as GET /status/{job_id}."""
+    return wiring.services().status.status(_caller(), job_id)
+
+
+@api("/jobs")
+def list_jobs():
+    return wiring.services().listing.list(_caller(), app.current_request.query_params or {})
+
+
+@api("/jobs/{job_id}/cancel", methods=["POST"])
+def cancel_job(job_id):
+    return wiring.services().control.cancel(_caller(), job_id)
 
 
 @api("/webhook/replicate", methods=["POST"], json_body=True)

@@ -48,6 +48,9 @@ class Table:
     def update_item(self, **kwargs):
         return self._call("update_item", **kwargs)
 
+    def delete_item(self, **kwargs):
+        return self._call("delete_item", **kwargs)
+
     def query(self, **kwargs):
         return self._call("query", **kwargs)
 

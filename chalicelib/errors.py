@@ -65,6 +65,19 @@ class JobNotFound(NotFound):
     code, title = "JOB_NOT_FOUND", "Job ID not found"
 
 
+class JobNotCancellable(DomainError):
+    """The job has already ended; ``extra`` carries its status."""
+    code, title = "JOB_NOT_CANCELLABLE", "Job cannot be cancelled"
+
+
+class IdempotencyKeyInUse(DomainError):
+    code, title = "IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is in flight"
+
+
+class IdempotencyKeyReused(DomainError):
+    code, title = "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key reused with a different request"
+
+
 class MethodNotAllowed(DomainError):
     code, title = "METHOD_NOT_ALLOWED", "Method not allowed"
 

@@ -28,6 +28,9 @@ class Caller:
     user_id: Optional[str] = None
     # Per-client overrides of the stage's rate limits (chalicelib.limits.Limits fields).
     limit_overrides: Optional[dict] = None
+    # The key's full hash: known to the service and derived from the caller's secret, so
+    # it can sign things only this caller may hand back (list cursors).
+    key_hash: str = ""
 
 
 class ApiKeys:
@@ -47,7 +50,7 @@ class ApiKeys:
         if expires and parse_iso(expires) <= self.clock.now():
             raise Unauthorized("The API key has expired.")
         return Caller(record["clientId"], record["keyId"], record.get("userId"),
-                      record.get("limits"))
+                      record.get("limits"), record["keyHash"])
 
     def create(self, client_id: Optional[str] = None, user_id: Optional[str] = None,
                expires_at: Optional[datetime] = None, key: Optional[str] = None,

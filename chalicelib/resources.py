@@ -24,6 +24,7 @@ class ResourceNames:
     jobs_table: str
     api_keys_table: str
     counters_table: str
+    idempotency_table: str
     jobs_queue: str
     jobs_dlq: str
     media_bucket: str
@@ -37,6 +38,7 @@ def resource_names(stage: str, bucket_override: Optional[str] = None) -> Resourc
         jobs_table=tables["jobs"],
         api_keys_table=tables["api-keys"],
         counters_table=tables["counters"],
+        idempotency_table=tables["idempotency"],
         jobs_queue=f"{prefix}-jobs",
         jobs_dlq=f"{prefix}-jobs-dlq",
         media_bucket=bucket_override or f"{prefix}-{spec['bucket']['suffix']}",

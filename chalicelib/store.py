@@ -6,7 +6,8 @@ condition becomes ``StaleTransition`` for the domain to ignore. The stores are
 given their table; nothing here creates a client from globals.
 """
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
@@ -43,6 +44,25 @@ def _is_conditional_failure(e: ClientError) -> bool:
     return e.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+@dataclass(frozen=True)
+class JobQuery:
+    """One page of a client's jobs, newest first."""
+    owner_id: str
+    limit: int
+    user_id: Optional[str] = None
+    status: Optional[JobStatus] = None
+    model_id: Optional[str] = None
+    since: Optional[datetime] = None
+    # Where the previous page stopped (the store's own position, opaque to the domain).
+    start_after: Optional[Dict[str, str]] = None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: List[Job]
+    next_position: Optional[Dict[str, str]]
+
+
 class JobRepository(Protocol):
     def create(self, job: Job) -> None:
         """Store a new job; AlreadyExists if its id is taken."""
@@ -54,6 +74,10 @@ class JobRepository(Protocol):
                from_statuses: Iterable[JobStatus]) -> Job:
         """Apply ``changes`` (Job field names) if the job's status is one of
         ``from_statuses``; the job afterwards, or StaleTransition."""
+
+    def list(self, query: JobQuery) -> JobPage:
+        """One query of an index: no scan, no per-item read. A page may hold fewer
+        than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
 
 
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at"}
@@ -79,8 +103,10 @@ def _encode(field: str, value: Any) -> Any:
 
 
 def job_to_item(job: Job) -> dict:
-    return {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
+    item = {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
             if getattr(job, f.name) is not None}
+    item["ownerUser"] = f"{job.owner_id}#{job.user_id}"  # the by-user index's key
+    return item
 
 
 def job_from_item(item: dict) -> Job:
@@ -146,6 +172,36 @@ class DynamoJobStore:
                 raise StaleTransition(job_id) from e
             raise
         return job_from_item(resp["Attributes"])
+
+    def list(self, query: JobQuery) -> JobPage:
+        names, values = {"#created": "createdAt"}, {}
+        if query.user_id is not None:
+            index, names["#h"] = "by-user", "ownerUser"
+            values[":h"] = f"{query.owner_id}#{query.user_id}"
+        else:
+            index, names["#h"] = "by-owner", "ownerId"
+            values[":h"] = query.owner_id
+        condition = "#h = :h"
+        if query.since is not None:
+            condition += " AND #created >= :since"
+            values[":since"] = iso(query.since)
+        filters = []
+        if query.status is not None:
+            names["#status"], values[":status"] = "status", JobStatus(query.status).value
+            filters.append("#status = :status")
+        if query.model_id is not None:
+            names["#model"], values[":model"] = "modelId", query.model_id
+            filters.append("#model = :model")
+        kwargs = {"IndexName": index, "KeyConditionExpression": condition,
+                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+                  "ScanIndexForward": False, "Limit": query.limit}
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if query.start_after:
+            kwargs["ExclusiveStartKey"] = dict(query.start_after)
+        page = self.table.query(**kwargs)
+        return JobPage([job_from_item(i) for i in page.get("Items", [])],
+                       page.get("LastEvaluatedKey"))
 
 
 class ApiKeyStore:

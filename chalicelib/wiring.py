@@ -10,7 +10,11 @@ from chalicelib import aws
 from chalicelib.clock import SystemClock
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ServiceUnavailable
+from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
+from chalicelib.idempotency.guard import IdempotencyGuard
+from chalicelib.jobs.control import JobControl
 from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.notifier import LoggingNotifier
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents
@@ -49,6 +53,9 @@ class Services:
     prediction_events: PredictionEvents
     thumbnails: Thumbnails
     reconciler: Reconciler
+    control: JobControl
+    listing: JobListing
+    idempotency: IdempotencyGuard
 
 
 @lru_cache(maxsize=1)
@@ -61,15 +68,20 @@ def services() -> Services:
     lifecycle = Lifecycle(jobs, LoggingNotifier(), clock)
     reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
                             quiet_after_s=s.reconcile_after_s)
+    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     return Services(
         submission=Submission(jobs, lifecycle, replicate_client, limiter, s.rate_limits, clock),
-        status=JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler),
+        status=status,
         prediction_events=PredictionEvents(
             jobs, lifecycle, queue, replicate_client, storage,
             OutputCopier(storage, s.output_policy, s.max_output_bytes),
             webhook_secret=s.replicate_webhook_secret),
         thumbnails=Thumbnails(jobs, lifecycle, storage),
         reconciler=reconciler,
+        control=JobControl(status, lifecycle, replicate_client),
+        listing=JobListing(jobs, storage),
+        idempotency=IdempotencyGuard(
+            DynamoIdempotencyStore(aws.dynamodb_table(s.names.idempotency_table)), clock),
     )
 
 

@@ -9,7 +9,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
 from chalicelib.catalog import CATALOG
+from chalicelib.idempotency.guard import IdempotencyGuard
+from chalicelib.idempotency.persistence import RecordExists
+from chalicelib.idempotency.record import RecordStatus
+from chalicelib.jobs.control import JobControl
 from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.model import Job, JobEvent, JobStatus, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
@@ -20,7 +25,7 @@ from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import AlreadyExists, StaleTransition
+from chalicelib.store import AlreadyExists, JobPage, JobQuery, StaleTransition
 from chalicelib.urls import FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
@@ -63,6 +68,25 @@ class InMemoryJobStore:
                 raise StaleTransition(job_id)
             self.items[job_id] = replace(job, **changes)
             return self.items[job_id]
+
+    def list(self, query: JobQuery) -> JobPage:
+        """The index's order (newest first; the id breaks ties) and its page semantics:
+        ``limit`` items are read, then the filters drop some."""
+        def position(job):
+            return {"createdAt": job.created_at.isoformat(), "jobId": job.job_id}
+        candidates = sorted((j for j in self.items.values() if j.owner_id == query.owner_id
+                             and (query.user_id is None or j.user_id == query.user_id)
+                             and (query.since is None or j.created_at >= query.since)),
+                            key=lambda j: (j.created_at, j.job_id), reverse=True)
+        if query.start_after:
+            after = (query.start_after["createdAt"], query.start_after["jobId"])
+            candidates = [j for j in candidates
+                          if (j.created_at.isoformat(), j.job_id) < after]
+        read = candidates[:query.limit]
+        jobs = [j for j in read if (query.status is None or j.status == query.status)
+                and (query.model_id is None or j.model_id == query.model_id)]
+        more = len(candidates) > query.limit
+        return JobPage(jobs, position(read[-1]) if more else None)
 
 
 class InMemoryCounterStore:
@@ -237,6 +261,33 @@ class FakeFetcher:
         return len(data)
 
 
+class InMemoryIdempotencyStore:
+    def __init__(self):
+        self.records = {}
+        self.lock = threading.Lock()
+
+    def claim(self, record, takeover_before) -> None:
+        with self.lock:
+            held = self.records.get(record.key)
+            if held is not None and held.expires_at > record.started_at and not (
+                    held.status == RecordStatus.IN_PROGRESS
+                    and held.started_at < takeover_before):
+                raise RecordExists(held)
+            self.records[record.key] = record
+
+    def complete(self, key, response) -> None:
+        with self.lock:
+            self.records[key] = replace(self.records[key], status=RecordStatus.COMPLETED,
+                                        response=response)
+
+    def release(self, key) -> None:
+        with self.lock:
+            self.records.pop(key, None)
+
+    def get(self, key):
+        return self.records.get(key)
+
+
 class RecordingNotifier:
     def __init__(self):
         self.events: List[Tuple[str, JobEvent]] = []
@@ -294,6 +345,10 @@ class World:
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
                                        lambda: self.replicate, self.storage, self.outputs)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
+        self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)
+        self.listing = JobListing(self.jobs, self.storage)
+        self.idempotency_store = InMemoryIdempotencyStore()
+        self.idempotency = IdempotencyGuard(self.idempotency_store, self.clock)
         self.attempts: Dict[int, int] = {}
 
     # ---- the client's side ---------------------------------------------------
