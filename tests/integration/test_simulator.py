@@ -35,7 +35,9 @@ class Sim:
     def __init__(self):
         self.state, self.server = serve("127.0.0.1", 0, TOKEN)
         self.url = self.state.public_url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, once per test.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
+                                       daemon=True)
         self.thread.start()
         self.client = replicate.Client(api_token=TOKEN, base_url=self.url)
 
@@ -116,7 +118,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?jobId=j1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
 
     def wait_for(self, count, timeout_s=30):
         with self.cond:
@@ -418,10 +420,10 @@ def test_dropped_webhooks_are_never_sent(sim, receiver):
     sim.faults(drop_webhooks=1)
     first = sim.create(FLUX, {"prompt": "x"}, webhook=receiver.url,
                        webhook_events_filter=["completed"])
-    sim.create(FLUX, {"prompt": "y"}, webhook=receiver.url, webhook_events_filter=["completed"])
-    assert [p["input"]["prompt"] for _, p in receiver.wait_for(1)] == ["y"]
     entries = sim.webhook_log(first["id"], lambda e: any(x["event"] == "completed" for x in e))
     assert [e["result"] for e in entries if e["event"] == "completed"] == ["dropped"]
+    sim.create(FLUX, {"prompt": "y"}, webhook=receiver.url, webhook_events_filter=["completed"])
+    assert [p["input"]["prompt"] for _, p in receiver.wait_for(1)] == ["y"]
 
 
 # ---- reset ---------------------------------------------------------------------
