@@ -9,8 +9,9 @@ prediction of a video model produce:
 - padded, when ``bytes`` is larger than that file, to exactly ``bytes`` with a
   trailing ISO BMFF ``free`` box: a box every MP4 reader skips, so the file stays
   valid media. The padding is zeros generated while sending, never stored.
-Files are sent in 1 MiB chunks from disk, so neither a 2 GB download nor
-several at once hold more than a chunk each in memory.
+Every output (ordinary ones too) is a file on disk sent in 1 MiB chunks, so
+neither a 2 GB download, nor several at once, nor thousands of stored outputs
+hold more than a chunk each in memory.
 """
 import hashlib
 import json
@@ -90,22 +91,19 @@ def free_box_header(size: int) -> bytes:
 
 @dataclass
 class OutputFile:
-    """One served output: bytes in memory (ordinary outputs) or a file on disk
-    followed by ``padding`` bytes of a free box (large outputs)."""
+    """One served output: a file on disk, followed by ``padding`` bytes of a
+    free box (large outputs only)."""
     prediction_id: str
     content_type: str
-    data: Optional[bytes] = None
-    path: Optional[str] = None
+    path: str
     padding: int = 0
+    owned: bool = True  # deleted when the output expires (cached videos are shared)
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else os.path.getsize(self.path) + self.padding
+        return os.path.getsize(self.path) + self.padding
 
     def chunks(self) -> Iterator[bytes]:
-        if self.data is not None:
-            yield self.data
-            return
         with open(self.path, "rb") as f:
             while True:
                 chunk = f.read(CHUNK)
@@ -120,10 +118,14 @@ class OutputFile:
                 yield _ZEROS[:min(CHUNK, left)]
                 left -= CHUNK
 
+    def remove(self) -> None:
+        if self.owned and os.path.exists(self.path):
+            os.remove(self.path)
+
 
 def large_video(prediction_id: str, spec: dict) -> OutputFile:
     path = video_file(spec)
     padding = max(0, spec["bytes"] - os.path.getsize(path))
     if 0 < padding < 8:
         padding = 8  # the smallest box; a few bytes over the asked size
-    return OutputFile(prediction_id, "video/mp4", path=path, padding=padding)
+    return OutputFile(prediction_id, "video/mp4", path, padding, owned=False)

@@ -40,9 +40,11 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
 import secrets
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -104,6 +106,7 @@ class Simulator:
         self.predictions: Dict[str, dict] = {}
         self.sequence = 0
         self.files: Dict[str, large.OutputFile] = {}
+        self._output_dir = tempfile.TemporaryDirectory(prefix="vsl-replicate-sim-")
         self.webhook_log: List[dict] = []
         # Set (and replaced) by reset: everything waiting on it stops.
         self.generation = threading.Event()
@@ -298,7 +301,7 @@ class Simulator:
             if (done and not prediction["data_removed"]
                     and time.time() - done > self.faults["output_ttl_s"]):
                 for path in [p for p, f in self.files.items() if f.prediction_id == prediction["id"]]:
-                    del self.files[path]
+                    self.files.pop(path).remove()
                 prediction.update(output=None, data_removed=True)
 
     def file(self, path: str) -> large.OutputFile:
@@ -377,7 +380,10 @@ class Simulator:
                 data = bytes(secrets.token_bytes(len(data)))
             elif broken == "truncated":
                 data = data[:len(data) // 2]
-            outputs.append((name, large.OutputFile(prediction["id"], content_type, data=data)))
+            path = os.path.join(self._output_dir.name, f"{prediction['id']}-{name}")
+            with open(path, "wb") as f:
+                f.write(data)
+            outputs.append((name, large.OutputFile(prediction["id"], content_type, path)))
         return outputs
 
     # ---- webhooks --------------------------------------------------------------
@@ -621,14 +627,18 @@ def make_handler(sim: Simulator):
             raise Problem(404, "Not found.")
 
         def _send_file(self, output: large.OutputFile):
-            self._start(200, output.size, output.content_type)
+            try:
+                size = output.size
+            except FileNotFoundError:  # expired meanwhile
+                raise Problem(404, "Not found.") from None
+            self._start(200, size, output.content_type)
             if self.command == "HEAD":
                 return
             try:
                 for chunk in output.chunks():
                     self.wfile.write(chunk)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the downloader went away
+            except OSError:  # the downloader went away, or the file expired mid-send
+                self.close_connection = True
 
     return Handler
 

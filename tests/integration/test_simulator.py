@@ -146,11 +146,11 @@ def test_the_simulated_models_are_the_catalogs():
 
 
 def test_a_catalog_model_the_simulator_does_not_know_is_a_clear_error():
-    from chalicelib.replicate import ModelRef
+    class Ref:
+        owner_name, official = "someone/new-model", False
 
     class Entry:
-        media_type = "image"
-        replicate_model = ModelRef("someone/new-model")
+        media_type, replicate_model = "image", Ref()
 
     with pytest.raises(LookupError, match="someone/new-model"):
         models_from_catalog({"new": Entry()})
