@@ -40,6 +40,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -152,7 +153,7 @@ class Simulator:
         """Raise the next status of a ``*_errors`` fault list, if any."""
         status = self._pop(name)
         if status == 429:
-            retry_after = self.faults["retry_after_s"]
+            retry_after = math.ceil(self.faults["retry_after_s"])  # whole seconds, as HTTP has it
             raise Problem(429, f"Request was throttled. Your rate limit resets in ~{retry_after}s.",
                           {"Retry-After": str(retry_after)})
         if status:
