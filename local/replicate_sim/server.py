@@ -450,7 +450,10 @@ class Simulator:
 
 
 def _fetch(url: str) -> bytes:
-    """An input file, as the model's worker downloads it."""
+    """An input file, as the model's worker gets it: a URL, or a data URL."""
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        return base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
     resp = requests.get(url, timeout=10)
     resp.raise_for_status()
     return resp.content

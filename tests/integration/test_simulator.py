@@ -5,6 +5,7 @@ outputs do what the fault and benchmark suites rely on.
 Each test runs its own simulator in this process (on a free port), so counts and
 fault settings never leak between tests.
 """
+import base64
 import json
 import socket
 import threading
@@ -577,3 +578,10 @@ def test_the_sample_and_ordinary_outputs_still_work(sim):
     audio = sim.wait(sim.create(MUSICGEN, {"prompt": "drums", "duration": 1, "output_format": "mp3"})["id"])
     assert audio["status"] == "succeeded" and audio["output"].endswith(".mp3")
     assert json.loads(json.dumps(audio))["model"] == MUSICGEN
+
+
+def test_an_input_image_may_be_a_data_url(sim):
+    jpeg = requests.get(f"{sim.url}/samples/input.jpg", timeout=10).content
+    data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+    video = sim.wait(sim.create(SVD, {"input_image": data_url})["id"])
+    assert video["status"] == "succeeded", video["error"]
