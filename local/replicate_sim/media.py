@@ -88,3 +88,47 @@ def audio_bytes(prompt: str, seed: int, duration: float, fmt: str, temperature: 
     else:
         soundfile.write(out, stereo, sample_rate, format="WAV", subtype="PCM_16")
     return out.getvalue()
+
+
+def looping_video_file(path: str, seconds: int, width: int, height: int, fps: int) -> None:
+    """A real H.264 MP4 of ``seconds`` at ``width`` x ``height``, written to ``path``.
+
+    One second (a closed GOP: an IDR frame then P-frames) is encoded once and its
+    packets muxed again and again with shifted timestamps, so a 10-minute 1080p
+    file costs one second of encoding; memory holds that one GOP only. The
+    content is a gradient with a moving block: cheap to encode, yet every second
+    decodes as real frames.
+    """
+    import av
+    import numpy as np
+    with av.open(path, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        # ultrafast has no B-frames, so pts == dts and each GOP is independent.
+        stream.options = {"preset": "ultrafast",
+                          "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0"}
+        gop = []
+
+        def mux(packets):
+            for packet in packets:
+                gop.append((bytes(packet), packet.pts, packet.dts, packet.is_keyframe,
+                            packet.time_base))
+                container.mux(packet)
+
+        shade = np.linspace(0, 255, height, dtype=np.uint8)[:, None, None]
+        background = np.broadcast_to(shade, (height, width, 3))
+        block = max(2, min(width, height) // 5)
+        for i in range(fps):
+            image = background.copy()
+            x = (width - block) * i // fps
+            image[(height - block) // 2:(height + block) // 2, x:x + block] = (255, 96, 0)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            mux(stream.encode(frame))
+        mux(stream.encode())
+        for second in range(1, seconds):
+            for data, pts, dts, keyframe, time_base in gop:
+                packet = av.Packet(data)
+                packet.pts, packet.dts = pts + second * fps, dts + second * fps
+                packet.is_keyframe, packet.time_base, packet.stream = keyframe, time_base, stream
+                container.mux(packet)

@@ -1,47 +1,76 @@
 """A local stand-in for api.replicate.com: the same predictions API, signed
 webhooks, output files that expire, and controllable latency and failures.
 
-Fault controls (for tests): POST /_sim/faults with any of
-  {"latency_s": 0.2, "create_errors": [429, 500], "fail_predictions": 1,
-   "drop_webhooks": 1, "output_ttl_s": 3600, "retry_after_s": 2}
-Counters (create_errors, fail_predictions, drop_webhooks) are consumed one per use.
+    python -m local.replicate_sim.server --port 5060 --token TOKEN
+
+Replicate's API (``Authorization: Bearer TOKEN`` or ``Token TOKEN``):
+  POST /v1/predictions                       by version id, owner/name:version, or
+                                             owner/name of an official model
+  POST /v1/models/{owner}/{name}/predictions official models
+  GET  /v1/predictions                       newest first, 100 a page, next/previous cursors
+  GET  /v1/predictions/{id}
+  POST /v1/predictions/{id}/cancel
+  GET  /v1/models/{owner}/{name}             with latest_version and its openapi_schema
+  GET  /v1/models/{owner}/{name}/versions[/{id}]
+  GET  /v1/webhooks/default/secret
+Creates honour ``Prefer: wait[=1..60]`` and ``Cancel-After`` (e.g. ``30s``, ``5m``;
+at least 5 s), validate the body and the input against the model's schema
+(422 with ``invalid_fields`` as Replicate answers), and send the webhooks
+``webhook_events_filter`` asks for (default all four), signed per Standard
+Webhooks and retried. HEAD works wherever GET does; any other method gets a JSON
+405 (or 404 for an unknown path).
+
+Without a token: ``GET /files/...`` (the outputs; they expire),
+``GET /samples/input.jpg`` (an input image), and the controls:
+  POST /_sim/faults   set faults (see local/replicate_sim/faults.py):
+    latency_s, create_errors [429, 500...], retry_after_s, create_hang_s,
+    create_disconnects, get_errors, file_errors, fail_predictions,
+    broken_outputs ["empty" | "corrupt" | "truncated"], drop_webhooks,
+    duplicate_webhooks, reorder_webhooks, webhook_delay_s, output_ttl_s,
+    large_output {"kind": "video", "seconds", "width", "height", "fps", "bytes"}
+  GET  /_sim/faults   the current faults
+  POST /_sim/reset    faults back to defaults; every prediction still running is
+                      canceled without a webhook, and every webhook not yet
+                      delivered is abandoned, so nothing from an earlier test
+                      reaches a later one
+  GET  /_sim/webhooks the delivery log
 """
 import argparse
 import base64
-import hashlib
+import binascii
 import json
 import logging
+import math
+import os
 import re
 import secrets
+import socket
+import tempfile
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
-from urllib.parse import urlparse
+from typing import Dict, List, Optional
+from urllib.parse import parse_qs, urlparse
 
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from local.replicate_sim import media
+from local.replicate_sim import faults as fault_settings
+from local.replicate_sim import large, media
+from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
+from local.replicate_sim.schema import (WEBHOOK_EVENTS, InvalidFields, check_create_body,
+                                        check_input, with_defaults)
 
 log = logging.getLogger("replicate-sim")
 
-MODELS = {
-    "black-forest-labs/flux-schnell": {"official": True, "kind": "flux"},
-    "stability-ai/sdxl": {"official": False, "kind": "sdxl"},
-    "stability-ai/stable-video-diffusion": {"official": False, "kind": "svd"},
-    "meta/musicgen": {"official": False, "kind": "musicgen"},
-}
 WEBHOOK_RETRY_DELAYS_S = (0.5, 1, 2, 4)
-
-
-def version_id(model: str) -> str:
-    return hashlib.sha256(f"sim:{model}".encode()).hexdigest()
-
-
-VERSIONS = {version_id(m): m for m in MODELS}
+PAGE_SIZE = 100
+TERMINAL = ("succeeded", "failed", "canceled")
+INVALID_VERSION = ("Invalid version or not permitted",
+                   "The specified version does not exist (or perhaps you don't have "
+                   "permission to use it?)")
 
 
 def now_iso() -> str:
@@ -49,27 +78,65 @@ def now_iso() -> str:
 
 
 class Problem(Exception):
-    def __init__(self, status: int, detail: str, headers: Optional[dict] = None):
+    """An HTTP error answer: RFC 7807 problem details, as Replicate sends them."""
+
+    def __init__(self, status: int, detail: str, headers: Optional[dict] = None,
+                 title: Optional[str] = None):
         super().__init__(detail)
         self.status, self.detail, self.headers = status, detail, headers or {}
+        self.title = title or detail
+
+    def body(self) -> dict:
+        return {"title": self.title, "detail": self.detail, "status": self.status}
+
+
+class Disconnect(Exception):
+    """Close the connection without answering (the request's effect stays)."""
 
 
 class Simulator:
-    def __init__(self, public_url: str, token: str, webhook_secret: Optional[str] = None):
+    def __init__(self, public_url: str, token: str, webhook_secret: Optional[str] = None,
+                 models: Optional[Dict[str, SimModel]] = None):
         self.public_url = public_url.rstrip("/")
         self.token = token
         self.webhook_secret = webhook_secret or "whsec_" + base64.b64encode(
             secrets.token_bytes(32)).decode()
+        self.models = models if models is not None else models_from_catalog()
+        self.versions = {m.version: m for m in self.models.values()}
         self.lock = threading.Lock()
-        self.predictions = {}
-        self.files = {}  # path -> (bytes, content type, prediction id)
-        self.webhook_log = []
-        self.reset_faults()
+        self.predictions: Dict[str, dict] = {}
+        self.sequence = 0
+        self.files: Dict[str, large.OutputFile] = {}
+        self._output_dir = tempfile.TemporaryDirectory(prefix="vsl-replicate-sim-")
+        self.webhook_log: List[dict] = []
+        # Set (and replaced) by reset: everything waiting on it stops.
+        self.generation = threading.Event()
+        self.faults = fault_settings.defaults()
 
-    def reset_faults(self):
+    # ---- controls ----------------------------------------------------------------
+
+    def set_faults(self, changes) -> dict:
+        try:
+            checked = fault_settings.validate(changes)
+        except ValueError as e:
+            raise Problem(400, str(e)) from None
         with self.lock:
-            self.faults = {"latency_s": 0.3, "create_errors": [], "fail_predictions": 0,
-                           "drop_webhooks": 0, "output_ttl_s": 3600, "retry_after_s": 2}
+            self.faults.update(checked)
+            return dict(self.faults)
+
+    def reset(self) -> dict:
+        """Faults back to defaults; predictions still running end canceled, with no
+        webhook, and undelivered webhooks are abandoned."""
+        with self.lock:
+            finished_generation, self.generation = self.generation, threading.Event()
+            for prediction in self.predictions.values():
+                if prediction["status"] not in TERMINAL:
+                    self._finish(prediction, "canceled")
+                    prediction["_held"] = []
+            self.faults = fault_settings.defaults()
+            current = dict(self.faults)
+        finished_generation.set()
+        return current
 
     def _take(self, name: str) -> bool:
         with self.lock:
@@ -78,97 +145,172 @@ class Simulator:
                 return True
             return False
 
-    # ---- API -------------------------------------------------------------------
-
-    def create(self, model: Optional[str], body: dict, prefer_wait: Optional[int],
-               cancel_after: Optional[float]) -> dict:
+    def _pop(self, name: str):
         with self.lock:
-            errors = self.faults["create_errors"]
-            status = errors.pop(0) if errors else None
-            retry_after = self.faults["retry_after_s"]
+            return self.faults[name].pop(0) if self.faults[name] else None
+
+    def _error_status(self, name: str) -> None:
+        """Raise the next status of a ``*_errors`` fault list, if any."""
+        status = self._pop(name)
         if status == 429:
+            retry_after = math.ceil(self.faults["retry_after_s"])  # whole seconds, as HTTP has it
             raise Problem(429, f"Request was throttled. Your rate limit resets in ~{retry_after}s.",
                           {"Retry-After": str(retry_after)})
         if status:
             raise Problem(status, "Internal server error (simulated)")
-        if model is None:
-            model = self._model_of_version(body.get("version"))
-        if not isinstance(body.get("input"), dict):
-            raise Problem(422, "input is required and must be an object")
-        pid = uuid.uuid4().hex[:20]
-        prediction = {
-            "id": pid, "model": model, "version": version_id(model), "input": body["input"],
-            "output": None, "error": None, "logs": "", "status": "starting", "source": "api",
-            "data_removed": False, "created_at": now_iso(), "started_at": None,
-            "completed_at": None, "metrics": {},
-            "urls": {"get": f"{self.public_url}/v1/predictions/{pid}",
-                     "cancel": f"{self.public_url}/v1/predictions/{pid}/cancel",
-                     "web": f"{self.public_url}/p/{pid}"},
-            "_webhook": body.get("webhook"),
-            "_events": set(body.get("webhook_events_filter") or ["start", "output", "logs", "completed"]),
-        }
+
+    # ---- API -------------------------------------------------------------------
+
+    def create(self, model_name: Optional[str], body, prefer_wait: Optional[int],
+               cancel_after: Optional[float]) -> dict:
+        self._error_status("create_errors")
+        model_input, version = check_create_body(body, by_model=model_name is not None)
+        model = self.models[model_name] if model_name else self._model_of_version(version)
+        check_input(model.knowledge.inputs, model.knowledge.required, model_input)
         with self.lock:
+            self.sequence += 1
+            pid = uuid.uuid4().hex[:20]
+            prediction = {
+                "id": pid, "model": model.owner_name, "version": model.version,
+                "input": model_input, "output": None, "error": None, "logs": "",
+                "status": "starting", "source": "api", "data_removed": False,
+                "created_at": now_iso(), "started_at": None, "completed_at": None,
+                "metrics": {},
+                "urls": {"get": f"{self.public_url}/v1/predictions/{pid}",
+                         "cancel": f"{self.public_url}/v1/predictions/{pid}/cancel",
+                         "web": f"{self.public_url}/p/{pid}"},
+                "_seq": self.sequence, "_created": time.monotonic(),
+                "_webhook": body.get("webhook"),
+                "_events": set(body.get("webhook_events_filter") or WEBHOOK_EVENTS),
+                "_stop": threading.Event(), "_generation": self.generation,
+                "_hold_start": self.faults["reorder_webhooks"] > 0, "_held": [],
+            }
+            if prediction["_hold_start"]:
+                self.faults["reorder_webhooks"] -= 1
             self.predictions[pid] = prediction
         threading.Thread(target=self._run, args=(pid,), daemon=True).start()
         if cancel_after:
-            threading.Timer(cancel_after, self.cancel, args=(pid,)).start()
+            threading.Thread(target=self._cancel_after, args=(prediction, cancel_after),
+                             daemon=True).start()
         if prefer_wait:
-            deadline = time.monotonic() + prefer_wait
-            while time.monotonic() < deadline and prediction["status"] not in (
-                    "succeeded", "failed", "canceled"):
-                time.sleep(0.05)
-        return self.public_view(prediction)
+            prediction["_stop"].wait(prefer_wait)
+        view = self.public_view(prediction)
+        hang = self.faults["create_hang_s"]
+        if hang:
+            prediction["_generation"].wait(hang)
+        if self._take("create_disconnects"):
+            raise Disconnect()
+        return view
 
-    def _model_of_version(self, version) -> str:
-        if not isinstance(version, str) or not version:
-            raise Problem(422, "version is required")
+    def _model_of_version(self, version: str) -> SimModel:
         ref = version
         if ":" in version:
             ref, version = version.split(":", 1)
-            if version not in VERSIONS or VERSIONS[version] != ref:
-                raise Problem(422, f"Invalid version: {version}")
-            return ref
-        if ref in VERSIONS:
-            return VERSIONS[ref]
-        if ref in MODELS and MODELS[ref]["official"]:
-            return ref
-        raise Problem(422, f"Invalid version or model: {version}")
+            model = self.versions.get(version)
+            if model is None or model.owner_name != ref:
+                raise Problem(422, INVALID_VERSION[1], title=INVALID_VERSION[0])
+            return model
+        if ref in self.versions:
+            return self.versions[ref]
+        if ref in self.models and self.models[ref].official:
+            return self.models[ref]
+        raise Problem(422, INVALID_VERSION[1], title=INVALID_VERSION[0])
+
+    def _cancel_after(self, prediction: dict, seconds: float) -> None:
+        if not prediction["_stop"].wait(seconds):
+            self.cancel(prediction["id"])
 
     def get(self, pid: str) -> dict:
+        self._error_status("get_errors")
+        prediction = self._prediction(pid)
+        self._expire(prediction)
+        return self.public_view(prediction)
+
+    def _prediction(self, pid: str) -> dict:
         with self.lock:
             prediction = self.predictions.get(pid)
         if prediction is None:
             raise Problem(404, "Not found.")
-        self._expire(prediction)
-        return self.public_view(prediction)
+        return prediction
 
     def cancel(self, pid: str) -> dict:
+        prediction = self._prediction(pid)
         with self.lock:
-            prediction = self.predictions.get(pid)
-            if prediction is None:
-                raise Problem(404, "Not found.")
-            if prediction["status"] in ("succeeded", "failed", "canceled"):
+            if prediction["status"] in TERMINAL:
                 return self.public_view(prediction)
-            prediction.update(status="canceled", completed_at=now_iso())
+            self._finish(prediction, "canceled")
         self._send_webhook(prediction, "completed")
         return self.public_view(prediction)
+
+    def list_predictions(self, cursor: Optional[str]) -> dict:
+        """Newest first, PAGE_SIZE a page; cursors are opaque, as Replicate's are."""
+        older_than, newer_than = None, None
+        if cursor:
+            try:
+                direction, seq = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+                seq = int(seq)
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                raise Problem(400, "Invalid cursor.") from None
+            if direction == "o":
+                older_than = seq
+            elif direction == "n":
+                newer_than = seq
+            else:
+                raise Problem(400, "Invalid cursor.")
+        with self.lock:
+            ordered = sorted(self.predictions.values(), key=lambda p: -p["_seq"])
+            if older_than is not None:
+                page = [p for p in ordered if p["_seq"] < older_than][:PAGE_SIZE]
+            elif newer_than is not None:
+                page = [p for p in ordered if p["_seq"] > newer_than][-PAGE_SIZE:]
+            else:
+                page = ordered[:PAGE_SIZE]
+            results = [self.public_view(p) for p in page]
+            has_older = bool(page) and ordered[-1]["_seq"] < page[-1]["_seq"]
+            has_newer = bool(page) and ordered[0]["_seq"] > page[0]["_seq"]
+
+        def link(direction: str, seq: int) -> str:
+            token = base64.urlsafe_b64encode(f"{direction}:{seq}".encode()).decode()
+            return f"{self.public_url}/v1/predictions?cursor={token}"
+        return {"results": results,
+                "next": link("o", page[-1]["_seq"]) if has_older else None,
+                "previous": link("n", page[0]["_seq"]) if has_newer else None}
+
+    def model(self, owner_name: str) -> SimModel:
+        model = self.models.get(owner_name)
+        if model is None:
+            raise Problem(404, "Not found.")
+        return model
 
     def public_view(self, prediction: dict) -> dict:
         return {k: v for k, v in prediction.items() if not k.startswith("_")}
 
+    def _finish(self, prediction: dict, status: str, predict_time: Optional[float] = None,
+                **fields) -> None:
+        """Make a prediction terminal (the lock is held)."""
+        metrics = dict(prediction["metrics"])
+        if predict_time is not None:
+            metrics["predict_time"] = predict_time
+        metrics["total_time"] = round(time.monotonic() - prediction["_created"], 3)
+        prediction.update(status=status, completed_at=now_iso(), metrics=metrics,
+                          _done_at=time.time(), **fields)
+        prediction["_stop"].set()
+
     def _expire(self, prediction: dict) -> None:
-        done = prediction.get("_done_at")
-        if done and time.time() - done > self.faults["output_ttl_s"] and not prediction["data_removed"]:
-            with self.lock:
-                for path in [p for p, f in self.files.items() if f[2] == prediction["id"]]:
-                    del self.files[path]
+        with self.lock:
+            done = prediction.get("_done_at")
+            if (done and not prediction["data_removed"]
+                    and time.time() - done > self.faults["output_ttl_s"]):
+                for path in [p for p, f in self.files.items() if f.prediction_id == prediction["id"]]:
+                    self.files.pop(path).remove()
                 prediction.update(output=None, data_removed=True)
 
-    def file(self, path: str):
+    def file(self, path: str) -> large.OutputFile:
+        self._error_status("file_errors")
         with self.lock:
             entry = self.files.get(path)
         if entry is not None:
-            self._expire(self.predictions[entry[2]])
+            self._expire(self.predictions[entry.prediction_id])
             with self.lock:
                 entry = self.files.get(path)
         if entry is None:
@@ -179,84 +321,113 @@ class Simulator:
 
     def _run(self, pid: str) -> None:
         prediction = self.predictions[pid]
+        stop, model = prediction["_stop"], self.models[prediction["model"]]
         latency = self.faults["latency_s"]
-        time.sleep(latency / 2)
+        if stop.wait(latency / 2):
+            return  # canceled, or the simulator was reset
         with self.lock:
             if prediction["status"] != "starting":
                 return
-            prediction.update(status="processing", started_at=now_iso())
+            seed = prediction["input"].get("seed", 42)
+            prediction.update(status="processing", started_at=now_iso(),
+                              logs=f"Using seed: {seed}\n")
         self._send_webhook(prediction, "start")
+        self._send_webhook(prediction, "logs")
         started = time.monotonic()
         try:
             if self._take("fail_predictions"):
-                raise RuntimeError("CUDA out of memory (simulated failure)")
-            outputs = self._generate(prediction)
+                raise ModelError("CUDA out of memory (simulated failure)")
+            files = self._outputs(prediction, model)
             error = None
-        except Exception as e:  # any model error becomes a failed prediction, as on Replicate
-            outputs, error = None, str(e)
-        time.sleep(max(0.0, latency / 2 - (time.monotonic() - started)))
+        except ModelError as e:
+            files, error = [], str(e)
+        except Exception as e:  # any other model error also fails the prediction, as on Replicate
+            files, error = [], f"{type(e).__name__}: {e}"
+        if stop.wait(max(0.0, latency / 2 - (time.monotonic() - started))):
+            return
+        predict_time = round(time.monotonic() - started, 3)
         with self.lock:
             if prediction["status"] != "processing":
-                return  # cancelled meanwhile: no output
-            urls = []
-            for name, data, content_type in outputs or []:
-                path = f"/files/{pid}/{name}"
-                self.files[path] = (data, content_type, pid)
-                urls.append(self.public_url + path)
-            kind = MODELS[prediction["model"]]["kind"]
-            prediction.update(
-                status="failed" if error else "succeeded", error=error,
-                output=None if error else (urls if kind in ("flux", "sdxl") else urls[0]),
-                completed_at=now_iso(), _done_at=time.time(),
-                metrics={"predict_time": round(time.monotonic() - started, 3)})
+                return
+            if error:
+                self._finish(prediction, "failed", predict_time, error=error)
+            else:
+                urls = []
+                for name, output in files:
+                    path = f"/files/{pid}/{name}"
+                    self.files[path] = output
+                    urls.append(self.public_url + path)
+                prediction["output"] = urls if model.knowledge.output_is_list else urls[0]
+        if not error:
+            self._send_webhook(prediction, "output")
+            with self.lock:
+                if prediction["status"] != "processing":
+                    return
+                self._finish(prediction, "succeeded", predict_time)
         self._send_webhook(prediction, "completed")
 
-    def _generate(self, prediction: dict):
-        inp, kind = prediction["input"], MODELS[prediction["model"]]["kind"]
-        seed = inp.get("seed", 42)
-        if kind in ("flux", "sdxl"):
-            if kind == "flux":
-                width, height = media.flux_size(inp.get("aspect_ratio", "1:1"),
-                                                str(inp.get("megapixels", "1")))
-                fmt = inp.get("output_format", "webp")
-            else:
-                width, height, fmt = int(inp.get("width", 1024)), int(inp.get("height", 1024)), "png"
-            count = int(inp.get("num_outputs", 1))
-            if not 1 <= count <= 4:
-                raise ValueError("num_outputs must be between 1 and 4")
-            return [(f"out-{i}.{fmt}", media.image_bytes(inp.get("prompt", ""), seed + i, width,
-                                                         height, fmt), f"image/{fmt}")
-                    for i in range(count)]
-        if kind == "svd":
-            frames = 14 if inp.get("video_length") == "14_frames_with_svd" else 25
-            source = requests.get(inp["input_image"], timeout=10)
-            source.raise_for_status()
-            data = media.video_bytes(source.content, frames, int(inp.get("frames_per_second", 6)),
-                                     int(inp.get("motion_bucket_id", 127)), seed)
-            return [("output.mp4", data, "video/mp4")]
-        fmt = inp.get("output_format", "wav")
-        data = media.audio_bytes(inp.get("prompt", ""), seed, float(inp.get("duration", 8)), fmt,
-                                 float(inp.get("temperature", 1.0)))
-        return [(f"out.{fmt}", data, "audio/mpeg" if fmt == "mp3" else "audio/wav")]
+    def _outputs(self, prediction: dict, model: SimModel):
+        spec = self.faults["large_output"]
+        if spec and spec["kind"] == model.media_type:
+            return [("output.mp4", large.large_video(prediction["id"], spec))]
+        knowledge = model.knowledge
+        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]), _fetch)
+        broken = self._pop("broken_outputs")
+        outputs = []
+        for name, data, content_type in made:
+            if broken == "empty":
+                data = b""
+            elif broken == "corrupt":
+                data = bytes(secrets.token_bytes(len(data)))
+            elif broken == "truncated":
+                data = data[:len(data) // 2]
+            path = os.path.join(self._output_dir.name, f"{prediction['id']}-{name}")
+            with open(path, "wb") as f:
+                f.write(data)
+            outputs.append((name, large.OutputFile(prediction["id"], content_type, path)))
+        return outputs
 
     # ---- webhooks --------------------------------------------------------------
 
     def _send_webhook(self, prediction: dict, event: str) -> None:
         url = prediction.get("_webhook")
-        if not url or (event not in prediction["_events"] and event != "completed"):
+        if not url:
+            return
+        if event not in prediction["_events"]:
+            self._log(prediction["id"], event, "filtered")
             return
         if self._take("drop_webhooks"):
-            self.webhook_log.append({"id": prediction["id"], "event": event, "result": "dropped"})
+            self._log(prediction["id"], event, "dropped")
             return
-        body = json.dumps(self.public_view(prediction))
-        threading.Thread(target=self._deliver, args=(url, body, prediction["id"], event),
+        copies = 2 if self._take("duplicate_webhooks") else 1
+        delivery = (url, json.dumps(self.public_view(prediction)), prediction["id"], event, copies)
+        with self.lock:
+            if event == "start" and prediction["_hold_start"]:
+                prediction["_held"].append(delivery)  # sent after "completed"
+                return
+            then = prediction["_held"] if event == "completed" else []
+            prediction["_held"] = []
+            generation = prediction["_generation"]
+        threading.Thread(target=self._deliver_all, args=([delivery] + then, generation),
                          daemon=True).start()
 
-    def _deliver(self, url: str, body: str, pid: str, event: str) -> None:
-        msg_id = f"msg_{uuid.uuid4().hex}"
+    def _deliver_all(self, deliveries: list, generation: threading.Event) -> None:
+        if generation.wait(self.faults["webhook_delay_s"]):
+            for _, _, pid, event, _ in deliveries:
+                self._log(pid, event, "abandoned")
+            return
+        for url, body, pid, event, copies in deliveries:
+            for _ in range(copies):
+                self._deliver(url, body, pid, event, generation)
+
+    def _deliver(self, url: str, body: str, pid: str, event: str,
+                 generation: threading.Event) -> None:
+        msg_id = f"msg_{uuid.uuid4().hex}"  # the same across retries, as Replicate's
         result = "failed"
         for delay in (0,) + WEBHOOK_RETRY_DELAYS_S:
-            time.sleep(delay)
+            if generation.wait(delay):
+                result = "abandoned"
+                break
             ts = datetime.now(timezone.utc)
             headers = {"Content-Type": "application/json", "webhook-id": msg_id,
                        "webhook-timestamp": str(int(ts.timestamp())),
@@ -270,7 +441,69 @@ class Simulator:
                 result = f"HTTP {resp.status_code}"
             except requests.RequestException as e:
                 result = type(e).__name__
-        self.webhook_log.append({"id": pid, "event": event, "result": result})
+        self._log(pid, event, result, msg_id)
+
+    def _log(self, pid: str, event: str, result: str, msg_id: Optional[str] = None) -> None:
+        with self.lock:
+            self.webhook_log.append({"id": pid, "event": event, "result": result,
+                                     "webhook_id": msg_id})
+
+
+def _fetch(url: str) -> bytes:
+    """An input file, as the model's worker gets it: a URL, or a data URL."""
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        return base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
+    resp = requests.get(url, timeout=10)
+    resp.raise_for_status()
+    return resp.content
+
+
+def _prefer_wait(value: Optional[str]) -> Optional[int]:
+    """``Prefer: wait`` (60 s) or ``wait=N`` with N from 1 to 60."""
+    for preference in (value or "").split(","):
+        name, _, arg = preference.strip().partition("=")
+        if name.strip().lower() != "wait":
+            continue
+        if not arg:
+            return 60
+        if not re.fullmatch(r"\d{1,2}", arg.strip()) or not 1 <= int(arg) <= 60:
+            raise Problem(400, f"Invalid Prefer header: wait must be an integer from 1 to 60; got {arg!r}")
+        return int(arg)
+    return None
+
+
+def _duration_s(value: Optional[str]) -> Optional[float]:
+    """``Cancel-After``: a Go-style duration (``90s``, ``5m``, ``1h30m``; bare
+    numbers are seconds), at least 5 s."""
+    if not value:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        text += "s"
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise Problem(400, f"Invalid Cancel-After: {value}")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return max(5.0, sum(float(n) * scale[u] for n, u in parts))
+
+
+MODEL = r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+ROUTES = [  # (pattern, needs the token, methods)
+    (r"/v1/predictions", True, ("GET", "POST")),
+    (r"/v1/predictions/(?P<id>[^/]+)", True, ("GET",)),
+    (r"/v1/predictions/(?P<id>[^/]+)/cancel", True, ("POST",)),
+    (MODEL, True, ("GET",)),
+    (MODEL + r"/predictions", True, ("POST",)),
+    (MODEL + r"/versions", True, ("GET",)),
+    (MODEL + r"/versions/(?P<version>[^/]+)", True, ("GET",)),
+    (r"/v1/webhooks/default/secret", True, ("GET",)),
+    (r"/files/.+", False, ("GET",)),
+    (r"/samples/input\.jpg", False, ("GET",)),
+    (r"/_sim/faults", False, ("GET", "POST")),
+    (r"/_sim/reset", False, ("POST",)),
+    (r"/_sim/webhooks", False, ("GET",)),
+]
 
 
 def make_handler(sim: Simulator):
@@ -280,121 +513,151 @@ def make_handler(sim: Simulator):
         def log_message(self, fmt, *args):
             log.debug(fmt, *args)
 
+        def __getattr__(self, name):
+            # Every method, known or not, goes through one dispatcher (so an
+            # unknown one gets a JSON 405/404, not http.server's 501 HTML).
+            if name.startswith("do_"):
+                return lambda: self._dispatch(name[3:])
+            raise AttributeError(name)
+
+        def send_error(self, code, message=None, explain=None):
+            # Malformed requests (bad request line, headers too long...) too.
+            self.close_connection = True
+            self._send(code, Problem(code, message or explain or "Bad request").body(),
+                       content_type="application/problem+json")
+
         def _send(self, status: int, body, headers: Optional[dict] = None,
                   content_type: str = "application/json"):
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self._start(status, len(data), content_type, headers)
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _start(self, status: int, length: int, content_type: str, headers=None):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(length))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
 
-        def _body(self) -> dict:
+        def _body(self):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             try:
                 return json.loads(raw) if raw else {}
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise Problem(400, "Body is not valid JSON") from None
 
         def _authorize(self):
-            if self.headers.get("Authorization") != f"Bearer {sim.token}":
-                raise Problem(401, "You did not pass a valid authentication token")
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme.lower() not in ("bearer", "token") or not secrets.compare_digest(
+                    token.strip().encode(), sim.token.encode()):
+                raise Problem(401, "You did not pass a valid authentication token",
+                              title="Unauthenticated")
 
         def _dispatch(self, method: str):
-            path = urlparse(self.path).path
+            url = urlparse(self.path)
             try:
-                if path.startswith("/files/"):
-                    data, content_type, _ = sim.file(path)
-                    return self._send(200, data, content_type=content_type)
-                if path == "/samples/input.jpg":
-                    return self._send(200, media.image_bytes("sample input", 7, 1024, 576, "jpg"),
-                                      content_type="image/jpeg")
-                if path.startswith("/_sim/"):
-                    return self._control(method, path)
-                self._authorize()
-                return self._api(method, path)
+                for pattern, needs_token, methods in ROUTES:
+                    match = re.fullmatch(pattern, url.path)
+                    if match:
+                        break
+                else:
+                    raise Problem(404, "Not found.")
+                if needs_token:
+                    self._authorize()
+                allowed = methods + (("HEAD",) if "GET" in methods else ())
+                if method not in allowed:
+                    raise Problem(405, f"Method \"{method}\" not allowed.",
+                                  {"Allow": ", ".join(allowed)})
+                return self._route(pattern, "GET" if method == "HEAD" else method,
+                                   match.groupdict(), parse_qs(url.query))
             except Problem as p:
-                self._send(p.status, {"type": "about:blank", "title": p.detail, "status": p.status,
-                                      "detail": p.detail}, p.headers,
-                           content_type="application/problem+json")
+                self._send(p.status, p.body(), p.headers, content_type="application/problem+json")
+            except InvalidFields as e:
+                self._send(422, e.body(), content_type="application/problem+json")
+            except Disconnect:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
 
-        def _api(self, method: str, path: str):
-            m = re.fullmatch(r"/v1/models/([^/]+/[^/]+)(/predictions)?", path)
-            if m and m.group(1) not in MODELS:
-                raise Problem(404, "Model not found.")
-            if m and method == "GET" and not m.group(2):
-                owner, name = m.group(1).split("/")
-                return self._send(200, {"owner": owner, "name": name,
-                                        "latest_version": {"id": version_id(m.group(1))}})
-            if (m and m.group(2) and method == "POST") or (path == "/v1/predictions" and method == "POST"):
-                model = m.group(1) if m else None
-                if model and not MODELS[model]["official"]:
-                    raise Problem(404, "This model requires a version.")
-                wait = self.headers.get("Prefer", "")
-                wait_s = None
-                if wait.startswith("wait"):
-                    wait_s = min(60, int(wait.split("=")[1])) if "=" in wait else 60
-                cancel_after = _duration_s(self.headers.get("Cancel-After"))
-                pred = sim.create(model, self._body(), wait_s, cancel_after)
+        def _route(self, pattern: str, method: str, args: dict, query: dict):
+            if pattern == r"/v1/predictions" and method == "POST":
+                pred = sim.create(None, self._body(), _prefer_wait(self.headers.get("Prefer")),
+                                  _duration_s(self.headers.get("Cancel-After")))
                 return self._send(201, pred)
-            if path == "/v1/predictions" and method == "GET":
-                with sim.lock:
-                    preds = [sim.public_view(p) for p in sim.predictions.values()]
-                return self._send(200, {"results": preds[::-1][:100], "next": None,
-                                        "previous": None})
-            m = re.fullmatch(r"/v1/predictions/([^/]+)(/cancel)?", path)
-            if m and method == "GET" and not m.group(2):
-                return self._send(200, sim.get(m.group(1)))
-            if m and method == "POST" and m.group(2):
-                return self._send(200, sim.cancel(m.group(1)))
-            if path == "/v1/webhooks/default/secret" and method == "GET":
+            if pattern == r"/v1/predictions":
+                return self._send(200, sim.list_predictions((query.get("cursor") or [None])[0]))
+            if pattern.endswith("/cancel"):
+                return self._send(200, sim.cancel(args["id"]))
+            if "id" in args:
+                return self._send(200, sim.get(args["id"]))
+            if "owner" in args:
+                model = sim.model(f"{args['owner']}/{args['name']}")
+                if pattern.endswith("/predictions"):
+                    if not model.official:
+                        raise Problem(404, "This model requires a version.")
+                    pred = sim.create(model.owner_name, self._body(),
+                                      _prefer_wait(self.headers.get("Prefer")),
+                                      _duration_s(self.headers.get("Cancel-After")))
+                    return self._send(201, pred)
+                if pattern.endswith("/versions"):
+                    return self._send(200, {"next": None, "previous": None,
+                                            "results": [model.version_json()]})
+                if "version" in args:
+                    if args["version"] != model.version:
+                        raise Problem(404, "Not found.")
+                    return self._send(200, model.version_json())
+                return self._send(200, model.model_json())
+            if pattern == r"/v1/webhooks/default/secret":
                 return self._send(200, {"key": sim.webhook_secret})
-            raise Problem(404, "Not found.")
-
-        def _control(self, method: str, path: str):
-            if path == "/_sim/faults" and method == "POST":
-                changes = self._body()
+            if pattern == r"/files/.+":
+                return self._send_file(sim.file(urlparse(self.path).path))
+            if pattern == r"/samples/input\.jpg":
+                return self._send(200, media.image_bytes("sample input", 7, 1024, 576, "jpg"),
+                                  content_type="image/jpeg")
+            if pattern == r"/_sim/faults":
+                if method == "POST":
+                    return self._send(200, sim.set_faults(self._body()))
                 with sim.lock:
-                    unknown = set(changes) - set(sim.faults)
-                    if unknown:
-                        raise Problem(400, f"unknown faults: {sorted(unknown)}")
-                    sim.faults.update(changes)
-                return self._send(200, sim.faults)
-            if path == "/_sim/faults" and method == "GET":
-                return self._send(200, sim.faults)
-            if path == "/_sim/reset" and method == "POST":
-                sim.reset_faults()
-                return self._send(200, sim.faults)
-            if path == "/_sim/webhooks" and method == "GET":
-                return self._send(200, sim.webhook_log)
+                    current = json.loads(json.dumps(sim.faults))
+                return self._send(200, current)
+            if pattern == r"/_sim/reset":
+                return self._send(200, sim.reset())
+            if pattern == r"/_sim/webhooks":
+                with sim.lock:
+                    entries = list(sim.webhook_log)
+                return self._send(200, entries)
             raise Problem(404, "Not found.")
 
-        def do_GET(self):
-            self._dispatch("GET")
-
-        def do_POST(self):
-            self._dispatch("POST")
+        def _send_file(self, output: large.OutputFile):
+            try:
+                size = output.size
+            except FileNotFoundError:  # expired meanwhile
+                raise Problem(404, "Not found.") from None
+            self._start(200, size, output.content_type)
+            if self.command == "HEAD":
+                return
+            try:
+                for chunk in output.chunks():
+                    self.wfile.write(chunk)
+            except OSError:  # the downloader went away, or the file expired mid-send
+                self.close_connection = True
 
     return Handler
 
 
-def _duration_s(value: Optional[str]) -> Optional[float]:
-    if not value:
-        return None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", value.strip())
-    if not m:
-        raise Problem(400, f"Invalid Cancel-After: {value}")
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
-    return max(5.0, float(m.group(1)) * scale)
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # bursts of concurrent creates must not be refused at accept
 
 
-def serve(host: str, port: int, token: str, webhook_secret: Optional[str] = None):
-    sim = Simulator(f"http://{host}:{port}", token, webhook_secret)
-    server = ThreadingHTTPServer((host, port), make_handler(sim))
-    server.daemon_threads = True
+def serve(host: str, port: int, token: str, webhook_secret: Optional[str] = None,
+          public_url: Optional[str] = None):
+    server = Server((host, port), None)
+    sim = Simulator(public_url or f"http://{host}:{server.server_address[1]}", token,
+                    webhook_secret)
+    server.RequestHandlerClass = make_handler(sim)
     return sim, server
 
 
@@ -407,7 +670,7 @@ def main():
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="replicate-sim: %(message)s")
     _, server = serve(args.host, args.port, args.token, args.webhook_secret)
-    log.info("listening on http://%s:%d", args.host, args.port)
+    log.info("listening on http://%s:%d", args.host, server.server_address[1])
     try:
         server.serve_forever()
     except KeyboardInterrupt:
