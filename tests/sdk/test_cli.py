@@ -117,6 +117,8 @@ def test_exit_2_on_usage_errors(run):
     assert run("models", drop=("VSL_API_KEY",)).returncode == 2
     assert run("generate", "image", "x", "--param", "novalue").returncode == 2
     assert run("generate", "video").returncode == 2          # --image is required
+    no_dir = run("generate", "image", "x", "--wait", "--out", "missing/x.png")
+    assert no_dir.returncode == 2 and "no directory missing" in no_dir.stderr
     assert "exit codes:" in ok(run("--help")).stdout
     assert "exit codes:" in ok(run("generate", "image", "--help")).stdout
 

@@ -5,7 +5,8 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, Dict, Optional, Sequence, TextIO
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from ._client import Client, __version__
 from ._errors import (APIConnectionError, APIError, JobCancelled, JobError, VSLError,
@@ -37,7 +38,7 @@ environment:
 """
 
 # Flags for the documented parameters of each media type; any other goes in --param.
-_MEDIA_FLAGS = {
+_MEDIA_FLAGS: Dict[str, List[Tuple[str, Callable[[str], Any]]]] = {
     "image": [("--width", int), ("--height", int), ("--num-outputs", int),
               ("--negative-prompt", str), ("--num-inference-steps", int),
               ("--guidance-scale", float)],
@@ -48,7 +49,7 @@ _MEDIA_FLAGS = {
 _DEFAULT_MODELS = {"image": "flux-schnell", "video": "stability-video", "audio": "musicgen"}
 
 
-def _param(text: str) -> tuple:
+def _param(text: str) -> Tuple[str, Any]:
     """``key=value``; the value is JSON when it parses as JSON (42, true, [1,2]), else text."""
     key, sep, raw = text.partition("=")
     if not sep or not key:
@@ -293,7 +294,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``vsl`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = Path(args.out) if getattr(args, "out", None) else None
+    if out is not None and not out.is_dir() and not out.parent.is_dir():
+        # Refused before submitting: a job whose result cannot be saved is money spent.
+        parser.error(f"--out {out}: no directory {out.parent}")
     as_json = args.json
     try:
         return _run(args)
@@ -312,7 +318,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if as_json:
             _print_json(error.body or {"error": error.message, "status": error.status})
         return EXIT_UNREACHABLE if isinstance(error, APIConnectionError) else EXIT_API_ERROR
-    except VSLError as error:
+    except (VSLError, OSError) as error:   # no API key; an --out that cannot be written
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

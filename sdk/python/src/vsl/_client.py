@@ -193,11 +193,11 @@ class _BaseClient:
         if isinstance(result, str):
             url = result
         else:
-            if isinstance(result.get("result"), Mapping):   # a whole status view
-                result = result["result"]
-            url = result.get("originalUrl") if isinstance(result, Mapping) else None
-            if not url:
+            inner = result.get("result")
+            found = (inner if isinstance(inner, Mapping) else result).get("originalUrl")
+            if not found or not isinstance(found, str):
                 raise ValueError("download() needs a result with originalUrl, or a URL")
+            url = found
         target = Path(path)
         if target.is_dir():
             target = target / (Path(urlsplit(url).path).name or "download")

@@ -1,7 +1,7 @@
 """Every error the SDK raises derives from :class:`VSLError`."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Type
 
 import httpx
 
@@ -119,12 +119,12 @@ class WaitTimeoutError(VSLError, TimeoutError):
         self.job = job
 
 
-_STATUS_ERRORS = {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
+_STATUS_ERRORS: Dict[int, Type[APIError]] = {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
                   404: NotFoundError, 409: ConflictError, 422: UnprocessableEntityError,
                   429: RateLimitError}
 
 
-def error_class_for(status: int) -> type:
+def error_class_for(status: int) -> Type[APIError]:
     """The error class of an HTTP status (APIError itself for undocumented ones)."""
     if status >= 500:
         return InternalServerError
