@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -318,6 +319,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if as_json:
             _print_json(error.body or {"error": error.message, "status": error.status})
         return EXIT_UNREACHABLE if isinstance(error, APIConnectionError) else EXIT_API_ERROR
+    except BrokenPipeError:
+        # The reader left (`vsl models | head -1`): nothing more to say, and Python
+        # must not complain when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (VSLError, OSError) as error:   # no API key; an --out that cannot be written
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
