@@ -1,5 +1,4 @@
 """The `vsl` command, run as a subprocess against the local stack like a user would."""
-import io
 import json
 import os
 import pty
