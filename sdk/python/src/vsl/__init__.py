@@ -1,0 +1,28 @@
+"""Python client of the VSL Media API.
+
+    import vsl
+
+    client = vsl.Client()          # VSL_API_KEY, VSL_BASE_URL, VSL_USER_ID
+    job = client.generate_image("A futuristic cityscape", width=1024)
+    result = client.wait_for_completion(job["jobId"])
+    client.download(result, "city.png")
+
+:class:`AsyncClient` has the same methods as coroutines. Every error derives from
+:class:`VSLError`; HTTP errors from :class:`APIError` (``status``, ``code``,
+``details``, ``retry_after``).
+"""
+from ._client import DEFAULT_BASE_URL, AsyncClient, Client, __version__
+from ._errors import (APIConnectionError, APIError, APITimeoutError, AuthenticationError,
+                      BadRequestError, ConflictError, InternalServerError, JobCancelled, JobError,
+                      JobFailed, NotFoundError, PermissionDeniedError, RateLimitError,
+                      UnprocessableEntityError, VSLError, WaitTimeoutError)
+from ._types import Job, JobStatus, Model, Result
+
+__all__ = [
+    "Client", "AsyncClient", "DEFAULT_BASE_URL", "__version__",
+    "Job", "JobStatus", "Model", "Result",
+    "VSLError", "APIError", "BadRequestError", "AuthenticationError", "PermissionDeniedError",
+    "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
+    "InternalServerError", "APIConnectionError", "APITimeoutError",
+    "JobError", "JobFailed", "JobCancelled", "WaitTimeoutError",
+]

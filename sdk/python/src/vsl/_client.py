@@ -1,0 +1,549 @@
+"""The synchronous :class:`Client` and the asynchronous :class:`AsyncClient`.
+
+Both share everything but the I/O: request building, error mapping, the retry
+decision and the poll schedule live in :class:`_BaseClient`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import (Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, Union)
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from . import _retry
+from ._errors import (APIConnectionError, APIError, APITimeoutError, BadRequestError, JobCancelled,
+                      JobFailed, RateLimitError, VSLError, WaitTimeoutError, error_class_for)
+from ._types import Job, JobStatus, Model, Result, job_status
+
+__version__ = "0.1.0"
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_WAIT_TIMEOUT_S = 300.0
+
+JobRef = Union[str, Mapping[str, Any]]
+ResultRef = Union[str, Mapping[str, Any]]
+StatusCallback = Callable[[JobStatus], Any]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class _BaseClient:
+    def __init__(self, api_key: Optional[str], base_url: Optional[str], user_id: Optional[str],
+                 timeout: Union[float, httpx.Timeout], max_retries: int,
+                 idempotent_retries: bool, max_retry_after: float) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get("VSL_API_KEY")
+        if not self.api_key:
+            raise VSLError("No API key: pass api_key= or set VSL_API_KEY.")
+        self.base_url = (base_url or os.environ.get("VSL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.user_id = user_id if user_id is not None else (os.environ.get("VSL_USER_ID") or None)
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(
+            timeout, connect=min(5.0, timeout))
+        self.max_retries = max(0, int(max_retries))
+        self.idempotent_retries = idempotent_retries
+        self.max_retry_after = max_retry_after
+        self._models: Optional[List[Model]] = None
+        # estimatedTime of the jobs this client submitted, to pace waiting on them.
+        self._estimates: Dict[str, float] = {}
+        self._clock: Callable[[], float] = time.monotonic
+
+    # ---- requests ------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _headers(self, method: str) -> Dict[str, str]:
+        headers = {"X-API-Key": self.api_key or "", "Accept": "application/json",
+                   "User-Agent": f"vsl-python/{__version__}"}
+        if method == "POST":
+            # One key per logical POST, the same on every attempt: once the service
+            # honours it, a retried submission replays the first job instead of making
+            # a second one (the server ignores the header until then).
+            headers["Idempotency-Key"] = f"vsl-python-{uuid.uuid4()}"
+        return headers
+
+    def _retry_wait(self, method: str, retries_done: int, *,
+                    response: Optional[httpx.Response] = None,
+                    error: Optional[BaseException] = None) -> Optional[float]:
+        """Seconds before the next attempt, or None to give up now."""
+        if retries_done >= self.max_retries:
+            return None
+        status = response.status_code if response is not None else None
+        if not _retry.should_retry(method, status=status, error=error,
+                                   retry_posts_freely=self.idempotent_retries):
+            return None
+        retry_after = _retry.parse_retry_after(response.headers) if response is not None else None
+        return _retry.retry_delay(retries_done, retry_after, self.max_retry_after)
+
+    @staticmethod
+    def _connection_error(error: httpx.TransportError) -> APIConnectionError:
+        if isinstance(error, httpx.TimeoutException):
+            return APITimeoutError(f"Request timed out: {error}")
+        return APIConnectionError(f"Connection error: {error}")
+
+    @staticmethod
+    def _status_error(response: httpx.Response) -> APIError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {}
+        retry_after = _retry.parse_retry_after(response.headers)
+        if retry_after is None and isinstance(body.get("retryAfter"), (int, float)):
+            retry_after = float(body["retryAfter"])
+        message = body.get("error") or response.reason_phrase or "HTTP error"
+        return error_class_for(response.status_code)(
+            str(message), status=response.status_code, code=body.get("code"),
+            details=body.get("details"), retry_after=retry_after, body=body, response=response)
+
+    # ---- bodies --------------------------------------------------------------------
+
+    def _submit_body(self, model_id: str, media_type: str, parameters: Dict[str, Any],
+                     user_id: Optional[str]) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"mediaType": media_type, "modelId": model_id,
+                                "parameters": {k: v for k, v in parameters.items()
+                                               if v is not None}}
+        user = user_id if user_id is not None else self.user_id
+        if user:
+            body["userId"] = user
+        return body
+
+    @staticmethod
+    def _media_type_of(model_id: str, models: List[Model]) -> str:
+        for model in models:
+            if model.model_id == model_id:
+                return model.media_type
+        known = ", ".join(m.model_id for m in models)
+        raise BadRequestError("Unknown model", status=400, code="UNKNOWN_MODEL",
+                              details=f"modelId {model_id!r} is not in the catalog ({known}).")
+
+    def _job(self, body: Mapping[str, Any]) -> Job:
+        job = Job(body)
+        estimate = job.estimated_time
+        if isinstance(estimate, (int, float)) and estimate > 0:
+            self._estimates[job.job_id] = float(estimate)
+        return job
+
+    def _job_id_of(self, job: JobRef) -> str:
+        job_id = job if isinstance(job, str) else job.get("jobId")
+        if not job_id or not isinstance(job_id, str):
+            raise ValueError("a job id (or a job returned by generate_*) is required")
+        if not isinstance(job, str) and "estimatedTime" in job:
+            self._job(job)
+        return job_id
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise APIError("The service answered with something other than JSON",
+                           status=response.status_code, response=response) from None
+
+    @staticmethod
+    def _status_path(job_id: str) -> str:
+        return "/status/" + quote(job_id, safe="")
+
+    # ---- waiting -------------------------------------------------------------------
+
+    def _estimate_for(self, view: JobStatus, models: Optional[List[Model]]) -> float:
+        if view.job_id in self._estimates:
+            return self._estimates[view.job_id]
+        for model in models or []:
+            if model.model_id == view.model_id and isinstance(model.estimated_time, (int, float)):
+                return float(model.estimated_time)
+        return 10.0
+
+    @staticmethod
+    def _poll_delays(estimate: float) -> Tuple[float, float]:
+        """(first delay, cap): a 5 s image is polled every 0.5-1 s, a 60 s video every 3-10 s."""
+        first = min(max(estimate / 20, 0.5), 3.0)
+        cap = min(max(estimate / 5, 1.0), 10.0)
+        return first, cap
+
+    @staticmethod
+    def _finish(view: JobStatus) -> Optional[Result]:
+        """The result of a terminal job (raises for failed/cancelled); None while running."""
+        if view.status == "completed":
+            result = view.result
+            return result if result is not None else Result()
+        if view.status == "failed":
+            raise JobFailed(f"Job {view.job_id} failed: {view.error or 'no reason given'}", view)
+        if view.status == "cancelled":
+            raise JobCancelled(f"Job {view.job_id} was cancelled"
+                               + (f": {view.error}" if view.error else ""), view)
+        return None
+
+    @staticmethod
+    def _throttle_wait(error: RateLimitError, retries_done: int) -> float:
+        if error.retry_after is not None:
+            return error.retry_after
+        return _retry.backoff_delay(retries_done)
+
+    # ---- downloads -----------------------------------------------------------------
+
+    @staticmethod
+    def _download_target(result: ResultRef, path: PathLike) -> Tuple[str, Path]:
+        if isinstance(result, str):
+            url = result
+        else:
+            inner = result.get("result")
+            found = (inner if isinstance(inner, Mapping) else result).get("originalUrl")
+            if not found or not isinstance(found, str):
+                raise ValueError("download() needs a result with originalUrl, or a URL")
+            url = found
+        target = Path(path)
+        if target.is_dir():
+            target = target / (Path(urlsplit(url).path).name or "download")
+        return url, target
+
+
+class Client(_BaseClient):
+    """Synchronous client of the VSL Media API.
+
+    Args:
+        api_key: the ``X-API-Key``; default ``$VSL_API_KEY``.
+        base_url: e.g. ``https://{id}.execute-api.{region}.amazonaws.com/homolog``;
+            default ``$VSL_BASE_URL``, else ``http://127.0.0.1:8000`` (``make run``).
+        user_id: the end user jobs are submitted for; default ``$VSL_USER_ID``. May be
+            omitted when the key is bound to a user.
+        timeout: seconds per HTTP request (connect: at most 5 s).
+        max_retries: retries after the first attempt (connection errors, 408, 429, 5xx).
+        idempotent_retries: retry submissions like reads, relying on the
+            ``Idempotency-Key`` the client sends. Leave off until the service honours
+            idempotency keys: then a submission is retried only when nothing was created
+            (connection refused, 429, 503).
+        max_retry_after: the longest ``Retry-After`` slept through; a longer one raises.
+        http_client: an ``httpx.Client`` of your own (proxies, transports, event hooks).
+    """
+
+    def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
+                 user_id: Optional[str] = None, *,
+                 timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
+                 max_retries: int = DEFAULT_MAX_RETRIES, idempotent_retries: bool = False,
+                 max_retry_after: float = _retry.MAX_RETRY_AFTER_S,
+                 http_client: Optional[httpx.Client] = None) -> None:
+        super().__init__(api_key, base_url, user_id, timeout, max_retries, idempotent_retries,
+                         max_retry_after)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def close(self) -> None:
+        """Close the connections (only those of an HTTP client this client created)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None) -> Any:
+        headers = self._headers(method)
+        retries_done = 0
+        while True:
+            try:
+                response = self._http.request(method, self._url(path), json=json, headers=headers,
+                                              timeout=self.timeout)
+            except httpx.TransportError as error:
+                delay = self._retry_wait(method, retries_done, error=error)
+                if delay is None:
+                    raise self._connection_error(error) from error
+            else:
+                if response.is_success:
+                    return self._decode(response)
+                delay = self._retry_wait(method, retries_done, response=response)
+                if delay is None:
+                    raise self._status_error(response)
+            self._sleep(delay)
+            retries_done += 1
+
+    # ---- submitting ------------------------------------------------------------
+
+    def generate(self, model_id: str, *, user_id: Optional[str] = None,
+                 media_type: Optional[str] = None, **parameters: Any) -> Job:
+        """Submit a job for any model; its media type is looked up in the catalog.
+
+        ``parameters`` are the model's (see :meth:`models`); ``None`` values are left out.
+        """
+        if media_type is None:
+            media_type = self._media_type_of(model_id, self.models())
+        body = self._submit_body(model_id, media_type, parameters, user_id)
+        return self._job(self._request("POST", "/generate-media", body))
+
+    def generate_image(self, prompt: str, model_id: str = "flux-schnell", *,
+                       user_id: Optional[str] = None, **parameters: Any) -> Job:
+        """Submit an image job, e.g. ``generate_image("A red fox", width=1024)``."""
+        return self.generate(model_id, user_id=user_id, media_type="image", prompt=prompt,
+                             **parameters)
+
+    def generate_video(self, image_url: str, model_id: str = "stability-video", *,
+                       user_id: Optional[str] = None, **parameters: Any) -> Job:
+        """Submit a video job animating the image at ``image_url`` (a public http(s) URL)."""
+        return self.generate(model_id, user_id=user_id, media_type="video", image=image_url,
+                             **parameters)
+
+    def generate_audio(self, prompt: str, model_id: str = "musicgen", *,
+                       user_id: Optional[str] = None, **parameters: Any) -> Job:
+        """Submit an audio job, e.g. ``generate_audio("Epic orchestral", duration=8)``."""
+        return self.generate(model_id, user_id=user_id, media_type="audio", prompt=prompt,
+                             **parameters)
+
+    # ---- reading ---------------------------------------------------------------
+
+    def get_status(self, job_id: JobRef) -> JobStatus:
+        """The job's current status view (``result`` once completed)."""
+        return job_status(self._request("GET", self._status_path(self._job_id_of(job_id))))
+
+    def models(self, *, refresh: bool = False) -> List[Model]:
+        """The model catalog (cached after the first call)."""
+        if self._models is None or refresh:
+            self._models = [Model(m) for m in self._request("GET", "/models")["models"]]
+        return self._models
+
+    def wait_for_completion(self, job_id: JobRef, timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
+                            *, on_update: Optional[StatusCallback] = None) -> Result:
+        """Poll until the job ends; return its ``result``.
+
+        Polls at a pace scaled to the job's estimated time, sleeping through a
+        ``429``'s ``Retry-After`` when the deadline allows. ``on_update`` is called with
+        the status view at each status change.
+
+        Raises:
+            JobFailed: the job failed (``.error`` says why, ``.job`` is the status view).
+            JobCancelled: the job was cancelled.
+            WaitTimeoutError: still running after ``timeout`` seconds (None: no limit).
+            RateLimitError: polls are throttled for longer than the time left.
+        """
+        job_id = self._job_id_of(job_id)
+        deadline = None if timeout is None else self._clock() + timeout
+        last_status: Optional[str] = None
+        delay = cap = 0.0
+        throttled = 0
+        while True:
+            try:
+                view = self.get_status(job_id)
+            except RateLimitError as error:
+                wait = self._throttle_wait(error, throttled)
+                if deadline is not None and self._clock() + wait > deadline:
+                    raise
+                throttled += 1
+                self._sleep(wait)
+                continue
+            if view.status != last_status:
+                last_status = view.status
+                if on_update is not None:
+                    on_update(view)
+            result = self._finish(view)
+            if result is not None:
+                return result
+            if not delay:
+                models = None if job_id in self._estimates else self._models_or_none()
+                delay, cap = self._poll_delays(self._estimate_for(view, models))
+            remaining = None if deadline is None else deadline - self._clock()
+            if remaining is not None and remaining <= 0:
+                raise WaitTimeoutError(f"Job {job_id} still {view.status} after {timeout} s",
+                                       job_id, float(timeout or 0), view)
+            self._sleep(delay if remaining is None else min(delay, remaining))
+            delay = min(delay * 1.5, cap)
+
+    def _models_or_none(self) -> Optional[List[Model]]:
+        try:
+            return self.models()
+        except APIError:
+            return None
+
+    def download(self, result: ResultRef, path: PathLike) -> Path:
+        """Stream a result's original file (or any URL) to ``path``; return the path written.
+
+        ``result`` is a result, a status view or a URL; a directory ``path`` keeps the
+        URL's file name. The file appears only once complete.
+        """
+        url, target = self._download_target(result, path)
+        partial = target.with_name(target.name + ".part")
+        retries_done = 0
+        while True:
+            try:
+                # A presigned URL carries its own authorization: never send our key along.
+                with self._http.stream("GET", url, timeout=self.timeout) as response:
+                    if response.is_success:
+                        with open(partial, "wb") as out:
+                            for chunk in response.iter_bytes(64 * 1024):
+                                out.write(chunk)
+                        os.replace(partial, target)
+                        return target
+                    response.read()
+                    delay = self._retry_wait("GET", retries_done, response=response)
+                    if delay is None:
+                        raise self._status_error(response)
+            except httpx.TransportError as error:
+                delay = self._retry_wait("GET", retries_done, error=error)
+                if delay is None:
+                    raise self._connection_error(error) from error
+            finally:
+                if partial.exists():
+                    partial.unlink()
+            self._sleep(delay)
+            retries_done += 1
+
+
+class AsyncClient(_BaseClient):
+    """Asynchronous client: the same methods as :class:`Client`, as coroutines.
+
+    Takes the same arguments (``http_client`` is an ``httpx.AsyncClient``); use it as
+    ``async with vsl.AsyncClient() as client: ...`` or call ``await client.close()``.
+    """
+
+    def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
+                 user_id: Optional[str] = None, *,
+                 timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
+                 max_retries: int = DEFAULT_MAX_RETRIES, idempotent_retries: bool = False,
+                 max_retry_after: float = _retry.MAX_RETRY_AFTER_S,
+                 http_client: Optional[httpx.AsyncClient] = None) -> None:
+        super().__init__(api_key, base_url, user_id, timeout, max_retries, idempotent_retries,
+                         max_retry_after)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def _request(self, method: str, path: str,
+                       json: Optional[Dict[str, Any]] = None) -> Any:
+        headers = self._headers(method)
+        retries_done = 0
+        while True:
+            try:
+                response = await self._http.request(method, self._url(path), json=json,
+                                                    headers=headers, timeout=self.timeout)
+            except httpx.TransportError as error:
+                delay = self._retry_wait(method, retries_done, error=error)
+                if delay is None:
+                    raise self._connection_error(error) from error
+            else:
+                if response.is_success:
+                    return self._decode(response)
+                delay = self._retry_wait(method, retries_done, response=response)
+                if delay is None:
+                    raise self._status_error(response)
+            await self._sleep(delay)
+            retries_done += 1
+
+    async def generate(self, model_id: str, *, user_id: Optional[str] = None,
+                       media_type: Optional[str] = None, **parameters: Any) -> Job:
+        """See :meth:`Client.generate`."""
+        if media_type is None:
+            media_type = self._media_type_of(model_id, await self.models())
+        body = self._submit_body(model_id, media_type, parameters, user_id)
+        return self._job(await self._request("POST", "/generate-media", body))
+
+    async def generate_image(self, prompt: str, model_id: str = "flux-schnell", *,
+                             user_id: Optional[str] = None, **parameters: Any) -> Job:
+        return await self.generate(model_id, user_id=user_id, media_type="image", prompt=prompt,
+                                   **parameters)
+
+    async def generate_video(self, image_url: str, model_id: str = "stability-video", *,
+                             user_id: Optional[str] = None, **parameters: Any) -> Job:
+        return await self.generate(model_id, user_id=user_id, media_type="video",
+                                   image=image_url, **parameters)
+
+    async def generate_audio(self, prompt: str, model_id: str = "musicgen", *,
+                             user_id: Optional[str] = None, **parameters: Any) -> Job:
+        return await self.generate(model_id, user_id=user_id, media_type="audio", prompt=prompt,
+                                   **parameters)
+
+    async def get_status(self, job_id: JobRef) -> JobStatus:
+        return job_status(await self._request("GET",
+                                              self._status_path(self._job_id_of(job_id))))
+
+    async def models(self, *, refresh: bool = False) -> List[Model]:
+        if self._models is None or refresh:
+            self._models = [Model(m) for m in (await self._request("GET", "/models"))["models"]]
+        return self._models
+
+    async def wait_for_completion(self, job_id: JobRef,
+                                  timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S, *,
+                                  on_update: Optional[StatusCallback] = None) -> Result:
+        """See :meth:`Client.wait_for_completion`; ``on_update`` may be a coroutine function."""
+        job_id = self._job_id_of(job_id)
+        deadline = None if timeout is None else self._clock() + timeout
+        last_status: Optional[str] = None
+        delay = cap = 0.0
+        throttled = 0
+        while True:
+            try:
+                view = await self.get_status(job_id)
+            except RateLimitError as error:
+                wait = self._throttle_wait(error, throttled)
+                if deadline is not None and self._clock() + wait > deadline:
+                    raise
+                throttled += 1
+                await self._sleep(wait)
+                continue
+            if view.status != last_status:
+                last_status = view.status
+                if on_update is not None:
+                    outcome = on_update(view)
+                    if asyncio.iscoroutine(outcome):
+                        await outcome
+            result = self._finish(view)
+            if result is not None:
+                return result
+            if not delay:
+                models = None
+                if job_id not in self._estimates:
+                    try:
+                        models = await self.models()
+                    except APIError:
+                        models = None
+                delay, cap = self._poll_delays(self._estimate_for(view, models))
+            remaining = None if deadline is None else deadline - self._clock()
+            if remaining is not None and remaining <= 0:
+                raise WaitTimeoutError(f"Job {job_id} still {view.status} after {timeout} s",
+                                       job_id, float(timeout or 0), view)
+            await self._sleep(delay if remaining is None else min(delay, remaining))
+            delay = min(delay * 1.5, cap)
+
+    async def download(self, result: ResultRef, path: PathLike) -> Path:
+        """See :meth:`Client.download`."""
+        url, target = self._download_target(result, path)
+        partial = target.with_name(target.name + ".part")
+        retries_done = 0
+        while True:
+            try:
+                async with self._http.stream("GET", url, timeout=self.timeout) as response:
+                    if response.is_success:
+                        with open(partial, "wb") as out:
+                            async for chunk in response.aiter_bytes(64 * 1024):
+                                out.write(chunk)
+                        os.replace(partial, target)
+                        return target
+                    await response.aread()
+                    delay = self._retry_wait("GET", retries_done, response=response)
+                    if delay is None:
+                        raise self._status_error(response)
+            except httpx.TransportError as error:
+                delay = self._retry_wait("GET", retries_done, error=error)
+                if delay is None:
+                    raise self._connection_error(error) from error
+            finally:
+                if partial.exists():
+                    partial.unlink()
+            await self._sleep(delay)
+            retries_done += 1

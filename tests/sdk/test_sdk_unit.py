@@ -1,0 +1,402 @@
+"""The SDK's retry, error and waiting logic against a fake transport (no server, no sleeping)."""
+import asyncio
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+import vsl
+from vsl import _retry
+
+BASE = "http://vsl.test"
+JOB = {"jobId": "job-1", "status": "pending", "estimatedTime": 5, "estimatedCost": 0.003,
+       "replicateId": "r1", "message": "Job submitted"}
+
+
+class FakeTime:
+    """A clock that only moves when the client sleeps."""
+
+    def __init__(self):
+        self.now, self.sleeps = 1000.0, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert math.isfinite(seconds) and seconds >= 0, seconds
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds):
+        self.sleep(seconds)
+
+
+def error_body(status, code, **extra):
+    return {"error": f"error {status}", "details": f"details of {code}", "code": code, **extra}
+
+
+class Script:
+    """Answers requests in order from a list of responses or exceptions; records requests."""
+
+    def __init__(self, *answers):
+        self.answers, self.requests = list(answers), []
+
+    def __call__(self, request):
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        status, body, headers = (answer + ({},))[:3] if isinstance(answer, tuple) else answer
+        return httpx.Response(status, json=body, headers=headers)
+
+
+def make_client(script, fake=None, **kwargs):
+    client = vsl.Client(api_key="k", base_url=BASE, user_id="u1",
+                        http_client=httpx.Client(transport=httpx.MockTransport(script)), **kwargs)
+    fake = fake or FakeTime()
+    client._sleep, client._clock = fake.sleep, fake.clock
+    return client, fake
+
+
+def make_async_client(script, fake, **kwargs):
+    client = vsl.AsyncClient(api_key="k", base_url=BASE, user_id="u1",
+                             http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)),
+                             **kwargs)
+    client._sleep, client._clock = fake.asleep, fake.clock
+    return client
+
+
+# ---- delays ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("jitter", [0.0, 0.3, 1.0, float("nan"), float("inf"), -1.0, 7.0])
+def test_backoff_is_finite_and_bounded_for_any_jitter_and_attempt(jitter):
+    delays = [_retry.backoff_delay(n, rand=lambda: jitter) for n in range(-3, 2000, 7)]
+    assert all(math.isfinite(d) and 0.375 <= d <= 8.0 for d in delays), delays
+
+
+def test_backoff_doubles_from_half_a_second_to_eight():
+    no_jitter = [_retry.backoff_delay(n, rand=lambda: 0.0) for n in range(7)]
+    assert no_jitter == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    full_jitter = [_retry.backoff_delay(n, rand=lambda: 1.0) for n in range(3)]
+    assert full_jitter == [0.375, 0.75, 1.5]
+
+
+@pytest.mark.parametrize("headers, expected", [
+    ({"retry-after": "2"}, 2.0), ({"retry-after": " 1.5 "}, 1.5), ({"retry-after": "0"}, 0.0),
+    ({"retry-after": "-4"}, 0.0), ({"retry-after": "nan"}, None), ({"retry-after": "inf"}, None),
+    ({"retry-after": "soon"}, None), ({"retry-after": ""}, None), ({}, None),
+    ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+    ({"retry-after-ms": "NaN", "retry-after": "9"}, 9.0),
+])
+def test_retry_after_seconds(headers, expected):
+    assert _retry.parse_retry_after(httpx.Headers(headers)) == expected
+
+
+def test_retry_after_http_date():
+    now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+    later = format_datetime(now + timedelta(seconds=30), usegmt=True)
+    earlier = format_datetime(now - timedelta(seconds=30), usegmt=True)
+    assert _retry.parse_retry_after({"retry-after": later}, now=now) == 30.0
+    assert _retry.parse_retry_after({"retry-after": earlier}, now=now) == 0.0
+    assert _retry.parse_retry_after({"retry-after": "Wed, 99 Foo 2026 xx"}, now=now) is None
+
+
+def test_retry_after_longer_than_the_cap_means_give_up():
+    assert _retry.retry_delay(0, 61.0, max_retry_after=60.0) is None
+    assert _retry.retry_delay(0, 60.0, max_retry_after=60.0) == 60.0
+
+
+# ---- which requests are retried -----------------------------------------------------
+
+def submit(client):
+    return client.generate_image("a fox")
+
+
+@pytest.mark.parametrize("failure", [
+    (500, error_body(500, "INTERNAL_ERROR")), (502, error_body(502, "REPLICATE_ERROR")),
+    (504, error_body(504, "GATEWAY_TIMEOUT")), (408, error_body(408, "REQUEST_TIMEOUT"))])
+def test_post_is_not_retried_on_answers_that_may_have_created_a_job(failure):
+    script = Script(failure, (202, JOB))
+    client, fake = make_client(script)
+    with pytest.raises(vsl.APIError) as caught:
+        submit(client)
+    assert caught.value.status == failure[0]
+    assert len(script.requests) == 1 and fake.sleeps == []
+
+
+def test_post_is_not_retried_after_a_read_timeout():
+    script = Script(httpx.ReadTimeout("slow"), (202, JOB))
+    client, fake = make_client(script)
+    with pytest.raises(vsl.APITimeoutError):
+        submit(client)
+    assert len(script.requests) == 1 and fake.sleeps == []
+
+
+def test_post_is_not_retried_after_the_connection_broke_mid_request():
+    script = Script(httpx.RemoteProtocolError("server hung up"), (202, JOB))
+    client, _ = make_client(script)
+    with pytest.raises(vsl.APIConnectionError):
+        submit(client)
+    assert len(script.requests) == 1
+
+
+def test_post_is_retried_after_429_honouring_retry_after_with_one_idempotency_key():
+    script = Script((429, error_body(429, "RATE_LIMIT_EXCEEDED", retryAfter=2),
+                     {"Retry-After": "2"}), (202, JOB))
+    client, fake = make_client(script)
+    job = submit(client)
+    assert job["jobId"] == job.job_id == "job-1"
+    assert fake.sleeps == [2.0]
+    keys = [r.headers["Idempotency-Key"] for r in script.requests]
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("vsl-python-")
+    assert json.loads(script.requests[1].content) == {
+        "mediaType": "image", "modelId": "flux-schnell", "parameters": {"prompt": "a fox"},
+        "userId": "u1"}
+
+
+def test_each_submission_has_its_own_idempotency_key():
+    script = Script((202, JOB), (202, dict(JOB, jobId="job-2")))
+    client, _ = make_client(script)
+    submit(client), submit(client)
+    assert script.requests[0].headers["Idempotency-Key"] != \
+        script.requests[1].headers["Idempotency-Key"]
+
+
+def test_post_is_retried_after_a_throttling_503_with_backoff_when_no_retry_after():
+    script = Script((503, error_body(503, "SERVICE_UNAVAILABLE")), (202, JOB))
+    client, fake = make_client(script)
+    assert submit(client).job_id == "job-1"
+    assert len(fake.sleeps) == 1 and 0.375 <= fake.sleeps[0] <= 0.5
+
+
+def test_post_is_retried_when_the_connection_was_refused():
+    script = Script(httpx.ConnectError("[Errno 111] Connection refused"), (202, JOB))
+    client, fake = make_client(script)
+    assert submit(client).job_id == "job-1"
+    assert len(script.requests) == 2 and len(fake.sleeps) == 1
+
+
+def test_idempotent_retries_retry_a_post_like_a_get():
+    script = Script((500, error_body(500, "X")), httpx.ReadTimeout("slow"), (202, JOB))
+    client, _ = make_client(script, idempotent_retries=True)
+    assert submit(client).job_id == "job-1"
+    assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
+
+
+def test_get_is_retried_on_5xx_then_gives_up_after_max_retries():
+    script = Script(*[(502, error_body(502, "REPLICATE_ERROR"))] * 4)
+    client, fake = make_client(script, max_retries=2)
+    with pytest.raises(vsl.InternalServerError) as caught:
+        client.get_status("job-1")
+    assert len(script.requests) == 3 and len(fake.sleeps) == 2
+    assert caught.value.code == "REPLICATE_ERROR"
+
+
+def test_get_is_retried_after_a_read_timeout():
+    status = {"jobId": "job-1", "status": "processing"}
+    script = Script(httpx.ReadTimeout("slow"), (200, status))
+    client, _ = make_client(script)
+    assert client.get_status("job-1").status == "processing"
+
+
+def test_a_retry_after_beyond_the_cap_raises_at_once():
+    script = Script((429, error_body(429, "RATE_LIMIT_EXCEEDED", retryAfter=3412),
+                     {"Retry-After": "3412"}), (202, JOB))
+    client, fake = make_client(script)
+    with pytest.raises(vsl.RateLimitError) as caught:
+        submit(client)
+    assert caught.value.retry_after == 3412.0 and fake.sleeps == []
+
+
+def test_retry_after_as_http_date_is_slept():
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=20), usegmt=True)
+    script = Script((503, error_body(503, "SERVICE_UNAVAILABLE"), {"Retry-After": when}),
+                    (200, {"models": []}))
+    client, fake = make_client(script)
+    assert client.models() == []
+    assert len(fake.sleeps) == 1 and 15 <= fake.sleeps[0] <= 20
+
+
+# ---- errors ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, cls", [
+    (400, vsl.BadRequestError), (401, vsl.AuthenticationError),
+    (403, vsl.PermissionDeniedError), (404, vsl.NotFoundError), (405, vsl.APIError),
+    (409, vsl.ConflictError), (422, vsl.UnprocessableEntityError), (429, vsl.RateLimitError),
+    (500, vsl.InternalServerError), (503, vsl.InternalServerError)])
+def test_each_status_maps_to_its_error_class(status, cls):
+    headers = {"Retry-After": "120"} if status in (429, 503) else {}
+    script = Script(*[(status, error_body(status, f"CODE_{status}"), headers)] * 3)
+    client, _ = make_client(script)
+    with pytest.raises(cls) as caught:
+        client.get_status("job-1")
+    error = caught.value
+    assert type(error) is cls
+    assert (error.status, error.code, error.details) == (
+        status, f"CODE_{status}", f"details of CODE_{status}")
+    assert error.retry_after == (120.0 if headers else None)
+    assert isinstance(error, vsl.APIError) and isinstance(error, vsl.VSLError)
+
+
+def test_an_error_without_a_json_body_still_maps():
+    client, _ = make_client(lambda r: httpx.Response(404, text="nope"))
+    with pytest.raises(vsl.NotFoundError) as caught:
+        client.get_status("x")
+    assert caught.value.code is None and caught.value.body == {}
+
+
+def test_job_ids_are_escaped_in_the_path():
+    script = Script((200, {"jobId": "a/b", "status": "pending"}))
+    client, _ = make_client(script)
+    client.get_status("a/b")
+    assert script.requests[0].url.raw_path == b"/status/a%2Fb"
+
+
+def test_missing_api_key_is_refused_before_any_request(monkeypatch):
+    monkeypatch.delenv("VSL_API_KEY", raising=False)
+    with pytest.raises(vsl.VSLError, match="VSL_API_KEY"):
+        vsl.Client(base_url=BASE)
+
+
+def test_defaults_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("VSL_API_KEY", "env-key")
+    monkeypatch.setenv("VSL_BASE_URL", "https://api.example/homolog/")
+    monkeypatch.setenv("VSL_USER_ID", "env-user")
+    client = vsl.Client()
+    assert (client.api_key, client.base_url, client.user_id) == (
+        "env-key", "https://api.example/homolog", "env-user")
+    monkeypatch.delenv("VSL_BASE_URL")
+    assert vsl.Client().base_url == "http://127.0.0.1:8000"
+
+
+# ---- waiting --------------------------------------------------------------------------
+
+def statuses(*states, **final):
+    views = [{"jobId": "job-1", "status": s, "modelId": "flux-schnell"} for s in states]
+    views[-1].update(final)
+    return [(200, v) for v in views]
+
+
+def test_wait_returns_the_result_and_reports_each_change():
+    result = {"originalUrl": "http://s3/x.png", "contentType": "image/png"}
+    script = Script((202, JOB), *statuses("pending", "processing", "processing", "completed",
+                                          result=result))
+    client, fake = make_client(script)
+    seen = []
+    job = submit(client)
+    got = client.wait_for_completion(job["jobId"], on_update=lambda v: seen.append(v.status))
+    assert got == result and got.original_url == "http://s3/x.png"
+    assert seen == ["pending", "processing", "completed"]
+    # estimatedTime 5 s: polled every 0.5 s, growing to 1 s.
+    assert fake.sleeps == [0.5, 0.75, 1.0]
+
+
+def test_wait_raises_job_failed_with_the_jobs_error():
+    script = Script(*statuses("processing", "failed", error="NSFW content detected"))
+    client, _ = make_client(script)
+    client._models = []
+    with pytest.raises(vsl.JobFailed) as caught:
+        client.wait_for_completion("job-1")
+    assert caught.value.error == "NSFW content detected"
+    assert caught.value.job["status"] == "failed" and caught.value.job_id == "job-1"
+
+
+def test_wait_raises_job_cancelled():
+    script = Script(*statuses("cancelled", error="Prediction was canceled"))
+    client, _ = make_client(script)
+    with pytest.raises(vsl.JobCancelled) as caught:
+        client.wait_for_completion("job-1")
+    assert not isinstance(caught.value, vsl.JobFailed)
+
+
+def test_wait_times_out_on_the_fake_clock():
+    script = Script(*statuses(*["processing"] * 100))
+    client, fake = make_client(script)
+    client._models = []
+    with pytest.raises(vsl.WaitTimeoutError) as caught:
+        client.wait_for_completion("job-1", timeout=30)
+    assert isinstance(caught.value, TimeoutError)
+    assert caught.value.job["status"] == "processing"
+    assert sum(fake.sleeps) == pytest.approx(30)
+
+
+def test_wait_sleeps_through_throttled_polls():
+    throttled = (429, error_body(429, "RATE_LIMIT_EXCEEDED", retryAfter=7), {"Retry-After": "7"})
+    script = Script(throttled, throttled, throttled,
+                    *statuses("completed", result={"originalUrl": "u"}))
+    client, fake = make_client(script, max_retries=1)
+    assert client.wait_for_completion("job-1", timeout=60) == {"originalUrl": "u"}
+    assert fake.sleeps == [7.0, 7.0, 7.0]
+
+
+def test_wait_gives_up_when_throttled_beyond_the_deadline():
+    throttled = (429, error_body(429, "RATE_LIMIT_EXCEEDED", retryAfter=50), {"Retry-After": "50"})
+    client, fake = make_client(Script(throttled, throttled), max_retries=0)
+    with pytest.raises(vsl.RateLimitError):
+        client.wait_for_completion("job-1", timeout=60)
+    assert fake.sleeps == [50.0]
+
+
+# ---- downloads ------------------------------------------------------------------------
+
+def test_download_streams_to_the_file_without_sending_the_key(tmp_path):
+    payload = b"\x89PNG\r\n\x1a\n" + bytes(200_000)
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx.Response(200, content=payload)
+
+    client, _ = make_client(handler)
+    path = client.download({"originalUrl": "http://s3.test/b/k/original.png?sig=1"},
+                           tmp_path / "out.png")
+    assert path.read_bytes() == payload
+    assert "x-api-key" not in seen[0].headers
+    assert list(tmp_path.iterdir()) == [path]
+    into_dir = client.download("http://s3.test/b/k/original.png?sig=1", tmp_path)
+    assert into_dir == tmp_path / "original.png"
+
+
+def test_a_failed_download_leaves_no_file(tmp_path):
+    client, _ = make_client(lambda r: httpx.Response(403, text="<Error>expired</Error>"))
+    with pytest.raises(vsl.PermissionDeniedError):
+        client.download("http://s3.test/x.png", tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- the async client -------------------------------------------------------------------
+
+def test_async_client_retries_and_waits_like_the_sync_one():
+    script = Script((503, error_body(503, "SERVICE_UNAVAILABLE"), {"Retry-After": "3"}),
+                    (202, JOB), *statuses("processing", "completed", result={"originalUrl": "u"}))
+    fake = FakeTime()
+
+    async def scenario():
+        seen = []
+
+        async def on_update(view):
+            seen.append(view.status)
+
+        async with make_async_client(script, fake) as client:
+            job = await client.generate_image("a fox")
+            result = await client.wait_for_completion(job, on_update=on_update)
+        return result, seen
+
+    result, seen = asyncio.run(scenario())
+    assert result.original_url == "u" and seen == ["processing", "completed"]
+    assert fake.sleeps == [3.0, 0.5]
+
+
+def test_async_client_does_not_retry_a_post_on_500():
+    script = Script((500, error_body(500, "X")), (202, JOB))
+
+    async def scenario():
+        async with make_async_client(script, FakeTime()) as client:
+            await client.generate_image("a fox")
+
+    with pytest.raises(vsl.InternalServerError):
+        asyncio.run(scenario())
+    assert len(script.requests) == 1
