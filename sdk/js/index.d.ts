@@ -9,8 +9,8 @@ declare namespace VSLClient {
     apiKey?: string;
     /** e.g. https://{id}.execute-api.us-east-1.amazonaws.com/homolog. Default: process.env.VSL_BASE_URL. */
     baseUrl?: string;
-    /** userId for every job unless a call gives one. Default: process.env.VSL_USER_ID. Omit it with a key bound to a user. */
-    userId?: string;
+    /** userId of every job unless a call gives one. Default: process.env.VSL_USER_ID; null sends none (a key bound to a user). */
+    userId?: string | null;
     /** Retries after the first attempt. Default 2. */
     maxRetries?: number;
     /** Per-attempt timeout in milliseconds. Default 60000. */

@@ -43,7 +43,7 @@ test('generateVideo and generateAudio: the image URL becomes `image`; per-call u
 });
 
 test('without any userId the body has none (a key bound to a user)', async () => {
-  const { client, calls } = fakeClient([jsonResponse(202, JOB)], { userId: undefined });
+  const { client, calls } = fakeClient([jsonResponse(202, JOB)], { userId: null }); // null: not even VSL_USER_ID
   await client.generateImage({ prompt: 'x' });
   assert.equal('userId' in JSON.parse(calls[0].body), false);
 });

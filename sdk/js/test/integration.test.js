@@ -188,7 +188,7 @@ integration('401: a wrong key is an AuthenticationError, not retried', async () 
 });
 
 integration("403: a user-bound key submitting for another user; without userId it uses the key's user", async () => {
-  const bound = new VSLClient({ apiKey: env.VSL_TEST_BOUND_KEY, userId: '' });
+  const bound = new VSLClient({ apiKey: env.VSL_TEST_BOUND_KEY, userId: null });
   await faults({ latency_s: 600 }); // no media work needed here
   const error = await rejection(bound.generateImage({ prompt: 'x', userId: 'someone-else' }));
   assertApiError(error, VSLClient.PermissionDeniedError, 403, 'FORBIDDEN');
