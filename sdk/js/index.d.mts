@@ -17,4 +17,6 @@ export import APITimeoutError = VSLClient.APITimeoutError;
 export import JobFailedError = VSLClient.JobFailedError;
 export import JobCancelledError = VSLClient.JobCancelledError;
 export import WaitTimeoutError = VSLClient.WaitTimeoutError;
+export import WebhookVerificationError = VSLClient.WebhookVerificationError;
+export import verifyWebhook = VSLClient.verifyWebhook;
 export declare const VERSION: string;

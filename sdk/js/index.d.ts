@@ -153,6 +153,29 @@ declare namespace VSLClient {
     [field: string]: unknown;
   }
 
+  interface ListJobsFilters {
+    userId?: string;
+    status?: JobStatus;
+    modelId?: string;
+    /** Jobs created at or after this time (an ISO 8601 string or a Date). */
+    since?: string | Date;
+    limit?: number;
+    /** The nextCursor of the previous page. */
+    cursor?: string;
+  }
+
+  interface JobList {
+    jobs: JobStatusView[];
+    nextCursor: string | null;
+  }
+
+  interface WebhookVerifyOptions {
+    /** Accepted distance between the webhook-timestamp and now, in seconds. Default 300. */
+    tolerance?: number;
+    /** Now, in milliseconds since the epoch. Default Date.now(). */
+    now?: number;
+  }
+
   interface ErrorBody {
     error: string;
     details: string;
@@ -203,6 +226,18 @@ declare namespace VSLClient {
     timeout: number;
   }
 
+  /** A client webhook that fails Standard Webhooks verification (code INVALID_WEBHOOK). */
+  class WebhookVerificationError extends VSLError {}
+
+  /**
+   * Verify a client webhook signed per Standard Webhooks and return its parsed JSON body.
+   * `payload` is the raw body as received; `headers` a Headers object or Node's req.headers;
+   * `secret` the "whsec_..." signing secret. Throws WebhookVerificationError.
+   */
+  function verifyWebhook(payload: string | Uint8Array,
+    headers: Headers | Record<string, string | string[] | undefined>, secret: string,
+    options?: WebhookVerifyOptions): unknown;
+
   const VERSION: string;
 }
 
@@ -223,6 +258,10 @@ declare class VSLClient {
   /** Resolves to the job's result; rejects with JobFailedError, JobCancelledError or WaitTimeoutError. */
   waitForCompletion(job: string | { jobId: string; estimatedTime?: number },
     options?: VSLClient.WaitOptions): Promise<VSLClient.JobResult>;
+  /** POST /jobs/{jobId}/cancel (coming on the server): resolves to the cancelled job's status view; 409 ConflictError when it already ended. */
+  cancelJob(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
+  /** GET /jobs (coming on the server): one page of jobs. */
+  listJobs(filters?: VSLClient.ListJobsFilters, options?: VSLClient.RequestOptions): Promise<VSLClient.JobList>;
   models(options?: VSLClient.RequestOptions): Promise<VSLClient.Model[]>;
   /** Streams the result's originalUrl (or a URL) to `path`; resolves to `path`. */
   download(result: VSLClient.JobResult | string, path: string, options?: VSLClient.DownloadOptions): Promise<string>;

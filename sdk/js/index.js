@@ -3,6 +3,7 @@
 // const VSLClient = require('./sdk/js'); the error classes are properties of the class too.
 const VSLClient = require('./lib/client');
 const errors = require('./lib/errors');
+const { verifyWebhook, WebhookVerificationError } = require('./lib/webhooks');
 
 for (const name of [
   'VSLError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
@@ -11,6 +12,8 @@ for (const name of [
 ]) {
   VSLClient[name] = errors[name];
 }
+VSLClient.WebhookVerificationError = WebhookVerificationError;
+VSLClient.verifyWebhook = verifyWebhook;
 VSLClient.VSLClient = VSLClient;
 VSLClient.default = VSLClient;
 

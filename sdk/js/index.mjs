@@ -6,6 +6,6 @@ export const {
   VSLError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
   ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError,
   APIConnectionError, APITimeoutError, JobFailedError, JobCancelledError, WaitTimeoutError,
-  VERSION,
+  WebhookVerificationError, verifyWebhook, VERSION,
 } = VSLClient;
 export { VSLClient };

@@ -176,6 +176,23 @@ class VSLClient {
     }
   }
 
+  /** Cancel a pending or processing job; resolves to its status view (now cancelled). */
+  cancelJob(job, options) { // POST /jobs/{jobId}/cancel: coming on the server
+    return this._api('POST', `/jobs/${encodeURIComponent(this._jobIdOf(job))}/cancel`, undefined, options);
+  }
+
+  /** One page of the client's jobs: { jobs, nextCursor }; pass nextCursor as cursor for the next. */
+  listJobs({ userId, status, modelId, since, limit, cursor } = {}, options) { // GET /jobs: coming
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit, cursor })) {
+      if (value !== undefined && value !== null && value !== '') {
+        query.set(name, value instanceof Date ? value.toISOString() : String(value));
+      }
+    }
+    const search = query.toString();
+    return this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
+  }
+
   /** The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters. */
   async models(options) {
     const body = await this._api('GET', '/models', undefined, options);

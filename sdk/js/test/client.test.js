@@ -268,3 +268,24 @@ test('index.d.ts declares exactly the methods and errors the code exports', () =
   const esmDts = fs.readFileSync(path.join(__dirname, '..', 'index.d.mts'), 'utf8');
   for (const name of runtimeErrors) assert.match(esmDts, new RegExp(`\\b${name}\\b`), name);
 });
+
+test('cancelJob posts to the job and is not repeated on a 500 (server support coming)', async () => {
+  const { client, calls } = fakeClient([apiError(500, 'INTERNAL_ERROR'), jsonResponse(200, view('cancelled'))]);
+  await assert.rejects(client.cancelJob({ jobId: JOB_ID }), VSLClient.InternalServerError);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].method, 'POST');
+  assert.equal(calls[0].url, `http://vsl.test/homolog/jobs/${JOB_ID}/cancel`);
+  assert.deepEqual(await client.cancelJob(JOB_ID), view('cancelled'));
+  const conflict = await fakeClient([apiError(409, 'JOB_NOT_CANCELLABLE')]).client.cancelJob(JOB_ID).catch((e) => e);
+  assert.ok(conflict instanceof VSLClient.ConflictError);
+});
+
+test('listJobs sends only the filters given (server support coming)', async () => {
+  const page = { jobs: [view('failed')], nextCursor: 'c2' };
+  const { client, calls } = fakeClient([jsonResponse(200, page)]);
+  assert.deepEqual(await client.listJobs({ status: 'failed', since: new Date(Date.UTC(2026, 0, 2)), limit: 5,
+    userId: undefined, cursor: 'c1' }), page);
+  assert.equal(calls[0].url, 'http://vsl.test/homolog/jobs?status=failed&since=2026-01-02T00%3A00%3A00.000Z&limit=5&cursor=c1');
+  await client.listJobs();
+  assert.equal(calls[1].url, 'http://vsl.test/homolog/jobs');
+});
