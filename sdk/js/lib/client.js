@@ -221,7 +221,7 @@ class VSLClient {
       repeatable: true,
       bodyWithinTimeout: false,
       read: async (response, failed) => {
-        if (!response.body) throw new VSLError(`No body from ${url}`, { code: 'EMPTY_DOWNLOAD' });
+        if (!response.body) throw new VSLError('The download has no body', { code: 'EMPTY_DOWNLOAD' });
         const source = Readable.fromWeb(response.body);
         let sourceFailed = false;
         source.once('error', () => { sourceFailed = true; });
@@ -351,13 +351,12 @@ class VSLClient {
     }, timeoutMs);
     const onAbort = () => controller.abort(signal.reason);
     if (signal) signal.addEventListener('abort', onAbort, { once: true });
+    const where = `${init.method} ${String(url).split('?')[0]}`; // a presigned query is a credential
     const failed = (cause) => {
       if (signal && signal.aborted) return signal.reason;
-      if (timedOut) {
-        return new APITimeoutError(`${init.method} ${url} timed out after ${timeoutMs} ms`, { cause });
-      }
+      if (timedOut) return new APITimeoutError(`${where} timed out after ${timeoutMs} ms`, { cause });
       const code = retry.connectErrorCode(cause);
-      return new APIConnectionError(`${init.method} ${url} failed: ${cause && cause.message}${code ? ` (${code})` : ''}`,
+      return new APIConnectionError(`${where} failed: ${cause && cause.message}${code ? ` (${code})` : ''}`,
         { cause, details: code, beforeSending: retry.CONNECT_ERROR_CODES.has(code) });
     };
     try {

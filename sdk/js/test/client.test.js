@@ -289,3 +289,12 @@ test('listJobs sends only the filters given (server support coming)', async () =
   await client.listJobs();
   assert.equal(calls[1].url, 'http://vsl.test/homolog/jobs');
 });
+
+test("a failed download's error does not repeat the presigned URL's signature", async () => {
+  const { connectionError } = require('./fakes');
+  const { client } = fakeClient([connectionError('ECONNRESET')], { maxRetries: 0 });
+  const error = await client.download(RESULT, path.join(os.tmpdir(), `vsl-js-${process.pid}.png`)).catch((e) => e);
+  assert.ok(error instanceof VSLClient.APIConnectionError);
+  assert.match(error.message, /GET http:\/\/s3\.test\/bucket\/original\.png failed/);
+  assert.doesNotMatch(error.message, /Signature/);
+});
