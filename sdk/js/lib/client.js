@@ -8,7 +8,7 @@ const {
   JobFailedError, JobCancelledError, WaitTimeoutError, errorFromResponse,
 } = errors;
 
-const VERSION = '0.1.0';
+const { version: VERSION } = require('../package.json');
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_RETRIES = 2;
