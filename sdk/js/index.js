@@ -1,0 +1,20 @@
+'use strict';
+
+// const VSLClient = require('./sdk/js'); the error classes are properties of the class too.
+const VSLClient = require('./lib/client');
+const errors = require('./lib/errors');
+const { verifyWebhook, WebhookVerificationError } = require('./lib/webhooks');
+
+for (const name of [
+  'VSLError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
+  'ConflictError', 'UnprocessableEntityError', 'RateLimitError', 'InternalServerError',
+  'APIConnectionError', 'APITimeoutError', 'JobFailedError', 'JobCancelledError', 'WaitTimeoutError',
+]) {
+  VSLClient[name] = errors[name];
+}
+VSLClient.WebhookVerificationError = WebhookVerificationError;
+VSLClient.verifyWebhook = verifyWebhook;
+VSLClient.VSLClient = VSLClient;
+VSLClient.default = VSLClient;
+
+module.exports = VSLClient;

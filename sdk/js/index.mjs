@@ -1,0 +1,11 @@
+// import VSLClient, { RateLimitError } from './sdk/js/index.mjs' (or the package name).
+import VSLClient from './index.js';
+
+export default VSLClient;
+export const {
+  VSLError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
+  ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError,
+  APIConnectionError, APITimeoutError, JobFailedError, JobCancelledError, WaitTimeoutError,
+  WebhookVerificationError, verifyWebhook, VERSION,
+} = VSLClient;
+export { VSLClient };

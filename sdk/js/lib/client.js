@@ -1,0 +1,392 @@
+'use strict';
+
+const errors = require('./errors');
+const retry = require('./retry');
+
+const {
+  VSLError, RateLimitError, APIConnectionError, APITimeoutError,
+  JobFailedError, JobCancelledError, WaitTimeoutError, errorFromResponse,
+} = errors;
+
+const { version: VERSION } = require('../package.json');
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_ESTIMATED_TIME_S = 10;
+const MIN_POLL_MS = 500;
+const MAX_FIRST_POLL_MS = 5_000;
+const MAX_POLL_MS = 10_000;
+
+function env(name) {
+  return typeof process !== 'undefined' && process.env ? process.env[name] || undefined : undefined;
+}
+
+function randomId() {
+  if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') {
+    return globalThis.crypto.randomUUID();
+  }
+  return require('node:crypto').randomUUID();
+}
+
+function defaultSleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      if (signal) signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function nonNegativeNumber(value, fallback, name) {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`${name} must be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function headersObject(headers) {
+  const out = {};
+  if (headers && typeof headers.forEach === 'function') headers.forEach((v, k) => { out[k] = v; });
+  return out;
+}
+
+/**
+ * Client for the VSL Media API. Zero dependencies: Node 18+ global fetch.
+ *
+ *   const client = new VSLClient({ apiKey, baseUrl, userId });
+ *   const job = await client.generateImage({ prompt: 'A beautiful sunset' });
+ *   const result = await client.waitForCompletion(job.jobId);
+ */
+class VSLClient {
+  constructor({
+    apiKey = env('VSL_API_KEY'),
+    baseUrl = env('VSL_BASE_URL'),
+    userId = env('VSL_USER_ID'),
+    maxRetries = DEFAULT_MAX_RETRIES,
+    timeout = DEFAULT_TIMEOUT_MS,
+    idempotentRetries = false,
+    fetch: fetchImpl = globalThis.fetch,
+    sleep = defaultSleep,
+  } = {}) {
+    if (!apiKey) {
+      throw new VSLError('No API key: pass { apiKey } or set VSL_API_KEY.', { code: 'CONFIGURATION' });
+    }
+    if (!baseUrl) {
+      throw new VSLError('No base URL: pass { baseUrl } or set VSL_BASE_URL.', { code: 'CONFIGURATION' });
+    }
+    if (typeof fetchImpl !== 'function') {
+      throw new VSLError('No fetch: use Node 18+ or pass { fetch }.', { code: 'CONFIGURATION' });
+    }
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
+    }
+    this.apiKey = apiKey;
+    this.baseUrl = String(baseUrl).replace(/\/+$/, '');
+    this.userId = userId || undefined;
+    this.maxRetries = maxRetries;
+    this.timeout = nonNegativeNumber(timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    this.idempotentRetries = Boolean(idempotentRetries);
+    this._fetch = fetchImpl;
+    this._sleep = sleep;
+    this._models = null; // Promise of the catalog, shared by concurrent callers
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------
+
+  /** Submit an image job: `prompt` plus the model's parameters (width, height, ...). */
+  generateImage({ prompt, modelId = 'flux-schnell', userId, ...parameters } = {}, options) {
+    return this._submit({ mediaType: 'image', modelId, userId, parameters: { prompt, ...parameters } }, options);
+  }
+
+  /** Submit a video job from an input image URL (`imageUrl`) plus the model's parameters. */
+  generateVideo({ imageUrl, modelId = 'stability-video', userId, ...parameters } = {}, options) {
+    return this._submit({ mediaType: 'video', modelId, userId, parameters: { image: imageUrl, ...parameters } }, options);
+  }
+
+  /** Submit an audio job: `prompt` plus the model's parameters (duration, ...). */
+  generateAudio({ prompt, modelId = 'musicgen', userId, ...parameters } = {}, options) {
+    return this._submit({ mediaType: 'audio', modelId, userId, parameters: { prompt, ...parameters } }, options);
+  }
+
+  /** Submit a job for any model; its mediaType comes from models() (cached) when omitted. */
+  async generate({ modelId, mediaType, userId, ...parameters } = {}, options) {
+    if (!modelId || typeof modelId !== 'string') throw new TypeError('generate() needs a modelId');
+    const type = mediaType || await this._mediaTypeOf(modelId, options);
+    return this._submit({ mediaType: type, modelId, userId, parameters }, options);
+  }
+
+  /** The job's status view: status, and `result` once completed or `error` once failed. */
+  getStatus(jobId, options) {
+    return this._api('GET', `/status/${encodeURIComponent(this._jobIdOf(jobId))}`, undefined, options);
+  }
+
+  /**
+   * Poll until the job ends; returns its `result`. Throws JobFailedError, JobCancelledError,
+   * or WaitTimeoutError after `timeout` ms. Polls start at a tenth of the job's estimated time
+   * (at least 0.5 s) and grow; a 429 on a poll is waited out as its Retry-After asks.
+   */
+  async waitForCompletion(job, { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = {}) {
+    const jobId = this._jobIdOf(job);
+    const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
+    const deadline = performance.now() + timeoutMs;
+    let estimate = job && typeof job === 'object' ? Number(job.estimatedTime) : NaN;
+    let delayMs = null;
+    let lastStatus = null;
+    let polls = 0;
+    for (;;) {
+      let view;
+      try {
+        view = await this._api('GET', `/status/${encodeURIComponent(jobId)}`, undefined,
+          { signal, retryRateLimits: false });
+      } catch (error) {
+        if (!(error instanceof RateLimitError)) throw error;
+        const waitMs = error.retryAfter !== null ? error.retryAfter * 1000 : retry.backoffMs(polls);
+        if (performance.now() + waitMs > deadline) throw error; // cannot poll again in time
+        await this._sleep(waitMs, signal);
+        polls += 1;
+        continue;
+      }
+      polls += 1;
+      if (view.status !== lastStatus) {
+        lastStatus = view.status;
+        if (onUpdate) await onUpdate(view);
+      }
+      if (view.status === 'completed') return view.result;
+      if (view.status === 'failed') throw new JobFailedError(view);
+      if (view.status === 'cancelled') throw new JobCancelledError(view);
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw new WaitTimeoutError(view, timeoutMs);
+      if (delayMs === null) {
+        if (!Number.isFinite(estimate)) estimate = await this._cachedEstimate(view.modelId);
+        delayMs = Math.min(Math.max(estimate * 100, MIN_POLL_MS), MAX_FIRST_POLL_MS);
+      } else {
+        delayMs = Math.min(delayMs * 1.5, MAX_POLL_MS);
+      }
+      await this._sleep(Math.min(delayMs, remaining), signal);
+    }
+  }
+
+  /** Cancel a pending or processing job; resolves to its status view (now cancelled). */
+  cancelJob(job, options) { // POST /jobs/{jobId}/cancel: coming on the server
+    return this._api('POST', `/jobs/${encodeURIComponent(this._jobIdOf(job))}/cancel`, undefined, options);
+  }
+
+  /** One page of the client's jobs: { jobs, nextCursor }; pass nextCursor as cursor for the next. */
+  listJobs({ userId, status, modelId, since, limit, cursor } = {}, options) { // GET /jobs: coming
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit, cursor })) {
+      if (value !== undefined && value !== null && value !== '') {
+        query.set(name, value instanceof Date ? value.toISOString() : String(value));
+      }
+    }
+    const search = query.toString();
+    return this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
+  }
+
+  /** The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters. */
+  async models(options) {
+    const body = await this._api('GET', '/models', undefined, options);
+    const models = Array.isArray(body && body.models) ? body.models : [];
+    this._models = Promise.resolve(models);
+    return models;
+  }
+
+  /**
+   * Stream a result's media (its `originalUrl`, or a URL string) to a file at `path`.
+   * Written to `path + '.part'` first, so a failed download leaves no truncated file.
+   * Resolves to `path`.
+   */
+  async download(result, path, { signal } = {}) {
+    const url = typeof result === 'string' ? result : result && result.originalUrl;
+    if (!url) throw new TypeError('download() needs a result with originalUrl, or a URL');
+    if (!path) throw new TypeError('download() needs a file path');
+    const fs = require('node:fs');
+    const { pipeline } = require('node:stream/promises');
+    const { Readable } = require('node:stream');
+    const partial = `${path}.part`;
+    await fs.promises.writeFile(partial, ''); // a path we cannot write fails here, not as a network error
+    // The URL is presigned: it carries its own authorization, and our key must not leave for S3.
+    await this._withRetries(url, { method: 'GET' }, {
+      signal,
+      repeatable: true,
+      bodyWithinTimeout: false,
+      read: async (response, failed) => {
+        if (!response.body) throw new VSLError('The download has no body', { code: 'EMPTY_DOWNLOAD' });
+        const source = Readable.fromWeb(response.body);
+        let sourceFailed = false;
+        source.once('error', () => { sourceFailed = true; });
+        try {
+          await pipeline(source, fs.createWriteStream(partial));
+        } catch (cause) {
+          throw sourceFailed ? failed(cause) : cause; // a lost connection is retried, a full disk is not
+        }
+      },
+    }).catch(async (error) => {
+      await fs.promises.rm(partial, { force: true });
+      throw error;
+    });
+    await fs.promises.rename(partial, path);
+    return path;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  _jobIdOf(job) {
+    const jobId = job && typeof job === 'object' ? job.jobId : job;
+    if (typeof jobId !== 'string' || !jobId) throw new TypeError('a jobId (or a job with jobId) is required');
+    return jobId;
+  }
+
+  _submit({ mediaType, modelId, userId, parameters }, options = {}) {
+    const body = { mediaType, modelId, parameters };
+    const user = userId || this.userId;
+    if (user) body.userId = user;
+    return this._api('POST', '/generate-media', body, options);
+  }
+
+  async _catalog(options) {
+    if (!this._models) {
+      const pending = this.models(options);
+      this._models = pending;
+      pending.catch(() => { if (this._models === pending) this._models = null; });
+    }
+    return this._models;
+  }
+
+  async _mediaTypeOf(modelId, options) {
+    let models = await this._catalog(options);
+    if (!models.some((m) => m.modelId === modelId)) { // the catalog may have grown since cached
+      this._models = null;
+      models = await this._catalog(options);
+    }
+    const model = models.find((m) => m.modelId === modelId);
+    if (!model) {
+      const known = models.map((m) => m.modelId).join(', ');
+      throw new VSLError(`Unknown modelId '${modelId}'. Available: ${known}`,
+        { code: 'UNKNOWN_MODEL', details: `Available models: ${known}` });
+    }
+    return model.mediaType;
+  }
+
+  async _cachedEstimate(modelId) {
+    if (this._models) {
+      const models = await this._models.catch(() => []);
+      const model = models.find((m) => m.modelId === modelId);
+      const seconds = Number(model && model.estimatedTime);
+      if (Number.isFinite(seconds) && seconds > 0) return seconds;
+    }
+    return DEFAULT_ESTIMATED_TIME_S;
+  }
+
+  /** One logical API call: JSON in and out, with the retry rules. */
+  async _api(method, path, body, { signal, timeout, retryRateLimits = true } = {}) {
+    const headers = {
+      'X-API-Key': this.apiKey,
+      Accept: 'application/json',
+      'User-Agent': `vsl-js/${VERSION}`,
+    };
+    let payload;
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const isGet = method === 'GET' || method === 'HEAD';
+    if (!isGet) headers['Idempotency-Key'] = `vsl-js-${randomId()}`; // one per call, every attempt
+    const text = await this._withRetries(this.baseUrl + path,
+      { method, headers, body: payload }, {
+        signal,
+        timeout,
+        repeatable: isGet || this.idempotentRetries,
+        retryRateLimits,
+        read: (response, failed) => response.text().catch((cause) => { throw failed(cause); }),
+      });
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new VSLError(`${method} ${path}: the answer is not JSON`,
+        { code: 'INVALID_RESPONSE', details: String(text).slice(0, 500), body: text, cause });
+    }
+  }
+
+  /** Attempts until success, a non-retryable error, or maxRetries retries. */
+  async _withRetries(url, init, { signal, timeout, repeatable, retryRateLimits = true,
+    bodyWithinTimeout = true, read }) {
+    for (let retryIndex = 0; ; retryIndex += 1) {
+      let error;
+      try {
+        return await this._attempt(url, init, { signal, timeout, bodyWithinTimeout, read });
+      } catch (caught) {
+        if (!(caught instanceof VSLError)) throw caught; // the caller's abort, or a bug
+        error = caught;
+      }
+      const delayMs = !retryRateLimits && error instanceof RateLimitError ? null
+        : retry.retryDelayMs(error, { repeatable, retryIndex, maxRetries: this.maxRetries });
+      if (delayMs === null) throw error;
+      await this._sleep(delayMs, signal);
+    }
+  }
+
+  /**
+   * One HTTP exchange: what `read(response, failed)` returns when 2xx, else a VSLError.
+   * `read` turns its network failures into errors with `failed(cause)`.
+   */
+  async _attempt(url, init, { signal, timeout, bodyWithinTimeout, read }) {
+    if (signal && signal.aborted) throw signal.reason;
+    const timeoutMs = nonNegativeNumber(timeout, this.timeout, 'timeout');
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+    const where = `${init.method} ${String(url).split('?')[0]}`; // a presigned query is a credential
+    const failed = (cause) => {
+      if (signal && signal.aborted) return signal.reason;
+      if (timedOut) return new APITimeoutError(`${where} timed out after ${timeoutMs} ms`, { cause });
+      const code = retry.connectErrorCode(cause);
+      return new APIConnectionError(`${where} failed: ${cause && cause.message}${code ? ` (${code})` : ''}`,
+        { cause, details: code, beforeSending: retry.CONNECT_ERROR_CODES.has(code) });
+    };
+    try {
+      let response;
+      try {
+        response = await this._fetch(url, { ...init, signal: controller.signal });
+      } catch (cause) {
+        throw failed(cause);
+      }
+      if (!bodyWithinTimeout) clearTimeout(timer);
+      if (!response.ok) {
+        let text = '';
+        try {
+          text = await response.text();
+        } catch (cause) {
+          throw failed(cause);
+        }
+        let parsed = null;
+        try { parsed = JSON.parse(text); } catch { parsed = null; }
+        throw errorFromResponse(response.status, headersObject(response.headers), text,
+          retry.retryAfterOf(response.headers, parsed));
+      }
+      return await read(response, failed);
+    } finally {
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+VSLClient.VERSION = VERSION;
+
+module.exports = VSLClient;

@@ -1,0 +1,126 @@
+'use strict';
+
+/**
+ * Every error the client throws. HTTP errors carry the API's documented body:
+ * `status` (HTTP status), `code` (e.g. RATE_LIMIT_EXCEEDED), `details`, and
+ * `retryAfter` in seconds when the server said when to retry.
+ */
+class VSLError extends Error {
+  constructor(message, { status = null, code = null, details = null, retryAfter = null,
+    body = null, headers = null, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.retryAfter = retryAfter;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+class BadRequestError extends VSLError {}
+class AuthenticationError extends VSLError {}
+class PermissionDeniedError extends VSLError {}
+class NotFoundError extends VSLError {}
+class ConflictError extends VSLError {}
+class UnprocessableEntityError extends VSLError {}
+class RateLimitError extends VSLError {}
+class InternalServerError extends VSLError {}
+
+/** The request never got an HTTP answer. `beforeSending` is true when nothing was sent. */
+class APIConnectionError extends VSLError {
+  constructor(message, { beforeSending = false, ...rest } = {}) {
+    super(message, { code: 'CONNECTION_ERROR', ...rest });
+    this.beforeSending = beforeSending;
+  }
+}
+
+class APITimeoutError extends APIConnectionError {
+  constructor(message, rest = {}) {
+    super(message, { code: 'TIMEOUT', ...rest });
+  }
+}
+
+/** The job ended as failed; `job` is its status view, `details` the job's error. */
+class JobFailedError extends VSLError {
+  constructor(job) {
+    super(`Job ${job.jobId} failed: ${job.error || 'no reason given'}`,
+      { code: 'JOB_FAILED', details: job.error ?? null });
+    this.jobId = job.jobId;
+    this.job = job;
+  }
+}
+
+class JobCancelledError extends VSLError {
+  constructor(job) {
+    super(`Job ${job.jobId} was cancelled${job.error ? `: ${job.error}` : ''}`,
+      { code: 'JOB_CANCELLED', details: job.error ?? null });
+    this.jobId = job.jobId;
+    this.job = job;
+  }
+}
+
+/** waitForCompletion ran out of time; `job` is the last status seen. */
+class WaitTimeoutError extends VSLError {
+  constructor(job, timeoutMs) {
+    super(`Job ${job.jobId} still ${job.status} after ${timeoutMs} ms`,
+      { code: 'WAIT_TIMEOUT', details: `last status: ${job.status}` });
+    this.jobId = job.jobId;
+    this.job = job;
+    this.timeout = timeoutMs;
+  }
+}
+
+const BY_STATUS = {
+  400: BadRequestError,
+  401: AuthenticationError,
+  403: PermissionDeniedError,
+  404: NotFoundError,
+  409: ConflictError,
+  422: UnprocessableEntityError,
+  429: RateLimitError,
+};
+
+function errorClassFor(status) {
+  if (BY_STATUS[status]) return BY_STATUS[status];
+  return status >= 500 ? InternalServerError : VSLError;
+}
+
+/** The error for a non-2xx answer; `text` is its body, JSON in the documented format or not. */
+function errorFromResponse(status, headers, text, retryAfter) {
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  const documented = body !== null && typeof body === 'object' && !Array.isArray(body);
+  const error = documented && typeof body.error === 'string' ? body.error : `HTTP ${status}`;
+  const code = documented && typeof body.code === 'string' ? body.code : `HTTP_${status}`;
+  const details = documented && typeof body.details === 'string'
+    ? body.details : (text || '').slice(0, 500) || null;
+  const Class = errorClassFor(status);
+  return new Class(details ? `${status} ${error}: ${details}` : `${status} ${error}`, {
+    status, code, details, retryAfter, body: documented ? body : text, headers,
+  });
+}
+
+module.exports = {
+  VSLError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  APIConnectionError,
+  APITimeoutError,
+  JobFailedError,
+  JobCancelledError,
+  WaitTimeoutError,
+  errorClassFor,
+  errorFromResponse,
+};

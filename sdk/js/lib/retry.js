@@ -1,0 +1,103 @@
+'use strict';
+
+const { APIConnectionError } = require('./errors');
+
+/** When and how long to retry: pure functions, so every rule is testable without a network. */
+
+const INITIAL_DELAY_MS = 500;
+const MAX_DELAY_MS = 8000;
+// A server asking for a longer wait than this gets the error back instead of a blocked caller.
+const MAX_RETRY_AFTER_S = 60;
+
+// Failures while connecting: the request was never sent, so even a POST is safe to repeat.
+const CONNECT_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Exponential backoff with down-jitter: 0.5 s doubling to 8 s, times a factor in [0.75, 1]. */
+function backoffMs(retryIndex, random = Math.random) {
+  const index = Number.isInteger(retryIndex) && retryIndex > 0 ? retryIndex : 0;
+  const base = Math.min(INITIAL_DELAY_MS * 2 ** Math.min(index, 30), MAX_DELAY_MS);
+  const r = Number(random());
+  const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 1;
+  return base * (1 - 0.25 * unit);
+}
+
+/**
+ * Seconds asked for by a Retry-After header: delta-seconds or an HTTP date.
+ * Anything else (absent, empty, negative, garbage) is null, never NaN.
+ */
+function parseRetryAfter(value, nowMs = Date.now()) {
+  if (value === null || value === undefined) return null;
+  const text = String(value).trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const seconds = Number(text);
+    return Number.isFinite(seconds) ? seconds : null;
+  }
+  if (/[a-z]/i.test(text)) { // an HTTP date always names a day and a month
+    const at = Date.parse(text);
+    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - nowMs) / 1000));
+  }
+  return null;
+}
+
+/** Retry-After of an answer: the header first, else the documented body field. */
+function retryAfterOf(headers, body, nowMs = Date.now()) {
+  const fromHeader = parseRetryAfter(headers && headers.get ? headers.get('retry-after') : null, nowMs);
+  if (fromHeader !== null) return fromHeader;
+  const fromBody = body && typeof body === 'object' ? Number(body.retryAfter) : NaN;
+  return Number.isFinite(fromBody) && fromBody >= 0 ? fromBody : null;
+}
+
+function isRetryableStatus(status) {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Whether a failed attempt may be repeated. `repeatable` is true for GETs and for POSTs the
+ * server deduplicates; other POSTs are repeated only on answers proving nothing was created:
+ * a connection refused before sending, 429, or 503 (throttling).
+ */
+function mayRetry(error, repeatable) {
+  if (typeof error.status === 'number') {
+    if (!isRetryableStatus(error.status)) return false;
+    return repeatable || error.status === 429 || error.status === 503;
+  }
+  if (error instanceof APIConnectionError) { // timeouts too: a timed-out POST may have landed
+    return repeatable || error.beforeSending === true;
+  }
+  return false;
+}
+
+/**
+ * Milliseconds to wait before the next attempt, or null to give up and throw.
+ * Retry-After comes first; a wait longer than MAX_RETRY_AFTER_S is not retried.
+ */
+function retryDelayMs(error, { repeatable, retryIndex, maxRetries, random = Math.random }) {
+  if (!(retryIndex < maxRetries) || !mayRetry(error, repeatable)) return null;
+  const asked = error.retryAfter;
+  if (typeof asked === 'number' && Number.isFinite(asked) && asked >= 0) {
+    return asked <= MAX_RETRY_AFTER_S ? asked * 1000 : null;
+  }
+  return backoffMs(retryIndex, random);
+}
+
+function connectErrorCode(error) {
+  const cause = error && error.cause;
+  return (cause && cause.code) || (error && error.code) || null;
+}
+
+module.exports = {
+  INITIAL_DELAY_MS,
+  MAX_DELAY_MS,
+  MAX_RETRY_AFTER_S,
+  CONNECT_ERROR_CODES,
+  backoffMs,
+  parseRetryAfter,
+  retryAfterOf,
+  isRetryableStatus,
+  mayRetry,
+  retryDelayMs,
+  connectErrorCode,
+};
