@@ -141,7 +141,8 @@ def generate_media():
     caller = _caller()
     settings = wiring.settings()
     body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
-    request = parse_generate_request(body, settings.input_policy, bound_user_id=caller.user_id)
+    request = parse_generate_request(body, settings.input_policy, bound_user_id=caller.user_id,
+                                     webhook_policy=settings.webhook_policy)
 
     def submit() -> StoredResponse:
         accepted = wiring.services().submission.submit(caller, request, _public_base_url())
@@ -172,6 +173,40 @@ def cancel_job(job_id):
     return wiring.services().control.cancel(_caller(), job_id)
 
 
+@api("/jobs/{job_id}/deliveries")
+def job_deliveries(job_id):
+    job = wiring.services().status.owned_job(_caller(), job_id)
+    return wiring.services().deliverer.deliveries_of(job.job_id)
+
+
+@api("/webhooks", methods=["POST"], json_body=True)
+def register_webhook():
+    caller = _caller()
+    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
+    return Response(body=wiring.services().webhooks.register(caller, body), status_code=201)
+
+
+@api("/webhooks")
+def list_webhooks():
+    return wiring.services().webhooks.list(_caller())
+
+
+@api("/webhooks/{webhook_id}", methods=["DELETE"])
+def delete_webhook(webhook_id):
+    wiring.services().webhooks.delete(_caller(), webhook_id)
+    return Response(body="", status_code=204)
+
+
+@api("/webhooks/secret")
+def webhook_secret():
+    return wiring.services().webhooks.secret(_caller())
+
+
+@api("/webhooks/secret/rotate", methods=["POST"])
+def rotate_webhook_secret():
+    return wiring.services().webhooks.rotate(_caller())
+
+
 @api("/webhook/replicate", methods=["POST"], json_body=True)
 def replicate_webhook():
     request = app.current_request
@@ -186,6 +221,16 @@ def process_job_event(event):
         attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
         wiring.services().prediction_events.handle(json.loads(record.body), attempt,
                                                    wiring.max_receive_count())
+
+
+@app.on_sqs_message(queue=_names.notifications_queue, batch_size=1)
+def deliver_notifications(event):
+    for record in event:
+        message = json.loads(record.body)
+        if message["kind"] == "job-event":
+            wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
+        else:
+            wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])
 
 
 @app.on_s3_event(bucket=_names.media_bucket, events=["s3:ObjectCreated:*"])

@@ -5,7 +5,7 @@ from functools import lru_cache
 from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
@@ -43,6 +43,23 @@ class Settings(BaseModel):
     reconcile_after_s: int = Field(30, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
     replicate_versions: Dict[str, str] = Field(default_factory=dict)
+    # Every job's events also go here, signed with its own secret (whsec_...).
+    webhook_url: Optional[str] = None
+    webhook_secret: Optional[str] = None
+    # Seconds between webhook delivery attempts: Standard Webhooks' schedule, about a day.
+    webhook_retry_delays_s: Tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+    @model_validator(mode="after")
+    def _webhook_needs_its_secret(self):
+        if self.webhook_url and not (self.webhook_secret or "").startswith("whsec_"):
+            raise ValueError("VSL_WEBHOOK_URL needs VSL_WEBHOOK_SECRET (whsec_...)")
+        return self
+
+    @property
+    def webhook_policy(self) -> UrlPolicy:
+        """Client webhook targets: https and public hosts; loopback too on the local stage."""
+        return UrlPolicy(schemes=frozenset({"http", "https"}) if self.allow_private_inputs
+                         else frozenset({"https"}), allow_private=self.allow_private_inputs)
 
     @property
     def input_policy(self) -> UrlPolicy:
@@ -89,6 +106,11 @@ def settings_from_env(env=None) -> Settings:
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
         reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",
+        webhook_url=env.get("VSL_WEBHOOK_URL") or None,
+        webhook_secret=env.get("VSL_WEBHOOK_SECRET") or None,
+        **({"webhook_retry_delays_s": tuple(float(x) for x in
+                                            env["VSL_WEBHOOK_RETRY_DELAYS_S"].split(","))}
+           if env.get("VSL_WEBHOOK_RETRY_DELAYS_S") else {}),
     )
 
 

@@ -25,8 +25,12 @@ class ResourceNames:
     api_keys_table: str
     counters_table: str
     idempotency_table: str
+    webhooks_table: str
+    deliveries_table: str
     jobs_queue: str
     jobs_dlq: str
+    notifications_queue: str
+    notifications_dlq: str
     media_bucket: str
 
 
@@ -39,8 +43,12 @@ def resource_names(stage: str, bucket_override: Optional[str] = None) -> Resourc
         api_keys_table=tables["api-keys"],
         counters_table=tables["counters"],
         idempotency_table=tables["idempotency"],
+        webhooks_table=tables["webhooks"],
+        deliveries_table=tables["deliveries"],
         jobs_queue=f"{prefix}-jobs",
         jobs_dlq=f"{prefix}-jobs-dlq",
+        notifications_queue=f"{prefix}-notifications",
+        notifications_dlq=f"{prefix}-notifications-dlq",
         media_bucket=bucket_override or f"{prefix}-{spec['bucket']['suffix']}",
     )
 

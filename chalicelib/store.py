@@ -174,7 +174,7 @@ class DynamoJobStore:
         return job_from_item(resp["Attributes"])
 
     def list(self, query: JobQuery) -> JobPage:
-        names, values = {"#created": "createdAt"}, {}
+        names, values = {}, {}
         if query.user_id is not None:
             index, names["#h"] = "by-user", "ownerUser"
             values[":h"] = f"{query.owner_id}#{query.user_id}"
@@ -184,7 +184,7 @@ class DynamoJobStore:
         condition = "#h = :h"
         if query.since is not None:
             condition += " AND #created >= :since"
-            values[":since"] = iso(query.since)
+            names["#created"], values[":since"] = "createdAt", iso(query.since)
         filters = []
         if query.status is not None:
             names["#status"], values[":status"] = "status", JobStatus(query.status).value

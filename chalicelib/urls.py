@@ -172,3 +172,40 @@ def fetch(policy: UrlPolicy, url: str, out: BinaryIO, max_bytes: int,
         except requests.RequestException as e:
             raise FetchFailed(f"the download failed ({type(e).__name__})") from None
     raise FetchFailed("too many redirects", gone=True)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    retry_after: Optional[int] = None
+
+
+def post(policy: UrlPolicy, url: str, body: bytes, headers: dict,
+         timeout_s: float = 15.0) -> Answer:
+    """POST ``body`` under ``policy`` (UrlRejected if the target is not allowed);
+    redirects are not followed: a 3xx is the answer. FetchFailed when none came."""
+    import requests
+    policy.check(url)
+    try:
+        resp = requests.post(url, data=body, headers=headers, timeout=(5.0, timeout_s),
+                             allow_redirects=False)
+    except requests.RequestException as e:
+        raise FetchFailed(f"no answer ({type(e).__name__})") from None
+    return Answer(resp.status_code, _retry_after(resp.headers.get("Retry-After")))
+
+
+def _retry_after(value: Optional[str]) -> Optional[int]:
+    """Seconds from a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0, int(float(value)))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime, timezone
+    try:
+        return max(0, int((parsedate_to_datetime(value) - datetime.now(timezone.utc))
+                          .total_seconds()))
+    except (TypeError, ValueError):
+        return None

@@ -21,6 +21,7 @@ class GenerateBody(BaseModel):
     modelId: str = Field(min_length=1, max_length=64)
     parameters: Dict[str, Any] = Field(default_factory=dict)
     prompt: Optional[str] = Field(None, min_length=1, max_length=4000)
+    webhookUrl: Optional[str] = Field(None, min_length=1, max_length=2048)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class GenerateRequest:
     user_id: str
     model: CatalogEntry
     parameters: ModelParameters
+    webhook_url: Optional[str] = None
 
 
 # Pydantic error types grouped into the stable codes clients can branch on.
@@ -37,7 +39,7 @@ _ERROR_CODES = {
     "greater_than": "OUT_OF_RANGE", "greater_than_equal": "OUT_OF_RANGE",
     "less_than": "OUT_OF_RANGE", "less_than_equal": "OUT_OF_RANGE",
     "multiple_of": "OUT_OF_RANGE", "string_too_short": "OUT_OF_RANGE",
-    "string_too_long": "OUT_OF_RANGE",
+    "string_too_long": "OUT_OF_RANGE", "too_short": "OUT_OF_RANGE", "too_long": "OUT_OF_RANGE",
 }
 
 
@@ -63,8 +65,9 @@ def parse_json_body(raw: Optional[bytes], max_bytes: int) -> dict:
 
 
 def parse_generate_request(body: dict, input_policy: UrlPolicy,
-                           bound_user_id: Optional[str] = None) -> GenerateRequest:
-    envelope = _validate(GenerateBody, body, prefix="")
+                           bound_user_id: Optional[str] = None,
+                           webhook_policy: Optional[UrlPolicy] = None) -> GenerateRequest:
+    envelope = validate_model(GenerateBody, body, prefix="")
     user_id = envelope.userId or bound_user_id
     if user_id is None:
         raise ValidationFailed("userId: Field required", code="MISSING_PARAMETER")
@@ -81,7 +84,7 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
             raise ValidationFailed(f"prompt: model '{model.model_id}' takes no prompt",
                                    code="UNKNOWN_PARAMETER")
         params.setdefault("prompt", envelope.prompt)
-    parameters = _validate(model.parameters, params, prefix="parameters.")
+    parameters = validate_model(model.parameters, params, prefix="parameters.")
     for name, value in parameters:
         if isinstance(value, HttpUrl):
             try:
@@ -89,10 +92,15 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
             except UrlRejected as e:
                 raise ValidationFailed(f"parameters.{name}: the URL {e}",
                                        code="INVALID_VALUE") from None
-    return GenerateRequest(user_id, model, parameters)
+    if envelope.webhookUrl is not None:
+        try:
+            (webhook_policy or UrlPolicy()).check(envelope.webhookUrl)
+        except UrlRejected as e:
+            raise ValidationFailed(f"webhookUrl: the URL {e}", code="INVALID_VALUE") from None
+    return GenerateRequest(user_id, model, parameters, envelope.webhookUrl)
 
 
-def _validate(schema: Type[BaseModel], data: dict, prefix: str):
+def validate_model(schema: Type[BaseModel], data: dict, prefix: str):
     try:
         return schema.model_validate(data)
     except ValidationError as e:

@@ -15,7 +15,6 @@ from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.jobs.control import JobControl
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.notifier import LoggingNotifier
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents
 from chalicelib.jobs.reconciliation import Reconciler
@@ -23,8 +22,12 @@ from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.submission import Submission
 from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import ApiKeys
+from chalicelib.notifications.delivery import Deliverer
+from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
+from chalicelib.notifications.dynamodb import DynamoDeliveryStore, DynamoWebhookConfigStore
+from chalicelib.notifications.endpoints import WebhookEndpoints
 from chalicelib.limits import RateLimiter
-from chalicelib.queue import SqsJobQueue
+from chalicelib.queue import SqsQueue
 from chalicelib.replicate import ReplicateClient
 from chalicelib.resources import load_spec
 from chalicelib.storage import S3MediaStorage
@@ -56,6 +59,9 @@ class Services:
     control: JobControl
     listing: JobListing
     idempotency: IdempotencyGuard
+    webhooks: WebhookEndpoints
+    dispatcher: Dispatcher
+    deliverer: Deliverer
 
 
 @lru_cache(maxsize=1)
@@ -63,9 +69,14 @@ def services() -> Services:
     s, clock = get_settings(), SystemClock()
     jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
-    queue = SqsJobQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
+    queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
+    notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
     limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
-    lifecycle = Lifecycle(jobs, LoggingNotifier(), clock)
+    lifecycle = Lifecycle(jobs, QueueNotifier(notifications), clock)
+    webhooks = WebhookEndpoints(
+        DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
+        clock)
+    deliveries = DynamoDeliveryStore(aws.dynamodb_table(s.names.deliveries_table))
     reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
                             quiet_after_s=s.reconcile_after_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
@@ -82,6 +93,11 @@ def services() -> Services:
         listing=JobListing(jobs, storage),
         idempotency=IdempotencyGuard(
             DynamoIdempotencyStore(aws.dynamodb_table(s.names.idempotency_table)), clock),
+        webhooks=webhooks,
+        dispatcher=Dispatcher(jobs, webhooks, deliveries, notifications, s.webhook_url),
+        deliverer=Deliverer(jobs, webhooks, deliveries, notifications, s.webhook_policy, clock,
+                            storage.presigned_url, s.webhook_retry_delays_s,
+                            stage_secret=s.webhook_secret),
     )
 
 

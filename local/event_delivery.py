@@ -89,8 +89,9 @@ def main():
     import argparse
     import os
     parser = argparse.ArgumentParser(description="Deliver queue messages and S3 events.")
-    parser.add_argument("--queues", nargs="+", choices=["jobs", "media-events"],
-                        default=["jobs", "media-events"], help="which sources to deliver")
+    parser.add_argument("--queues", nargs="+", choices=["jobs", "media-events", "notifications"],
+                        default=["jobs", "media-events", "notifications"],
+                        help="which sources to deliver")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     import app  # the Chalice app, with its handlers
@@ -101,6 +102,9 @@ def main():
     consumers = [
         QueueConsumer("jobs", sqs.get_queue_url(QueueName=names.jobs_queue)["QueueUrl"],
                       sqs_delivery(app.process_job_event)),
+        QueueConsumer("notifications",
+                      sqs.get_queue_url(QueueName=names.notifications_queue)["QueueUrl"],
+                      sqs_delivery(app.deliver_notifications)),
         QueueConsumer("media-events",
                       sqs.get_queue_url(QueueName=media_events_queue(stage))["QueueUrl"],
                       s3_delivery(app.make_thumbnail)),

@@ -26,10 +26,11 @@ def provision(stage: str = "local") -> None:
     ddb, sqs, s3 = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3")
     for logical, table in spec["tables"].items():
         _create_table(ddb, f"{spec['service']}-{stage}-{logical}", table)
-    queue = spec["queues"]["jobs"]
-    _create_queue(sqs, names.jobs_queue, names.jobs_dlq, settings["queue_visibility_timeout_s"],
-                  queue["max_receive_count"], queue["message_retention_s"],
-                  queue["dlq_retention_s"])
+    for logical, queue in spec["queues"].items():
+        name = f"{spec['service']}-{stage}-{logical}"
+        _create_queue(sqs, name, f"{name}-dlq", settings["queue_visibility_timeout_s"],
+                      queue["max_receive_count"], queue["message_retention_s"],
+                      queue["dlq_retention_s"])
     _create_bucket(s3, names.media_bucket)
 
 

@@ -1,5 +1,6 @@
 """Fixtures that start the real local parts: the moto server, the Replicate
 simulator, the API (chalice local, over HTTP) and the event delivery loop."""
+import base64
 import json
 import time
 import uuid
@@ -11,6 +12,7 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from local.stack import SIMULATOR_TOKEN, LocalStack, free_port
+from tools.webhook_receiver import WebhookReceiver
 
 CLIENT_A_KEY = "vsl_test_client_a_" + uuid.uuid4().hex
 CLIENT_B_KEY = "vsl_test_client_b_" + uuid.uuid4().hex
@@ -70,14 +72,30 @@ class Simulator:
         return self.api("GET", "/v1/webhooks/default/secret").json()["key"]
 
 
+STAGE_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"stage-wide webhook secret, tests").decode()
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def receiver():
+    """A real HTTP receiver of webhooks that verifies every signature; the stack's
+    stage-wide VSL_WEBHOOK_URL points at its /stage path."""
+    r = WebhookReceiver([STAGE_WEBHOOK_SECRET]).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, receiver):
     logs = tmp_path_factory.mktemp("stack-logs")
     s = LocalStack(api_port=free_port(), emulator_port=free_port(), simulator_port=free_port(),
                    log_dir=logs, extra_env={
                        "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
                        "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
-                       "VSL_RECONCILE_AFTER_S": "2"})
+                       "VSL_RECONCILE_AFTER_S": "2",
+                       "VSL_WEBHOOK_URL": f"{receiver.url}/stage",
+                       "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
+                       # Webhook retries compressed from about a day to seconds.
+                       "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
     s.start()
     yield s
     s.stop()

@@ -13,6 +13,11 @@ from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
 from chalicelib.jobs.control import JobControl
+from chalicelib.notifications.delivery import Deliverer
+from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
+from chalicelib.notifications.endpoints import WebhookEndpoints
+from chalicelib.notifications.model import Delivery, DeliveryState, Endpoint, SigningSecrets
+from chalicelib.notifications.persistence import TooManyEndpoints
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.model import Job, JobEvent, JobStatus, Prediction
@@ -26,7 +31,7 @@ from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import AlreadyExists, JobPage, JobQuery, StaleTransition
-from chalicelib.urls import FetchFailed, Origin, UrlPolicy, UrlRejected
+from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
 T0 = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
@@ -168,9 +173,11 @@ class FakeStorage:
 class FakeQueue:
     def __init__(self):
         self.messages: List[dict] = []
+        self.delays: List[int] = []
 
-    def send(self, message: dict) -> None:
+    def send(self, message: dict, delay_s: int = 0) -> None:
         self.messages.append(message)
+        self.delays.append(delay_s)
 
     def check(self) -> None:
         pass
@@ -289,11 +296,97 @@ class InMemoryIdempotencyStore:
 
 
 class RecordingNotifier:
-    def __init__(self):
+    """Records each job event, then queues it as the real notifier does."""
+
+    def __init__(self, queue: "FakeQueue" = None):
         self.events: List[Tuple[str, JobEvent]] = []
+        self.queue = queue
+        self.fail_next = 0
 
     def job_ended(self, job: Job, event: JobEvent) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("the notifications queue is down (fake)")
         self.events.append((job.job_id, event))
+        if self.queue is not None:
+            QueueNotifier(self.queue).job_ended(job, event)
+
+
+class InMemoryWebhookConfigStore:
+    def __init__(self):
+        self.endpoint_items: Dict[Tuple[str, str], Endpoint] = {}
+        self.secret_items: Dict[str, SigningSecrets] = {}
+        self.lock = threading.Lock()
+
+    def add_endpoint(self, endpoint, max_per_client) -> None:
+        with self.lock:
+            if sum(1 for c, _ in self.endpoint_items if c == endpoint.client_id) >= max_per_client:
+                raise TooManyEndpoints()
+            self.endpoint_items[endpoint.client_id, endpoint.endpoint_id] = endpoint
+
+    def endpoints(self, client_id):
+        return sorted((e for (c, _), e in self.endpoint_items.items() if c == client_id),
+                      key=lambda e: e.created_at)
+
+    def delete_endpoint(self, client_id, endpoint_id) -> bool:
+        return self.endpoint_items.pop((client_id, endpoint_id), None) is not None
+
+    def disable_endpoint(self, client_id, endpoint_id, at) -> None:
+        if (client_id, endpoint_id) in self.endpoint_items:
+            self.endpoint_items[client_id, endpoint_id] = replace(
+                self.endpoint_items[client_id, endpoint_id], disabled_at=at)
+
+    def secrets(self, client_id):
+        return self.secret_items.get(client_id)
+
+    def put_secrets(self, client_id, secrets, expected_current) -> bool:
+        with self.lock:
+            held = self.secret_items.get(client_id)
+            if (held.current if held else None) != expected_current:
+                return False
+            self.secret_items[client_id] = secrets
+            return True
+
+
+class InMemoryDeliveryStore:
+    def __init__(self):
+        self.items: Dict[Tuple[str, str], Delivery] = {}
+        self.lock = threading.Lock()
+
+    def create(self, delivery) -> bool:
+        with self.lock:
+            if (delivery.job_id, delivery.webhook_id) in self.items:
+                return False
+            self.items[delivery.job_id, delivery.webhook_id] = delivery
+            return True
+
+    def get(self, job_id, webhook_id):
+        return self.items.get((job_id, webhook_id))
+
+    def save_attempt(self, delivery, previous_attempts) -> bool:
+        with self.lock:
+            held = self.items.get((delivery.job_id, delivery.webhook_id))
+            if held is None or held.attempts != previous_attempts or \
+                    held.state != DeliveryState.PENDING:
+                return False
+            self.items[delivery.job_id, delivery.webhook_id] = delivery
+            return True
+
+    def for_job(self, job_id):
+        return [d for (j, _), d in self.items.items() if j == job_id]
+
+
+class FakeReceiver:
+    """A webhook target: answers from a script, records what it got."""
+
+    def __init__(self):
+        self.answers: List[Answer] = []
+        self.received: List[Tuple[str, bytes, dict]] = []
+
+    def __call__(self, policy, url, body, headers, timeout_s):
+        policy.check(url)
+        self.received.append((url, body, headers))
+        return self.answers.pop(0) if self.answers else Answer(200)
 
 
 _PNG: Dict[Tuple[int, int], bytes] = {}
@@ -324,12 +417,18 @@ class World:
     queue: FakeQueue = field(default_factory=FakeQueue)
     replicate: FakeReplicate = field(default_factory=FakeReplicate)
     files: FakeFetcher = field(default_factory=FakeFetcher)
-    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    notifications: FakeQueue = field(default_factory=FakeQueue)
+    notifier: RecordingNotifier = None
     counters: InMemoryCounterStore = field(default_factory=InMemoryCounterStore)
     limits: Limits = field(default_factory=Limits)
     max_output_bytes: int = 10_000_000
 
+    stage_webhook: Optional[Tuple[str, str]] = None   # (url, secret)
+    webhook_policy: UrlPolicy = field(default_factory=lambda: UrlPolicy(
+        resolve=lambda host, port: ["93.184.215.14"]))
+
     def __post_init__(self):
+        self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
@@ -349,12 +448,24 @@ class World:
         self.listing = JobListing(self.jobs, self.storage)
         self.idempotency_store = InMemoryIdempotencyStore()
         self.idempotency = IdempotencyGuard(self.idempotency_store, self.clock)
+        self.webhook_config = InMemoryWebhookConfigStore()
+        self.deliveries = InMemoryDeliveryStore()
+        self.receiver = FakeReceiver()
+        self.webhooks = WebhookEndpoints(self.webhook_config, self.webhook_policy, self.clock)
+        stage_url, stage_secret = self.stage_webhook or (None, None)
+        self.dispatcher = Dispatcher(self.jobs, self.webhooks, self.deliveries,
+                                     self.notifications, stage_url)
+        self.deliverer = Deliverer(self.jobs, self.webhooks, self.deliveries, self.notifications,
+                                   self.webhook_policy, self.clock, self.storage.presigned_url,
+                                   (5, 300, 1800), stage_secret=stage_secret,
+                                   send=self.receiver)
         self.attempts: Dict[int, int] = {}
 
     # ---- the client's side ---------------------------------------------------
 
     def submit(self, body: dict = None, caller: Caller = CLIENT) -> Job:
-        request = parse_generate_request(body or IMAGE_BODY, UrlPolicy(allow_private=True))
+        request = parse_generate_request(body or IMAGE_BODY, UrlPolicy(allow_private=True),
+                                         webhook_policy=self.webhook_policy)
         return self.submission.submit(caller, request, "https://api.example").job
 
     def status(self, job_id: str, caller: Caller = CLIENT) -> dict:
@@ -390,6 +501,36 @@ class World:
         while self.storage.events:
             self.thumbnails.on_original_stored(self.storage.events.pop(0))
             handled += 1
+        return handled
+
+    def run_notifications(self, until_s: float = 0) -> int:
+        """Deliver the notifications queue, honouring each message's delay on the fake
+        clock, until it is empty or the next message is due after ``until_s`` more seconds."""
+        handled, deadline = 0, self.clock.now() + timedelta(seconds=until_s)
+        due = [(self.clock.now() + timedelta(seconds=d), m)
+               for m, d in zip(self.notifications.messages, self.notifications.delays)]
+        self.notifications.messages.clear()
+        self.notifications.delays.clear()
+        while due:
+            due.sort(key=lambda x: x[0])
+            at, message = due.pop(0)
+            if at > deadline:
+                due.insert(0, (at, message))
+                break
+            if at > self.clock.now():
+                self.clock._now = at
+            if message["kind"] == "job-event":
+                self.dispatcher.fan_out(message["jobId"], message["event"])
+            else:
+                self.deliverer.attempt(message["jobId"], message["webhookId"])
+            handled += 1
+            due += [(self.clock.now() + timedelta(seconds=d), m)
+                    for m, d in zip(self.notifications.messages, self.notifications.delays)]
+            self.notifications.messages.clear()
+            self.notifications.delays.clear()
+        for at, message in due:  # not due yet: back in the queue
+            self.notifications.messages.append(message)
+            self.notifications.delays.append(max(0, int((at - self.clock.now()).total_seconds())))
         return handled
 
     def run_all(self) -> None:

@@ -37,6 +37,7 @@ class JobControl:
             job = self.lifecycle.finish(job.job_id, JobStatus.CANCELLED,
                                         error=CANCELLED_BY_CLIENT) \
                 or self.status.owned_job(caller, job_id)  # it ended meanwhile: as what?
+        job = self.lifecycle.resume_notification(job)
         if job.status != JobStatus.CANCELLED:
             raise JobNotCancellable(f"The job has already ended: it is {job.status.value}.",
                                     extra={"status": job.status.value})

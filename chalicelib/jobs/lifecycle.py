@@ -42,12 +42,32 @@ class Lifecycle:
         now = self.clock.now()
         try:
             job = self.jobs.update(job_id, {"status": to, "updated_at": now, "completed_at": now,
-                                            **changes}, sources_of(to))
+                                            "notification_pending": True, **changes},
+                                   sources_of(to))
         except StaleTransition:
             log.info("job %s: not ended as %s (already ended)", job_id, to.value)
             return None
-        self.notifier.job_ended(job, END_EVENTS[to])
-        return job
+        return self._notify(job)
 
     def fail(self, job_id: str, error: str) -> Optional[Job]:
         return self.finish(job_id, JobStatus.FAILED, error=error)
+
+    def resume_notification(self, job: Job) -> Job:
+        """Emit the event of an ended job whose emission was interrupted."""
+        if job.status in TERMINAL and job.notification_pending:
+            log.warning("job %s: its %s event was not sent yet; sending it now", job.job_id,
+                        END_EVENTS[job.status].value)
+            return self._notify(job)
+        return job
+
+    def _notify(self, job: Job) -> Job:
+        try:
+            self.notifier.job_ended(job, END_EVENTS[job.status])
+        except Exception:  # the flag stays set: the event is sent when the job is next seen
+            log.exception("job %s: its %s event could not be queued", job.job_id,
+                          END_EVENTS[job.status].value)
+            return job
+        try:
+            return self.jobs.update(job.job_id, {"notification_pending": None}, [job.status])
+        except StaleTransition:
+            return job

@@ -98,6 +98,11 @@ class Job:
     processing_time: Optional[int] = None
     predict_time: Optional[float] = None
     reconciled_at: Optional[datetime] = None
+    # Where this job's events also go (the submit's webhookUrl).
+    webhook_url: Optional[str] = None
+    # Set in the same write that ends the job, cleared once its event is queued: a
+    # crash in between leaves it set, and the event is sent when the job is next seen.
+    notification_pending: Optional[bool] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)

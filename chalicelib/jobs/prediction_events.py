@@ -21,7 +21,7 @@ from chalicelib.errors import InvalidSignature, ServiceUnavailable, ValidationFa
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
 from chalicelib.jobs.outputs import OutputCopier, OutputUnusable
-from chalicelib.queue import JobQueue
+from chalicelib.queue import MessageQueue
 from chalicelib.replicate import Replicate, ReplicateUnavailable, WebhookRejected, verify_webhook
 from chalicelib.storage import MediaStorage
 from chalicelib.store import JobRepository, StaleTransition
@@ -36,7 +36,7 @@ def prediction_message(job_id: str, prediction: Prediction) -> dict:
 
 
 class PredictionEvents:
-    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: JobQueue,
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
                  replicate: Callable[[], Replicate], storage: MediaStorage,
                  outputs: OutputCopier, webhook_secret: Optional[str] = None):
         self.jobs = jobs
@@ -86,6 +86,7 @@ class PredictionEvents:
             self._orphan(prediction, f"does not match job {job.job_id}'s model and input")
             return
         if job.status.is_terminal:
+            self.lifecycle.resume_notification(job)
             self._orphan(prediction, f"reports for job {job.job_id}, already {job.status.value}")
             return
         status = prediction.status

@@ -12,7 +12,7 @@ from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus
 from chalicelib.jobs.prediction_events import prediction_message
-from chalicelib.queue import JobQueue
+from chalicelib.queue import MessageQueue
 from chalicelib.replicate import Replicate, ReplicateUnavailable
 from chalicelib.store import JobRepository, StaleTransition
 
@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 # A job with no known prediction after this long was never started, or its
 # prediction never reported.
 START_DEADLINE_S = 120
+# An ended job whose event is still unsent this long after its end lost it to a crash.
+NOTIFY_GRACE = timedelta(seconds=10)
 
 
 class Reconciler:
-    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: JobQueue,
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
                  replicate: Callable[[], Replicate], clock: Clock, quiet_after_s: int = 30,
                  start_deadline_s: int = START_DEADLINE_S):
         self.jobs = jobs
@@ -38,6 +40,9 @@ class Reconciler:
     def reconcile(self, job: Job) -> Job:
         """Check an active job if it has been quiet; returns the job as now known."""
         now = self.clock.now()
+        if job.notification_pending and job.status.is_terminal and \
+                now - job.updated_at >= NOTIFY_GRACE:
+            return self.lifecycle.resume_notification(job)
         if job.status not in ACTIVE or now - job.updated_at < self.quiet_after:
             return job
         if job.reconciled_at and now - job.reconciled_at < self.quiet_after:

@@ -62,7 +62,7 @@ class Submission:
                   media_type=model.media_type, model_id=model.model_id,
                   parameters=params.model_dump(mode="json"), status=JobStatus.PENDING,
                   created_at=now, updated_at=now, estimated_time=model.estimated_time_s,
-                  estimated_cost=model.estimated_cost(params))
+                  estimated_cost=model.estimated_cost(params), webhook_url=request.webhook_url)
         self.jobs.create(job)
         try:
             prediction = self._replicate().create_prediction(

@@ -23,6 +23,8 @@ class Thumbnails:
         if job_id is None:
             return  # thumbnails and extra outputs
         job = self.jobs.get(job_id)
+        if job is not None and job.status.is_terminal:
+            self.lifecycle.resume_notification(job)  # a redelivery after a crash
         if job is None or job.status != JobStatus.PROCESSING or job.result is None \
                 or job.result.original.key != key:
             log.info("object %s: no job waiting for it", key)

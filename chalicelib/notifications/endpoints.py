@@ -1,0 +1,109 @@
+"""What clients configure: their webhook endpoints and their signing secret."""
+import base64
+import secrets
+import uuid
+from typing import Callable, Dict, List, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.clock import Clock, iso
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.keys import Caller
+from chalicelib.notifications.model import ALL_EVENTS, DEFAULT_EVENTS, Endpoint, SigningSecrets
+from chalicelib.notifications.persistence import TooManyEndpoints, WebhookConfigStore
+from chalicelib.urls import UrlPolicy, UrlRejected
+from chalicelib.validation import validate_model
+
+MAX_ENDPOINTS_PER_CLIENT = 10
+# After a rotation the previous secret keeps signing this long, so receivers can switch.
+ROTATION_OVERLAP_S = 86400
+
+EventName = Literal["job.completed", "job.failed", "job.cancelled"]
+
+
+class RegisterWebhook(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    url: str = Field(min_length=1, max_length=2048, description="https URL of a public host")
+    events: List[EventName] = Field(default_factory=lambda: list(DEFAULT_EVENTS), min_length=1,
+                                    description="Which job events to send")
+    description: Optional[str] = Field(None, max_length=200)
+
+
+def new_signing_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def endpoint_view(e: Endpoint) -> Dict:
+    view = {"id": e.endpoint_id, "url": e.url, "events": list(e.events),
+            "createdAt": iso(e.created_at)}
+    if e.description:
+        view["description"] = e.description
+    if e.disabled_at:
+        view["disabledAt"] = iso(e.disabled_at)
+    return view
+
+
+def check_target(policy: UrlPolicy, field: str, url: str) -> None:
+    try:
+        policy.check(url)
+    except UrlRejected as e:
+        raise ValidationFailed(f"{field}: the URL {e}", code="INVALID_VALUE") from None
+
+
+class WebhookEndpoints:
+    def __init__(self, store: WebhookConfigStore, policy: UrlPolicy, clock: Clock,
+                 new_id: Callable[[], str] = lambda: f"wh_{uuid.uuid4().hex[:20]}",
+                 new_secret: Callable[[], str] = new_signing_secret):
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.new_id = new_id
+        self.new_secret = new_secret
+
+    def register(self, caller: Caller, body: dict) -> Dict:
+        request = validate_model(RegisterWebhook, body, prefix="")
+        check_target(self.policy, "url", request.url)
+        endpoint = Endpoint(caller.client_id, self.new_id(), request.url,
+                            tuple(dict.fromkeys(request.events)), self.clock.now(),
+                            request.description)
+        try:
+            self.store.add_endpoint(endpoint, MAX_ENDPOINTS_PER_CLIENT)
+        except TooManyEndpoints:
+            raise ValidationFailed(f"A client may register at most {MAX_ENDPOINTS_PER_CLIENT} "
+                                   "webhook endpoints; delete one first.") from None
+        self.secrets_of(caller.client_id)  # events to it are signed from now on
+        return endpoint_view(endpoint)
+
+    def list(self, caller: Caller) -> Dict:
+        return {"webhooks": [endpoint_view(e) for e in self.store.endpoints(caller.client_id)]}
+
+    def delete(self, caller: Caller, endpoint_id: str) -> None:
+        if not self.store.delete_endpoint(caller.client_id, endpoint_id[:64]):
+            raise NotFound(f"No webhook endpoint with id '{endpoint_id[:64]}'.")
+
+    def secrets_of(self, client_id: str) -> SigningSecrets:
+        """The client's secrets, made on first use."""
+        current = self.store.secrets(client_id)
+        if current is None:
+            created = SigningSecrets(self.new_secret())
+            if self.store.put_secrets(client_id, created, expected_current=None):
+                return created
+            current = self.store.secrets(client_id)
+        return current
+
+    def secret(self, caller: Caller) -> Dict:
+        return {"key": self.secrets_of(caller.client_id).current}
+
+    def rotate(self, caller: Caller) -> Dict:
+        now = self.clock.now()
+        for _ in range(3):
+            old = self.secrets_of(caller.client_id)
+            rotated = SigningSecrets(self.new_secret(), previous=old.current, rotated_at=now)
+            if self.store.put_secrets(caller.client_id, rotated, expected_current=old.current):
+                return {"key": rotated.current,
+                        "previousKeyValidUntil": iso(now.fromtimestamp(
+                            now.timestamp() + ROTATION_OVERLAP_S, now.tzinfo))}
+        raise ValidationFailed("The secret is being rotated by another request; retry.")
+
+    def is_subscribed(self, endpoint: Endpoint, event: str) -> bool:
+        return endpoint.disabled_at is None and event in endpoint.events and event in ALL_EVENTS
