@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 STAGE   ?= homolog
 
-.PHONY: install run test unit package checkov deploy api-key clean
+.PHONY: install run test unit package checkov deploy api-key load bench clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -45,6 +45,15 @@ checkov: package $(CHECKOV)
 deploy: package
 	terraform -chdir=terraform init -input=false
 	terraform -chdir=terraform apply -var-file=$(STAGE).tfvars
+
+# 1000 jobs from 50 concurrent clients against a local stack of its own (loopback,
+# free ports; stops by itself). Short run: make load ARGS="--jobs 40 --clients 5 --hourly-limit 6"
+load: install
+	$(BIN)/python -m tools.load $(ARGS)
+
+# Speed and size figures, each a ratio measured side by side, against their goals (a few minutes).
+bench: install
+	$(BIN)/python -m tools.bench $(ARGS)
 
 # Manage API keys: make api-key ARGS="--local create --client acme --user user123"
 api-key: install
