@@ -60,7 +60,7 @@ FULL = Sizes(cold_start_runs=7, webhook_output_bytes=200 * MB, webhook_rounds=3,
              memory_small_bytes=2 * MB, memory_large_bytes=2000 * MB,
              long_video={"kind": "video", "seconds": 600, "width": 1920, "height": 1080},
              short_video={"kind": "video", "seconds": 2, "width": 1920, "height": 1080},
-             thumbnail_runs=7)
+             thumbnail_runs=15)
 QUICK = Sizes(cold_start_runs=1, webhook_output_bytes=4 * MB, webhook_rounds=1,
               memory_small_bytes=2 * MB, memory_large_bytes=8 * MB,
               long_video={"kind": "video", "seconds": 6, "width": 320, "height": 240},
@@ -251,6 +251,18 @@ class Recorder:
 EVENT_SOURCE_CALLS = {"sqs.ReceiveMessage", "sqs.DeleteMessage", "sqs.GetQueueAttributes"}
 
 
+FUNCTIONS = ("route", "processor", "thumbnailer")
+
+
+def _function_of(call: Span, steps: List[Span]) -> str:
+    """The function (route, processor, thumbnailer) a call was made in: the one
+    running on its thread, else (boto3's transfer threads) the one running then."""
+    running = [sp for sp in steps if sp.name in FUNCTIONS and sp.began <= call.began <= sp.ended]
+    same_thread = [sp for sp in running if sp.thread == call.thread]
+    chosen = same_thread or running
+    return chosen[0].name if chosen else "other"
+
+
 def sign_webhook(secret: str, body: str) -> Dict[str, str]:
     """Standard Webhooks headers, as Replicate sends them."""
     from standardwebhooks.webhooks import Webhook
@@ -410,14 +422,19 @@ class Bench:
         # The bench's own polling (this thread, after the route answered) is not the service's.
         spans = [sp for sp in spans if sp.name not in EVENT_SOURCE_CALLS
                  and not (sp.thread == me and sp.began >= times["answered"])]
-        calls = Counter(sp.name for sp in spans if "." in sp.name)
-        steps = ", ".join(f"{sp.name} {sp.began - t0:.1f}+{sp.ended - sp.began:.1f}"
-                          for sp in spans if "." not in sp.name)
+        route = Span("route", t0, times["answered"], me)
+        steps = [route] + [sp for sp in spans if "." not in sp.name]
+        timeline = ", ".join(f"{sp.name} {sp.began - t0:.1f}+{sp.ended - sp.began:.1f}"
+                             for sp in steps)
+        by_function: Dict[str, Counter] = {}
+        for call in (sp for sp in spans if "." in sp.name):
+            by_function.setdefault(_function_of(call, steps), Counter())[call.name] += 1
+        calls = "; ".join(f"{fn}: " + ", ".join(f"{op} x{n}" if n > 1 else op
+                                                for op, n in ops.items())
+                          for fn, ops in by_function.items())
         self.last_service_round = (
             f"service, {_mb(job['bytes'])}: {times['ended'] - t0:.1f} s; steps (start+duration, "
-            f"s from the webhook): route 0.0+{times['answered'] - t0:.2f}, {steps}; "
-            f"{sum(calls.values())} AWS calls: "
-            + ", ".join(f"{op} x{n}" if n > 1 else op for op, n in calls.items()))
+            f"s from the webhook): {timeline}; AWS calls by function: {calls}")
         return times["ended"] - t0
 
     def plain_copy(self, job: dict, workdir: str) -> float:
