@@ -256,11 +256,12 @@ FUNCTIONS = ("route", "processor", "thumbnailer")
 
 def _function_of(call: Span, steps: List[Span]) -> str:
     """The function (route, processor, thumbnailer) a call was made in: the one
-    running on its thread, else (boto3's transfer threads) the one running then."""
+    running on its thread, else (boto3's transfer threads) the latest started of
+    those running then (a function's transfers follow its start)."""
     running = [sp for sp in steps if sp.name in FUNCTIONS and sp.began <= call.began <= sp.ended]
     same_thread = [sp for sp in running if sp.thread == call.thread]
     chosen = same_thread or running
-    return chosen[0].name if chosen else "other"
+    return max(chosen, key=lambda sp: sp.began).name if chosen else "other"
 
 
 def sign_webhook(secret: str, body: str) -> Dict[str, str]:
