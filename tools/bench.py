@@ -389,6 +389,26 @@ class Bench:
                 (services.thumbnails.lifecycle, "finish", "finish")):
             self.recorder.wrap(owner, attribute, step)
 
+    def settle(self, queue_urls: List[str], timeout_s: float = 30) -> None:
+        """Wait until the event sources have nothing left to deliver, so one round's
+        leftovers (moto announces each multipart upload twice: a Put and a
+        CompleteMultipartUpload event) are not counted in the next."""
+        sqs = self.app.wiring.aws.client("sqs")
+        deadline = time.monotonic() + timeout_s
+        quiet_since = None
+        while time.monotonic() < deadline:
+            pending = sum(int(v) for url in queue_urls for v in sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                              "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"].values())
+            if pending:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 1.5:  # longer than a receive's wait
+                return
+            time.sleep(0.1)
+
     def webhook_to_completed(self, job: dict) -> float:
         """From the signed `completed` webhook reaching POST /webhook/replicate to
         the job being completed: the route, the queue, the processor (download,
@@ -550,13 +570,18 @@ def _measure(stack: QuietStack, sizes: Sizes, api_key: str) -> Tuple[List[Row], 
             bench.webhook_to_completed(warm)
             bench.plain_copy(warm, workdir)
             service_times, plain_times = [], []
+            urls = [c.queue_url for c in consumers]
+            bench.settle(urls)
             for i, job in enumerate(big):
-                # Alternate which goes first, so neither always follows the other's leftovers.
+                # Alternate which goes first; each starts with the event sources idle.
                 if i % 2:
                     plain_times.append(bench.plain_copy(job, workdir))
+                    bench.settle(urls)
                 service_times.append(bench.webhook_to_completed(job))
+                bench.settle(urls)
                 if not i % 2:
                     plain_times.append(bench.plain_copy(job, workdir))
+                    bench.settle(urls)
     finally:
         stop.set()
         for t in threads:
