@@ -152,6 +152,32 @@ def generate_media():
     return _idempotent(caller, "/generate-media", body, submit)
 
 
+@api("/generate-media/batch", methods=["POST"], json_body=True)
+def generate_media_batch():
+    caller = _caller()
+    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * 50)
+
+    def submit_all() -> StoredResponse:
+        outcome = wiring.services().batch.submit(caller, body, _public_base_url())
+        results = []
+        for index, item in enumerate(outcome.items):
+            if isinstance(item, errors.DomainError):
+                rendered = error_response(item)
+                results.append({"index": index, "httpStatus": rendered.status_code,
+                                "error": rendered.body})
+            else:
+                results.append({"index": index, "httpStatus": 202,
+                                "job": accepted_view(item.job)})
+        headers = rate_limit_headers(outcome.quotas, outcome.now) if outcome.quotas else {}
+        return StoredResponse(200, {"results": results}, headers)
+    return _idempotent(caller, "/generate-media/batch", body, submit_all)
+
+
+@api("/usage")
+def usage():
+    return wiring.services().usage.report(_caller(), app.current_request.query_params or {})
+
+
 @api("/status/{job_id}")
 def job_status(job_id):
     return wiring.services().status.status(_caller(), job_id)
@@ -218,9 +244,12 @@ def replicate_webhook():
 @app.on_sqs_message(queue=_names.jobs_queue, batch_size=1)
 def process_job_event(event):
     for record in event:
+        message = json.loads(record.body)
+        if message.get("kind") == "start":
+            wiring.services().starter.start_queued(message)
+            continue
         attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
-        wiring.services().prediction_events.handle(json.loads(record.body), attempt,
-                                                   wiring.max_receive_count())
+        wiring.services().prediction_events.handle(message, attempt, wiring.max_receive_count())
 
 
 @app.on_sqs_message(queue=_names.notifications_queue, batch_size=1)
@@ -228,6 +257,7 @@ def deliver_notifications(event):
     for record in event:
         message = json.loads(record.body)
         if message["kind"] == "job-event":
+            wiring.services().reuse.settle_followers(message["jobId"])
             wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
         else:
             wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])

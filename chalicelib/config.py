@@ -43,6 +43,9 @@ class Settings(BaseModel):
     reconcile_after_s: int = Field(30, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
     replicate_versions: Dict[str, str] = Field(default_factory=dict)
+    # Reuse of identical results: on unless a submit says "cache": false, and how far back.
+    cache_by_default: bool = False
+    cache_window_s: int = Field(7 * 86400, ge=0)
     # Every job's events also go here, signed with its own secret (whsec_...).
     webhook_url: Optional[str] = None
     webhook_secret: Optional[str] = None
@@ -106,6 +109,8 @@ def settings_from_env(env=None) -> Settings:
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
         reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",
+        cache_by_default=env.get("VSL_CACHE_BY_DEFAULT", "false").lower() == "true",
+        cache_window_s=int(env.get("VSL_CACHE_WINDOW_S", 7 * 86400)),
         webhook_url=env.get("VSL_WEBHOOK_URL") or None,
         webhook_secret=env.get("VSL_WEBHOOK_SECRET") or None,
         **({"webhook_retry_delays_s": tuple(float(x) for x in

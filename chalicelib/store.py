@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Dict, Iterable, List, Optional, Protocol
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -63,6 +63,17 @@ class JobPage:
     next_position: Optional[Dict[str, str]]
 
 
+@dataclass(frozen=True)
+class UsageRow:
+    """What usage needs of a job (read with a projection, not the whole item)."""
+    created_at: datetime
+    model_id: str
+    status: JobStatus
+    cached: bool
+    estimated_cost: float
+    predict_time: Optional[float]
+
+
 class JobRepository(Protocol):
     def create(self, job: Job) -> None:
         """Store a new job; AlreadyExists if its id is taken."""
@@ -78,6 +89,16 @@ class JobRepository(Protocol):
     def list(self, query: JobQuery) -> JobPage:
         """One query of an index: no scan, no per-item read. A page may hold fewer
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
+
+    def latest_with_cache_key(self, cache_key: str, since: datetime,
+                              limit: int = 10) -> List[Job]:
+        """The newest jobs made with this cache key since ``since``, newest first."""
+
+    def followers_of(self, job_id: str) -> List[Job]: ...
+
+    def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
+                   end: datetime) -> Iterator[UsageRow]:
+        """Every job of the client (or of one of its users) created in [start, end)."""
 
 
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at"}
@@ -202,6 +223,48 @@ class DynamoJobStore:
         page = self.table.query(**kwargs)
         return JobPage([job_from_item(i) for i in page.get("Items", [])],
                        page.get("LastEvaluatedKey"))
+
+    def latest_with_cache_key(self, cache_key: str, since: datetime,
+                              limit: int = 10) -> List[Job]:
+        page = self.table.query(
+            IndexName="by-cache-key",
+            KeyConditionExpression="cacheKey = :k AND createdAt >= :since",
+            ExpressionAttributeValues={":k": cache_key, ":since": iso(since)},
+            ScanIndexForward=False, Limit=limit)
+        return [job_from_item(i) for i in page.get("Items", [])]
+
+    def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
+                   end: datetime) -> Iterator[UsageRow]:
+        index, key = ("by-user", f"{owner_id}#{user_id}") if user_id else ("by-owner", owner_id)
+        kwargs = {"IndexName": index,
+                  "KeyConditionExpression": "#h = :h AND createdAt BETWEEN :low AND :high",
+                  "ExpressionAttributeNames": {"#h": "ownerUser" if user_id else "ownerId",
+                                               "#s": "status"},
+                  "ExpressionAttributeValues": {":h": key, ":low": iso(start), ":high": iso(end)},
+                  "ProjectionExpression": "createdAt, modelId, #s, cached, estimatedCost, "
+                                          "predictTime"}
+        while True:
+            page = self.table.query(**kwargs)
+            for item in map(from_dynamo, page.get("Items", [])):
+                if item["createdAt"] < iso(end):  # BETWEEN includes the upper bound
+                    yield UsageRow(parse_iso(item["createdAt"]), item["modelId"],
+                                   JobStatus(item["status"]), bool(item.get("cached")),
+                                   float(item.get("estimatedCost") or 0),
+                                   item.get("predictTime"))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def followers_of(self, job_id: str) -> List[Job]:
+        jobs, kwargs = [], {}
+        while True:
+            page = self.table.query(IndexName="by-follows",
+                                    KeyConditionExpression="follows = :j",
+                                    ExpressionAttributeValues={":j": job_id}, **kwargs)
+            jobs += [job_from_item(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return jobs
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 class ApiKeyStore:

@@ -13,7 +13,11 @@ from chalicelib.errors import ServiceUnavailable
 from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.jobs.control import JobControl
+from chalicelib.jobs.batch import Batch
 from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.reuse import Reuse
+from chalicelib.jobs.starter import PredictionStarter
+from chalicelib.jobs.usage import UsageReport
 from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents
@@ -62,6 +66,10 @@ class Services:
     webhooks: WebhookEndpoints
     dispatcher: Dispatcher
     deliverer: Deliverer
+    reuse: Reuse
+    starter: PredictionStarter
+    batch: Batch
+    usage: UsageReport
 
 
 @lru_cache(maxsize=1)
@@ -80,8 +88,12 @@ def services() -> Services:
     reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
                             quiet_after_s=s.reconcile_after_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
+    reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
+    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
+    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
+                            s.cache_by_default)
     return Services(
-        submission=Submission(jobs, lifecycle, replicate_client, limiter, s.rate_limits, clock),
+        submission=submission,
         status=status,
         prediction_events=PredictionEvents(
             jobs, lifecycle, queue, replicate_client, storage,
@@ -98,6 +110,10 @@ def services() -> Services:
         deliverer=Deliverer(jobs, webhooks, deliveries, notifications, s.webhook_policy, clock,
                             storage.presigned_url, s.webhook_retry_delays_s,
                             stage_secret=s.webhook_secret),
+        reuse=reuse,
+        starter=starter,
+        batch=Batch(submission, s.input_policy, s.webhook_policy),
+        usage=UsageReport(jobs, clock),
     )
 
 

@@ -12,7 +12,11 @@ from chalicelib.catalog import CATALOG
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
+from chalicelib.jobs.batch import Batch
 from chalicelib.jobs.control import JobControl
+from chalicelib.jobs.reuse import Reuse
+from chalicelib.jobs.starter import PredictionStarter
+from chalicelib.jobs.usage import UsageReport
 from chalicelib.notifications.delivery import Deliverer
 from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
 from chalicelib.notifications.endpoints import WebhookEndpoints
@@ -30,7 +34,7 @@ from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import AlreadyExists, JobPage, JobQuery, StaleTransition
+from chalicelib.store import AlreadyExists, JobPage, JobQuery, StaleTransition, UsageRow
 from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
@@ -73,6 +77,21 @@ class InMemoryJobStore:
                 raise StaleTransition(job_id)
             self.items[job_id] = replace(job, **changes)
             return self.items[job_id]
+
+    def latest_with_cache_key(self, cache_key, since, limit=10):
+        return sorted((j for j in self.items.values() if j.cache_key == cache_key
+                       and j.created_at >= since), key=lambda j: j.created_at,
+                      reverse=True)[:limit]
+
+    def followers_of(self, job_id):
+        return [j for j in self.items.values() if j.follows == job_id]
+
+    def usage_rows(self, owner_id, user_id, start, end):
+        for j in self.items.values():
+            if j.owner_id == owner_id and (user_id is None or j.user_id == user_id) \
+                    and start <= j.created_at < end:
+                yield UsageRow(j.created_at, j.model_id, j.status, bool(j.cached),
+                               j.estimated_cost, j.predict_time)
 
     def list(self, query: JobQuery) -> JobPage:
         """The index's order (newest first; the id breaks ties) and its page semantics:
@@ -157,6 +176,10 @@ class FakeStorage:
         return key in self.objects
 
     def renotify(self, key) -> None:
+        self.events.append(key)
+
+    def copy(self, source_key, key) -> None:
+        self.objects[key] = self.objects[source_key]
         self.events.append(key)
 
     def download_file(self, key, path) -> None:
@@ -433,9 +456,13 @@ class World:
         self.limiter = RateLimiter(self.counters, self.clock)
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      lambda: self.replicate, self.clock, quiet_after_s=30)
-        self.submission = Submission(self.jobs, self.lifecycle, lambda: self.replicate,
-                                     self.limiter, self.limits, self.clock,
+        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock)
+        self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
+                                         self.queue)
+        self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
+                                     self.clock, self.reuse, self.starter, self.queue,
                                      new_id=lambda: str(uuid.uuid4()))
+        self.usage = UsageReport(self.jobs, self.clock)
         self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
                                                self.limits, self.reconciler)
         policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN),),
@@ -444,6 +471,7 @@ class World:
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
                                        lambda: self.replicate, self.storage, self.outputs)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
+        self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
         self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)
         self.listing = JobListing(self.jobs, self.storage)
         self.idempotency_store = InMemoryIdempotencyStore()
@@ -489,7 +517,10 @@ class World:
             attempt = self.attempts.get(id(message), 0) + 1
             self.attempts[id(message)] = attempt
             try:
-                self.events.handle(message, attempt, MAX_ATTEMPTS)
+                if message["kind"] == "start":
+                    self.starter.start_queued(message)
+                else:
+                    self.events.handle(message, attempt, MAX_ATTEMPTS)
                 handled += 1
             except Exception:
                 if attempt < MAX_ATTEMPTS:
@@ -520,6 +551,7 @@ class World:
             if at > self.clock.now():
                 self.clock._now = at
             if message["kind"] == "job-event":
+                self.reuse.settle_followers(message["jobId"])
                 self.dispatcher.fan_out(message["jobId"], message["event"])
             else:
                 self.deliverer.attempt(message["jobId"], message["webhookId"])

@@ -25,7 +25,7 @@ class Thumbnails:
         job = self.jobs.get(job_id)
         if job is not None and job.status.is_terminal:
             self.lifecycle.resume_notification(job)  # a redelivery after a crash
-        if job is None or job.status != JobStatus.PROCESSING or job.result is None \
+        if job is None or job.cached or job.status != JobStatus.PROCESSING or job.result is None \
                 or job.result.original.key != key:
             log.info("object %s: no job waiting for it", key)
             return

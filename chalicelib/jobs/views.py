@@ -29,6 +29,7 @@ class AcceptedJob(_View):
     replicateId: Optional[str] = Field(
         description="Replicate's prediction id; null until Replicate confirms it started")
     message: str
+    cached: Optional[bool] = Field(None, description="Present and true for a reused result")
 
 
 class OutputView(_View):
@@ -66,18 +67,26 @@ class JobView(_View):
     processingTime: Optional[int] = Field(None, description="Seconds from submit to completed")
     result: Optional[ResultView] = None
     error: Optional[str] = None
+    cached: Optional[bool] = Field(None, description="Present and true for a reused result")
 
 
 def accepted_view(job: Job) -> Dict:
-    return AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
+    view = AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
                        estimatedCost=job.estimated_cost, replicateId=job.replicate_id,
-                       message="Media generation started").model_dump(mode="json")
+                       message="Media generation started")
+    if job.cached:
+        view.cached = True
+        view.message = ("Reused an identical job's result" if job.status.is_terminal
+                        else "Following an identical job that is still running")
+    return view.model_dump(mode="json", exclude_unset=True)
 
 
 def job_view(job: Job, storage: MediaStorage) -> Dict:
     view = JobView(jobId=job.job_id, status=job.status, mediaType=job.media_type,
                    modelId=job.model_id, userId=job.user_id, createdAt=iso(job.created_at),
                    replicateId=job.replicate_id)
+    if job.cached:
+        view.cached = True
     if job.status.is_terminal:
         view.completedAt = iso(job.completed_at) if job.completed_at else None
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
