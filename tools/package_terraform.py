@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 MEDIA_FUNCTIONS = ("process_job_event", "make_thumbnail")
+# Lambda's runtime for the functions; the layer's wheels are chosen for it.
+LAYER_PYTHON = "3.11"
 API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api",
                  "aws_api_gateway_stage": "rest_api"}
 
@@ -178,14 +180,32 @@ def build_media_layer(out: Path) -> None:
         shutil.rmtree(staging)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
                     "--platform", "manylinux2014_x86_64", "--implementation", "cp",
-                    "--python-version", "3.11", "--only-binary=:all:",
+                    "--python-version", LAYER_PYTHON, "--only-binary=:all:",
                     "--target", str(staging / "python"),
                     "-r", str(ROOT / "requirements-media.txt")], check=True)
+    write_reproducible_zip(staging, out)
+
+
+# Zip entries carry a fixed time and mode: the same files give the same bytes,
+# so a deploy without changes uploads no new layer version.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def write_reproducible_zip(src: Path, out: Path) -> None:
+    """Zip the files under ``src`` (paths relative to it) in sorted order."""
+    files = sorted((path for path in src.rglob("*")
+                    if path.is_file() and "__pycache__" not in path.parts),
+                   key=lambda path: path.relative_to(src).as_posix())
     tmp = out.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in sorted(staging.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                zf.write(path, path.relative_to(staging))
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(src).as_posix(), date_time=ZIP_TIME)
+            info.create_system = 3  # Unix, so the mode below is honoured
+            mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            info.external_attr = (0o100000 | mode) << 16  # a regular file
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as f:
+                zf.writestr(info, f.read(), compresslevel=6)
     tmp.replace(out)
 
 
