@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
+from chalicelib.secrets import replicate_configured
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 
@@ -38,7 +39,10 @@ def settings_from_env(env=None) -> Settings:
     env = os.environ if env is None else env
     stage = env.get("VSL_STAGE", "local")
     token = env.get("REPLICATE_API_TOKEN") or None
-    base_url = env.get("REPLICATE_BASE_URL") or (REPLICATE_PUBLIC_URL if token else None)
+    # On AWS only the token's secret ARN is set: the token is read when first
+    # needed (chalicelib.secrets), but it is configured, so api.replicate.com.
+    base_url = env.get("REPLICATE_BASE_URL") or (
+        REPLICATE_PUBLIC_URL if replicate_configured(env) else None)
     return Settings(
         stage=stage,
         names=resource_names(stage, env.get("VSL_MEDIA_BUCKET") or None),
