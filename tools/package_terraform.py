@@ -32,6 +32,7 @@ import zipfile
 from pathlib import Path
 
 from chalicelib.media import CONTENT_TYPES
+from chalicelib.storage import output_name
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -39,9 +40,9 @@ MEDIA_FUNCTIONS = ("process_job_event", "make_thumbnail")
 # Lambda's runtime for the functions; the layer's wheels are chosen for it.
 LAYER_PYTHON = "3.11"
 API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api"}
-# What the processor writes first for every job (chalicelib.jobs.output_name(0, ext)):
-# the only objects whose creation needs the thumbnailer.
-ORIGINAL_SUFFIXES = sorted(f"/original.{ext}" for ext in CONTENT_TYPES)
+# What the processor writes first for every job: the only objects whose
+# creation needs the thumbnailer (S3 filters take one suffix per rule).
+ORIGINAL_SUFFIXES = sorted(f"/{output_name(0, ext)}" for ext in CONTENT_TYPES)
 
 VARIABLES = {
     "stage": {"type": "string", "description": "Stage: the API stage, and VSL_STAGE of the functions"},
