@@ -106,6 +106,15 @@ def test_the_layer_alone_probes_and_thumbnails_every_kind(unpacked, samples):
         assert Path(thumbnail).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
 
 
+def test_function_and_layer_fit_lambdas_unzipped_limit():
+    """Lambda refuses a function whose code and layers unzip to more than 250 MB."""
+    def unzipped(path):
+        with zipfile.ZipFile(path) as zf:
+            return sum(info.file_size for info in zf.infolist())
+    total = unzipped(FUNCTION_ZIP) + unzipped(LAYER_ZIP)
+    assert total < 250 * 2**20, f"{total / 2**20:.0f} MiB"
+
+
 def test_the_layer_zip_has_fixed_times_and_order():
     with zipfile.ZipFile(LAYER_ZIP) as zf:
         infos = zf.infolist()
