@@ -16,4 +16,6 @@ module "service" {
   api_throttling_burst_limit = var.api_throttling_burst_limit
   max_output_mb              = var.max_output_mb
   tracing_mode               = var.tracing_mode
+
+  secret_recovery_window_days = var.secret_recovery_window_days
 }

@@ -91,3 +91,9 @@ variable "tracing_mode" {
   type        = string
   default     = "Active"
 }
+
+variable "secret_recovery_window_days" {
+  description = "Days the token's secret stays restorable after a destroy (the same stage cannot be re-applied meanwhile; 0 deletes it at once)"
+  type        = number
+  default     = 7
+}
