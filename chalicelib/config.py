@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
+from chalicelib.secrets import replicate_configured
 from chalicelib.urls import Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
@@ -37,8 +38,10 @@ class Settings(BaseModel):
     output_origins: Tuple[str, ...] = REPLICATE_OUTPUT_ORIGINS
     # The largest output file copied; a larger one fails its job with a clear error.
     max_output_bytes: int = Field(450_000_000, ge=1)
-    # Replicate's answers must fit the API function's time budget (25 s).
-    replicate_timeout_s: float = Field(10.0, gt=0)
+    # Replicate's answers must fit the API function's 25 s: a submit makes at most two
+    # calls (a version lookup, once per process and model, then the create), each at
+    # most 3 s to connect and this long to answer.
+    replicate_timeout_s: float = Field(7.0, gt=0, le=9)
     # A quiet active job is checked against Replicate when polled (lost webhooks).
     reconcile_after_s: int = Field(30, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
@@ -87,7 +90,10 @@ def settings_from_env(env=None) -> Settings:
     env = os.environ if env is None else env
     stage = env.get("VSL_STAGE", "local")
     token = env.get("REPLICATE_API_TOKEN") or None
-    base_url = env.get("REPLICATE_BASE_URL") or (REPLICATE_PUBLIC_URL if token else None)
+    # On AWS only the token's secret ARN is set: the token is read when first
+    # needed (chalicelib.secrets), but it is configured, so api.replicate.com.
+    base_url = env.get("REPLICATE_BASE_URL") or (
+        REPLICATE_PUBLIC_URL if replicate_configured(env) else None)
     if env.get("VSL_OUTPUT_ORIGINS"):
         output_origins = tuple(o.strip() for o in env["VSL_OUTPUT_ORIGINS"].split(",") if o.strip())
     elif base_url and base_url.rstrip("/") != REPLICATE_PUBLIC_URL:

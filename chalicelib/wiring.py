@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict
 
-from chalicelib import aws
+from chalicelib import aws, secrets
 from chalicelib.clock import SystemClock
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ServiceUnavailable
@@ -47,9 +47,15 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
     s = get_settings()
-    if not s.replicate_base_url or not s.replicate_api_token:
+    try:
+        token = s.replicate_api_token or secrets.replicate_api_token()
+    except Exception as e:  # the secret could not be read: retried on the next call
+        log.error("the Replicate token could not be read: %s: %s", type(e).__name__, e)
+        raise ServiceUnavailable("Replicate is not reachable now; retry later.",
+                                 retry_after=5) from None
+    if not s.replicate_base_url or not token:
         raise ServiceUnavailable("Replicate is not configured.")
-    return ReplicateClient(s.replicate_base_url, s.replicate_api_token,
+    return ReplicateClient(s.replicate_base_url, token,
                            timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
 
 

@@ -44,6 +44,12 @@ def client_id(text: str) -> str:
     return text
 
 
+def aws_region():
+    """The region boto3 resolves (AWS_REGION, AWS_DEFAULT_REGION, the profile's)."""
+    import boto3
+    return boto3.session.Session().region_name
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="api-key", description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default=os.environ.get("VSL_STAGE", "local"))
@@ -66,7 +72,11 @@ def main(argv=None) -> int:
         os.environ.update({
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('VSL_EMULATOR_PORT', 5050)}",
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the emulator takes any
+    elif aws_region() is None:
+        print("error: no AWS region: set AWS_REGION, or a region in your AWS profile "
+              "(the one you deployed to)", file=sys.stderr)
+        return 2
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
     from chalicelib.aws import dynamodb_table

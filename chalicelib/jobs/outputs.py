@@ -24,6 +24,9 @@ class Downloaded:
 
 
 class OutputCopier:
+    """``max_output_bytes`` caps a job's outputs together (they sit in the processor's
+    temporary storage at once)."""
+
     def __init__(self, storage: MediaStorage, policy: UrlPolicy, max_output_bytes: int,
                  fetcher: Callable = fetch):
         self.storage = storage
@@ -34,12 +37,13 @@ class OutputCopier:
     def download(self, job: Job, urls: List[str], workdir: str) -> List[Downloaded]:
         """Fetch and probe every output into ``workdir``; FetchFailed (not gone) is retryable."""
         prefix = self.prefix(job)
-        downloaded = []
+        downloaded, used = [], 0
         for i, url in enumerate(urls):
             path = os.path.join(workdir, f"output-{i}")
             try:
                 with open(path, "wb") as f:
-                    self.fetcher(self.policy, url, f, self.max_output_bytes)
+                    # The cap holds for all of a job's outputs together: they share /tmp.
+                    used += self.fetcher(self.policy, url, f, self.max_output_bytes - used)
             except FetchFailed as e:
                 if e.gone:
                     raise OutputUnusable(f"Output {i + 1} could not be copied: {e}.") from None
