@@ -402,6 +402,17 @@ def test_wait_gives_up_when_throttled_beyond_the_deadline():
     assert fake.sleeps == [50.0]
 
 
+def test_throttled_polls_never_sleep_past_the_wait_deadline_whatever_max_retries():
+    # Each poll's 429 is waited out by the wait loop, which knows the deadline, not by the
+    # request's own retries, which do not.
+    throttled = (429, error_body(429, "RATE_LIMIT_EXCEEDED", retryAfter=50), {"Retry-After": "50"})
+    script = Script(*[throttled] * 6)
+    client, fake = make_client(script, max_retries=3)
+    with pytest.raises(vsl.RateLimitError):
+        client.wait_for_completion("job-1", timeout=60)
+    assert fake.sleeps == [50.0] and len(script.requests) == 2
+
+
 # ---- downloads ------------------------------------------------------------------------
 
 def test_download_streams_to_the_file_without_sending_the_key(tmp_path):

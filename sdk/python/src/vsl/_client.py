@@ -290,7 +290,8 @@ class Client(_BaseClient):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None) -> Any:
+    def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None, *,
+                 retry_rate_limits: bool = True) -> Any:
         headers = self._headers(method)
         retries_done = 0
         while True:
@@ -304,7 +305,8 @@ class Client(_BaseClient):
             else:
                 if response.is_success:
                     return self._decode(response)
-                delay = self._retry_wait(method, retries_done, response=response)
+                delay = None if response.status_code == 429 and not retry_rate_limits \
+                    else self._retry_wait(method, retries_done, response=response)
                 if delay is None:
                     raise self._status_error(response)
             self._sleep(delay)
@@ -405,7 +407,9 @@ class Client(_BaseClient):
         throttled = 0
         while True:
             try:
-                view = self.get_status(job_id)
+                # A throttled poll is waited out below, where the deadline is known.
+                view = job_status(self._request("GET", self._status_path(job_id),
+                                                retry_rate_limits=False))
             except RateLimitError as error:
                 wait = self._throttle_wait(error, throttled)
                 if deadline is not None and self._clock() + wait > deadline:
@@ -500,7 +504,8 @@ class AsyncClient(_BaseClient):
         await self.close()
 
     async def _request(self, method: str, path: str,
-                       json: Optional[Dict[str, Any]] = None) -> Any:
+                       json: Optional[Dict[str, Any]] = None, *,
+                       retry_rate_limits: bool = True) -> Any:
         headers = self._headers(method)
         retries_done = 0
         while True:
@@ -514,7 +519,8 @@ class AsyncClient(_BaseClient):
             else:
                 if response.is_success:
                     return self._decode(response)
-                delay = self._retry_wait(method, retries_done, response=response)
+                delay = None if response.status_code == 429 and not retry_rate_limits \
+                    else self._retry_wait(method, retries_done, response=response)
                 if delay is None:
                     raise self._status_error(response)
             await self._sleep(delay)
@@ -583,7 +589,8 @@ class AsyncClient(_BaseClient):
         throttled = 0
         while True:
             try:
-                view = await self.get_status(job_id)
+                view = job_status(await self._request("GET", self._status_path(job_id),
+                                                      retry_rate_limits=False))
             except RateLimitError as error:
                 wait = self._throttle_wait(error, throttled)
                 if deadline is not None and self._clock() + wait > deadline:
