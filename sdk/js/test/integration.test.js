@@ -309,6 +309,39 @@ integration('a submission whose answer was lost after the job was made is retrie
   assert.deepEqual((await collect(client.listJobs({ userId }))).map((j) => j.jobId), [job.jobId]);
 });
 
+integration('a retry that meets the first submission still in flight waits for its job', async () => {
+  await faults({ create_hang_s: 3, latency_s: 600 });
+  const userId = uniqueUser('in-flight');
+  const headers = { 'X-API-Key': env.VSL_API_KEY };
+  const jobsOfUser = async () => (await (await fetch(
+    `${env.VSL_BASE_URL}/jobs?userId=${userId}`, { headers })).json()).jobs;
+  let first = null;
+  const answers = [];
+  const { client, delays } = observedClient({
+    userId,
+    maxRetries: 10,
+    fetch: async (url, init) => {
+      if (init.method === 'POST' && first === null) {
+        // Sent for real; the client is told it failed once the service has made the job,
+        // while Replicate still hangs on the create.
+        first = fetch(url, { ...init, signal: undefined }).then((r) => r.json());
+        while ((await jobsOfUser()).length === 0) await new Promise((r) => setTimeout(r, 50));
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }) });
+      }
+      const response = await fetch(url, init);
+      if (init.method === 'POST') answers.push([response.status, (await response.clone().json()).code || null]);
+      return response;
+    },
+  });
+  const job = await client.generateImage({ prompt: 'submitted once' });
+  assert.equal(job.jobId, (await first).jobId);
+  assert.ok(answers.some(([status, code]) => status === 409 && code === 'IDEMPOTENCY_KEY_IN_USE'), JSON.stringify(answers));
+  assert.deepEqual(answers[answers.length - 1], [202, null]);
+  assert.ok(delays.includes(1000), 'the Retry-After of the 409');
+  assert.deepEqual((await collect(client.listJobs({ userId }))).map((j) => j.jobId), [job.jobId]);
+  await client.cancel(job);
+});
+
 integration('cancel a running job; a finished one is a ConflictError', async () => {
   await faults({ latency_s: 60 });
   const client = new VSLClient();
