@@ -76,6 +76,7 @@ class LocalStack:
             "VSL_STAGE": self.stage, "REPLICATE_BASE_URL": self.simulator_url,
             "REPLICATE_API_TOKEN": SIMULATOR_TOKEN, "VSL_PUBLIC_BASE_URL": self.api_url,
             "VSL_ALLOW_PRIVATE_INPUTS": "true", "PYTHONUNBUFFERED": "1",
+            "VSL_PLAYGROUND_SAMPLE_IMAGE": f"{self.simulator_url}/samples/input.jpg",
         })
         env.update(self.extra_env)
         return env
