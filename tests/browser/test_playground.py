@@ -82,3 +82,23 @@ def test_an_out_of_range_width_shows_the_apis_message(page, api):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground-error.png"), full_page=True)
     assert page.csp_violations == []
+
+
+def test_a_running_job_can_be_cancelled_from_the_page(page, sim):
+    sim.faults(latency_s=60)  # long enough to be cancelled while it runs
+    page.select_option("#model", "flux-schnell")
+    page.fill("#userId", "browser-cancel-user")
+    page.fill("#p-prompt", "A job the browser test cancels")
+    page.click("#submit")
+    page.wait_for_selector("#job button[data-cancel]")
+    job_id = page.text_content("#job code")
+
+    page.click("#job button[data-cancel]")
+    page.wait_for_function(
+        "() => document.querySelector('#job-status')?.textContent === 'cancelled'",
+        timeout=30_000)
+    assert "cancelled by the client" in page.text_content("#job")
+    # The list comes from GET /jobs now that the API has it.
+    page.wait_for_selector(f"#jobs button[data-open='{job_id}']")
+    assert page.text_content("#jobs-source") == "(from the API)"
+    assert page.csp_violations == []
