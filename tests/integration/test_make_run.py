@@ -115,7 +115,7 @@ def test_a_job_is_one_line_per_event_and_the_request_logs_stay_in_files(make_run
     for part in ("emulator", "api"):
         assert REQUEST_LOG_LINE.search((local / "logs" / f"{part}.log").read_text()), part
     assert "listening" in (local / "logs" / "simulator.log").read_text()
-    assert job in (local / "logs" / "events.log").read_text()
+    assert "jobs: message" in (local / "logs" / "events.log").read_text()  # the detail
     assert proc.poll() is None
 
 
