@@ -102,3 +102,24 @@ def test_a_running_job_can_be_cancelled_from_the_page(page, sim):
     page.wait_for_selector(f"#jobs button[data-open='{job_id}']")
     assert page.text_content("#jobs-source") == "(from the API)"
     assert page.csp_violations == []
+
+
+@pytest.mark.parametrize("model_id,ready", [
+    # the sample image is prefilled; the video's first frame has decoded
+    ("stability-video", "m => m.tagName === 'VIDEO' && m.readyState >= 2 && m.videoWidth > 0"),
+    ("musicgen", "m => m.tagName === 'AUDIO' && m.readyState >= 1 && m.duration > 0"),
+])
+def test_a_video_and_a_sound_play_in_the_page(page, model_id, ready):
+    page.select_option("#model", model_id)
+    if page.locator("#p-prompt").count():
+        page.fill("#p-prompt", "Epic orchestral music with drums")
+    else:
+        assert page.input_value("#p-image").endswith("/samples/input.jpg")
+    page.click("#submit")
+    page.wait_for_function(
+        f"() => {{ const m = document.querySelector('#result-media'); return m !== null && ({ready})(m); }}",
+        timeout=60_000)
+    assert page.text_content("#job-status") == "completed"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"playground-{model_id}.png"), full_page=True)
+    assert page.csp_violations == []
