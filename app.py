@@ -25,8 +25,9 @@ _names = wiring.settings().names
 # the rate-limit headers too.
 _CORS = CORSConfig(
     allow_origin=wiring.settings().cors_origin, max_age=600,
+    allow_headers=["Idempotency-Key"],  # besides Chalice's Content-Type, X-Api-Key, ...
     expose_headers=["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                    "RateLimit", "RateLimit-Policy", "Retry-After"],
+                    "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"],
 ) if wiring.settings().cors_origin else None
 
 # Each domain error's HTTP status (the most specific class wins).

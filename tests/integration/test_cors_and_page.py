@@ -25,12 +25,12 @@ def test_the_playground_is_served_at_the_root_without_a_key(stack):
 def test_a_preflight_from_another_origin_is_allowed(stack):
     resp = requests.options(stack.api_url + "/generate-media", timeout=10, headers={
         "Origin": ELSEWHERE, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,x-api-key"})
+        "Access-Control-Request-Headers": "content-type,x-api-key,idempotency-key"})
     assert resp.status_code == 200
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in resp.headers["Access-Control-Allow-Methods"].split(",")
     allowed = {h.strip().lower() for h in resp.headers["Access-Control-Allow-Headers"].split(",")}
-    assert {"content-type", "x-api-key"} <= allowed
+    assert {"content-type", "x-api-key", "idempotency-key"} <= allowed
 
 
 def test_a_cross_origin_get_is_readable_with_its_rate_limit_headers(api):
