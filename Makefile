@@ -29,7 +29,7 @@ package: install
 
 # VSL_PROVISION=terraform make run provisions the emulator with Terraform.
 run: install $(if $(filter terraform,$(VSL_PROVISION)),package)
-	$(BIN)/python -m local.stack
+	@$(BIN)/python -m local.stack
 
 # Debian's Chromium for the browser test (tests/browser); a no-op when it is there.
 browser:
