@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 STAGE   ?= homolog
 
-.PHONY: install run test unit package checkov deploy api-key clean
+.PHONY: install browser run test unit package checkov deploy api-key clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -29,9 +29,13 @@ package: install
 
 # VSL_PROVISION=terraform make run provisions the emulator with Terraform.
 run: install $(if $(filter terraform,$(VSL_PROVISION)),package)
-	$(BIN)/python -m local.stack
+	@$(BIN)/python -m local.stack
 
-test: install package $(CHECKOV)
+# Debian's Chromium for the browser test (tests/browser); a no-op when it is there.
+browser:
+	sh tools/install_browser.sh
+
+test: install package $(CHECKOV) browser
 	$(BIN)/python -m pytest
 
 unit: install

@@ -5,9 +5,9 @@ import functools
 import json
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import errors, wiring
+from chalicelib import errors, playground, wiring
 from chalicelib.catalog import describe_catalog
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
@@ -21,6 +21,14 @@ logging.getLogger("chalicelib").setLevel(logging.INFO)
 logging.getLogger("botocore").setLevel(logging.WARNING)
 
 _names = wiring.settings().names
+# Browsers on the stage's allowed origin may call the client routes; they may read
+# the rate-limit headers too.
+_CORS = CORSConfig(
+    allow_origin=wiring.settings().cors_origin, max_age=600,
+    allow_headers=["Idempotency-Key"],  # besides Chalice's Content-Type, X-Api-Key, ...
+    expose_headers=["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                    "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"],
+) if wiring.settings().cors_origin else None
 
 # Each domain error's HTTP status (the most specific class wins).
 HTTP_STATUS = {
@@ -80,9 +88,10 @@ def render_errors(event, get_response):
     return response
 
 
-def api(path: str, methods=("GET",), json_body: bool = False):
+def api(path: str, methods=("GET",), json_body: bool = False, cors=_CORS):
     """A route whose domain errors become documented error responses. GET routes
-    answer HEAD too; a JSON body must say so in its Content-Type."""
+    answer HEAD too; a JSON body must say so in its Content-Type. Client routes
+    follow the stage's CORS setting."""
     methods = list(methods) + (["HEAD"] if "GET" in methods else [])
 
     def register(view):
@@ -94,7 +103,7 @@ def api(path: str, methods=("GET",), json_body: bool = False):
                 return view(**kwargs)
             except errors.DomainError as e:
                 return error_response(e)
-        return app.route(path, methods=methods)(handle)
+        return app.route(path, methods=methods, cors=cors)(handle)
     return register
 
 
@@ -108,6 +117,12 @@ def _public_base_url() -> str:
         return configured
     ctx = app.current_request.context
     return f"https://{ctx['domainName']}/{ctx['stage']}"
+
+
+@api("/", cors=None)
+def playground_page():
+    html, headers = playground.page(wiring.settings().playground_sample_image)
+    return Response(body=html, headers=headers)
 
 
 @api("/health")
@@ -233,7 +248,7 @@ def rotate_webhook_secret():
     return wiring.services().webhooks.rotate(_caller())
 
 
-@api("/webhook/replicate", methods=["POST"], json_body=True)
+@api("/webhook/replicate", methods=["POST"], json_body=True, cors=None)
 def replicate_webhook():
     request = app.current_request
     wiring.services().prediction_events.accept_webhook(

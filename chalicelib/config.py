@@ -5,7 +5,7 @@ from functools import lru_cache
 from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
@@ -54,6 +54,11 @@ class Settings(BaseModel):
     webhook_secret: Optional[str] = None
     # Seconds between webhook delivery attempts: Standard Webhooks' schedule, about a day.
     webhook_retry_delays_s: Tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # The one origin browsers elsewhere may call the API from ("*": any; None: no
+    # CORS). One, because API Gateway answers preflights with a fixed header.
+    cors_origin: Optional[str] = None
+    # An input image the playground offers for image-to-video (locally, the simulator's).
+    playground_sample_image: Optional[str] = None
 
     @model_validator(mode="after")
     def _webhook_needs_its_secret(self):
@@ -66,6 +71,19 @@ class Settings(BaseModel):
         """Client webhook targets: https and public hosts; loopback too on the local stage."""
         return UrlPolicy(schemes=frozenset({"http", "https"}) if self.allow_private_inputs
                          else frozenset({"https"}), allow_private=self.allow_private_inputs)
+
+    @field_validator("cors_origin")
+    @classmethod
+    def _one_origin(cls, value: Optional[str]) -> Optional[str]:
+        if value in (None, "*"):
+            return value
+        parts = urlsplit(value)
+        if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+                or parts.path not in ("", "/") or parts.query or parts.fragment
+                or "*" in value or "," in value):
+            raise ValueError("expected '*' or one origin such as https://app.example.com; "
+                             f"got {value!r}")
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def input_policy(self) -> UrlPolicy:
@@ -122,6 +140,9 @@ def settings_from_env(env=None) -> Settings:
         **({"webhook_retry_delays_s": tuple(float(x) for x in
                                             env["VSL_WEBHOOK_RETRY_DELAYS_S"].split(","))}
            if env.get("VSL_WEBHOOK_RETRY_DELAYS_S") else {}),
+        cors_origin=(env["VSL_CORS_ORIGIN"] if "VSL_CORS_ORIGIN" in env
+                     else stage_settings(stage).get("cors_origin")) or None,
+        playground_sample_image=env.get("VSL_PLAYGROUND_SAMPLE_IMAGE") or None,
     )
 
 
