@@ -5,18 +5,21 @@ import functools
 import json
 import logging
 
-from chalice import Chalice, CORSConfig, Response
+from chalice import Chalice, CORSConfig, Rate, Response
 
-from chalicelib import errors, playground, wiring
+from chalicelib import errors, logs, playground, wiring
 from chalicelib.catalog import describe_catalog
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
 from chalicelib.jobs.views import accepted_view
 from chalicelib.limits import binding_quota
+from chalicelib.storage import parse_original_key
 from chalicelib.validation import parse_generate_request, parse_json_body
 
 app = Chalice(app_name="vsl-media")
 app.log.setLevel(logging.INFO)
+if wiring.settings().stage != "local":
+    logs.use_json_lines(app.log)  # deployed: one JSON object per line, jobId on each
 logging.getLogger("chalicelib").setLevel(logging.INFO)
 logging.getLogger("botocore").setLevel(logging.WARNING)
 
@@ -97,6 +100,10 @@ def api(path: str, methods=("GET",), json_body: bool = False, cors=_CORS):
     def register(view):
         @functools.wraps(view)
         def handle(**kwargs):
+            with logs.job_context(kwargs.get("job_id")):
+                return answer(**kwargs)
+
+        def answer(**kwargs):
             try:
                 if json_body and "content-type" not in app.current_request.headers:
                     raise errors.UnsupportedMediaType("Send the body as application/json.")
@@ -260,24 +267,37 @@ def replicate_webhook():
 def process_job_event(event):
     for record in event:
         message = json.loads(record.body)
-        if message.get("kind") == "start":
-            wiring.services().starter.start_queued(message)
-            continue
-        attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
-        wiring.services().prediction_events.handle(message, attempt, wiring.max_receive_count())
+        with logs.job_context(message.get("jobId")):
+            if message.get("kind") == "start":
+                wiring.services().starter.start_queued(message)
+                continue
+            attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
+            wiring.services().prediction_events.handle(message, attempt,
+                                                       wiring.max_receive_count())
 
 
 @app.on_sqs_message(queue=_names.notifications_queue, batch_size=1)
 def deliver_notifications(event):
     for record in event:
         message = json.loads(record.body)
-        if message["kind"] == "job-event":
-            wiring.services().reuse.settle_followers(message["jobId"])
-            wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
-        else:
-            wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])
+        with logs.job_context(message.get("jobId")):
+            deliver_notification(message)
+
+
+def deliver_notification(message: dict) -> None:
+    if message["kind"] == "job-event":
+        wiring.services().reuse.settle_followers(message["jobId"])
+        wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
+    else:
+        wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_jobs(event):
+    wiring.services().sweeper.sweep()
 
 
 @app.on_s3_event(bucket=_names.media_bucket, events=["s3:ObjectCreated:*"])
 def make_thumbnail(event):
-    wiring.services().thumbnails.on_original_stored(event.key)
+    with logs.job_context(parse_original_key(event.key)):
+        wiring.services().thumbnails.on_original_stored(event.key)

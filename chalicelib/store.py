@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
+from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 
 
 class StaleTransition(Exception):
@@ -96,11 +96,17 @@ class JobRepository(Protocol):
 
     def followers_of(self, job_id: str) -> List[Job]: ...
 
+    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
+        """Active jobs, and ended ones whose event is unsent, quiet since ``updated_before``."""
+
     def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
                    end: datetime) -> Iterator[UsageRow]:
         """Every job of the client (or of one of its users) created in [start, end)."""
 
 
+# Jobs still needing attention (active, or their end's event unsent) carry this
+# attribute; the sparse by-open index holds only them, so the sweep never scans.
+SWEEP_KEY, OPEN = "sweepKey", "open"
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at"}
 
 
@@ -127,6 +133,8 @@ def job_to_item(job: Job) -> dict:
     item = {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
             if getattr(job, f.name) is not None}
     item["ownerUser"] = f"{job.owner_id}#{job.user_id}"  # the by-user index's key
+    if job.status in ACTIVE or job.notification_pending:
+        item[SWEEP_KEY] = OPEN  # in the sparse by-open index the sweep reads
     return item
 
 
@@ -180,6 +188,10 @@ class DynamoJobStore:
         for i, status in enumerate(from_statuses):
             values[f":s{i}"] = JobStatus(status).value
             allowed.append(f":s{i}")
+        if "notification_pending" in changes and changes["notification_pending"] is None:
+            # The end's event is queued: nothing is left for the sweep.
+            names["#open"] = SWEEP_KEY
+            removes.append("#open")
         expression = ("SET " + ", ".join(sets) if sets else "") + \
                      (" REMOVE " + ", ".join(removes) if removes else "")
         try:
@@ -251,6 +263,18 @@ class DynamoJobStore:
                                    JobStatus(item["status"]), bool(item.get("cached")),
                                    float(item.get("estimatedCost") or 0),
                                    item.get("predictTime"))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
+        kwargs = {"IndexName": "by-open",
+                  "KeyConditionExpression": "#k = :open AND updatedAt <= :before",
+                  "ExpressionAttributeNames": {"#k": SWEEP_KEY},
+                  "ExpressionAttributeValues": {":open": OPEN, ":before": iso(updated_before)}}
+        while True:
+            page = self.table.query(**kwargs)
+            yield from (job_from_item(i) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -17,6 +17,7 @@ from chalicelib.jobs.batch import Batch
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.reuse import Reuse
 from chalicelib.jobs.starter import PredictionStarter
+from chalicelib.jobs.sweep import Sweeper
 from chalicelib.jobs.usage import UsageReport
 from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.outputs import OutputCopier
@@ -76,6 +77,7 @@ class Services:
     starter: PredictionStarter
     batch: Batch
     usage: UsageReport
+    sweeper: Sweeper
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +122,7 @@ def services() -> Services:
         starter=starter,
         batch=Batch(submission, s.input_policy, s.webhook_policy),
         usage=UsageReport(jobs, clock),
+        sweeper=Sweeper(jobs, reconciler, lifecycle, clock),
     )
 
 

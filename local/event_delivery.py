@@ -155,6 +155,19 @@ def run_forever(consumers: List[QueueConsumer], workers_each: int, stop: threadi
     return threads
 
 
+def run_schedule(handler, interval_s: float, stop: threading.Event) -> threading.Thread:
+    """Invoke a scheduled handler every ``interval_s``, as EventBridge does on AWS."""
+    def loop():
+        while not stop.wait(interval_s):
+            try:
+                handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
+            except Exception:  # the next tick tries again
+                log.exception("scheduled handler failed")
+    thread = threading.Thread(target=loop, daemon=True, name="schedule")
+    thread.start()
+    return thread
+
+
 def main():
     import argparse
     import os
@@ -190,6 +203,8 @@ def main():
     consumers = [c for c in consumers if c.name in args.queues]
     stop = threading.Event()
     run_forever(consumers, workers_each=2, stop=stop)
+    # The sweep runs every minute on AWS; VSL_SWEEP_INTERVAL_S shortens it for tests.
+    run_schedule(app.sweep_jobs, float(os.environ.get("VSL_SWEEP_INTERVAL_S", 60)), stop)
     log.info("delivering queue messages and S3 events to the handlers")
     try:
         stop.wait()

@@ -24,7 +24,7 @@ from chalicelib.notifications.model import Delivery, DeliveryState, Endpoint, Si
 from chalicelib.notifications.persistence import TooManyEndpoints
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.model import Job, JobEvent, JobStatus, Prediction
+from chalicelib.jobs.model import ACTIVE, Job, JobEvent, JobStatus, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
 from chalicelib.jobs.reconciliation import Reconciler
@@ -85,6 +85,10 @@ class InMemoryJobStore:
 
     def followers_of(self, job_id):
         return [j for j in self.items.values() if j.follows == job_id]
+
+    def open_jobs(self, updated_before):
+        return [j for j in list(self.items.values())
+                if (j.status in ACTIVE or j.notification_pending) and j.updated_at <= updated_before]
 
     def usage_rows(self, owner_id, user_id, start, end):
         for j in self.items.values():

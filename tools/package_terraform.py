@@ -37,6 +37,9 @@ from chalicelib.storage import output_name
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 MEDIA_FUNCTIONS = ("process_job_event", "make_thumbnail")
+# The queue each SQS-triggered function consumes, as a variable of the module.
+QUEUE_OF_FUNCTION = {"process_job_event": "jobs_queue_arn",
+                     "deliver_notifications": "notifications_queue_arn"}
 # Lambda's runtime for the functions; the layer's wheels are chosen for it.
 LAYER_PYTHON = "3.11"
 API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api"}
@@ -48,6 +51,7 @@ VARIABLES = {
     "stage": {"type": "string", "description": "Stage: the API stage, and VSL_STAGE of the functions"},
     "name_prefix": {"type": "string", "description": "Prefix of the functions', role's and API's names (SERVICE-STAGE)"},
     "jobs_queue_arn": {"type": "string", "description": "ARN of the queue the processor consumes"},
+    "notifications_queue_arn": {"type": "string", "description": "ARN of the queue the webhook delivery consumes"},
     "media_bucket_name": {"type": "string", "description": "Bucket whose new originals wake the thumbnailer"},
     "media_bucket_arn": {"type": "string", "description": "ARN of that bucket"},
     "media_layer_arns": {"type": "list(string)", "description": "Layers with the media libraries (processor, thumbnailer)"},
@@ -143,11 +147,14 @@ def post_process(module_dir: Path, stage: str) -> dict:
         "name": "/aws/lambda/${each.value}",
         "retention_in_days": "${var.log_retention_days}"}}
 
-    (mapping,) = resources["aws_lambda_event_source_mapping"].values()
-    mapping["event_source_arn"] = "${var.jobs_queue_arn}"
-    mapping["count"] = "${var.enable_functions ? 1 : 0}"
-    # AWS checks the role may read the queue when the mapping is created.
-    mapping["depends_on"] = ["aws_iam_role_policy.functions"]
+    mappings = resources["aws_lambda_event_source_mapping"]
+    assert set(mappings) == {f"{fn}-sqs-event-source" for fn in QUEUE_OF_FUNCTION}, set(mappings)
+    for fn, variable in QUEUE_OF_FUNCTION.items():
+        mapping = mappings[f"{fn}-sqs-event-source"]
+        mapping["event_source_arn"] = "${var.%s}" % variable
+        mapping["count"] = "${var.enable_functions ? 1 : 0}"
+        # AWS checks the role may read the queue when the mapping is created.
+        mapping["depends_on"] = ["aws_iam_role_policy.functions"]
     (notification,) = resources["aws_s3_bucket_notification"].values()
     notification["bucket"] = "${var.media_bucket_name}"
     notification["count"] = "${var.enable_functions ? 1 : 0}"

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from chalicelib import logs
 from chalicelib.clock import Clock
 from chalicelib.errors import Forbidden, ReplicateRefused, ServiceUnavailable
 from chalicelib.jobs.lifecycle import Lifecycle
@@ -80,6 +81,11 @@ class Submission:
             self.jobs.create(job)
             return Accepted(self.reuse.take(job, source), admission)
         self.jobs.create(job)
+        with logs.job_context(job.job_id):
+            return self._start(job, admission, public_base_url, start_later)
+
+    def _start(self, job: Job, admission: Admission, public_base_url: str,
+               start_later: bool) -> Accepted:
         if start_later:
             self.queue.send(start_message(job.job_id, public_base_url))
             return Accepted(job, admission)

@@ -53,7 +53,8 @@ def describe(url: str, stage: str) -> dict:
             "billing": d["BillingModeSummary"]["BillingMode"],
             "ttl": ttl.get("AttributeName") if ttl["TimeToLiveStatus"] == "ENABLED" else None,
         }
-    for queue in (names.jobs_queue, names.jobs_dlq):
+    for queue in (names.jobs_queue, names.jobs_dlq, names.notifications_queue,
+                  names.notifications_dlq):
         url_ = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         attrs = sqs.get_queue_attributes(QueueUrl=url_, AttributeNames=["All"])["Attributes"]
         redrive = json.loads(attrs.get("RedrivePolicy", "null") or "null")
@@ -120,8 +121,13 @@ def test_plan_of_the_aws_root(emulator, tmp_path):
     processor = planned[f"{APP}.aws_lambda_function.process_job_event[0]"]
     assert planned[f"{APP}.aws_lambda_function.api_handler[0]"]["timeout"] < 29  # API Gateway's limit
     assert processor["ephemeral_storage"] == [{"size": 1024 + 512}]
-    queue = planned["module.service.module.jobs_queue.aws_sqs_queue.this"]
-    assert queue["visibility_timeout_seconds"] == 6 * processor["timeout"]
+    for name in ("jobs", "notifications"):
+        queue = planned[f'module.service.module.queues["{name}"].aws_sqs_queue.this']
+        assert queue["visibility_timeout_seconds"] == 6 * processor["timeout"]
+    not_found = planned['module.service.aws_api_gateway_gateway_response.documented'
+                        '["MISSING_AUTHENTICATION_TOKEN"]']
+    assert not_found["status_code"] == "404"
+    assert json.loads(not_found["response_templates"]["application/json"])["code"] == "NOT_FOUND"
 
     stage = planned["module.service.aws_api_gateway_stage.api[0]"]
     assert stage["xray_tracing_enabled"] is True and stage["stage_name"] == "homolog"
@@ -133,7 +139,8 @@ def test_plan_of_the_aws_root(emulator, tmp_path):
     alarms = {a["alarm_name"]: a for address, a in planned.items()
               if address.startswith("module.service.aws_cloudwatch_metric_alarm.")}
     assert set(alarms) == {
-        "vsl-media-homolog-jobs-dlq-not-empty", "vsl-media-homolog-thumbnailer-failures-not-empty",
+        "vsl-media-homolog-jobs-dlq-not-empty", "vsl-media-homolog-notifications-dlq-not-empty",
+        "vsl-media-homolog-thumbnailer-failures-not-empty",
         "vsl-media-homolog-api-5xx",
         *(f"vsl-media-homolog-{fn}-{metric}" for fn in FUNCTIONS
           for metric in ("Errors", "Throttles"))}

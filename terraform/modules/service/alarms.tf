@@ -6,7 +6,7 @@ locals {
   # Messages waiting in a queue nothing consumes: jobs that failed every retry,
   # and S3 events the thumbnailer failed three times.
   dead_letter_queues = merge(
-    { jobs-dlq = module.jobs_queue.dead_letter_name },
+    { for name, queue in module.queues : "${name}-dlq" => queue.dead_letter_name },
     var.enable_functions ? { thumbnailer-failures = aws_sqs_queue.thumbnailer_failures[0].name } : {},
   )
   function_alarms = var.enable_functions ? {

@@ -86,3 +86,26 @@ resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
   role       = aws_iam_role.api_gateway_cloudwatch[0].name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
+
+# API Gateway's own answers in the documented error format: an unknown route is
+# 404 NOT_FOUND (API Gateway says 403 "Missing Authentication Token" by default),
+# and any other error of the gateway itself keeps {"error", "details", "code"}.
+locals {
+  gateway_responses = {
+    MISSING_AUTHENTICATION_TOKEN = { status = "404", error = "Not found", code = "NOT_FOUND", details = "No such route." }
+    THROTTLED                    = { status = "429", error = "Rate limit exceeded", code = "RATE_LIMIT_EXCEEDED", details = "The stage's request rate is exceeded; retry shortly." }
+    DEFAULT_4XX                  = { status = null, error = "Bad request", code = "VALIDATION_ERROR", details = "$context.error.message" }
+    DEFAULT_5XX                  = { status = null, error = "Service temporarily unavailable", code = "SERVICE_UNAVAILABLE", details = "$context.error.message" }
+  }
+}
+
+resource "aws_api_gateway_gateway_response" "documented" {
+  for_each = local.enable_api ? local.gateway_responses : {}
+
+  rest_api_id   = module.app.rest_api_id
+  response_type = each.key
+  status_code   = each.value.status
+  response_templates = {
+    "application/json" = jsonencode({ error = each.value.error, details = each.value.details, code = each.value.code })
+  }
+}

@@ -37,12 +37,12 @@ data "aws_iam_policy_document" "functions" {
   }
 
   statement {
-    sid = "JobsQueue"
+    sid = "Queues"
     actions = [
       "sqs:SendMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage",
       "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
     ]
-    resources = [module.jobs_queue.arn]
+    resources = [for queue in module.queues : queue.arn]
   }
 
   statement {

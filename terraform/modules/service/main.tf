@@ -4,7 +4,6 @@ locals {
   spec     = jsondecode(file("${path.module}/../../../chalicelib/resources.json"))
   settings = local.spec.stages[var.stage]
   prefix   = "${local.spec.service}-${var.stage}"
-  jobs     = local.spec.queues.jobs
   # The functions' timeouts live in Chalice's config, which builds them.
   chalice           = jsondecode(file("${path.module}/../../../.chalice/config.json"))
   processor_timeout = local.chalice.lambda_functions.process_job_event.lambda_timeout
@@ -46,14 +45,17 @@ module "tables" {
   indexes       = each.value.indexes
 }
 
-module "jobs_queue" {
-  source = "../sqs_queue"
+# The jobs queue (prediction events, queued starts) and the notifications queue
+# (job events, webhook deliveries), each with its dead-letter queue.
+module "queues" {
+  source   = "../sqs_queue"
+  for_each = local.spec.queues
 
-  name                          = "${local.prefix}-jobs"
+  name                          = "${local.prefix}-${each.key}"
   visibility_timeout_seconds    = local.queue_visibility_timeout
-  max_receive_count             = local.jobs.max_receive_count
-  message_retention_seconds     = local.jobs.message_retention_s
-  dead_letter_retention_seconds = local.jobs.dlq_retention_s
+  max_receive_count             = each.value.max_receive_count
+  message_retention_seconds     = each.value.message_retention_s
+  dead_letter_retention_seconds = each.value.dlq_retention_s
 }
 
 module "media_bucket" {
@@ -107,7 +109,8 @@ module "app" {
 
   stage              = var.stage
   name_prefix        = local.prefix
-  jobs_queue_arn     = module.jobs_queue.arn
+  jobs_queue_arn          = module.queues["jobs"].arn
+  notifications_queue_arn = module.queues["notifications"].arn
   media_bucket_name  = module.media_bucket.id
   media_bucket_arn   = module.media_bucket.arn
   media_layer_arns   = aws_lambda_layer_version.media[*].arn
@@ -128,7 +131,7 @@ resource "aws_sqs_queue" "thumbnailer_failures" {
   count = var.enable_functions ? 1 : 0
 
   name                      = "${local.prefix}-thumbnailer-failures"
-  message_retention_seconds = local.jobs.dlq_retention_s
+  message_retention_seconds = local.spec.queues.jobs.dlq_retention_s
   sqs_managed_sse_enabled   = true
 }
 

@@ -15,7 +15,7 @@ output "table_names" {
 
 output "jobs_queue_url" {
   description = "URL of the jobs queue"
-  value       = module.jobs_queue.url
+  value       = module.queues["jobs"].url
 }
 
 output "function_names" {
