@@ -163,6 +163,15 @@ def post_process(module_dir: Path, stage: str) -> dict:
     notification["lambda_function"] = [dict(rule, id=f"original{suffix.split('/original')[1]}",
                                             filter_suffix=suffix)
                                        for suffix in ORIGINAL_SUFFIXES]
+    # The sweep's schedule (EventBridge): named per stage, counted with the functions.
+    schedule_rules = resources.get("aws_cloudwatch_event_rule", {})
+    for name, rule in schedule_rules.items():
+        rule["name"] = "${var.name_prefix}-%s" % name
+        rule["description"] = "Runs %s on its schedule" % name.rsplit("-event", 1)[0]
+        rule["count"] = "${var.enable_functions ? 1 : 0}"
+        resources["aws_cloudwatch_event_target"][name]["count"] = \
+            "${var.enable_functions ? 1 : 0}"
+        resources["aws_lambda_permission"][name]["count"] = "${var.enable_functions ? 1 : 0}"
     permissions = resources["aws_lambda_permission"]
     permissions["make_thumbnail-s3event"]["source_arn"] = "${var.media_bucket_arn}"
     permissions["make_thumbnail-s3event"]["count"] = "${var.enable_functions ? 1 : 0}"
@@ -184,6 +193,9 @@ def post_process(module_dir: Path, stage: str) -> dict:
     for kind, name in API_RESOURCES.items():
         text = text.replace(f"{kind}.{name}.", f"{kind}.{name}[0].")
     text = text.replace("aws_iam_role.default-role.", "aws_iam_role.default-role[0].")
+    for name in schedule_rules:
+        text = text.replace(f"aws_cloudwatch_event_rule.{name}.",
+                            f"aws_cloudwatch_event_rule.{name}[0].")
     tf = json.loads(text)
     # The Swagger body (a local) is evaluated even when no function exists.
     tf["locals"]["chalice_api_swagger"] = tf["locals"]["chalice_api_swagger"].replace(

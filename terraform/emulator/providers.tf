@@ -13,6 +13,7 @@ provider "aws" {
     apigateway     = var.emulator_url
     cloudwatch     = var.emulator_url
     dynamodb       = var.emulator_url
+    events         = var.emulator_url
     iam            = var.emulator_url
     lambda         = var.emulator_url
     logs           = var.emulator_url

@@ -107,7 +107,8 @@ def plan_json(tf: Terraform, *args: str) -> dict:
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:vsl-alarms"
 APP = "module.service.module.app"
-FUNCTIONS = ("api_handler", "process_job_event", "make_thumbnail")
+FUNCTIONS = ("api_handler", "process_job_event", "make_thumbnail", "deliver_notifications",
+             "sweep_jobs")
 
 
 def test_plan_of_the_aws_root(emulator, tmp_path):
@@ -224,7 +225,8 @@ def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, 
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     functions = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
     assert functions == {"vsl-media-local", "vsl-media-local-process_job_event",
-                         "vsl-media-local-make_thumbnail"}
+                         "vsl-media-local-make_thumbnail", "vsl-media-local-deliver_notifications",
+                         "vsl-media-local-sweep_jobs"}
     thumbnailer = lam.get_function(FunctionName="vsl-media-local-make_thumbnail")["Configuration"]
     assert thumbnailer["Layers"]
     env = thumbnailer["Environment"]["Variables"]

@@ -107,18 +107,18 @@ resource "aws_lambda_layer_version" "media" {
 module "app" {
   source = "../../../build/chalice"
 
-  stage              = var.stage
-  name_prefix        = local.prefix
+  stage                   = var.stage
+  name_prefix             = local.prefix
   jobs_queue_arn          = module.queues["jobs"].arn
   notifications_queue_arn = module.queues["notifications"].arn
-  media_bucket_name  = module.media_bucket.id
-  media_bucket_arn   = module.media_bucket.arn
-  media_layer_arns   = aws_lambda_layer_version.media[*].arn
-  environment        = local.function_environment
-  enable_functions   = var.enable_functions
-  enable_api_gateway = var.enable_api_gateway
-  tracing_mode       = var.tracing_mode
-  log_retention_days = var.log_retention_days
+  media_bucket_name       = module.media_bucket.id
+  media_bucket_arn        = module.media_bucket.arn
+  media_layer_arns        = aws_lambda_layer_version.media[*].arn
+  environment             = local.function_environment
+  enable_functions        = var.enable_functions
+  enable_api_gateway      = var.enable_api_gateway
+  tracing_mode            = var.tracing_mode
+  log_retention_days      = var.log_retention_days
   # The functions and the SQS event source are created after this policy.
   role_policy_json = data.aws_iam_policy_document.functions.json
   # The largest accepted output, the thumbnail and some room to spare.
