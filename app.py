@@ -11,7 +11,11 @@ from chalicelib import errors, logs, playground, wiring
 from chalicelib.catalog import describe_catalog
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
+from chalicelib.jobs import views
 from chalicelib.jobs.views import accepted_view
+from chalicelib.notifications.endpoints import RegisterWebhook
+from chalicelib.openapi import Operation, document
+from chalicelib.validation import GenerateBody
 from chalicelib.limits import binding_quota
 from chalicelib.storage import parse_original_key
 from chalicelib.validation import parse_generate_request, parse_json_body
@@ -91,10 +95,16 @@ def render_errors(event, get_response):
     return response
 
 
-def api(path: str, methods=("GET",), json_body: bool = False, cors=_CORS):
+# Each route's documentation, by (path, method): /openapi.json is generated from it.
+OPERATIONS = {}
+
+
+def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, cors=_CORS):
     """A route whose domain errors become documented error responses. GET routes
     answer HEAD too; a JSON body must say so in its Content-Type. Client routes
     follow the stage's CORS setting."""
+    for method in methods:
+        OPERATIONS[path, method] = doc
     methods = list(methods) + (["HEAD"] if "GET" in methods else [])
 
     def register(view):
@@ -126,13 +136,26 @@ def _public_base_url() -> str:
     return f"https://{ctx['domainName']}/{ctx['stage']}"
 
 
-@api("/", cors=None)
+@api("/", Operation("The playground: generate media from the browser", {200: None}, auth=False,
+                          content_type="text/html", tags=("docs",)), cors=None)
 def playground_page():
     html, headers = playground.page(wiring.settings().playground_sample_image)
     return Response(body=html, headers=headers)
 
 
-@api("/health")
+@api("/openapi.json", Operation("This document: OpenAPI 3.1, generated from the code",
+                                {200: None}, auth=False, tags=("docs",)))
+def openapi_document():
+    return _openapi()
+
+
+@functools.lru_cache(maxsize=1)
+def _openapi() -> dict:
+    return document(app.routes, OPERATIONS, "VSL Media API", "1.0.0")
+
+
+@api("/health", Operation("Whether every dependency answers (503 names the one that does not)",
+                          {200: views.Health}, auth=False, tags=("service",)))
 def health():
     checks = wiring.health_checks()
     if all(v == "ok" for v in checks.values()):
@@ -141,7 +164,8 @@ def health():
                                     extra={"checks": checks})
 
 
-@api("/models")
+@api("/models", Operation("The models, with each one's parameters as JSON Schema",
+                          {200: views.ModelList}, tags=("models",)))
 def list_models():
     _caller()
     return {"models": describe_catalog()}
@@ -158,7 +182,17 @@ def _idempotent(caller, route: str, body: dict, execute) -> Response:
     return Response(body=response.body, status_code=response.status, headers=headers)
 
 
-@api("/generate-media", methods=["POST"], json_body=True)
+JOB_LINKS = {name: (f"{method}_{path}", {"job_id": "$response.body#/jobId"})
+             for name, method, path in (("status", "get", "/status/{job_id}"),
+                                        ("job", "get", "/jobs/{job_id}"),
+                                        ("cancel", "post", "/jobs/{job_id}/cancel"),
+                                        ("deliveries", "get", "/jobs/{job_id}/deliveries"))}
+
+
+@api("/generate-media", Operation("Submit a job", {202: views.AcceptedJob}, GenerateBody,
+                                  idempotent=True, rate_limited=True, tags=("jobs",),
+                                  links=JOB_LINKS),
+     methods=["POST"], json_body=True)
 def generate_media():
     caller = _caller()
     settings = wiring.settings()
@@ -174,7 +208,11 @@ def generate_media():
     return _idempotent(caller, "/generate-media", body, submit)
 
 
-@api("/generate-media/batch", methods=["POST"], json_body=True)
+@api("/generate-media/batch",
+     Operation("Submit up to 50 jobs; each item is admitted on its own",
+               {200: views.BatchResponse}, views.BatchBody, idempotent=True,
+               rate_limited=True, tags=("jobs",)),
+     methods=["POST"], json_body=True)
 def generate_media_batch():
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * 50)
@@ -195,67 +233,88 @@ def generate_media_batch():
     return _idempotent(caller, "/generate-media/batch", body, submit_all)
 
 
-@api("/usage")
+@api("/usage", Operation("What a client's users spent, by model and by day",
+                         {200: views.UsageResponse}, query=views.UsageQuery, tags=("usage",)))
 def usage():
     return wiring.services().usage.report(_caller(), app.current_request.query_params or {})
 
 
-@api("/status/{job_id}")
+@api("/status/{job_id}", Operation("A job's status and, once completed, its result",
+                                   {200: views.JobView}, tags=("jobs",)))
 def job_status(job_id):
     return wiring.services().status.status(_caller(), job_id)
 
 
-@api("/jobs/{job_id}")
+@api("/jobs/{job_id}", Operation("The same as GET /status/{job_id}", {200: views.JobView},
+                                 tags=("jobs",)))
 def get_job(job_id):
     """The same as GET /status/{job_id}."""
     return wiring.services().status.status(_caller(), job_id)
 
 
-@api("/jobs")
+@api("/jobs", Operation("The caller's jobs, newest first, a page at a time",
+                        {200: views.JobList}, query=views.JobListQuery, tags=("jobs",)))
 def list_jobs():
     return wiring.services().listing.list(_caller(), app.current_request.query_params or {})
 
 
-@api("/jobs/{job_id}/cancel", methods=["POST"])
+@api("/jobs/{job_id}/cancel", Operation("Cancel a job (409 if it already completed or failed)",
+                                        {200: views.JobView}, tags=("jobs",)),
+     methods=["POST"])
 def cancel_job(job_id):
     return wiring.services().control.cancel(_caller(), job_id)
 
 
-@api("/jobs/{job_id}/deliveries")
+@api("/jobs/{job_id}/deliveries", Operation("Every webhook delivery of the job's events",
+                                            {200: views.Deliveries}, tags=("webhooks",)))
 def job_deliveries(job_id):
     job = wiring.services().status.owned_job(_caller(), job_id)
     return wiring.services().deliverer.deliveries_of(job.job_id)
 
 
-@api("/webhooks", methods=["POST"], json_body=True)
+@api("/webhooks", Operation("Register a webhook endpoint", {201: views.WebhookEndpointView},
+                            RegisterWebhook, tags=("webhooks",),
+                            links={"delete": ("delete_/webhooks/{webhook_id}",
+                                              {"webhook_id": "$response.body#/id"})}),
+     methods=["POST"], json_body=True)
 def register_webhook():
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
     return Response(body=wiring.services().webhooks.register(caller, body), status_code=201)
 
 
-@api("/webhooks")
+@api("/webhooks", Operation("The caller's webhook endpoints", {200: views.WebhookList},
+                            tags=("webhooks",)))
 def list_webhooks():
     return wiring.services().webhooks.list(_caller())
 
 
-@api("/webhooks/{webhook_id}", methods=["DELETE"])
+@api("/webhooks/{webhook_id}", Operation("Delete a webhook endpoint", {204: None},
+                                         tags=("webhooks",)),
+     methods=["DELETE"])
 def delete_webhook(webhook_id):
     wiring.services().webhooks.delete(_caller(), webhook_id)
     return Response(body="", status_code=204)
 
 
-@api("/webhooks/secret")
+@api("/webhooks/secret", Operation("The secret our webhooks are signed with",
+                                   {200: views.SigningSecret}, tags=("webhooks",)))
 def webhook_secret():
     return wiring.services().webhooks.secret(_caller())
 
 
-@api("/webhooks/secret/rotate", methods=["POST"])
+@api("/webhooks/secret/rotate",
+     Operation("A new signing secret; the previous one signs too for 24 hours",
+               {200: views.SigningSecret}, tags=("webhooks",)),
+     methods=["POST"])
 def rotate_webhook_secret():
     return wiring.services().webhooks.rotate(_caller())
 
 
-@api("/webhook/replicate", methods=["POST"], json_body=True, cors=None)
+@api("/webhook/replicate",
+     Operation("Replicate's signed callbacks (internal: not for clients)",
+               {200: views.WebhookReceived}, auth=False, tags=("internal",)),
+     methods=["POST"], json_body=True, cors=None)
 def replicate_webhook():
     request = app.current_request
     wiring.services().prediction_events.accept_webhook(

@@ -55,6 +55,10 @@ class UsageReport:
         if unknown:
             raise ValidationFailed(f"{unknown[0]}: unknown parameter; allowed: userId, from, to",
                                    code="UNKNOWN_PARAMETER")
+        empty = sorted(name for name, value in params.items() if value == "")
+        if empty:
+            raise ValidationFailed(f"{empty[0]}: must not be empty (leave it out instead)",
+                                   code="INVALID_VALUE")
         today = self.clock.now().date()
         start = _day("from", params["from"]) if params.get("from") else today.replace(day=1)
         end = _day("to", params["to"]) if params.get("to") else today

@@ -86,7 +86,7 @@ def test_a_batch_crossing_the_hourly_limit(stack, sim):
     results = resp.json()["results"]
     assert [r["httpStatus"] for r in results] == [202, 202, 202, 429, 429]
     assert results[3]["error"]["code"] == "RATE_LIMIT_EXCEEDED"
-    assert 3500 < results[3]["error"]["retryAfter"] <= 3600
+    assert 3500 < results[3]["error"]["retryAfter"] <= 3601
     assert resp.headers["X-RateLimit-Remaining"] == "0"
 
 

@@ -1,0 +1,123 @@
+"""The OpenAPI 3.1 document, generated from the code: each route's typed request
+and response models (pydantic) and the routes Chalice holds. No hand-kept copy."""
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, Type
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.jobs.views import ErrorBody
+
+REF = "#/components/schemas/{model}"
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                      "RateLimit-Policy", "RateLimit")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one route takes and answers, for the document."""
+    summary: str
+    responses: Dict[int, Optional[Type[BaseModel]]]
+    request: Optional[Type[BaseModel]] = None
+    query: Optional[Type[BaseModel]] = None
+    auth: bool = True
+    idempotent: bool = False          # takes an Idempotency-Key header
+    rate_limited: bool = False        # answers with the rate-limit headers
+    content_type: str = "application/json"
+    tags: Tuple[str, ...] = ()
+    description: str = ""
+    # OpenAPI links from a success response: name -> (operationId, {parameter: expression}).
+    links: Dict[str, Tuple[str, Dict[str, str]]] = field(default_factory=dict)
+
+
+def _path_parameters(path: str) -> List[dict]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{([^}]+)}", path)]
+
+
+def _query_parameters(model: Type[BaseModel], schemas: dict) -> List[dict]:
+    schema = model.model_json_schema(by_alias=True, ref_template=REF)
+    schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": "query", "required": name in required, "schema": prop,
+             **({"description": prop["description"]} if "description" in prop else {})}
+            for name, prop in schema["properties"].items()]
+
+
+def _headers(op: Operation, status: int) -> dict:
+    headers = {}
+    if op.rate_limited and status < 500:
+        headers.update({h: {"schema": {"type": "string"}} for h in RATE_LIMIT_HEADERS})
+    if status in (429, 503, 409):
+        headers["Retry-After"] = {"schema": {"type": "string"}, "description": "Seconds"}
+    if op.idempotent and 200 <= status < 300:
+        headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
+    return headers
+
+
+def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, str], Operation],
+             title: str, version: str) -> dict:
+    """``routes``: Chalice's route table (path -> method -> entry). Every route and
+    method must have its Operation, and every Operation a route (KeyError otherwise)."""
+    declared = {(path, method) for path, methods in routes.items() for method in methods
+                if method not in ("HEAD", "OPTIONS")}
+    missing, extra = declared - set(operations), set(operations) - declared
+    if missing or extra:
+        raise KeyError(f"routes without documentation: {sorted(missing)}; "
+                       f"documentation without a route: {sorted(extra)}")
+    models = {m for op in operations.values()
+              for m in [op.request, *op.responses.values()] if m is not None} | {ErrorBody}
+    _, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+                                 by_alias=True, ref_template=REF)
+    schemas = dict(defs.get("$defs", {}))
+    paths: Dict[str, dict] = {}
+    for (path, method), op in sorted(operations.items()):
+        responses = {}
+        for status, model in sorted(op.responses.items()):
+            response = {"description": model.__doc__.strip().splitlines()[0]
+                        if model is not None and model.__doc__ else "OK"}
+            if model is not None:
+                response["content"] = {op.content_type: {
+                    "schema": {"$ref": REF.format(model=model.__name__)}}}
+            elif op.content_type != "application/json":
+                response["content"] = {op.content_type: {"schema": {"type": "string"}}}
+            if _headers(op, status):
+                response["headers"] = _headers(op, status)
+            if op.links and 200 <= status < 300:
+                response["links"] = {name: {"operationId": target, "parameters": params}
+                                     for name, (target, params) in op.links.items()}
+            responses[str(status)] = response
+        for status_range, description in (("4XX", "The request cannot be served as it is"),
+                                          ("5XX", "A failure on our side or a dependency's")):
+            responses[status_range] = {
+                "description": description,
+                "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}},
+                "headers": _headers(op, 429 if status_range == "4XX" else 503)}
+        operation = {"summary": op.summary, "operationId": f"{method.lower()}_{path}",
+                     "responses": responses, "tags": list(op.tags)}
+        if op.description:
+            operation["description"] = op.description
+        parameters = _path_parameters(path)
+        if op.query is not None:
+            parameters += _query_parameters(op.query, schemas)
+        if op.idempotent:
+            parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                               "description": "Makes a retry replay the first response",
+                               "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+        if parameters:
+            operation["parameters"] = parameters
+        if op.request is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": REF.format(model=op.request.__name__)}}}}
+        operation["security"] = [{"ApiKey": []}] if op.auth else []
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "Asynchronous media generation on Replicate's models: submit a "
+                                "job, follow it by polling or webhooks, get stored results."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+    }
