@@ -6,7 +6,7 @@ condition becomes ``StaleTransition`` for the domain to ignore. The stores are
 given their table; nothing here creates a client from globals.
 """
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
@@ -329,74 +329,72 @@ class ApiKeyStore:
             raise
 
 
-class CounterStore:
-    """Rate-limit slots and counters: items keyed by (scope, name), expired by TTL.
+@dataclass(frozen=True)
+class SubmissionWindow:
+    """One end user's submission limits item: the last N submission times (a ring
+    whose oldest entry is at ``version % N``), the UTC day and its count."""
+    ring: List[float] = ()
+    version: int = 0
+    day: str = ""
+    day_count: int = 0
+    # The item's write counter, the condition of the next write (None: no item yet).
+    stored_version: Optional[int] = None
 
-    Only single-item conditional writes: they are atomic on DynamoDB and on the
-    local emulator alike (the emulator's transactions are not isolated)."""
+
+class CounterStore:
+    """Rate-limit state: items keyed by (scope, name), expired by TTL. Only
+    single-item conditional writes, atomic on DynamoDB and on the local emulator."""
+
+    WINDOW = "submissions"
 
     def __init__(self, table):
         self.table = table
 
-    def query(self, scope: str, prefix: str) -> List[dict]:
-        items, kwargs = [], {}
-        while True:
-            page = self.table.query(
-                KeyConditionExpression="#s = :scope AND begins_with(#n, :prefix)",
-                ExpressionAttributeNames={"#s": "scope", "#n": "name"},
-                ExpressionAttributeValues={":scope": scope, ":prefix": prefix},
-                ConsistentRead=True, **kwargs)
-            items.extend(from_dynamo(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def read_window(self, scope: str) -> SubmissionWindow:
+        item = self.table.get_item(Key={"scope": scope, "name": self.WINDOW},
+                                   ConsistentRead=True).get("Item")
+        if not item:
+            return SubmissionWindow()
+        item = from_dynamo(item)
+        return SubmissionWindow(ring=[float(t) for t in item["ring"]], version=item["version"],
+                                day=item["day"], day_count=item["dayCount"],
+                                stored_version=item["writes"])
 
-    def claim(self, scope: str, name: str, used_at: float, free_before: float, token: str,
-              expires_at: int) -> bool:
-        """Take the slot if it is unused or was last used before ``free_before``."""
+    def write_window(self, scope: str, window: SubmissionWindow,
+                     expires_at: int) -> Optional[SubmissionWindow]:
+        """Store the window if nobody wrote since it was read; the stored window, or None."""
+        writes = (window.stored_version or 0) + 1
+        condition = ("attribute_not_exists(writes)" if window.stored_version is None
+                     else "writes = :expected")
+        values = {} if window.stored_version is None else {":expected": window.stored_version}
         try:
-            self.table.update_item(
-                Key={"scope": scope, "name": name},
-                UpdateExpression="SET usedAt = :now, claimToken = :tok, expiresAt = :exp",
-                ConditionExpression="attribute_not_exists(usedAt) OR usedAt <= :free",
-                ExpressionAttributeValues=to_dynamo({":now": used_at, ":tok": token,
-                                                     ":exp": expires_at, ":free": free_before}))
-            return True
+            self.table.put_item(
+                Item=to_dynamo({"scope": scope, "name": self.WINDOW, "ring": list(window.ring),
+                                "version": window.version, "day": window.day,
+                                "dayCount": window.day_count, "writes": writes,
+                                "expiresAt": expires_at}),
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": to_dynamo(values)} if values else {}))
         except ClientError as e:
             if _is_conditional_failure(e):
-                return False
+                return None
             raise
+        return replace(window, stored_version=writes)
 
-    def release(self, scope: str, name: str, token: str) -> None:
-        """Give back a slot this caller claimed (and nobody has taken since)."""
-        try:
-            self.table.update_item(
-                Key={"scope": scope, "name": name}, UpdateExpression="SET usedAt = :zero",
-                ConditionExpression="claimToken = :tok",
-                ExpressionAttributeValues={":zero": 0, ":tok": token})
-        except ClientError as e:
-            if not _is_conditional_failure(e):
-                raise
-
-    def increment_below(self, scope: str, name: str, limit: int, expires_at: int) -> Optional[int]:
-        """Add one unless the count has reached ``limit``; the new count, or None."""
+    def add_below(self, scope: str, name: str, amount: int, limit: int,
+                  expires_at: int) -> Optional[int]:
+        """Add ``amount`` unless the count would pass ``limit``; the new count, or None."""
         try:
             resp = self.table.update_item(
                 Key={"scope": scope, "name": name},
-                UpdateExpression="ADD #n :one SET expiresAt = :exp",
-                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                UpdateExpression="ADD #n :amount SET expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(#n) OR #n <= :room",
                 ExpressionAttributeNames={"#n": "count"},
-                ExpressionAttributeValues={":one": 1, ":limit": limit, ":exp": expires_at},
+                ExpressionAttributeValues={":amount": amount, ":room": limit - amount,
+                                           ":exp": expires_at},
                 ReturnValues="UPDATED_NEW")
             return int(resp["Attributes"]["count"])
         except ClientError as e:
             if _is_conditional_failure(e):
                 return None
             raise
-
-    def decrement(self, scope: str, name: str) -> None:
-        self.table.update_item(Key={"scope": scope, "name": name},
-                               UpdateExpression="ADD #n :minus",
-                               ConditionExpression="#n > :zero",
-                               ExpressionAttributeNames={"#n": "count"},
-                               ExpressionAttributeValues={":minus": -1, ":zero": 0})

@@ -128,7 +128,9 @@ def services() -> Services:
 
 @lru_cache(maxsize=1)
 def api_keys() -> ApiKeys:
-    return ApiKeys(ApiKeyStore(aws.dynamodb_table(get_settings().names.api_keys_table)))
+    s = get_settings()
+    return ApiKeys(ApiKeyStore(aws.dynamodb_table(s.names.api_keys_table)),
+                   cache_s=s.key_cache_s)
 
 
 @lru_cache(maxsize=1)

@@ -34,7 +34,8 @@ from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import AlreadyExists, JobPage, JobQuery, StaleTransition, UsageRow
+from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
+                              SubmissionWindow, UsageRow)
 from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
@@ -118,47 +119,35 @@ class InMemoryJobStore:
 
 
 class InMemoryCounterStore:
-    """The CounterStore contract: conditional slot claims and bounded counters."""
+    """The CounterStore contract: a conditional submission window and bounded counters."""
 
     def __init__(self):
-        self.items: Dict[Tuple[str, str], dict] = {}
+        self.windows: Dict[str, "SubmissionWindow"] = {}
+        self.counts: Dict[Tuple[str, str], int] = {}
         self.lock = threading.Lock()
         self.writes = 0
 
-    def query(self, scope, prefix):
-        return [dict(v, name=n) for (s, n), v in sorted(self.items.items())
-                if s == scope and n.startswith(prefix)]
+    def read_window(self, scope):
+        return self.windows.get(scope, SubmissionWindow())
 
-    def claim(self, scope, name, used_at, free_before, token, expires_at) -> bool:
+    def write_window(self, scope, window, expires_at):
         with self.lock:
             self.writes += 1
-            item = self.items.setdefault((scope, name), {})
-            if "usedAt" in item and item["usedAt"] > free_before:
-                return False
-            item.update(usedAt=used_at, claimToken=token, expiresAt=expires_at)
-            return True
-
-    def release(self, scope, name, token) -> None:
-        with self.lock:
-            item = self.items.get((scope, name), {})
-            if item.get("claimToken") == token:
-                item["usedAt"] = 0
-
-    def increment_below(self, scope, name, limit, expires_at):
-        with self.lock:
-            self.writes += 1
-            item = self.items.setdefault((scope, name), {})
-            if item.get("count", 0) >= limit:
+            held = self.windows.get(scope)
+            if (held.stored_version if held else None) != window.stored_version:
                 return None
-            item["count"] = item.get("count", 0) + 1
-            item["expiresAt"] = expires_at
-            return item["count"]
+            stored = replace(window, stored_version=(window.stored_version or 0) + 1)
+            self.windows[scope] = stored
+            return stored
 
-    def decrement(self, scope, name) -> None:
+    def add_below(self, scope, name, amount, limit, expires_at):
         with self.lock:
-            item = self.items.get((scope, name))
-            if item and item.get("count", 0) > 0:
-                item["count"] -= 1
+            self.writes += 1
+            count = self.counts.get((scope, name), 0)
+            if count + amount > limit:
+                return None
+            self.counts[scope, name] = count + amount
+            return count + amount
 
 
 class FakeStorage:

@@ -485,7 +485,7 @@ def test_a_key_bound_to_a_user_cannot_submit_for_another_and_creates_nothing():
     world = World()
     with pytest.raises(Forbidden):
         world.submit(caller=Caller("acme", "k", user_id="alice"))
-    assert not world.jobs.items and not world.replicate.created and not world.counters.items
+    assert not world.jobs.items and not world.replicate.created and not world.counters.writes
 
 
 def test_a_rate_limited_submission_creates_no_job_and_calls_no_model():
