@@ -4,12 +4,16 @@ fix are ``OutputUnusable``; their messages are shown to clients, so they
 never carry a URL or a local path."""
 import os
 from dataclasses import dataclass
-from typing import Callable, List
+import logging
+from typing import Callable, List, Optional
 
 from chalicelib import media
 from chalicelib.jobs.model import Job, JobResult, StoredOutput
-from chalicelib.storage import MediaStorage, job_prefix, output_name
+from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, job_prefix, output_name
 from chalicelib.urls import FetchFailed, UrlPolicy, fetch
+
+
+log = logging.getLogger(__name__)
 
 
 class OutputUnusable(Exception):
@@ -64,6 +68,20 @@ class OutputCopier:
             key=d.key, file_size=d.info.file_size, content_type=d.info.content_type,
             width=d.info.width, height=d.info.height, duration=d.info.duration, fps=d.info.fps)
             for d in downloaded])
+
+    def thumbnail(self, job: Job, downloaded: List[Downloaded], workdir: str) -> Optional[str]:
+        """Draw and store the preview from the local copy of the first output (no second
+        download of the original); its key, or None when it cannot be drawn."""
+        local = os.path.join(workdir, THUMBNAIL_NAME)
+        try:
+            media.make_thumbnail(downloaded[0].path, job.media_type, local)
+        except media.MediaUnreadable as e:
+            log.error("job %s: no thumbnail: %s", job.job_id, e)
+            return None
+        key = f"{self.prefix(job)}/{THUMBNAIL_NAME}"
+        with open(local, "rb") as f:
+            self.storage.upload(f, key, "image/jpeg", "thumbnail")
+        return key
 
     def upload(self, downloaded: List[Downloaded]) -> None:
         # The original last: its creation event wakes the thumbnailer, which completes the job.
