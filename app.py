@@ -14,7 +14,7 @@ from chalicelib.idempotency.record import StoredResponse
 from chalicelib.jobs import views
 from chalicelib.jobs.views import accepted_view
 from chalicelib.notifications.endpoints import RegisterWebhook
-from chalicelib.openapi import Operation, document
+from chalicelib.openapi import Operation, document, reference_page
 from chalicelib.validation import GenerateBody
 from chalicelib.limits import binding_quota
 from chalicelib.storage import parse_original_key
@@ -147,6 +147,14 @@ def playground_page():
                                 {200: None}, auth=False, tags=("docs",)))
 def openapi_document():
     return _openapi()
+
+
+@api("/docs", Operation("A readable reference of every operation", {200: None}, auth=False,
+                         content_type="text/html", tags=("docs",)), cors=None)
+def reference():
+    return Response(body=reference_page(_openapi()), headers={
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
 
 @functools.lru_cache(maxsize=1)

@@ -121,3 +121,26 @@ def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, s
         "components": {"schemas": schemas, "securitySchemes": {
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
     }
+
+
+def reference_page(doc: dict) -> str:
+    """A plain HTML reference of the document (GET /docs): every operation with its
+    summary, and a link to the machine-readable document. No script, no CDN."""
+    from html import escape
+    rows = []
+    for path, operations in sorted(doc["paths"].items()):
+        for method, op in sorted(operations.items()):
+            statuses = ", ".join(s for s in op["responses"] if s[0] in "23")
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}"
+                        f"</code></td><td>{escape(op['summary'])}</td><td>{statuses}</td>"
+                        f"<td>{'key' if op['security'] else 'none'}</td></tr>")
+    return ("<!doctype html><html lang=en><meta charset=utf-8><title>"
+            f"{escape(doc['info']['title'])} reference</title><style>body{{font:15px system-ui;"
+            "margin:2em auto;max-width:60em}td,th{padding:.3em .6em;text-align:left;"
+            "border-bottom:1px solid #ddd}</style>"
+            f"<h1>{escape(doc['info']['title'])}</h1><p>{escape(doc['info']['description'])}</p>"
+            "<p>The full document: <a href=openapi.json>openapi.json</a> (OpenAPI 3.1). "
+            "Try it in the <a href=./>playground</a>. Send your key as "
+            "<code>X-API-Key</code>; errors are <code>{\"error\", \"details\", \"code\"}</code>."
+            "</p><table><tr><th>method</th><th>path</th><th>what</th><th>success</th>"
+            "<th>auth</th></tr>" + "".join(rows) + "</table></html>")
