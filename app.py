@@ -8,17 +8,12 @@ import logging
 from chalice import Chalice, CORSConfig, Rate, Response
 
 from chalicelib import errors, logs, playground, wiring
-from chalicelib.catalog import describe_catalog
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
-from chalicelib.jobs import views
-from chalicelib.jobs.views import accepted_view
-from chalicelib.notifications.endpoints import RegisterWebhook
 from chalicelib.openapi import Operation, document, reference_page
-from chalicelib.validation import GenerateBody
-from chalicelib.limits import binding_quota
 from chalicelib.storage import parse_original_key
-from chalicelib.validation import parse_generate_request, parse_json_body
+# The domain's models (pydantic), the catalog and the services are imported by the
+# handlers that use them, not here: a Lambda cold start imports only what it runs.
 
 app = Chalice(app_name="vsl-media")
 app.log.setLevel(logging.INFO)
@@ -59,6 +54,7 @@ CHALICE_ERRORS = {
 
 def rate_limit_headers(quotas, now: float) -> dict:
     """The spec's X-RateLimit-* for the limit that binds first, plus the IETF draft fields."""
+    from chalicelib.limits import binding_quota
     binding = binding_quota(quotas)
     return {
         "X-RateLimit-Limit": str(binding.limit),
@@ -163,7 +159,7 @@ def _openapi() -> dict:
 
 
 @api("/health", Operation("Whether every dependency answers (503 names the one that does not)",
-                          {200: views.Health}, auth=False, tags=("service",)))
+                          {200: "Health"}, auth=False, tags=("service",)))
 def health():
     checks = wiring.health_checks()
     if all(v == "ok" for v in checks.values()):
@@ -173,9 +169,10 @@ def health():
 
 
 @api("/models", Operation("The models, with each one's parameters as JSON Schema",
-                          {200: views.ModelList}, tags=("models",)))
+                          {200: "ModelList"}, tags=("models",)))
 def list_models():
     _caller()
+    from chalicelib.catalog import describe_catalog
     return {"models": describe_catalog()}
 
 
@@ -197,11 +194,13 @@ JOB_LINKS = {name: (f"{method}_{path}", {"job_id": "$response.body#/jobId"})
                                         ("deliveries", "get", "/jobs/{job_id}/deliveries"))}
 
 
-@api("/generate-media", Operation("Submit a job", {202: views.AcceptedJob}, GenerateBody,
+@api("/generate-media", Operation("Submit a job", {202: "AcceptedJob"}, "GenerateBody",
                                   idempotent=True, rate_limited=True, tags=("jobs",),
                                   links=JOB_LINKS),
      methods=["POST"], json_body=True)
 def generate_media():
+    from chalicelib.jobs.views import accepted_view
+    from chalicelib.validation import parse_generate_request, parse_json_body
     caller = _caller()
     settings = wiring.settings()
     body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
@@ -218,10 +217,12 @@ def generate_media():
 
 @api("/generate-media/batch",
      Operation("Submit up to 50 jobs; each item is admitted on its own",
-               {200: views.BatchResponse}, views.BatchBody, idempotent=True,
+               {200: "BatchResponse"}, "BatchBody", idempotent=True,
                rate_limited=True, tags=("jobs",)),
      methods=["POST"], json_body=True)
 def generate_media_batch():
+    from chalicelib.jobs.views import accepted_view
+    from chalicelib.validation import parse_json_body
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * 50)
 
@@ -242,18 +243,18 @@ def generate_media_batch():
 
 
 @api("/usage", Operation("What a client's users spent, by model and by day",
-                         {200: views.UsageResponse}, query=views.UsageQuery, tags=("usage",)))
+                         {200: "UsageResponse"}, query="UsageQuery", tags=("usage",)))
 def usage():
     return wiring.services().usage.report(_caller(), app.current_request.query_params or {})
 
 
 @api("/status/{job_id}", Operation("A job's status and, once completed, its result",
-                                   {200: views.JobView}, tags=("jobs",)))
+                                   {200: "JobView"}, tags=("jobs",)))
 def job_status(job_id):
     return wiring.services().status.status(_caller(), job_id)
 
 
-@api("/jobs/{job_id}", Operation("The same as GET /status/{job_id}", {200: views.JobView},
+@api("/jobs/{job_id}", Operation("The same as GET /status/{job_id}", {200: "JobView"},
                                  tags=("jobs",)))
 def get_job(job_id):
     """The same as GET /status/{job_id}."""
@@ -261,37 +262,38 @@ def get_job(job_id):
 
 
 @api("/jobs", Operation("The caller's jobs, newest first, a page at a time",
-                        {200: views.JobList}, query=views.JobListQuery, tags=("jobs",)))
+                        {200: "JobList"}, query="JobListQuery", tags=("jobs",)))
 def list_jobs():
     return wiring.services().listing.list(_caller(), app.current_request.query_params or {})
 
 
 @api("/jobs/{job_id}/cancel", Operation("Cancel a job (409 if it already completed or failed)",
-                                        {200: views.JobView}, tags=("jobs",)),
+                                        {200: "JobView"}, tags=("jobs",)),
      methods=["POST"])
 def cancel_job(job_id):
     return wiring.services().control.cancel(_caller(), job_id)
 
 
 @api("/jobs/{job_id}/deliveries", Operation("Every webhook delivery of the job's events",
-                                            {200: views.Deliveries}, tags=("webhooks",)))
+                                            {200: "Deliveries"}, tags=("webhooks",)))
 def job_deliveries(job_id):
     job = wiring.services().status.owned_job(_caller(), job_id)
     return wiring.services().deliverer.deliveries_of(job.job_id)
 
 
-@api("/webhooks", Operation("Register a webhook endpoint", {201: views.WebhookEndpointView},
-                            RegisterWebhook, tags=("webhooks",),
+@api("/webhooks", Operation("Register a webhook endpoint", {201: "WebhookEndpointView"},
+                            "RegisterWebhook", tags=("webhooks",),
                             links={"delete": ("delete_/webhooks/{webhook_id}",
                                               {"webhook_id": "$response.body#/id"})}),
      methods=["POST"], json_body=True)
 def register_webhook():
+    from chalicelib.validation import parse_json_body
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
     return Response(body=wiring.services().webhooks.register(caller, body), status_code=201)
 
 
-@api("/webhooks", Operation("The caller's webhook endpoints", {200: views.WebhookList},
+@api("/webhooks", Operation("The caller's webhook endpoints", {200: "WebhookList"},
                             tags=("webhooks",)))
 def list_webhooks():
     return wiring.services().webhooks.list(_caller())
@@ -306,14 +308,14 @@ def delete_webhook(webhook_id):
 
 
 @api("/webhooks/secret", Operation("The secret our webhooks are signed with",
-                                   {200: views.SigningSecret}, tags=("webhooks",)))
+                                   {200: "SigningSecret"}, tags=("webhooks",)))
 def webhook_secret():
     return wiring.services().webhooks.secret(_caller())
 
 
 @api("/webhooks/secret/rotate",
      Operation("A new signing secret; the previous one signs too for 24 hours",
-               {200: views.SigningSecret}, tags=("webhooks",)),
+               {200: "SigningSecret"}, tags=("webhooks",)),
      methods=["POST"])
 def rotate_webhook_secret():
     return wiring.services().webhooks.rotate(_caller())
@@ -321,7 +323,7 @@ def rotate_webhook_secret():
 
 @api("/webhook/replicate",
      Operation("Replicate's signed callbacks (internal: not for clients)",
-               {200: views.WebhookReceived}, auth=False, tags=("internal",)),
+               {200: "WebhookReceived"}, auth=False, tags=("internal",)),
      methods=["POST"], json_body=True, cors=None)
 def replicate_webhook():
     request = app.current_request

@@ -2,25 +2,37 @@
 and response models (pydantic) and the routes Chalice holds. No hand-kept copy."""
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Type
+from typing import Dict, List, Optional, Tuple
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
-
-from chalicelib.jobs.views import ErrorBody
 
 REF = "#/components/schemas/{model}"
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
                       "RateLimit-Policy", "RateLimit")
 
 
+# Where the models a route names live (imported only when the document is made).
+MODEL_MODULES = ("chalicelib.jobs.views", "chalicelib.validation",
+                 "chalicelib.notifications.endpoints")
+
+
+def model(name: str):
+    """The pydantic model of that name in MODEL_MODULES."""
+    import importlib
+    for module in MODEL_MODULES:
+        found = getattr(importlib.import_module(module), name, None)
+        if found is not None:
+            return found
+    raise KeyError(f"no model named {name}")
+
+
 @dataclass(frozen=True)
 class Operation:
-    """What one route takes and answers, for the document."""
+    """What one route takes and answers, for the document; models by class name, so
+    declaring a route does not import them."""
     summary: str
-    responses: Dict[int, Optional[Type[BaseModel]]]
-    request: Optional[Type[BaseModel]] = None
-    query: Optional[Type[BaseModel]] = None
+    responses: Dict[int, Optional[str]]
+    request: Optional[str] = None
+    query: Optional[str] = None
     auth: bool = True
     idempotent: bool = False          # takes an Idempotency-Key header
     rate_limited: bool = False        # answers with the rate-limit headers
@@ -36,8 +48,8 @@ def _path_parameters(path: str) -> List[dict]:
             for name in re.findall(r"{([^}]+)}", path)]
 
 
-def _query_parameters(model: Type[BaseModel], schemas: dict) -> List[dict]:
-    schema = model.model_json_schema(by_alias=True, ref_template=REF)
+def _query_parameters(name: str, schemas: dict) -> List[dict]:
+    schema = model(name).model_json_schema(by_alias=True, ref_template=REF)
     schemas.update(schema.pop("$defs", {}))
     required = set(schema.get("required", []))
     return [{"name": name, "in": "query", "required": name in required, "schema": prop,
@@ -66,20 +78,21 @@ def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, s
     if missing or extra:
         raise KeyError(f"routes without documentation: {sorted(missing)}; "
                        f"documentation without a route: {sorted(extra)}")
-    models = {m for op in operations.values()
-              for m in [op.request, *op.responses.values()] if m is not None} | {ErrorBody}
-    _, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+    from pydantic.json_schema import models_json_schema
+    names = {m for op in operations.values()
+             for m in [op.request, *op.responses.values()] if m is not None} | {"ErrorBody"}
+    _, defs = models_json_schema([(model(n), "validation") for n in sorted(names)],
                                  by_alias=True, ref_template=REF)
     schemas = dict(defs.get("$defs", {}))
     paths: Dict[str, dict] = {}
     for (path, method), op in sorted(operations.items()):
         responses = {}
-        for status, model in sorted(op.responses.items()):
-            response = {"description": model.__doc__.strip().splitlines()[0]
-                        if model is not None and model.__doc__ else "OK"}
-            if model is not None:
+        for status, name in sorted(op.responses.items()):
+            doc = model(name).__doc__ if name is not None else None
+            response = {"description": doc.strip().splitlines()[0] if doc else "OK"}
+            if name is not None:
                 response["content"] = {op.content_type: {
-                    "schema": {"$ref": REF.format(model=model.__name__)}}}
+                    "schema": {"$ref": REF.format(model=name)}}}
             elif op.content_type != "application/json":
                 response["content"] = {op.content_type: {"schema": {"type": "string"}}}
             if _headers(op, status):
@@ -109,7 +122,7 @@ def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, s
             operation["parameters"] = parameters
         if op.request is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": REF.format(model=op.request.__name__)}}}}
+                "schema": {"$ref": REF.format(model=op.request)}}}}
         operation["security"] = [{"ApiKey": []}] if op.auth else []
         paths.setdefault(path, {})[method.lower()] = operation
     return {

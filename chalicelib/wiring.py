@@ -1,42 +1,38 @@
 """The composition root: builds each service once per process, on first use,
-with lazily created AWS and HTTP clients."""
+with lazily created AWS and HTTP clients. The services' modules are imported
+when first built, so importing the app (a Lambda cold start) stays light."""
+from __future__ import annotations
+
 import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict
+from typing import TYPE_CHECKING, Dict
 
 from chalicelib import aws, secrets
-from chalicelib.clock import SystemClock
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ServiceUnavailable
-from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
-from chalicelib.idempotency.guard import IdempotencyGuard
-from chalicelib.jobs.control import JobControl
-from chalicelib.jobs.batch import Batch
-from chalicelib.jobs.lifecycle import Lifecycle
-from chalicelib.jobs.reuse import Reuse
-from chalicelib.jobs.starter import PredictionStarter
-from chalicelib.jobs.sweep import Sweeper
-from chalicelib.jobs.usage import UsageReport
-from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.outputs import OutputCopier
-from chalicelib.jobs.prediction_events import PredictionEvents
-from chalicelib.jobs.reconciliation import Reconciler
-from chalicelib.jobs.status import JobStatusService
-from chalicelib.jobs.submission import Submission
-from chalicelib.jobs.thumbnails import Thumbnails
-from chalicelib.keys import ApiKeys
-from chalicelib.notifications.delivery import Deliverer
-from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
-from chalicelib.notifications.dynamodb import DynamoDeliveryStore, DynamoWebhookConfigStore
-from chalicelib.notifications.endpoints import WebhookEndpoints
-from chalicelib.limits import RateLimiter
-from chalicelib.queue import SqsQueue
-from chalicelib.replicate import ReplicateClient
 from chalicelib.resources import load_spec
-from chalicelib.storage import S3MediaStorage
-from chalicelib.store import ApiKeyStore, CounterStore, DynamoJobStore
+
+if TYPE_CHECKING:
+    from chalicelib.idempotency.guard import IdempotencyGuard
+    from chalicelib.jobs.batch import Batch
+    from chalicelib.jobs.control import JobControl
+    from chalicelib.jobs.listing import JobListing
+    from chalicelib.jobs.prediction_events import PredictionEvents
+    from chalicelib.jobs.reconciliation import Reconciler
+    from chalicelib.jobs.reuse import Reuse
+    from chalicelib.jobs.starter import PredictionStarter
+    from chalicelib.jobs.status import JobStatusService
+    from chalicelib.jobs.submission import Submission
+    from chalicelib.jobs.sweep import Sweeper
+    from chalicelib.jobs.thumbnails import Thumbnails
+    from chalicelib.jobs.usage import UsageReport
+    from chalicelib.keys import ApiKeys
+    from chalicelib.notifications.delivery import Deliverer
+    from chalicelib.notifications.dispatch import Dispatcher
+    from chalicelib.notifications.endpoints import WebhookEndpoints
+    from chalicelib.replicate import ReplicateClient
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +43,7 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
+    from chalicelib.replicate import ReplicateClient
     s = get_settings()
     try:
         token = s.replicate_api_token or secrets.replicate_api_token()
@@ -62,6 +59,7 @@ def replicate_client() -> ReplicateClient:
 
 @dataclass(frozen=True)
 class Services:
+    """Every service, built on first use (a handler that needs none builds none)."""
     submission: Submission
     status: JobStatusService
     prediction_events: PredictionEvents
@@ -82,6 +80,31 @@ class Services:
 
 @lru_cache(maxsize=1)
 def services() -> Services:
+    from chalicelib.clock import SystemClock
+    from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
+    from chalicelib.idempotency.guard import IdempotencyGuard
+    from chalicelib.jobs.control import JobControl
+    from chalicelib.jobs.batch import Batch
+    from chalicelib.jobs.lifecycle import Lifecycle
+    from chalicelib.jobs.reuse import Reuse
+    from chalicelib.jobs.starter import PredictionStarter
+    from chalicelib.jobs.sweep import Sweeper
+    from chalicelib.jobs.usage import UsageReport
+    from chalicelib.jobs.listing import JobListing
+    from chalicelib.jobs.outputs import OutputCopier
+    from chalicelib.jobs.prediction_events import PredictionEvents
+    from chalicelib.jobs.reconciliation import Reconciler
+    from chalicelib.jobs.status import JobStatusService
+    from chalicelib.jobs.submission import Submission
+    from chalicelib.jobs.thumbnails import Thumbnails
+    from chalicelib.notifications.delivery import Deliverer
+    from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
+    from chalicelib.notifications.dynamodb import DynamoDeliveryStore, DynamoWebhookConfigStore
+    from chalicelib.notifications.endpoints import WebhookEndpoints
+    from chalicelib.limits import RateLimiter
+    from chalicelib.queue import SqsQueue
+    from chalicelib.storage import S3MediaStorage
+    from chalicelib.store import CounterStore, DynamoJobStore
     s, clock = get_settings(), SystemClock()
     jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
@@ -128,6 +151,8 @@ def services() -> Services:
 
 @lru_cache(maxsize=1)
 def api_keys() -> ApiKeys:
+    from chalicelib.keys import ApiKeys
+    from chalicelib.store import ApiKeyStore
     s = get_settings()
     return ApiKeys(ApiKeyStore(aws.dynamodb_table(s.names.api_keys_table)),
                    cache_s=s.key_cache_s)
