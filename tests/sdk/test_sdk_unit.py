@@ -558,3 +558,25 @@ def test_async_list_jobs_pages_like_the_sync_one():
 
     assert asyncio.run(scenario()) == ["j1", "j2"]
     assert server.queries == [{"modelId": "sdxl"}, {"modelId": "sdxl", "cursor": "c1"}]
+
+
+def test_webhook_verification_accepts_a_genuine_event_and_refuses_tampering():
+    import json as _json
+    from datetime import datetime, timezone
+
+    from standardwebhooks.webhooks import Webhook
+
+    import vsl.webhooks
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = _json.dumps({"event": "job.completed", "jobId": "j1"})
+    now = datetime.now(timezone.utc)
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(now.timestamp())),
+               "webhook-signature": Webhook(secret).sign("msg_1", now, body)}
+    assert vsl.webhooks.verify(body, headers, secret)["jobId"] == "j1"
+    for bad_body, bad_headers in ((body + " ", headers), (body, dict(headers, **{"webhook-id": "x"})),
+                                  (body, {k: v for k, v in headers.items()
+                                          if k != "webhook-signature"})):
+        with pytest.raises(vsl.webhooks.WebhookVerificationError):
+            vsl.webhooks.verify(bad_body, bad_headers, secret)
+    with pytest.raises(vsl.VSLError):
+        vsl.webhooks.verify(body, headers, "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
