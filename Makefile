@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 STAGE   ?= homolog
 
-.PHONY: install run test unit package checkov deploy api-key load bench clean
+.PHONY: install browser run test unit package checkov deploy api-key load bench clean
 
 $(STAMP):
 	rm -f $(VENV)/.installed-*
@@ -29,9 +29,13 @@ package: install
 
 # VSL_PROVISION=terraform make run provisions the emulator with Terraform.
 run: install $(if $(filter terraform,$(VSL_PROVISION)),package)
-	$(BIN)/python -m local.stack
+	@$(BIN)/python -m local.stack
 
-test: install package $(CHECKOV)
+# Debian's Chromium for the browser test (tests/browser); a no-op when it is there.
+browser:
+	sh tools/install_browser.sh
+
+test: install package $(CHECKOV) browser
 	$(BIN)/python -m pytest
 
 unit: install
@@ -41,8 +45,12 @@ checkov: package $(CHECKOV)
 	$(CHECKOV) -d terraform --compact --quiet --skip-download
 	$(CHECKOV) -d build/chalice --config-file build/chalice/.checkov.yaml --compact --quiet --skip-download
 
-# Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars).
+# Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars;
+# README "Deploy to AWS"). The lock file pins the provider with hashes for linux_amd64 only:
+# `providers lock` adds this machine's platform (needs the registry) before init.
+TF_PLATFORM = $(shell terraform version -json | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["platform"])')
 deploy: package
+	terraform -chdir=terraform providers lock -platform=$(TF_PLATFORM)
 	terraform -chdir=terraform init -input=false
 	terraform -chdir=terraform apply -var-file=$(STAGE).tfvars
 

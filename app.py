@@ -5,22 +5,32 @@ import functools
 import json
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice, CORSConfig, Rate, Response
 
-from chalicelib import errors, wiring
-from chalicelib.catalog import describe_catalog
+from chalicelib import errors, logs, playground, wiring
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
-from chalicelib.jobs.views import accepted_view
-from chalicelib.limits import binding_quota
-from chalicelib.validation import parse_generate_request, parse_json_body
+from chalicelib.openapi import Operation, document, reference_page
+from chalicelib.storage import parse_original_key
+# The domain's models (pydantic), the catalog and the services are imported by the
+# handlers that use them, not here: a Lambda cold start imports only what it runs.
 
 app = Chalice(app_name="vsl-media")
 app.log.setLevel(logging.INFO)
+if wiring.settings().stage != "local":
+    logs.use_json_lines(app.log)  # deployed: one JSON object per line, jobId on each
 logging.getLogger("chalicelib").setLevel(logging.INFO)
 logging.getLogger("botocore").setLevel(logging.WARNING)
 
 _names = wiring.settings().names
+# Browsers on the stage's allowed origin may call the client routes; they may read
+# the rate-limit headers too.
+_CORS = CORSConfig(
+    allow_origin=wiring.settings().cors_origin, max_age=600,
+    allow_headers=["Idempotency-Key"],  # besides Chalice's Content-Type, X-Api-Key, ...
+    expose_headers=["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                    "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"],
+) if wiring.settings().cors_origin else None
 
 # Each domain error's HTTP status (the most specific class wins).
 HTTP_STATUS = {
@@ -44,6 +54,7 @@ CHALICE_ERRORS = {
 
 def rate_limit_headers(quotas, now: float) -> dict:
     """The spec's X-RateLimit-* for the limit that binds first, plus the IETF draft fields."""
+    from chalicelib.limits import binding_quota
     binding = binding_quota(quotas)
     return {
         "X-RateLimit-Limit": str(binding.limit),
@@ -80,21 +91,32 @@ def render_errors(event, get_response):
     return response
 
 
-def api(path: str, methods=("GET",), json_body: bool = False):
+# Each route's documentation, by (path, method): /openapi.json is generated from it.
+OPERATIONS = {}
+
+
+def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, cors=_CORS):
     """A route whose domain errors become documented error responses. GET routes
-    answer HEAD too; a JSON body must say so in its Content-Type."""
+    answer HEAD too; a JSON body must say so in its Content-Type. Client routes
+    follow the stage's CORS setting."""
+    for method in methods:
+        OPERATIONS[path, method] = doc
     methods = list(methods) + (["HEAD"] if "GET" in methods else [])
 
     def register(view):
         @functools.wraps(view)
         def handle(**kwargs):
+            with logs.job_context(kwargs.get("job_id")):
+                return answer(**kwargs)
+
+        def answer(**kwargs):
             try:
                 if json_body and "content-type" not in app.current_request.headers:
                     raise errors.UnsupportedMediaType("Send the body as application/json.")
                 return view(**kwargs)
             except errors.DomainError as e:
                 return error_response(e)
-        return app.route(path, methods=methods)(handle)
+        return app.route(path, methods=methods, cors=cors)(handle)
     return register
 
 
@@ -110,7 +132,34 @@ def _public_base_url() -> str:
     return f"https://{ctx['domainName']}/{ctx['stage']}"
 
 
-@api("/health")
+@api("/", Operation("The playground: generate media from the browser", {200: None}, auth=False,
+                          content_type="text/html", tags=("docs",)), cors=None)
+def playground_page():
+    html, headers = playground.page(wiring.settings().playground_sample_image)
+    return Response(body=html, headers=headers)
+
+
+@api("/openapi.json", Operation("This document: OpenAPI 3.1, generated from the code",
+                                {200: None}, auth=False, tags=("docs",)))
+def openapi_document():
+    return _openapi()
+
+
+@api("/docs", Operation("A readable reference of every operation", {200: None}, auth=False,
+                         content_type="text/html", tags=("docs",)), cors=None)
+def reference():
+    return Response(body=reference_page(_openapi()), headers={
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+@functools.lru_cache(maxsize=1)
+def _openapi() -> dict:
+    return document(app.routes, OPERATIONS, "VSL Media API", "1.0.0")
+
+
+@api("/health", Operation("Whether every dependency answers (503 names the one that does not)",
+                          {200: "Health"}, auth=False, tags=("service",)))
 def health():
     checks = wiring.health_checks()
     if all(v == "ok" for v in checks.values()):
@@ -119,9 +168,11 @@ def health():
                                     extra={"checks": checks})
 
 
-@api("/models")
+@api("/models", Operation("The models, with each one's parameters as JSON Schema",
+                          {200: "ModelList"}, tags=("models",)))
 def list_models():
     _caller()
+    from chalicelib.catalog import describe_catalog
     return {"models": describe_catalog()}
 
 
@@ -136,8 +187,20 @@ def _idempotent(caller, route: str, body: dict, execute) -> Response:
     return Response(body=response.body, status_code=response.status, headers=headers)
 
 
-@api("/generate-media", methods=["POST"], json_body=True)
+JOB_LINKS = {name: (f"{method}_{path}", {"job_id": "$response.body#/jobId"})
+             for name, method, path in (("status", "get", "/status/{job_id}"),
+                                        ("job", "get", "/jobs/{job_id}"),
+                                        ("cancel", "post", "/jobs/{job_id}/cancel"),
+                                        ("deliveries", "get", "/jobs/{job_id}/deliveries"))}
+
+
+@api("/generate-media", Operation("Submit a job", {202: "AcceptedJob"}, "GenerateBody",
+                                  idempotent=True, rate_limited=True, tags=("jobs",),
+                                  links=JOB_LINKS),
+     methods=["POST"], json_body=True)
 def generate_media():
+    from chalicelib.jobs.views import accepted_view
+    from chalicelib.validation import parse_generate_request, parse_json_body
     caller = _caller()
     settings = wiring.settings()
     body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
@@ -152,62 +215,116 @@ def generate_media():
     return _idempotent(caller, "/generate-media", body, submit)
 
 
-@api("/status/{job_id}")
+@api("/generate-media/batch",
+     Operation("Submit up to 50 jobs; each item is admitted on its own",
+               {200: "BatchResponse"}, "BatchBody", idempotent=True,
+               rate_limited=True, tags=("jobs",)),
+     methods=["POST"], json_body=True)
+def generate_media_batch():
+    from chalicelib.jobs.views import accepted_view
+    from chalicelib.validation import parse_json_body
+    caller = _caller()
+    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * 50)
+
+    def submit_all() -> StoredResponse:
+        outcome = wiring.services().batch.submit(caller, body, _public_base_url())
+        results = []
+        for index, item in enumerate(outcome.items):
+            if isinstance(item, errors.DomainError):
+                rendered = error_response(item)
+                results.append({"index": index, "httpStatus": rendered.status_code,
+                                "error": rendered.body})
+            else:
+                results.append({"index": index, "httpStatus": 202,
+                                "job": accepted_view(item.job)})
+        headers = rate_limit_headers(outcome.quotas, outcome.now) if outcome.quotas else {}
+        return StoredResponse(200, {"results": results}, headers)
+    return _idempotent(caller, "/generate-media/batch", body, submit_all)
+
+
+@api("/usage", Operation("What a client's users spent, by model and by day",
+                         {200: "UsageResponse"}, query="UsageQuery", tags=("usage",)))
+def usage():
+    return wiring.services().usage.report(_caller(), app.current_request.query_params or {})
+
+
+@api("/status/{job_id}", Operation("A job's status and, once completed, its result",
+                                   {200: "JobView"}, tags=("jobs",)))
 def job_status(job_id):
     return wiring.services().status.status(_caller(), job_id)
 
 
-@api("/jobs/{job_id}")
+@api("/jobs/{job_id}", Operation("The same as GET /status/{job_id}", {200: "JobView"},
+                                 tags=("jobs",)))
 def get_job(job_id):
     """The same as GET /status/{job_id}."""
     return wiring.services().status.status(_caller(), job_id)
 
 
-@api("/jobs")
+@api("/jobs", Operation("The caller's jobs, newest first, a page at a time",
+                        {200: "JobList"}, query="JobListQuery", tags=("jobs",)))
 def list_jobs():
     return wiring.services().listing.list(_caller(), app.current_request.query_params or {})
 
 
-@api("/jobs/{job_id}/cancel", methods=["POST"])
+@api("/jobs/{job_id}/cancel", Operation("Cancel a job (409 if it already completed or failed)",
+                                        {200: "JobView"}, tags=("jobs",)),
+     methods=["POST"])
 def cancel_job(job_id):
     return wiring.services().control.cancel(_caller(), job_id)
 
 
-@api("/jobs/{job_id}/deliveries")
+@api("/jobs/{job_id}/deliveries", Operation("Every webhook delivery of the job's events",
+                                            {200: "Deliveries"}, tags=("webhooks",)))
 def job_deliveries(job_id):
     job = wiring.services().status.owned_job(_caller(), job_id)
     return wiring.services().deliverer.deliveries_of(job.job_id)
 
 
-@api("/webhooks", methods=["POST"], json_body=True)
+@api("/webhooks", Operation("Register a webhook endpoint", {201: "WebhookEndpointView"},
+                            "RegisterWebhook", tags=("webhooks",),
+                            links={"delete": ("delete_/webhooks/{webhook_id}",
+                                              {"webhook_id": "$response.body#/id"})}),
+     methods=["POST"], json_body=True)
 def register_webhook():
+    from chalicelib.validation import parse_json_body
     caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
     return Response(body=wiring.services().webhooks.register(caller, body), status_code=201)
 
 
-@api("/webhooks")
+@api("/webhooks", Operation("The caller's webhook endpoints", {200: "WebhookList"},
+                            tags=("webhooks",)))
 def list_webhooks():
     return wiring.services().webhooks.list(_caller())
 
 
-@api("/webhooks/{webhook_id}", methods=["DELETE"])
+@api("/webhooks/{webhook_id}", Operation("Delete a webhook endpoint", {204: None},
+                                         tags=("webhooks",)),
+     methods=["DELETE"])
 def delete_webhook(webhook_id):
     wiring.services().webhooks.delete(_caller(), webhook_id)
     return Response(body="", status_code=204)
 
 
-@api("/webhooks/secret")
+@api("/webhooks/secret", Operation("The secret our webhooks are signed with",
+                                   {200: "SigningSecret"}, tags=("webhooks",)))
 def webhook_secret():
     return wiring.services().webhooks.secret(_caller())
 
 
-@api("/webhooks/secret/rotate", methods=["POST"])
+@api("/webhooks/secret/rotate",
+     Operation("A new signing secret; the previous one signs too for 24 hours",
+               {200: "SigningSecret"}, tags=("webhooks",)),
+     methods=["POST"])
 def rotate_webhook_secret():
     return wiring.services().webhooks.rotate(_caller())
 
 
-@api("/webhook/replicate", methods=["POST"], json_body=True)
+@api("/webhook/replicate",
+     Operation("Replicate's signed callbacks (internal: not for clients)",
+               {200: "WebhookReceived"}, auth=False, tags=("internal",)),
+     methods=["POST"], json_body=True, cors=None)
 def replicate_webhook():
     request = app.current_request
     wiring.services().prediction_events.accept_webhook(
@@ -218,21 +335,38 @@ def replicate_webhook():
 @app.on_sqs_message(queue=_names.jobs_queue, batch_size=1)
 def process_job_event(event):
     for record in event:
-        attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
-        wiring.services().prediction_events.handle(json.loads(record.body), attempt,
-                                                   wiring.max_receive_count())
+        message = json.loads(record.body)
+        with logs.job_context(message.get("jobId")):
+            if message.get("kind") == "start":
+                wiring.services().starter.start_queued(message)
+                continue
+            attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
+            wiring.services().prediction_events.handle(message, attempt,
+                                                       wiring.max_receive_count())
 
 
 @app.on_sqs_message(queue=_names.notifications_queue, batch_size=1)
 def deliver_notifications(event):
     for record in event:
         message = json.loads(record.body)
-        if message["kind"] == "job-event":
-            wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
-        else:
-            wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])
+        with logs.job_context(message.get("jobId")):
+            deliver_notification(message)
+
+
+def deliver_notification(message: dict) -> None:
+    if message["kind"] == "job-event":
+        wiring.services().reuse.settle_followers(message["jobId"])
+        wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
+    else:
+        wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_jobs(event):
+    wiring.services().sweeper.sweep()
 
 
 @app.on_s3_event(bucket=_names.media_bucket, events=["s3:ObjectCreated:*"])
 def make_thumbnail(event):
-    wiring.services().thumbnails.on_original_stored(event.key)
+    with logs.job_context(parse_original_key(event.key)):
+        wiring.services().thumbnails.on_original_stored(event.key)

@@ -3,7 +3,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from chalicelib.clock import Clock, SystemClock, iso, parse_iso
 from chalicelib.errors import Unauthorized
@@ -34,14 +34,31 @@ class Caller:
 
 
 class ApiKeys:
-    def __init__(self, store: ApiKeyStore, clock: Clock = SystemClock()):
+    """Keys are looked up once per ``cache_s`` per process (a warm API answers without
+    a database read); a revocation takes effect within that bound everywhere."""
+
+    def __init__(self, store: ApiKeyStore, clock: Clock = SystemClock(), cache_s: float = 60):
         self.store = store
         self.clock = clock
+        self.cache_s = cache_s
+        self._cache: Dict[str, Tuple[dict, datetime]] = {}
+
+    def _record(self, key_hash: str) -> Optional[dict]:
+        now = self.clock.now()
+        cached = self._cache.get(key_hash)
+        if cached and (now - cached[1]).total_seconds() < self.cache_s:
+            return cached[0]
+        record = self.store.get(key_hash)
+        if record is None:
+            self._cache.pop(key_hash, None)  # unknown keys are not cached: no memory to flood
+        else:
+            self._cache[key_hash] = (record, now)
+        return record
 
     def authenticate(self, presented: Optional[str]) -> Caller:
         if not presented:
             raise Unauthorized("Send your API key in the X-API-Key header.")
-        record = self.store.get(hash_key(presented.strip()))
+        record = self._record(hash_key(presented.strip()))
         if record is None:
             raise Unauthorized("The API key is not valid.")
         if record.get("revokedAt"):

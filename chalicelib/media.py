@@ -1,9 +1,13 @@
 """Probe stored media and draw thumbnails.
 
-Pillow, PyAV, numpy and soundfile are imported inside the functions that need
-them, so the API's import path (a Lambda cold start) never loads them.
+Pillow, PyAV and numpy are imported inside the functions that need them, so the
+API's import path (a Lambda cold start) never loads them. Audio is read with
+PyAV too: its wheels bundle FFmpeg's decoders for every Linux they are built
+for, whereas soundfile's manylinux2014 wheel (the one Lambda's Python 3.11
+layer can use) carries no libsndfile.
 """
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 from typing import Optional
 
 THUMBNAIL_SIZE = (512, 512)
@@ -13,6 +17,8 @@ CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp",
                  "gif": "image/gif", "mp4": "video/mp4", "webm": "video/webm",
                  "wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac",
                  "ogg": "audio/ogg"}
+# FFmpeg's demuxer names of the audio containers we store.
+AUDIO_EXTS = {"wav": "wav", "mp3": "mp3", "flac": "flac", "ogg": "ogg"}
 
 
 class MediaUnreadable(Exception):
@@ -28,7 +34,6 @@ class MediaInfo:
     height: Optional[int] = None
     duration: Optional[float] = None
     fps: Optional[float] = None
-    extra: dict = field(default_factory=dict)
 
     def as_result(self) -> dict:
         out = {"fileSize": self.file_size, "contentType": self.content_type}
@@ -85,18 +90,33 @@ def _probe_video(path: str, size: int) -> MediaInfo:
         return MediaInfo(ext, CONTENT_TYPES.get(ext, "application/octet-stream"), size,
                          width=stream.codec_context.width, height=stream.codec_context.height,
                          duration=round(duration, 3) if duration is not None else None,
-                         fps=round(fps, 3) if fps else None,
-                         extra={"frames": stream.frames or None, "codec": stream.codec_context.name})
+                         fps=round(fps, 3) if fps else None)
 
 
 def _probe_audio(path: str, size: int) -> MediaInfo:
-    import soundfile
-    info = soundfile.info(path)
-    ext = {"WAV": "wav", "MP3": "mp3", "FLAC": "flac", "OGG": "ogg"}.get(info.format)
-    if ext is None:
-        raise MediaUnreadable(f"unsupported audio format {info.format}")
-    return MediaInfo(ext, CONTENT_TYPES[ext], size, duration=round(info.duration, 3),
-                     extra={"sampleRate": info.samplerate, "channels": info.channels})
+    import av
+    with av.open(path) as container:
+        ext = AUDIO_EXTS.get(container.format.name)
+        if ext is None:
+            raise MediaUnreadable(f"unsupported audio format {container.format.name}")
+        # Decoding it all proves the file readable and counts its samples: an
+        # exact duration whatever the container's header claims.
+        samples, rate = _count_samples(container)
+        return MediaInfo(ext, CONTENT_TYPES[ext], size, duration=round(samples / rate, 3))
+
+
+def _audio_stream(container):
+    if not container.streams.audio:
+        raise MediaUnreadable("no audio stream")
+    return container.streams.audio[0]
+
+
+def _count_samples(container) -> tuple:
+    stream = _audio_stream(container)
+    samples = sum(frame.samples for frame in container.decode(stream))
+    if not samples or not stream.rate:
+        raise MediaUnreadable("audio has no samples")
+    return samples, stream.rate
 
 
 def make_thumbnail(src: str, media_type: str, dst: str) -> None:
@@ -129,22 +149,33 @@ def _first_video_frame(path: str):
 
 
 def _waveform(path: str):
-    """Min/max envelope per pixel column, read block by block (bounded memory)."""
+    """Min/max envelope per pixel column, decoded chunk by chunk (bounded memory)."""
+    import av
     import numpy as np
-    import soundfile
     from PIL import Image, ImageDraw
     width, height = WAVEFORM_SIZE
-    info = soundfile.info(path)
-    frames_per_col = max(1, info.frames // width)
-    lows, highs = [], []
-    for block in soundfile.blocks(path, blocksize=frames_per_col, dtype="float32",
-                                  always_2d=True):
-        mono = block.mean(axis=1)
-        lows.append(float(np.min(mono)))
-        highs.append(float(np.max(mono)))
+    with av.open(path) as container:
+        total, _ = _count_samples(container)
+    lows, highs = np.zeros(width, "float32"), np.zeros(width, "float32")
+    position = 0
+    with av.open(path) as container:
+        stream = _audio_stream(container)
+        mono = av.AudioResampler(format="flt", layout="mono")
+        frames = itertools.chain(container.decode(stream), [None])  # None: flush
+        for frame in frames:
+            for chunk in mono.resample(frame):
+                values = chunk.to_ndarray().reshape(-1)
+                columns = np.minimum((np.arange(position, position + values.size) * width)
+                                     // total, width - 1)
+                position += values.size
+                # columns ascend: reduce each run of one column at once
+                starts = np.flatnonzero(np.r_[True, np.diff(columns) > 0])
+                cols = columns[starts]
+                lows[cols] = np.minimum(lows[cols], np.minimum.reduceat(values, starts))
+                highs[cols] = np.maximum(highs[cols], np.maximum.reduceat(values, starts))
     image = Image.new("RGB", (width, height), (18, 18, 24))
     draw = ImageDraw.Draw(image)
     mid = height / 2
-    for x, (lo, hi) in enumerate(zip(lows[:width], highs[:width])):
+    for x, (lo, hi) in enumerate(zip(lows.clip(-1, 1), highs.clip(-1, 1))):
         draw.line([(x, mid - hi * mid), (x, mid - lo * mid)], fill=(90, 200, 250))
     return image

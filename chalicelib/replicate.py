@@ -7,9 +7,10 @@ simulator answer the same requests.
 import json
 import logging
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional, Protocol
+from typing import TYPE_CHECKING, Dict, Optional, Protocol
 
-import requests
+if TYPE_CHECKING:  # imported when first used: off the API's cold-start path
+    import requests
 
 from chalicelib.jobs.model import Prediction
 
@@ -77,12 +78,13 @@ class ReplicateClient:
         self.timeout = (connect_timeout_s, timeout_s)
         self._token = token
         self._versions = dict(versions or {})
-        self._session: Optional[requests.Session] = None
+        self._session: Optional["requests.Session"] = None
         self._webhook_secret: Optional[str] = None
 
     @property
-    def session(self) -> requests.Session:
+    def session(self) -> "requests.Session":
         if self._session is None:
+            import requests
             s = requests.Session()
             s.headers.update({"Authorization": f"Bearer {self._token}",
                               "User-Agent": "vsl-media/1"})
@@ -94,7 +96,7 @@ class ReplicateClient:
         try:
             resp = self.session.request(method, f"{self.base_url}{path}", json=body,
                                         timeout=timeout or self.timeout, allow_redirects=False)
-        except requests.RequestException as e:
+        except _request_errors() as e:
             raise ReplicateUnavailable(f"{method} {path}: {type(e).__name__}",
                                        sent=_was_sent(e)) from e
         if resp.status_code >= 300:
@@ -161,8 +163,14 @@ def verify_webhook(secret: str, raw_body: bytes, headers: Dict[str, str]) -> Non
         raise WebhookRejected(str(e) or type(e).__name__) from e
 
 
-def _was_sent(e: requests.RequestException) -> bool:
+def _request_errors():
+    import requests
+    return requests.RequestException
+
+
+def _was_sent(e: "requests.RequestException") -> bool:
     """False when the connection was never made, so the request cannot have arrived."""
+    import requests
     if isinstance(e, requests.ConnectTimeout):
         return False
     if isinstance(e, requests.ConnectionError):
@@ -173,7 +181,7 @@ def _was_sent(e: requests.RequestException) -> bool:
     return True
 
 
-def _problem_detail(resp: requests.Response) -> str:
+def _problem_detail(resp: "requests.Response") -> str:
     try:
         body = resp.json()
     except ValueError:
@@ -183,7 +191,7 @@ def _problem_detail(resp: requests.Response) -> str:
     return str(body)[:200]
 
 
-def _retry_after(resp: requests.Response) -> Optional[int]:
+def _retry_after(resp: "requests.Response") -> Optional[int]:
     value = resp.headers.get("Retry-After")
     try:
         return max(0, int(float(value))) if value is not None else None

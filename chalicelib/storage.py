@@ -42,6 +42,9 @@ class MediaStorage(Protocol):
 
     def download_file(self, key: str, path: str) -> None: ...
 
+    def copy(self, source_key: str, key: str) -> None:
+        """A server-side copy (content type and tags kept)."""
+
     def presigned_url(self, key: str) -> str: ...
 
     def check(self) -> None:
@@ -81,6 +84,11 @@ class S3MediaStorage:
 
     def download_file(self, key: str, path: str) -> None:
         self.s3.download_file(self.bucket, key, path)
+
+    def copy(self, source_key: str, key: str) -> None:
+        # The managed copy: multipart above 8 MB, so any size the bucket holds.
+        self.s3.copy({"Bucket": self.bucket, "Key": source_key}, self.bucket, key,
+                     ExtraArgs={"MetadataDirective": "COPY", "TaggingDirective": "COPY"})
 
     def presigned_url(self, key: str) -> str:
         return self.s3.generate_presigned_url(

@@ -6,15 +6,15 @@ condition becomes ``StaleTransition`` for the domain to ignore. The stores are
 given their table; nothing here creates a client from globals.
 """
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Dict, Iterable, List, Optional, Protocol
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
 
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
+from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 
 
 class StaleTransition(Exception):
@@ -63,6 +63,17 @@ class JobPage:
     next_position: Optional[Dict[str, str]]
 
 
+@dataclass(frozen=True)
+class UsageRow:
+    """What usage needs of a job (read with a projection, not the whole item)."""
+    created_at: datetime
+    model_id: str
+    status: JobStatus
+    cached: bool
+    estimated_cost: float
+    predict_time: Optional[float]
+
+
 class JobRepository(Protocol):
     def create(self, job: Job) -> None:
         """Store a new job; AlreadyExists if its id is taken."""
@@ -79,7 +90,23 @@ class JobRepository(Protocol):
         """One query of an index: no scan, no per-item read. A page may hold fewer
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
 
+    def latest_with_cache_key(self, cache_key: str, since: datetime,
+                              limit: int = 10) -> List[Job]:
+        """The newest jobs made with this cache key since ``since``, newest first."""
 
+    def followers_of(self, job_id: str) -> List[Job]: ...
+
+    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
+        """Active jobs, and ended ones whose event is unsent, quiet since ``updated_before``."""
+
+    def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
+                   end: datetime) -> Iterator[UsageRow]:
+        """Every job of the client (or of one of its users) created in [start, end)."""
+
+
+# Jobs still needing attention (active, or their end's event unsent) carry this
+# attribute; the sparse by-open index holds only them, so the sweep never scans.
+SWEEP_KEY, OPEN = "sweepKey", "open"
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at"}
 
 
@@ -106,6 +133,8 @@ def job_to_item(job: Job) -> dict:
     item = {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
             if getattr(job, f.name) is not None}
     item["ownerUser"] = f"{job.owner_id}#{job.user_id}"  # the by-user index's key
+    if job.status in ACTIVE or job.notification_pending:
+        item[SWEEP_KEY] = OPEN  # in the sparse by-open index the sweep reads
     return item
 
 
@@ -159,6 +188,10 @@ class DynamoJobStore:
         for i, status in enumerate(from_statuses):
             values[f":s{i}"] = JobStatus(status).value
             allowed.append(f":s{i}")
+        if "notification_pending" in changes and changes["notification_pending"] is None:
+            # The end's event is queued: nothing is left for the sweep.
+            names["#open"] = SWEEP_KEY
+            removes.append("#open")
         expression = ("SET " + ", ".join(sets) if sets else "") + \
                      (" REMOVE " + ", ".join(removes) if removes else "")
         try:
@@ -203,6 +236,60 @@ class DynamoJobStore:
         return JobPage([job_from_item(i) for i in page.get("Items", [])],
                        page.get("LastEvaluatedKey"))
 
+    def latest_with_cache_key(self, cache_key: str, since: datetime,
+                              limit: int = 10) -> List[Job]:
+        page = self.table.query(
+            IndexName="by-cache-key",
+            KeyConditionExpression="cacheKey = :k AND createdAt >= :since",
+            ExpressionAttributeValues={":k": cache_key, ":since": iso(since)},
+            ScanIndexForward=False, Limit=limit)
+        return [job_from_item(i) for i in page.get("Items", [])]
+
+    def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
+                   end: datetime) -> Iterator[UsageRow]:
+        index, key = ("by-user", f"{owner_id}#{user_id}") if user_id else ("by-owner", owner_id)
+        kwargs = {"IndexName": index,
+                  "KeyConditionExpression": "#h = :h AND createdAt BETWEEN :low AND :high",
+                  "ExpressionAttributeNames": {"#h": "ownerUser" if user_id else "ownerId",
+                                               "#s": "status"},
+                  "ExpressionAttributeValues": {":h": key, ":low": iso(start), ":high": iso(end)},
+                  "ProjectionExpression": "createdAt, modelId, #s, cached, estimatedCost, "
+                                          "predictTime"}
+        while True:
+            page = self.table.query(**kwargs)
+            for item in map(from_dynamo, page.get("Items", [])):
+                if item["createdAt"] < iso(end):  # BETWEEN includes the upper bound
+                    yield UsageRow(parse_iso(item["createdAt"]), item["modelId"],
+                                   JobStatus(item["status"]), bool(item.get("cached")),
+                                   float(item.get("estimatedCost") or 0),
+                                   item.get("predictTime"))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
+        kwargs = {"IndexName": "by-open",
+                  "KeyConditionExpression": "#k = :open AND updatedAt <= :before",
+                  "ExpressionAttributeNames": {"#k": SWEEP_KEY},
+                  "ExpressionAttributeValues": {":open": OPEN, ":before": iso(updated_before)}}
+        while True:
+            page = self.table.query(**kwargs)
+            yield from (job_from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def followers_of(self, job_id: str) -> List[Job]:
+        jobs, kwargs = [], {}
+        while True:
+            page = self.table.query(IndexName="by-follows",
+                                    KeyConditionExpression="follows = :j",
+                                    ExpressionAttributeValues={":j": job_id}, **kwargs)
+            jobs += [job_from_item(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return jobs
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
 
 class ApiKeyStore:
     def __init__(self, table):
@@ -242,74 +329,72 @@ class ApiKeyStore:
             raise
 
 
-class CounterStore:
-    """Rate-limit slots and counters: items keyed by (scope, name), expired by TTL.
+@dataclass(frozen=True)
+class SubmissionWindow:
+    """One end user's submission limits item: the last N submission times (a ring
+    whose oldest entry is at ``version % N``), the UTC day and its count."""
+    ring: List[float] = ()
+    version: int = 0
+    day: str = ""
+    day_count: int = 0
+    # The item's write counter, the condition of the next write (None: no item yet).
+    stored_version: Optional[int] = None
 
-    Only single-item conditional writes: they are atomic on DynamoDB and on the
-    local emulator alike (the emulator's transactions are not isolated)."""
+
+class CounterStore:
+    """Rate-limit state: items keyed by (scope, name), expired by TTL. Only
+    single-item conditional writes, atomic on DynamoDB and on the local emulator."""
+
+    WINDOW = "submissions"
 
     def __init__(self, table):
         self.table = table
 
-    def query(self, scope: str, prefix: str) -> List[dict]:
-        items, kwargs = [], {}
-        while True:
-            page = self.table.query(
-                KeyConditionExpression="#s = :scope AND begins_with(#n, :prefix)",
-                ExpressionAttributeNames={"#s": "scope", "#n": "name"},
-                ExpressionAttributeValues={":scope": scope, ":prefix": prefix},
-                ConsistentRead=True, **kwargs)
-            items.extend(from_dynamo(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def read_window(self, scope: str) -> SubmissionWindow:
+        item = self.table.get_item(Key={"scope": scope, "name": self.WINDOW},
+                                   ConsistentRead=True).get("Item")
+        if not item:
+            return SubmissionWindow()
+        item = from_dynamo(item)
+        return SubmissionWindow(ring=[float(t) for t in item["ring"]], version=item["version"],
+                                day=item["day"], day_count=item["dayCount"],
+                                stored_version=item["writes"])
 
-    def claim(self, scope: str, name: str, used_at: float, free_before: float, token: str,
-              expires_at: int) -> bool:
-        """Take the slot if it is unused or was last used before ``free_before``."""
+    def write_window(self, scope: str, window: SubmissionWindow,
+                     expires_at: int) -> Optional[SubmissionWindow]:
+        """Store the window if nobody wrote since it was read; the stored window, or None."""
+        writes = (window.stored_version or 0) + 1
+        condition = ("attribute_not_exists(writes)" if window.stored_version is None
+                     else "writes = :expected")
+        values = {} if window.stored_version is None else {":expected": window.stored_version}
         try:
-            self.table.update_item(
-                Key={"scope": scope, "name": name},
-                UpdateExpression="SET usedAt = :now, claimToken = :tok, expiresAt = :exp",
-                ConditionExpression="attribute_not_exists(usedAt) OR usedAt <= :free",
-                ExpressionAttributeValues=to_dynamo({":now": used_at, ":tok": token,
-                                                     ":exp": expires_at, ":free": free_before}))
-            return True
+            self.table.put_item(
+                Item=to_dynamo({"scope": scope, "name": self.WINDOW, "ring": list(window.ring),
+                                "version": window.version, "day": window.day,
+                                "dayCount": window.day_count, "writes": writes,
+                                "expiresAt": expires_at}),
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": to_dynamo(values)} if values else {}))
         except ClientError as e:
             if _is_conditional_failure(e):
-                return False
+                return None
             raise
+        return replace(window, stored_version=writes)
 
-    def release(self, scope: str, name: str, token: str) -> None:
-        """Give back a slot this caller claimed (and nobody has taken since)."""
-        try:
-            self.table.update_item(
-                Key={"scope": scope, "name": name}, UpdateExpression="SET usedAt = :zero",
-                ConditionExpression="claimToken = :tok",
-                ExpressionAttributeValues={":zero": 0, ":tok": token})
-        except ClientError as e:
-            if not _is_conditional_failure(e):
-                raise
-
-    def increment_below(self, scope: str, name: str, limit: int, expires_at: int) -> Optional[int]:
-        """Add one unless the count has reached ``limit``; the new count, or None."""
+    def add_below(self, scope: str, name: str, amount: int, limit: int,
+                  expires_at: int) -> Optional[int]:
+        """Add ``amount`` unless the count would pass ``limit``; the new count, or None."""
         try:
             resp = self.table.update_item(
                 Key={"scope": scope, "name": name},
-                UpdateExpression="ADD #n :one SET expiresAt = :exp",
-                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                UpdateExpression="ADD #n :amount SET expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(#n) OR #n <= :room",
                 ExpressionAttributeNames={"#n": "count"},
-                ExpressionAttributeValues={":one": 1, ":limit": limit, ":exp": expires_at},
+                ExpressionAttributeValues={":amount": amount, ":room": limit - amount,
+                                           ":exp": expires_at},
                 ReturnValues="UPDATED_NEW")
             return int(resp["Attributes"]["count"])
         except ClientError as e:
             if _is_conditional_failure(e):
                 return None
             raise
-
-    def decrement(self, scope: str, name: str) -> None:
-        self.table.update_item(Key={"scope": scope, "name": name},
-                               UpdateExpression="ADD #n :minus",
-                               ConditionExpression="#n > :zero",
-                               ExpressionAttributeNames={"#n": "count"},
-                               ExpressionAttributeValues={":minus": -1, ":zero": 0})

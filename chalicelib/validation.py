@@ -22,6 +22,7 @@ class GenerateBody(BaseModel):
     parameters: Dict[str, Any] = Field(default_factory=dict)
     prompt: Optional[str] = Field(None, min_length=1, max_length=4000)
     webhookUrl: Optional[str] = Field(None, min_length=1, max_length=2048)
+    cache: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class GenerateRequest:
     model: CatalogEntry
     parameters: ModelParameters
     webhook_url: Optional[str] = None
+    # Reuse an identical job's result (None: the stage's default).
+    cache: Optional[bool] = None
 
 
 # Pydantic error types grouped into the stable codes clients can branch on.
@@ -97,7 +100,7 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
             (webhook_policy or UrlPolicy()).check(envelope.webhookUrl)
         except UrlRejected as e:
             raise ValidationFailed(f"webhookUrl: the URL {e}", code="INVALID_VALUE") from None
-    return GenerateRequest(user_id, model, parameters, envelope.webhookUrl)
+    return GenerateRequest(user_id, model, parameters, envelope.webhookUrl, envelope.cache)
 
 
 def validate_model(schema: Type[BaseModel], data: dict, prefix: str):

@@ -1,37 +1,38 @@
 """The composition root: builds each service once per process, on first use,
-with lazily created AWS and HTTP clients."""
+with lazily created AWS and HTTP clients. The services' modules are imported
+when first built, so importing the app (a Lambda cold start) stays light."""
+from __future__ import annotations
+
 import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict
+from typing import TYPE_CHECKING, Dict
 
-from chalicelib import aws
-from chalicelib.clock import SystemClock
+from chalicelib import aws, secrets
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ServiceUnavailable
-from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
-from chalicelib.idempotency.guard import IdempotencyGuard
-from chalicelib.jobs.control import JobControl
-from chalicelib.jobs.lifecycle import Lifecycle
-from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.outputs import OutputCopier
-from chalicelib.jobs.prediction_events import PredictionEvents
-from chalicelib.jobs.reconciliation import Reconciler
-from chalicelib.jobs.status import JobStatusService
-from chalicelib.jobs.submission import Submission
-from chalicelib.jobs.thumbnails import Thumbnails
-from chalicelib.keys import ApiKeys
-from chalicelib.notifications.delivery import Deliverer
-from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
-from chalicelib.notifications.dynamodb import DynamoDeliveryStore, DynamoWebhookConfigStore
-from chalicelib.notifications.endpoints import WebhookEndpoints
-from chalicelib.limits import RateLimiter
-from chalicelib.queue import SqsQueue
-from chalicelib.replicate import ReplicateClient
 from chalicelib.resources import load_spec
-from chalicelib.storage import S3MediaStorage
-from chalicelib.store import ApiKeyStore, CounterStore, DynamoJobStore
+
+if TYPE_CHECKING:
+    from chalicelib.idempotency.guard import IdempotencyGuard
+    from chalicelib.jobs.batch import Batch
+    from chalicelib.jobs.control import JobControl
+    from chalicelib.jobs.listing import JobListing
+    from chalicelib.jobs.prediction_events import PredictionEvents
+    from chalicelib.jobs.reconciliation import Reconciler
+    from chalicelib.jobs.reuse import Reuse
+    from chalicelib.jobs.starter import PredictionStarter
+    from chalicelib.jobs.status import JobStatusService
+    from chalicelib.jobs.submission import Submission
+    from chalicelib.jobs.sweep import Sweeper
+    from chalicelib.jobs.thumbnails import Thumbnails
+    from chalicelib.jobs.usage import UsageReport
+    from chalicelib.keys import ApiKeys
+    from chalicelib.notifications.delivery import Deliverer
+    from chalicelib.notifications.dispatch import Dispatcher
+    from chalicelib.notifications.endpoints import WebhookEndpoints
+    from chalicelib.replicate import ReplicateClient
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +43,23 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
+    from chalicelib.replicate import ReplicateClient
     s = get_settings()
-    if not s.replicate_base_url or not s.replicate_api_token:
+    try:
+        token = s.replicate_api_token or secrets.replicate_api_token()
+    except Exception as e:  # the secret could not be read: retried on the next call
+        log.error("the Replicate token could not be read: %s: %s", type(e).__name__, e)
+        raise ServiceUnavailable("Replicate is not reachable now; retry later.",
+                                 retry_after=5) from None
+    if not s.replicate_base_url or not token:
         raise ServiceUnavailable("Replicate is not configured.")
-    return ReplicateClient(s.replicate_base_url, s.replicate_api_token,
+    return ReplicateClient(s.replicate_base_url, token,
                            timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
 
 
 @dataclass(frozen=True)
 class Services:
+    """Every service, built on first use (a handler that needs none builds none)."""
     submission: Submission
     status: JobStatusService
     prediction_events: PredictionEvents
@@ -62,10 +71,40 @@ class Services:
     webhooks: WebhookEndpoints
     dispatcher: Dispatcher
     deliverer: Deliverer
+    reuse: Reuse
+    starter: PredictionStarter
+    batch: Batch
+    usage: UsageReport
+    sweeper: Sweeper
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
+    from chalicelib.clock import SystemClock
+    from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
+    from chalicelib.idempotency.guard import IdempotencyGuard
+    from chalicelib.jobs.control import JobControl
+    from chalicelib.jobs.batch import Batch
+    from chalicelib.jobs.lifecycle import Lifecycle
+    from chalicelib.jobs.reuse import Reuse
+    from chalicelib.jobs.starter import PredictionStarter
+    from chalicelib.jobs.sweep import Sweeper
+    from chalicelib.jobs.usage import UsageReport
+    from chalicelib.jobs.listing import JobListing
+    from chalicelib.jobs.outputs import OutputCopier
+    from chalicelib.jobs.prediction_events import PredictionEvents
+    from chalicelib.jobs.reconciliation import Reconciler
+    from chalicelib.jobs.status import JobStatusService
+    from chalicelib.jobs.submission import Submission
+    from chalicelib.jobs.thumbnails import Thumbnails
+    from chalicelib.notifications.delivery import Deliverer
+    from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
+    from chalicelib.notifications.dynamodb import DynamoDeliveryStore, DynamoWebhookConfigStore
+    from chalicelib.notifications.endpoints import WebhookEndpoints
+    from chalicelib.limits import RateLimiter
+    from chalicelib.queue import SqsQueue
+    from chalicelib.storage import S3MediaStorage
+    from chalicelib.store import CounterStore, DynamoJobStore
     s, clock = get_settings(), SystemClock()
     jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
@@ -80,8 +119,12 @@ def services() -> Services:
     reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
                             quiet_after_s=s.reconcile_after_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
+    reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
+    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
+    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
+                            s.cache_by_default)
     return Services(
-        submission=Submission(jobs, lifecycle, replicate_client, limiter, s.rate_limits, clock),
+        submission=submission,
         status=status,
         prediction_events=PredictionEvents(
             jobs, lifecycle, queue, replicate_client, storage,
@@ -98,12 +141,21 @@ def services() -> Services:
         deliverer=Deliverer(jobs, webhooks, deliveries, notifications, s.webhook_policy, clock,
                             storage.presigned_url, s.webhook_retry_delays_s,
                             stage_secret=s.webhook_secret),
+        reuse=reuse,
+        starter=starter,
+        batch=Batch(submission, s.input_policy, s.webhook_policy),
+        usage=UsageReport(jobs, clock),
+        sweeper=Sweeper(jobs, reconciler, lifecycle, clock),
     )
 
 
 @lru_cache(maxsize=1)
 def api_keys() -> ApiKeys:
-    return ApiKeys(ApiKeyStore(aws.dynamodb_table(get_settings().names.api_keys_table)))
+    from chalicelib.keys import ApiKeys
+    from chalicelib.store import ApiKeyStore
+    s = get_settings()
+    return ApiKeys(ApiKeyStore(aws.dynamodb_table(s.names.api_keys_table)),
+                   cache_s=s.key_cache_s)
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ library's default of 5 resets connections under a 150-request burst)."""
 import argparse
 import json
 import os
+import re
 
 from chalice.cli.factory import CLIFactory
 from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice,
@@ -29,15 +30,28 @@ class GatewayRequestHandler(ChaliceRequestHandler):
             return self._send_http_response(404, {"Content-Type": "application/json"}, body)
         return super()._send_error_response(error)
 
+    def _allowed_methods(self) -> str:
+        """The methods of the route the path names (for a 405's Allow header)."""
+        path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        for route, methods in self.local_gateway._app_object.routes.items():
+            pattern = "^" + re.sub(r"{[^/]+}", "[^/]+", route.rstrip("/") or "/") + "$"
+            if re.match(pattern, path):
+                return ", ".join(sorted(methods))
+        return ""
+
     def send_error(self, code, message=None, explain=None):
         # The standard library's HTML errors (501 for TRACE and unknown methods, 400 for
         # a malformed request line) in the documented format instead.
+        allow = ""
         if code == 501:
             code, error, error_code = 405, "Method not allowed", "METHOD_NOT_ALLOWED"
+            allow = self._allowed_methods()
         else:
             error, error_code = "Bad request", "VALIDATION_ERROR"
         body = _error_body(error, message or f"{self.command} is not supported.", error_code)
         self.send_response(code)
+        if allow:
+            self.send_header("Allow", allow)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")

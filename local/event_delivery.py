@@ -4,11 +4,17 @@ event sources do on AWS (no emulator here runs Lambda code).
 Semantics kept: a message is deleted only after its handler returns; a handler
 error leaves it to reappear after the visibility timeout; the queue's redrive
 policy moves it to the dead-letter queue after its last allowed receive.
+
+Each handled message that concerns a job prints one line on stdout (which job,
+how its status moved); the detailed log goes to --log-file.
 """
 import json
 import logging
+import sys
 import threading
-from typing import Callable, List
+import time
+from typing import Callable, List, Optional, Tuple
+from urllib.parse import unquote_plus
 
 import boto3
 
@@ -69,6 +75,70 @@ def s3_delivery(handler) -> Callable[[dict], None]:
     return deliver
 
 
+class JobEventReporter:
+    """Wraps a delivery: reads the job's status before and after the handler and
+    prints one concise line, e.g. ``12:00:01  job 296cc432  flux-schnell
+    pending -> processing  (prediction processing)``."""
+
+    def __init__(self, get_job: Callable[[str], object], out=None):
+        self.get_job = get_job
+        self.out = out or sys.stdout
+        self._lock = threading.Lock()
+
+    def wrap(self, source: str, deliver: Callable[[dict], None]) -> Callable[[dict], None]:
+        def deliver_and_report(record: dict) -> None:
+            job_id, cause = self.describe(source, record)
+            if job_id is None:
+                return deliver(record)
+            before = self._job(job_id)
+            try:
+                deliver(record)
+            except Exception:
+                receive = record.get("attributes", {}).get("ApproximateReceiveCount", "?")
+                self.line(job_id, before, before, f"{cause}: handler failed on receive "
+                          f"{receive}, will retry (details in the log)")
+                raise
+            self.line(job_id, before, self._job(job_id), cause)
+        return deliver_and_report
+
+    @staticmethod
+    def describe(source: str, record: dict) -> Tuple[Optional[str], str]:
+        """(job id, what happened) of a queue record; no job id for anything else."""
+        from chalicelib.storage import parse_original_key
+        try:
+            body = json.loads(record["body"])
+        except ValueError:
+            return None, ""
+        if source == "jobs":
+            status = (body.get("prediction") or {}).get("status", "?")
+            return body.get("jobId"), f"prediction {status}"
+        for s3_record in body.get("Records", []):  # s3:TestEvent has none
+            job_id = parse_original_key(unquote_plus(s3_record["s3"]["object"]["key"]))
+            if job_id:
+                return job_id, "original stored, thumbnail"
+        return None, ""
+
+    def _job(self, job_id: str):
+        try:
+            return self.get_job(job_id)
+        except Exception:  # reporting must never fail a delivery
+            log.exception("could not read job %s for the report", job_id)
+            return None
+
+    def line(self, job_id: str, before, after, cause: str) -> None:
+        def status(job):
+            return job.status.value if job is not None else "unknown"
+        job = after or before
+        move = status(before) if status(before) == status(after) else \
+            f"{status(before)} -> {status(after)}"
+        error = f": {job.error[:100]}" if job is not None and job.error and \
+            status(after) in ("failed", "cancelled") else ""
+        with self._lock:
+            print(f"{time.strftime('%H:%M:%S')}  job {job_id[:8]}  "
+                  f"{getattr(job, 'model_id', '?'):15} {move:24} ({cause}){error}",
+                  file=self.out, flush=True)
+
+
 def run_forever(consumers: List[QueueConsumer], workers_each: int, stop: threading.Event):
     def loop(consumer: QueueConsumer):
         while not stop.is_set():
@@ -85,6 +155,19 @@ def run_forever(consumers: List[QueueConsumer], workers_each: int, stop: threadi
     return threads
 
 
+def run_schedule(handler, interval_s: float, stop: threading.Event) -> threading.Thread:
+    """Invoke a scheduled handler every ``interval_s``, as EventBridge does on AWS."""
+    def loop():
+        while not stop.wait(interval_s):
+            try:
+                handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
+            except Exception:  # the next tick tries again
+                log.exception("scheduled handler failed")
+    thread = threading.Thread(target=loop, daemon=True, name="schedule")
+    thread.start()
+    return thread
+
+
 def main():
     import argparse
     import os
@@ -92,26 +175,36 @@ def main():
     parser.add_argument("--queues", nargs="+", choices=["jobs", "media-events", "notifications"],
                         default=["jobs", "media-events", "notifications"],
                         help="which sources to deliver")
+    parser.add_argument("--log-file", help="the detailed log (default: stderr)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, filename=args.log_file,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     import app  # the Chalice app, with its handlers
+    from chalicelib.aws import dynamodb_table
+    from chalicelib.store import DynamoJobStore
     from local.provision import media_events_queue
+    # Chalice's app logger writes to stdout itself: send it to the log too.
+    app.app.log.handlers.clear()
+    app.app.log.propagate = True
     sqs = boto3.client("sqs")
     stage = os.environ.get("VSL_STAGE", "local")
     names = app.wiring.settings().names
+    report = JobEventReporter(DynamoJobStore(dynamodb_table(names.jobs_table)).get)
     consumers = [
         QueueConsumer("jobs", sqs.get_queue_url(QueueName=names.jobs_queue)["QueueUrl"],
-                      sqs_delivery(app.process_job_event)),
+                      report.wrap("jobs", sqs_delivery(app.process_job_event))),
         QueueConsumer("notifications",
                       sqs.get_queue_url(QueueName=names.notifications_queue)["QueueUrl"],
                       sqs_delivery(app.deliver_notifications)),
         QueueConsumer("media-events",
                       sqs.get_queue_url(QueueName=media_events_queue(stage))["QueueUrl"],
-                      s3_delivery(app.make_thumbnail)),
+                      report.wrap("media-events", s3_delivery(app.make_thumbnail))),
     ]
     consumers = [c for c in consumers if c.name in args.queues]
     stop = threading.Event()
     run_forever(consumers, workers_each=2, stop=stop)
+    # The sweep runs every minute on AWS; VSL_SWEEP_INTERVAL_S shortens it for tests.
+    run_schedule(app.sweep_jobs, float(os.environ.get("VSL_SWEEP_INTERVAL_S", 60)), stop)
     log.info("delivering queue messages and S3 events to the handlers")
     try:
         stop.wait()

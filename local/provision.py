@@ -6,7 +6,9 @@ import logging
 import boto3
 from botocore.exceptions import ClientError
 
+from chalicelib.media import CONTENT_TYPES
 from chalicelib.resources import load_spec, resource_names, stage_settings
+from chalicelib.storage import output_name
 
 log = logging.getLogger("provision")
 
@@ -46,10 +48,14 @@ def provision_local_events(stage: str = "local") -> None:
                                queue["message_retention_s"], queue["dlq_retention_s"])
     events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
+    # Only originals, as on AWS (tools/package_terraform.py): one rule per suffix.
     s3.put_bucket_notification_configuration(
         Bucket=names.media_bucket,
         NotificationConfiguration={"QueueConfigurations": [
-            {"QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"]}]})
+            {"Id": f"original.{ext}", "QueueArn": events_arn, "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [
+                 {"Name": "suffix", "Value": "/" + output_name(0, ext)}]}}}
+            for ext in sorted(CONTENT_TYPES)]})
 
 
 def _create_table(ddb, name: str, table: dict) -> None:

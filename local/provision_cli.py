@@ -4,7 +4,8 @@ VSL_PROVISION=terraform provisions the service's resources with Terraform
 (terraform/emulator, functions off: the event delivery loop plays them);
 otherwise with local.provision, from the same resources.json. Keys come from
 VSL_LOCAL_API_KEYS (comma-separated, one client each); otherwise one is
-generated. They are printed and written to .local/api-keys.
+generated. They are written to .local/api-keys (readable by its owner only);
+`make run` shows them in its banner.
 """
 import os
 from pathlib import Path
@@ -14,16 +15,14 @@ from chalicelib.keys import ApiKeys
 from chalicelib.store import ApiKeyStore
 from chalicelib.resources import resource_names
 from local.provision import provision, provision_local_events
-
-KEYS_DIR = Path(__file__).resolve().parent.parent / ".local"
-DEFAULT_KEYS_FILE = KEYS_DIR / "api-keys"
+from local.stack import local_dir
 
 
 def main():
     stage = os.environ.get("VSL_STAGE", "local")
     if os.environ.get("VSL_PROVISION", "quick") == "terraform":
         from local.terraform import Terraform
-        tf = Terraform(work_dir=KEYS_DIR / "terraform")
+        tf = Terraform(work_dir=local_dir() / "terraform")
         tf.init()
         tf.apply({"emulator_url": os.environ["AWS_ENDPOINT_URL"], "stage": stage,
                   "enable_functions": False})
@@ -34,11 +33,19 @@ def main():
     keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(stage).api_keys_table)))
     wanted = [k.strip() for k in os.environ.get("VSL_LOCAL_API_KEYS", "").split(",") if k.strip()]
     issued = [keys.create(key=k)[0] for k in wanted] if wanted else [keys.create()[0]]
-    keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or DEFAULT_KEYS_FILE)
-    keys_file.parent.mkdir(parents=True, exist_ok=True)
-    keys_file.write_text("\n".join(issued) + "\n")
-    for key in issued:
-        print(f"API key: {key}", flush=True)
+    keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or local_dir() / "api-keys")
+    write_private(keys_file, "\n".join(issued) + "\n")
+    # The keys themselves stay out of this output (it goes to a log file).
+    print(f"{len(issued)} API key(s) written to {keys_file}", flush=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, also when it exists already."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,14 @@
 simulator, the API (chalice local) and the event delivery loop.
 
     python -m local.stack            # what `make run` does; Ctrl-C stops it all
+
+The terminal shows a banner (URLs, key, commands to try), then one line per job
+event; every part's own log goes to .local/logs/. The ports in use are recorded
+in .local/ports.json, where `make api-key ARGS="--local ..."` finds them.
 """
 import argparse
 import base64
+import json
 import os
 import secrets
 import signal
@@ -20,6 +25,15 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMULATOR_TOKEN = "r8_local_simulator_token"
+
+
+def local_dir() -> Path:
+    """Where `make run` keeps its keys, ports and logs (VSL_LOCAL_DIR overrides)."""
+    return Path(os.environ.get("VSL_LOCAL_DIR") or ROOT / ".local")
+
+
+def ports_file() -> Path:
+    return local_dir() / "ports.json"
 
 
 def free_port() -> int:
@@ -50,6 +64,9 @@ class LocalStack:
     simulator_port: int = 5060
     stage: str = "local"
     log_dir: Optional[Path] = None   # None: children write to this terminal
+    # With a log_dir: the event delivery's one line per job event still goes to
+    # this terminal (its detailed log to the log_dir).
+    job_events_on_terminal: bool = False
     extra_env: Dict[str, str] = field(default_factory=dict)
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
     # Fixed for the stack's life, so a restarted simulator signs as before.
@@ -76,18 +93,28 @@ class LocalStack:
             "VSL_STAGE": self.stage, "REPLICATE_BASE_URL": self.simulator_url,
             "REPLICATE_API_TOKEN": SIMULATOR_TOKEN, "VSL_PUBLIC_BASE_URL": self.api_url,
             "VSL_ALLOW_PRIVATE_INPUTS": "true", "PYTHONUNBUFFERED": "1",
+            "VSL_PLAYGROUND_SAMPLE_IMAGE": f"{self.simulator_url}/samples/input.jpg",
         })
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, args: List[str]) -> subprocess.Popen:
-        out = None
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=out,
-                                stderr=subprocess.STDOUT if out else None,
+    def log_file(self, name: str) -> Optional[Path]:
+        if self.log_dir is None:
+            return None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / f"{name}.log"
+
+    def _spawn(self, name: str, args: List[str], stdout_on_terminal: bool = False
+               ) -> subprocess.Popen:
+        log_file = self.log_file(name)
+        out = open(log_file, "ab") if log_file else None
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env(),
+                                stdout=None if stdout_on_terminal else out,
+                                stderr=out if stdout_on_terminal else (
+                                    subprocess.STDOUT if out else None),
                                 start_new_session=self.log_dir is not None)
+        if out:
+            out.close()  # the child has its own descriptor
         self.procs[name] = proc
         return proc
 
@@ -98,8 +125,15 @@ class LocalStack:
                    "AWS emulator", [self.procs["emulator"]])
 
     def provision(self) -> None:
-        subprocess.run([sys.executable, "-m", "local.provision_cli"], cwd=ROOT, env=self.env(),
-                       check=True)
+        log_file = self.log_file("provision")
+        out = open(log_file, "ab") if log_file else None
+        try:
+            subprocess.run([sys.executable, "-m", "local.provision_cli"], cwd=ROOT,
+                           env=self.env(), check=True, stdout=out,
+                           stderr=subprocess.STDOUT if out else None)
+        finally:
+            if out:
+                out.close()
 
     def start_simulator(self) -> None:
         self._spawn("simulator", [sys.executable, "-m", "local.replicate_sim.server",
@@ -113,8 +147,11 @@ class LocalStack:
                             "--host", "127.0.0.1", "--port", str(self.api_port)])
 
     def start_events(self, queues: Optional[List[str]] = None) -> None:
+        log_file = self.log_file("events")
         self._spawn("events", [sys.executable, "-m", "local.event_delivery",
-                               *(["--queues", *queues] if queues else [])])
+                               *(["--queues", *queues] if queues else []),
+                               *(["--log-file", str(log_file)] if log_file else [])],
+                    stdout_on_terminal=self.job_events_on_terminal)
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         wait_until(lambda: requests.get(f"{self.api_url}/health", timeout=2).status_code == 200,
@@ -145,6 +182,47 @@ class LocalStack:
                 proc.wait()
 
 
+def banner(stack: LocalStack, keys: List[str], keys_file: Path) -> str:
+    """What `make run` shows once everything answers: where each part is, the
+    key, and what to try next."""
+    def shown(path: Optional[Path]) -> str:
+        if path is None:
+            return "-"
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    api, key = stack.api_url, (keys[0] if keys else "(none: see make api-key)")
+    logs = shown(stack.log_dir)
+    return f"""
+VSL Media is running. Ctrl-C stops everything.
+
+  Playground           {api}/   (open it in a browser and paste the key)
+  API                  {api}
+  AWS emulator         {stack.emulator_url}
+  Replicate simulator  {stack.simulator_url}
+  Logs                 {logs}/  (api, emulator, simulator, events, provision)
+
+  API key              {key}
+                       (all keys: {shown(keys_file)}; more: make api-key ARGS="--local create --client NAME")
+
+Try, in another terminal:
+  export VSL_API_KEY=$(head -1 {shown(keys_file)})
+  curl {api}/models -H "X-API-Key: $VSL_API_KEY"
+  curl -X POST {api}/generate-media -H "Content-Type: application/json" \\
+    -H "X-API-Key: $VSL_API_KEY" -d '{{"userId": "user123", "mediaType": "image",
+    "modelId": "flux-schnell", "parameters": {{"prompt": "A futuristic cityscape at sunset"}}}}'
+  curl {api}/status/JOB_ID -H "X-API-Key: $VSL_API_KEY"
+  make api-key ARGS="--local list"
+
+Job events (one line each):
+"""
+
+
+def write_ports(stack: LocalStack, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "api": stack.api_port, "emulator": stack.emulator_port,
+        "simulator": stack.simulator_port, "stage": stack.stage, "pid": os.getpid()}) + "\n")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -157,24 +235,41 @@ def main():
     parser.add_argument("--simulator-port", type=int,
                         default=int(os.environ.get("VSL_SIMULATOR_PORT", 5060)))
     args = parser.parse_args()
-    stack = LocalStack(args.port, args.emulator_port, args.simulator_port)
+    log_dir = local_dir() / "logs"
+    for old in log_dir.glob("*.log"):
+        old.unlink()
+    keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or local_dir() / "api-keys")
+    stack = LocalStack(args.port, args.emulator_port, args.simulator_port, log_dir=log_dir,
+                       job_events_on_terminal=True,
+                       extra_env={"VSL_LOCAL_KEYS_FILE": str(keys_file)})
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
+    print("Starting VSL Media (AWS emulator, Replicate simulator, API, event delivery) ...",
+          flush=True)
+    wrote_ports = False
     try:
-        stack.start()
-        print(f"\nVSL Media is up: {stack.api_url}  (AWS emulator {stack.emulator_url}, "
-              f"Replicate simulator {stack.simulator_url})", flush=True)
-        print(f"API keys are in {ROOT / '.local' / 'api-keys'}; Ctrl-C stops everything.\n",
-              flush=True)
+        try:
+            stack.start()
+        except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as e:
+            print(f"\nCould not start: {e}\nSee the logs in {log_dir}/", file=sys.stderr)
+            sys.exit(1)
+        write_ports(stack, ports_file())
+        wrote_ports = True
+        keys = [k for k in keys_file.read_text().split() if k] if keys_file.exists() else []
+        print(banner(stack, keys, keys_file), flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(0.5)
-        print("a local process exited; stopping", file=sys.stderr)
+        exited = next(n for n, p in stack.procs.items() if p.poll() is not None)
+        print(f"the {exited} process exited (see {log_dir / (exited + '.log')}); stopping",
+              file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         pass
     finally:
         stack.stop()
+        if wrote_ports:  # not another stack's, when this one could not start
+            ports_file().unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ def check_available() -> str:
 class Terraform:
     """One root module with its own state and data dir (runs never share state)."""
 
-    def __init__(self, root: Path = EMULATOR_ROOT, work_dir: Optional[Path] = None):
+    def __init__(self, root: Path = EMULATOR_ROOT, work_dir: Optional[Path] = None,
+                 env: Optional[Dict[str, str]] = None):
         self.binary = check_available()
         self.root = root
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="vsl-tf-"))
@@ -45,7 +46,8 @@ class Terraform:
         cli_config.write_text('provider_installation {\n  filesystem_mirror {\n'
                               f'    path = "{PLUGIN_MIRROR}"\n  }}\n}}\n')
         self.env = dict(os.environ, TF_CLI_CONFIG_FILE=str(cli_config), CHECKPOINT_DISABLE="1",
-                        TF_DATA_DIR=str(self.work_dir / "data"), TF_IN_AUTOMATION="1")
+                        TF_DATA_DIR=str(self.work_dir / "data"), TF_IN_AUTOMATION="1",
+                        **(env or {}))
         self.state = self.work_dir / "terraform.tfstate"
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,5 +1,4 @@
 # The homolog stage on AWS: terraform -chdir=terraform apply -var-file=homolog.tfvars
 stage                     = "homolog"
-region                    = "us-east-1"
 thumbnail_expiration_days = 365
 log_retention_days        = 30

@@ -9,4 +9,13 @@ module "service" {
   replicate_api_token       = var.replicate_api_token
   replicate_base_url        = var.replicate_base_url
   function_environment      = var.function_environment
+
+  alarm_topic_arn            = var.alarm_topic_arn
+  manage_api_gateway_account = var.manage_api_gateway_account
+  api_throttling_rate_limit  = var.api_throttling_rate_limit
+  api_throttling_burst_limit = var.api_throttling_burst_limit
+  max_output_mb              = var.max_output_mb
+  tracing_mode               = var.tracing_mode
+
+  secret_recovery_window_days = var.secret_recovery_window_days
 }

@@ -17,3 +17,8 @@ output "function_names" {
   description = "Lambda function names by handler"
   value       = module.service.function_names
 }
+
+output "replicate_token_secret_arn" {
+  description = "Secrets Manager secret holding the Replicate token"
+  value       = module.service.replicate_token_secret_arn
+}

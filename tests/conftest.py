@@ -92,6 +92,8 @@ def stack(tmp_path_factory, receiver):
                        "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
                        "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
                        "VSL_RECONCILE_AFTER_S": "2",
+                       "VSL_SWEEP_INTERVAL_S": "3",
+                       "VSL_KEY_CACHE_S": "1",  # revocations show within a second
                        "VSL_WEBHOOK_URL": f"{receiver.url}/stage",
                        "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
                        # Webhook retries compressed from about a day to seconds.

@@ -12,7 +12,11 @@ from chalicelib.catalog import CATALOG
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
+from chalicelib.jobs.batch import Batch
 from chalicelib.jobs.control import JobControl
+from chalicelib.jobs.reuse import Reuse
+from chalicelib.jobs.starter import PredictionStarter
+from chalicelib.jobs.usage import UsageReport
 from chalicelib.notifications.delivery import Deliverer
 from chalicelib.notifications.dispatch import Dispatcher, QueueNotifier
 from chalicelib.notifications.endpoints import WebhookEndpoints
@@ -20,7 +24,7 @@ from chalicelib.notifications.model import Delivery, DeliveryState, Endpoint, Si
 from chalicelib.notifications.persistence import TooManyEndpoints
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.model import Job, JobEvent, JobStatus, Prediction
+from chalicelib.jobs.model import ACTIVE, Job, JobEvent, JobStatus, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
 from chalicelib.jobs.reconciliation import Reconciler
@@ -30,7 +34,8 @@ from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import AlreadyExists, JobPage, JobQuery, StaleTransition
+from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
+                              SubmissionWindow, UsageRow)
 from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
@@ -74,6 +79,25 @@ class InMemoryJobStore:
             self.items[job_id] = replace(job, **changes)
             return self.items[job_id]
 
+    def latest_with_cache_key(self, cache_key, since, limit=10):
+        return sorted((j for j in self.items.values() if j.cache_key == cache_key
+                       and j.created_at >= since), key=lambda j: j.created_at,
+                      reverse=True)[:limit]
+
+    def followers_of(self, job_id):
+        return [j for j in self.items.values() if j.follows == job_id]
+
+    def open_jobs(self, updated_before):
+        return [j for j in list(self.items.values())
+                if (j.status in ACTIVE or j.notification_pending) and j.updated_at <= updated_before]
+
+    def usage_rows(self, owner_id, user_id, start, end):
+        for j in self.items.values():
+            if j.owner_id == owner_id and (user_id is None or j.user_id == user_id) \
+                    and start <= j.created_at < end:
+                yield UsageRow(j.created_at, j.model_id, j.status, bool(j.cached),
+                               j.estimated_cost, j.predict_time)
+
     def list(self, query: JobQuery) -> JobPage:
         """The index's order (newest first; the id breaks ties) and its page semantics:
         ``limit`` items are read, then the filters drop some."""
@@ -95,47 +119,35 @@ class InMemoryJobStore:
 
 
 class InMemoryCounterStore:
-    """The CounterStore contract: conditional slot claims and bounded counters."""
+    """The CounterStore contract: a conditional submission window and bounded counters."""
 
     def __init__(self):
-        self.items: Dict[Tuple[str, str], dict] = {}
+        self.windows: Dict[str, "SubmissionWindow"] = {}
+        self.counts: Dict[Tuple[str, str], int] = {}
         self.lock = threading.Lock()
         self.writes = 0
 
-    def query(self, scope, prefix):
-        return [dict(v, name=n) for (s, n), v in sorted(self.items.items())
-                if s == scope and n.startswith(prefix)]
+    def read_window(self, scope):
+        return self.windows.get(scope, SubmissionWindow())
 
-    def claim(self, scope, name, used_at, free_before, token, expires_at) -> bool:
+    def write_window(self, scope, window, expires_at):
         with self.lock:
             self.writes += 1
-            item = self.items.setdefault((scope, name), {})
-            if "usedAt" in item and item["usedAt"] > free_before:
-                return False
-            item.update(usedAt=used_at, claimToken=token, expiresAt=expires_at)
-            return True
-
-    def release(self, scope, name, token) -> None:
-        with self.lock:
-            item = self.items.get((scope, name), {})
-            if item.get("claimToken") == token:
-                item["usedAt"] = 0
-
-    def increment_below(self, scope, name, limit, expires_at):
-        with self.lock:
-            self.writes += 1
-            item = self.items.setdefault((scope, name), {})
-            if item.get("count", 0) >= limit:
+            held = self.windows.get(scope)
+            if (held.stored_version if held else None) != window.stored_version:
                 return None
-            item["count"] = item.get("count", 0) + 1
-            item["expiresAt"] = expires_at
-            return item["count"]
+            stored = replace(window, stored_version=(window.stored_version or 0) + 1)
+            self.windows[scope] = stored
+            return stored
 
-    def decrement(self, scope, name) -> None:
+    def add_below(self, scope, name, amount, limit, expires_at):
         with self.lock:
-            item = self.items.get((scope, name))
-            if item and item.get("count", 0) > 0:
-                item["count"] -= 1
+            self.writes += 1
+            count = self.counts.get((scope, name), 0)
+            if count + amount > limit:
+                return None
+            self.counts[scope, name] = count + amount
+            return count + amount
 
 
 class FakeStorage:
@@ -157,6 +169,10 @@ class FakeStorage:
         return key in self.objects
 
     def renotify(self, key) -> None:
+        self.events.append(key)
+
+    def copy(self, source_key, key) -> None:
+        self.objects[key] = self.objects[source_key]
         self.events.append(key)
 
     def download_file(self, key, path) -> None:
@@ -433,9 +449,13 @@ class World:
         self.limiter = RateLimiter(self.counters, self.clock)
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      lambda: self.replicate, self.clock, quiet_after_s=30)
-        self.submission = Submission(self.jobs, self.lifecycle, lambda: self.replicate,
-                                     self.limiter, self.limits, self.clock,
+        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock)
+        self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
+                                         self.queue)
+        self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
+                                     self.clock, self.reuse, self.starter, self.queue,
                                      new_id=lambda: str(uuid.uuid4()))
+        self.usage = UsageReport(self.jobs, self.clock)
         self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
                                                self.limits, self.reconciler)
         policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN),),
@@ -444,6 +464,7 @@ class World:
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
                                        lambda: self.replicate, self.storage, self.outputs)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
+        self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
         self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)
         self.listing = JobListing(self.jobs, self.storage)
         self.idempotency_store = InMemoryIdempotencyStore()
@@ -489,7 +510,10 @@ class World:
             attempt = self.attempts.get(id(message), 0) + 1
             self.attempts[id(message)] = attempt
             try:
-                self.events.handle(message, attempt, MAX_ATTEMPTS)
+                if message["kind"] == "start":
+                    self.starter.start_queued(message)
+                else:
+                    self.events.handle(message, attempt, MAX_ATTEMPTS)
                 handled += 1
             except Exception:
                 if attempt < MAX_ATTEMPTS:
@@ -520,6 +544,7 @@ class World:
             if at > self.clock.now():
                 self.clock._now = at
             if message["kind"] == "job-event":
+                self.reuse.settle_followers(message["jobId"])
                 self.dispatcher.fan_out(message["jobId"], message["event"])
             else:
                 self.deliverer.attempt(message["jobId"], message["webhookId"])

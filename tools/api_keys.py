@@ -6,17 +6,53 @@
     python -m tools.api_keys revoke KEY_ID
 
 AWS credentials and endpoint come from the usual boto3 settings (AWS_PROFILE,
-AWS_ENDPOINT_URL, ...); --local points at the emulator `make run` starts.
+AWS_ENDPOINT_URL, ...); --local points at the emulator of the running `make run`
+(the port it recorded in .local/ports.json; VSL_EMULATOR_PORT overrides).
 A new key is printed once and never stored in clear.
 """
 import argparse
+import json
 import os
 import re
 import sys
 from datetime import timedelta
+from pathlib import Path
+from typing import Optional
 
 from chalicelib.clock import utcnow
 from chalicelib.limits import Limits
+from local.stack import ports_file as recorded_ports_file
+
+
+class NoLocalStack(Exception):
+    pass
+
+
+def local_emulator_url(env=None, ports_file: Optional[Path] = None) -> str:
+    """The emulator `make run` started: VSL_EMULATOR_PORT, else the port it recorded."""
+    env = os.environ if env is None else env
+    ports_file = ports_file or recorded_ports_file()
+    if env.get("VSL_EMULATOR_PORT"):
+        return f"http://127.0.0.1:{int(env['VSL_EMULATOR_PORT'])}"
+    try:
+        ports = json.loads(ports_file.read_text())
+    except FileNotFoundError:
+        raise NoLocalStack(f"no local stack is running: `make run` records its ports in "
+                           f"{ports_file} (or set VSL_EMULATOR_PORT)") from None
+    try:
+        os.kill(int(ports["pid"]), 0)
+    except ProcessLookupError:
+        raise NoLocalStack(f"the stack that wrote {ports_file} (pid {ports['pid']}) is not "
+                           f"running any more: start `make run`") from None
+    except PermissionError:
+        pass  # it runs, as another user
+    return f"http://127.0.0.1:{int(ports['emulator'])}"
+
+
+def describe_limits(limits) -> str:
+    if not limits:
+        return "stage defaults"
+    return ", ".join(f"{name}={int(value)}" for name, value in sorted(limits.items()))
 
 
 def parse_limit(text: str):
@@ -44,11 +80,17 @@ def client_id(text: str) -> str:
     return text
 
 
+def aws_region():
+    """The region boto3 resolves (AWS_REGION, AWS_DEFAULT_REGION, the profile's)."""
+    import boto3
+    return boto3.session.Session().region_name
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="api-key", description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default=os.environ.get("VSL_STAGE", "local"))
     parser.add_argument("--local", action="store_true",
-                        help="use the emulator of `make run` (127.0.0.1:$VSL_EMULATOR_PORT)")
+                        help="use the emulator of the running `make run` (its recorded port)")
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="issue a new key (printed once)")
     create.add_argument("--client", type=client_id,
@@ -63,10 +105,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.local:
-        os.environ.update({
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{os.environ.get('VSL_EMULATOR_PORT', 5050)}",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        try:
+            emulator_url = local_emulator_url()
+        except NoLocalStack as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        os.environ.update({"AWS_ENDPOINT_URL": emulator_url,
+                           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the emulator takes any
+    elif aws_region() is None:
+        print("error: no AWS region: set AWS_REGION, or a region in your AWS profile "
+              "(the one you deployed to)", file=sys.stderr)
+        return 2
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
     from chalicelib.aws import dynamodb_table
@@ -88,16 +138,19 @@ def main(argv=None) -> int:
             print(f"user:    {args.user}")
         if expires:
             print(f"expires: {record['expiresAt']}")
+        if limits:
+            print(f"limits:  {describe_limits(limits)}")
         print(f"\nAPI key (shown once, store it now):\n{key}")
     elif args.command == "list":
-        print(f"{'KEY ID':14} {'CLIENT':24} {'USER':16} {'CREATED':21} {'STATE'}")
-        now = utcnow()
+        print(f"{'KEY ID':14} {'CLIENT':24} {'USER':16} {'CREATED':21} {'EXPIRES':21} "
+              f"{'STATE':8} LIMITS")
+        now = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
         for r in keys.list():
             state = "revoked" if r.get("revokedAt") else (
-                "expired" if r.get("expiresAt") and r["expiresAt"] <= now.strftime(
-                    "%Y-%m-%dT%H:%M:%SZ") else "active")
+                "expired" if r.get("expiresAt") and r["expiresAt"] <= now else "active")
             print(f"{r['keyId']:14} {r['clientId']:24} {r.get('userId') or '-':16} "
-                  f"{r['createdAt']:21} {state}")
+                  f"{r['createdAt']:21} {r.get('expiresAt') or 'never':21} {state:8} "
+                  f"{describe_limits(r.get('limits'))}")
     else:
         try:
             record = keys.revoke(args.key_id)

@@ -38,8 +38,7 @@ from typing import Callable, Dict, List, Tuple
 
 import requests
 
-from local.stack import ROOT, SIMULATOR_TOKEN, free_port
-from tools.load import QuietStack
+from local.stack import ROOT, SIMULATOR_TOKEN, LocalStack, free_port
 
 MB = 1_000_000
 
@@ -275,7 +274,7 @@ def sign_webhook(secret: str, body: str) -> Dict[str, str]:
 
 
 class Bench:
-    def __init__(self, stack: QuietStack, api_key: str):
+    def __init__(self, stack: LocalStack, api_key: str):
         from chalice.test import Client
         self.stack = stack
         self.api_key = api_key
@@ -521,7 +520,7 @@ def copy_child() -> None:
 
 
 def with_stack(sizes: Sizes, logs: Path) -> Tuple[List[Row], List[str]]:
-    stack = QuietStack(api_port=free_port(), emulator_port=free_port(),
+    stack = LocalStack(api_port=free_port(), emulator_port=free_port(),
                        simulator_port=free_port(), log_dir=logs, extra_env={
                            "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
                            # No API server runs: webhooks are posted by the bench itself.
@@ -536,7 +535,7 @@ def with_stack(sizes: Sizes, logs: Path) -> Tuple[List[Row], List[str]]:
         stack.stop()
 
 
-def _measure(stack: QuietStack, sizes: Sizes, api_key: str) -> Tuple[List[Row], List[str]]:
+def _measure(stack: LocalStack, sizes: Sizes, api_key: str) -> Tuple[List[Row], List[str]]:
     from local.event_delivery import QueueConsumer, run_forever, s3_delivery, sqs_delivery
     from local.provision import media_events_queue
     bench = Bench(stack, api_key)

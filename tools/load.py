@@ -13,7 +13,6 @@ was answered or a client was admitted more or fewer jobs than its limit.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,20 +24,12 @@ from typing import Dict, List, Optional
 
 import requests
 
-from local.stack import ROOT, LocalStack, free_port
+from local.stack import LocalStack, free_port
 
 TERMINAL = {"completed", "failed", "cancelled"}
 # Each client's jobs are read at most this often: 60 a minute at most, well
 # inside the per-key poll limit (600 a minute).
 LIST_INTERVAL_S = 1.0
-
-
-class QuietStack(LocalStack):
-    """The local stack, without printing the key it issues by default (unused here)."""
-
-    def provision(self) -> None:
-        subprocess.run([sys.executable, "-m", "local.provision_cli"], cwd=ROOT, env=self.env(),
-                       check=True, stdout=subprocess.DEVNULL)
 
 
 @dataclass
@@ -265,7 +256,7 @@ def main(argv=None) -> int:
         parser.error("--jobs must be at least --clients, and --clients at least 1")
     with tempfile.TemporaryDirectory(prefix="vsl-load-") as tmp:
         logs = args.logs or Path(tmp)
-        stack = QuietStack(api_port=free_port(), emulator_port=free_port(),
+        stack = LocalStack(api_port=free_port(), emulator_port=free_port(),
                            simulator_port=free_port(), log_dir=logs, extra_env={
                                "VSL_LOCAL_KEYS_FILE": str(Path(tmp) / "api-keys"),
                                "VSL_SIM_CACHE_DIR": str(Path(tmp) / "sim-cache")})

@@ -9,8 +9,16 @@ provider < 5) a module for today's Terraform (aws/chalice issue 2066):
   - drops its `terraform` pins and the null provider's data source;
   - takes the queue, bucket, layer and extra environment as variables instead of
     names baked in at package time, so Terraform orders and wires them;
-  - drops Chalice's generated IAM policy (`Resource: "*"`): the service module
-    attaches a least-privilege one to the role, exported as an output;
+  - replaces Chalice's generated IAM policy (`Resource: "*"`) with the
+    least-privilege one the service module writes (`role_policy_json`), and
+    creates the functions' log groups here, named from the functions' names:
+    every function `depends_on` both, so AWS never sees a function (X-Ray
+    tracing Active) whose role cannot write traces or logs yet, and the SQS
+    event source waits for the queue permissions the same way;
+  - filters the S3 notification to originals (`.../original.EXT`), one rule
+    per extension (a rule takes one suffix);
+  - leaves the API stage to the service module (it waits for the account's
+    API Gateway CloudWatch role, and carries throttling and logging);
   - puts the API Gateway behind `enable_api_gateway` (the emulator rejects the
     Swagger 2.0 body) and every function behind `enable_functions`.
 """
@@ -23,16 +31,27 @@ import sys
 import zipfile
 from pathlib import Path
 
+from chalicelib.media import CONTENT_TYPES
+from chalicelib.storage import output_name
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 MEDIA_FUNCTIONS = ("process_job_event", "make_thumbnail")
-API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api",
-                 "aws_api_gateway_stage": "rest_api"}
+# The queue each SQS-triggered function consumes, as a variable of the module.
+QUEUE_OF_FUNCTION = {"process_job_event": "jobs_queue_arn",
+                     "deliver_notifications": "notifications_queue_arn"}
+# Lambda's runtime for the functions; the layer's wheels are chosen for it.
+LAYER_PYTHON = "3.11"
+API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api"}
+# What the processor writes first for every job: the only objects whose
+# creation needs the thumbnailer (S3 filters take one suffix per rule).
+ORIGINAL_SUFFIXES = sorted(f"/{output_name(0, ext)}" for ext in CONTENT_TYPES)
 
 VARIABLES = {
     "stage": {"type": "string", "description": "Stage: the API stage, and VSL_STAGE of the functions"},
     "name_prefix": {"type": "string", "description": "Prefix of the functions', role's and API's names (SERVICE-STAGE)"},
     "jobs_queue_arn": {"type": "string", "description": "ARN of the queue the processor consumes"},
+    "notifications_queue_arn": {"type": "string", "description": "ARN of the queue the webhook delivery consumes"},
     "media_bucket_name": {"type": "string", "description": "Bucket whose new originals wake the thumbnailer"},
     "media_bucket_arn": {"type": "string", "description": "ARN of that bucket"},
     "media_layer_arns": {"type": "list(string)", "description": "Layers with the media libraries (processor, thumbnailer)"},
@@ -40,7 +59,9 @@ VARIABLES = {
     "enable_functions": {"type": "bool", "description": "Create the Lambda functions and their triggers", "default": True},
     "enable_api_gateway": {"type": "bool", "description": "Create the REST API (the emulator cannot)", "default": True},
     "tracing_mode": {"type": "string", "description": "X-Ray tracing mode of the functions", "default": "Active"},
-    "log_retention_days": {"type": "number", "description": "Days the API's access logs are kept", "default": 30},
+    "log_retention_days": {"type": "number", "description": "Days the functions' logs are kept", "default": 30},
+    "role_policy_json": {"type": "string", "description": "The functions' IAM policy; they are created after it"},
+    "media_ephemeral_storage_mb": {"type": "number", "description": "/tmp of the processor and thumbnailer (MB)", "default": 512},
 }
 
 
@@ -57,17 +78,12 @@ CHECKOV_SKIPS = {
                    "internet; a VPC would add NAT cost and cold-start time for no isolation.",
     "CKV_AWS_272": "Code signing needs a Signer profile in the deploying account; the "
                    "package is built and applied by the same pipeline.",
-    "CKV_AWS_173": "Environment variables are encrypted at rest with the AWS-managed key; "
-                   "the Replicate token belongs in Secrets Manager (open work).",
-    "CKV_AWS_120": "No API Gateway cache: every response is per caller and per job state.",
-    "CKV2_AWS_51": "Public API authenticated by API keys in the app, not client certificates.",
-    "CKV2_AWS_4": "Execution logging needs an account-wide API Gateway CloudWatch role; "
-                  "access logs are on (stage access_log_settings) and the functions log.",
-    "CKV2_AWS_29": "WAF is an account/edge decision outside this module; per-user rate "
-                   "limits are enforced by the app.",
-    "CKV_AWS_225": "No API Gateway caching (see CKV_AWS_120), so no cache encryption.",
-    "CKV_AWS_158": "The API access log group uses CloudWatch's default encryption at rest; "
-                   "it holds request metadata only (see the service module's log groups).",
+    "CKV_AWS_173": "Environment variables are encrypted at rest with the AWS-managed key "
+                   "and hold no secret: the Replicate token is in Secrets Manager (its ARN "
+                   "is in the environment).",
+    "CKV_AWS_158": "The functions' log groups use CloudWatch's default encryption at rest; "
+                   "a customer-managed key adds cost and key policy work for logs that "
+                   "hold no media or secrets.",
 }
 
 
@@ -90,56 +106,82 @@ def post_process(module_dir: Path, stage: str) -> dict:
     tf["terraform"] = {"required_providers": {"aws": {"source": "hashicorp/aws"}}}
     tf["data"].pop("null_data_source", None)
     tf["variable"] = VARIABLES
-    resources.pop("aws_iam_role_policy")
     role = resources["aws_iam_role"]["default-role"]
     role["name"] = "${var.name_prefix}"
     role["count"] = "${var.enable_functions ? 1 : 0}"
+    resources["aws_iam_role_policy"] = {"functions": {
+        "count": "${var.enable_functions ? 1 : 0}",
+        "name": "${var.name_prefix}-functions",
+        "role": "${aws_iam_role.default-role.id}",
+        "policy": "${var.role_policy_json}"}}
     rest_api = resources["aws_api_gateway_rest_api"]["rest_api"]
     rest_api["name"] = "${var.name_prefix}"
     rest_api["lifecycle"] = {"create_before_destroy": True}
 
     functions = resources["aws_lambda_function"]
+    # Chalice takes the runtime from the interpreter that packages: the layer's
+    # wheels must be for the same one.
+    (runtime,) = {fn["runtime"] for fn in functions.values()}
+    if runtime != f"python{LAYER_PYTHON}":
+        raise SystemExit(f"chalice packaged for {runtime} but the layer is built for "
+                         f"python{LAYER_PYTHON}: package with Python {LAYER_PYTHON} "
+                         "or move LAYER_PYTHON (README: Deploy to AWS, runtime)")
+    function_names = {}
     for name, fn in functions.items():
         fn["count"] = "${var.enable_functions ? 1 : 0}"
         assert fn["function_name"].startswith(baked_prefix), fn["function_name"]
-        fn["function_name"] = "${var.name_prefix}" + fn["function_name"][len(baked_prefix):]
+        function_names[name] = "${var.name_prefix}" + fn["function_name"][len(baked_prefix):]
+        fn["function_name"] = "${local.function_names.%s}" % name
         baked = json.dumps(fn["environment"]["variables"])
         fn["environment"]["variables"] = "${merge(jsondecode(%s), var.environment)}" % json.dumps(baked)
         fn["tracing_config"] = {"mode": "${var.tracing_mode}"}
+        fn["depends_on"] = ["aws_iam_role_policy.functions", "aws_cloudwatch_log_group.functions"]
         if name in MEDIA_FUNCTIONS:
             fn["layers"] = "${var.media_layer_arns}"
+            fn["ephemeral_storage"] = {"size": "${var.media_ephemeral_storage_mb}"}
+    tf.setdefault("locals", {})["function_names"] = function_names
+    # Named from the functions' names, not their attributes: created before them,
+    # so Lambda never creates a group of its own (unmanaged, kept forever).
+    resources["aws_cloudwatch_log_group"] = {"functions": {
+        "for_each": "${var.enable_functions ? local.function_names : {}}",
+        "name": "/aws/lambda/${each.value}",
+        "retention_in_days": "${var.log_retention_days}"}}
 
-    (mapping,) = resources["aws_lambda_event_source_mapping"].values()
-    mapping["event_source_arn"] = "${var.jobs_queue_arn}"
-    mapping["count"] = "${var.enable_functions ? 1 : 0}"
+    mappings = resources["aws_lambda_event_source_mapping"]
+    assert set(mappings) == {f"{fn}-sqs-event-source" for fn in QUEUE_OF_FUNCTION}, set(mappings)
+    for fn, variable in QUEUE_OF_FUNCTION.items():
+        mapping = mappings[f"{fn}-sqs-event-source"]
+        mapping["event_source_arn"] = "${var.%s}" % variable
+        mapping["count"] = "${var.enable_functions ? 1 : 0}"
+        # AWS checks the role may read the queue when the mapping is created.
+        mapping["depends_on"] = ["aws_iam_role_policy.functions"]
     (notification,) = resources["aws_s3_bucket_notification"].values()
     notification["bucket"] = "${var.media_bucket_name}"
     notification["count"] = "${var.enable_functions ? 1 : 0}"
     notification["depends_on"] = ["aws_lambda_permission.make_thumbnail-s3event"]
+    (rule,) = notification["lambda_function"]
+    notification["lambda_function"] = [dict(rule, id=f"original{suffix.split('/original')[1]}",
+                                            filter_suffix=suffix)
+                                       for suffix in ORIGINAL_SUFFIXES]
+    # The sweep's schedule (EventBridge): named per stage, counted with the functions.
+    schedule_rules = resources.get("aws_cloudwatch_event_rule", {})
+    for name, rule in schedule_rules.items():
+        rule["name"] = "${var.name_prefix}-%s" % name
+        rule["description"] = "Runs %s on its schedule" % name.rsplit("-event", 1)[0]
+        rule["count"] = "${var.enable_functions ? 1 : 0}"
+        resources["aws_cloudwatch_event_target"][name]["count"] = \
+            "${var.enable_functions ? 1 : 0}"
+        resources["aws_lambda_permission"][name]["count"] = "${var.enable_functions ? 1 : 0}"
     permissions = resources["aws_lambda_permission"]
     permissions["make_thumbnail-s3event"]["source_arn"] = "${var.media_bucket_arn}"
     permissions["make_thumbnail-s3event"]["count"] = "${var.enable_functions ? 1 : 0}"
     permissions["rest_api_invoke"]["count"] = \
         "${var.enable_functions && var.enable_api_gateway ? 1 : 0}"
-    # A deployment's stage_name is deprecated in provider 5: an explicit stage.
+    # A deployment's stage_name is deprecated in provider 5: the service module
+    # creates the stage.
     deployment = resources["aws_api_gateway_deployment"]["rest_api"]
     deployment.pop("stage_name")
-    stage_name = "${var.stage}"
     deployment["triggers"] = {"redeployment": deployment.pop("stage_description")}
-    resources["aws_api_gateway_stage"] = {"rest_api": {
-        "stage_name": stage_name, "rest_api_id": deployment["rest_api_id"],
-        "deployment_id": "${aws_api_gateway_deployment.rest_api.id}",
-        "xray_tracing_enabled": "${var.tracing_mode == \"Active\"}",
-        "access_log_settings": {
-            "destination_arn": "${aws_cloudwatch_log_group.api_access[0].arn}",
-            "format": json.dumps({"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
-                                  "time": "$context.requestTime", "method": "$context.httpMethod",
-                                  "path": "$context.resourcePath", "status": "$context.status",
-                                  "latencyMs": "$context.responseLatency"})}}}
-    resources["aws_cloudwatch_log_group"] = {"api_access": {
-        "count": "${var.enable_functions && var.enable_api_gateway ? 1 : 0}",
-        "name": "/aws/apigateway/${var.name_prefix}-access",
-        "retention_in_days": "${var.log_retention_days}"}}
     for kind, name in API_RESOURCES.items():
         resources[kind][name]["count"] = \
             "${var.enable_functions && var.enable_api_gateway ? 1 : 0}"
@@ -151,6 +193,9 @@ def post_process(module_dir: Path, stage: str) -> dict:
     for kind, name in API_RESOURCES.items():
         text = text.replace(f"{kind}.{name}.", f"{kind}.{name}[0].")
     text = text.replace("aws_iam_role.default-role.", "aws_iam_role.default-role[0].")
+    for name in schedule_rules:
+        text = text.replace(f"aws_cloudwatch_event_rule.{name}.",
+                            f"aws_cloudwatch_event_rule.{name}[0].")
     tf = json.loads(text)
     # The Swagger body (a local) is evaluated even when no function exists.
     tf["locals"]["chalice_api_swagger"] = tf["locals"]["chalice_api_swagger"].replace(
@@ -158,10 +203,15 @@ def post_process(module_dir: Path, stage: str) -> dict:
         '${try(aws_lambda_function.api_handler[0].invoke_arn, "")}')
     tf["output"] = {
         "role_name": {"value": "${one(aws_iam_role.default-role[*].name)}"},
+        # From the resources, so whatever reads a name waits for the function.
         "function_names": {"value": {fn: f"${{one(aws_lambda_function.{fn}[*].function_name)}}"
                                      for fn in functions}},
+        "log_group_arns": {"value": "${[for group in aws_cloudwatch_log_group.functions : group.arn]}"},
         "thumbnailer_arn": {"value": "${one(aws_lambda_function.make_thumbnail[*].arn)}"},
-        "endpoint_url": {"value": "${one(aws_api_gateway_stage.rest_api[*].invoke_url)}"},
+        "rest_api_id": {"value": "${one(aws_api_gateway_rest_api.rest_api[*].id)}"},
+        "rest_api_name": {"value": "${one(aws_api_gateway_rest_api.rest_api[*].name)}"},
+        "deployment_id": {"value": "${one(aws_api_gateway_deployment.rest_api[*].id)}"},
+        "runtime": {"value": runtime},
     }
     path.write_text(json.dumps(tf, indent=2) + "\n")
     (module_dir / ".checkov.yaml").write_text(
@@ -178,14 +228,32 @@ def build_media_layer(out: Path) -> None:
         shutil.rmtree(staging)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
                     "--platform", "manylinux2014_x86_64", "--implementation", "cp",
-                    "--python-version", "3.11", "--only-binary=:all:",
+                    "--python-version", LAYER_PYTHON, "--only-binary=:all:",
                     "--target", str(staging / "python"),
                     "-r", str(ROOT / "requirements-media.txt")], check=True)
+    write_reproducible_zip(staging, out)
+
+
+# Zip entries carry a fixed time and mode: the same files give the same bytes,
+# so a deploy without changes uploads no new layer version.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def write_reproducible_zip(src: Path, out: Path) -> None:
+    """Zip the files under ``src`` (paths relative to it) in sorted order."""
+    files = sorted((path for path in src.rglob("*")
+                    if path.is_file() and "__pycache__" not in path.parts),
+                   key=lambda path: path.relative_to(src).as_posix())
     tmp = out.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in sorted(staging.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                zf.write(path, path.relative_to(staging))
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(src).as_posix(), date_time=ZIP_TIME)
+            info.create_system = 3  # Unix, so the mode below is honoured
+            mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            info.external_attr = (0o100000 | mode) << 16  # a regular file
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as f:
+                zf.writestr(info, f.read(), compresslevel=6)
     tmp.replace(out)
 
 

@@ -33,6 +33,9 @@ def parse_list_params(params: Dict[str, str]) -> Dict:
     if unknown:
         raise ValidationFailed(f"{unknown[0]}: unknown parameter; allowed: "
                                f"{', '.join(sorted(allowed))}", code="UNKNOWN_PARAMETER")
+    empty = sorted(name for name, value in params.items() if value == "")
+    if empty:
+        raise _invalid(empty[0], "must not be empty (leave it out instead)")
     out: Dict = {"user_id": params.get("userId") or None, "model_id": params.get("modelId") or None,
                  "cursor": params.get("cursor") or None, "status": None, "since": None,
                  "limit": DEFAULT_LIMIT}

@@ -103,6 +103,12 @@ class Job:
     # Set in the same write that ends the job, cleared once its event is queued: a
     # crash in between leaves it set, and the event is sent when the job is next seen.
     notification_pending: Optional[bool] = None
+    # What makes two submissions identical (client, model, parameters with defaults).
+    cache_key: Optional[str] = None
+    # A reused result: this job took another job's media and costs nothing.
+    cached: Optional[bool] = None
+    # The job whose result this one takes (set while following, and after).
+    follows: Optional[str] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)

@@ -4,12 +4,16 @@ fix are ``OutputUnusable``; their messages are shown to clients, so they
 never carry a URL or a local path."""
 import os
 from dataclasses import dataclass
-from typing import Callable, List
+import logging
+from typing import Callable, List, Optional
 
 from chalicelib import media
 from chalicelib.jobs.model import Job, JobResult, StoredOutput
-from chalicelib.storage import MediaStorage, job_prefix, output_name
+from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, job_prefix, output_name
 from chalicelib.urls import FetchFailed, UrlPolicy, fetch
+
+
+log = logging.getLogger(__name__)
 
 
 class OutputUnusable(Exception):
@@ -24,6 +28,9 @@ class Downloaded:
 
 
 class OutputCopier:
+    """``max_output_bytes`` caps a job's outputs together (they sit in the processor's
+    temporary storage at once)."""
+
     def __init__(self, storage: MediaStorage, policy: UrlPolicy, max_output_bytes: int,
                  fetcher: Callable = fetch):
         self.storage = storage
@@ -34,12 +41,13 @@ class OutputCopier:
     def download(self, job: Job, urls: List[str], workdir: str) -> List[Downloaded]:
         """Fetch and probe every output into ``workdir``; FetchFailed (not gone) is retryable."""
         prefix = self.prefix(job)
-        downloaded = []
+        downloaded, used = [], 0
         for i, url in enumerate(urls):
             path = os.path.join(workdir, f"output-{i}")
             try:
                 with open(path, "wb") as f:
-                    self.fetcher(self.policy, url, f, self.max_output_bytes)
+                    # The cap holds for all of a job's outputs together: they share /tmp.
+                    used += self.fetcher(self.policy, url, f, self.max_output_bytes - used)
             except FetchFailed as e:
                 if e.gone:
                     raise OutputUnusable(f"Output {i + 1} could not be copied: {e}.") from None
@@ -60,6 +68,20 @@ class OutputCopier:
             key=d.key, file_size=d.info.file_size, content_type=d.info.content_type,
             width=d.info.width, height=d.info.height, duration=d.info.duration, fps=d.info.fps)
             for d in downloaded])
+
+    def thumbnail(self, job: Job, downloaded: List[Downloaded], workdir: str) -> Optional[str]:
+        """Draw and store the preview from the local copy of the first output (no second
+        download of the original); its key, or None when it cannot be drawn."""
+        local = os.path.join(workdir, THUMBNAIL_NAME)
+        try:
+            media.make_thumbnail(downloaded[0].path, job.media_type, local)
+        except media.MediaUnreadable as e:
+            log.error("job %s: no thumbnail: %s", job.job_id, e)
+            return None
+        key = f"{self.prefix(job)}/{THUMBNAIL_NAME}"
+        with open(local, "rb") as f:
+            self.storage.upload(f, key, "image/jpeg", "thumbnail")
+        return key
 
     def upload(self, downloaded: List[Downloaded]) -> None:
         # The original last: its creation event wakes the thumbnailer, which completes the job.

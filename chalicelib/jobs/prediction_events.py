@@ -146,11 +146,12 @@ class PredictionEvents:
         try:
             with tempfile.TemporaryDirectory(prefix="vsl-") as workdir:
                 downloaded = self.outputs.download(job, urls, workdir)
-                # Recorded before the upload: the thumbnailer, woken by the original's
-                # storage event, finds the result already there.
+                thumbnail_key = self.outputs.thumbnail(job, downloaded, workdir)
+                # Recorded before the upload: the original's storage event, which completes
+                # the job, finds the result (and its preview) already there.
                 self.lifecycle.move(job.job_id, JobStatus.PROCESSING, only_from=ACTIVE,
                                     result=self.outputs.result_of(job, downloaded),
-                                    replicate_id=prediction.id,
+                                    thumbnail_key=thumbnail_key, replicate_id=prediction.id,
                                     predict_time=prediction.predict_time)
                 self.outputs.upload(downloaded)
         except OutputUnusable as e:

@@ -6,7 +6,7 @@ a webhook. A job whose prediction never became known fails at its start deadline
 """
 import logging
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Optional
 
 from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
@@ -37,15 +37,17 @@ class Reconciler:
         self.quiet_after = timedelta(seconds=quiet_after_s)
         self.start_deadline = timedelta(seconds=start_deadline_s)
 
-    def reconcile(self, job: Job) -> Job:
-        """Check an active job if it has been quiet; returns the job as now known."""
+    def reconcile(self, job: Job, quiet_after: Optional[timedelta] = None) -> Job:
+        """Check an active job if it has been quiet (``quiet_after``, else the window
+        given at construction); returns the job as now known."""
+        quiet_after = quiet_after or self.quiet_after
         now = self.clock.now()
         if job.notification_pending and job.status.is_terminal and \
                 now - job.updated_at >= NOTIFY_GRACE:
             return self.lifecycle.resume_notification(job)
-        if job.status not in ACTIVE or now - job.updated_at < self.quiet_after:
+        if job.status not in ACTIVE or now - job.updated_at < quiet_after:
             return job
-        if job.reconciled_at and now - job.reconciled_at < self.quiet_after:
+        if job.reconciled_at and now - job.reconciled_at < quiet_after:
             return job
         if job.replicate_id is None:
             if now - job.created_at > self.start_deadline:

@@ -12,14 +12,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from chalicelib import logs
 from chalicelib.clock import Clock
 from chalicelib.errors import Forbidden, ReplicateRefused, ServiceUnavailable
 from chalicelib.jobs.lifecycle import Lifecycle
-from chalicelib.jobs.model import ACTIVE, Job, JobStatus
+from chalicelib.jobs.model import Job, JobStatus
+from chalicelib.jobs.reuse import Reuse, cache_key
+from chalicelib.jobs.starter import PredictionStarter, start_message
+from chalicelib.queue import MessageQueue
 from chalicelib.keys import Caller
 from chalicelib.limits import Admission, Limits, RateLimiter
-from chalicelib.replicate import Replicate, ReplicateUnavailable
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.replicate import ReplicateUnavailable
+from chalicelib.store import JobRepository
 from chalicelib.validation import GenerateRequest
 
 log = logging.getLogger(__name__)
@@ -34,40 +38,59 @@ class Accepted:
     admission: Admission
 
 
-def webhook_url(public_base_url: str, job_id: str) -> str:
-    return f"{public_base_url}/webhook/replicate?jobId={job_id}"
-
-
 class Submission:
-    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, replicate: Callable[[], Replicate],
-                 limiter: RateLimiter, limits: Limits, clock: Clock,
+    def __init__(self, jobs: JobRepository, lifecycle: Lifecycle,
+                 limiter: RateLimiter, limits: Limits, clock: Clock, reuse: Reuse,
+                 starter: PredictionStarter, queue: MessageQueue, cache_by_default: bool = False,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
         self.jobs = jobs
         self.lifecycle = lifecycle
-        self._replicate = replicate
         self.limiter = limiter
         self.limits = limits
         self.clock = clock
+        self.reuse = reuse
+        self.starter = starter
+        self.queue = queue
+        self.cache_by_default = cache_by_default
         self.new_id = new_id
 
-    def submit(self, caller: Caller, request: GenerateRequest, public_base_url: str) -> Accepted:
+    def submit(self, caller: Caller, request: GenerateRequest, public_base_url: str,
+               start_later: bool = False) -> Accepted:
+        """Admit and record the job, then start its prediction now, or from the queue
+        when ``start_later`` (the call must not wait on Replicate), or take an
+        identical job's result when the request asks for reuse."""
         if caller.user_id and caller.user_id != request.user_id:
             raise Forbidden(f"This API key may only submit jobs for userId '{caller.user_id}'.")
         model, params = request.model, request.parameters
-        # Rejections before this point (401, 400, 403) cost the caller nothing.
+        # Rejections before this point (401, 400, 403) cost the caller nothing; a reused
+        # result still counts (the limits count requests).
         admission = self.limiter.admit_submission(
             caller.client_id, request.user_id, self.limits.with_overrides(caller.limit_overrides))
         now = self.clock.now()
+        parameters = params.model_dump(mode="json")
         job = Job(job_id=self.new_id(), owner_id=caller.client_id, user_id=request.user_id,
-                  media_type=model.media_type, model_id=model.model_id,
-                  parameters=params.model_dump(mode="json"), status=JobStatus.PENDING,
-                  created_at=now, updated_at=now, estimated_time=model.estimated_time_s,
-                  estimated_cost=model.estimated_cost(params), webhook_url=request.webhook_url)
+                  media_type=model.media_type, model_id=model.model_id, parameters=parameters,
+                  status=JobStatus.PENDING, created_at=now, updated_at=now,
+                  estimated_time=model.estimated_time_s,
+                  estimated_cost=model.estimated_cost(params), webhook_url=request.webhook_url,
+                  cache_key=cache_key(caller.client_id, model.model_id, parameters))
+        use_cache = self.cache_by_default if request.cache is None else request.cache
+        source = self.reuse.source_for(job.cache_key) if use_cache else None
+        if source is not None:
+            job = job.with_changes(cached=True, estimated_cost=0.0)
+            self.jobs.create(job)
+            return Accepted(self.reuse.take(job, source), admission)
         self.jobs.create(job)
+        with logs.job_context(job.job_id):
+            return self._start(job, admission, public_base_url, start_later)
+
+    def _start(self, job: Job, admission: Admission, public_base_url: str,
+               start_later: bool) -> Accepted:
+        if start_later:
+            self.queue.send(start_message(job.job_id, public_base_url))
+            return Accepted(job, admission)
         try:
-            prediction = self._replicate().create_prediction(
-                model.replicate_model, model.to_replicate_input(params),
-                webhook_url(public_base_url, job.job_id))
+            prediction = self.starter.create(job, public_base_url)
         except ReplicateUnavailable as e:
             if not e.definite:
                 log.warning("job %s: Replicate's answer to create is unknown (%s); the job "
@@ -85,9 +108,4 @@ class Submission:
                     else DEFAULT_RETRY_AFTER_S, **limits) from None
             raise ReplicateRefused(f"Replicate refused the prediction (HTTP {e.status}).",
                                    **limits) from None
-        try:
-            # Not a status change; the start webhook may have set the same id already.
-            job = self.jobs.update(job.job_id, {"replicate_id": prediction.id}, ACTIVE)
-        except StaleTransition:
-            job = self.jobs.get(job.job_id) or job
-        return Accepted(job, admission)
+        return Accepted(self.starter.record(job, prediction), admission)

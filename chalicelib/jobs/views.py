@@ -1,6 +1,6 @@
 """What clients see: the typed shapes of the 202, the status view and the error
 body. The OpenAPI document is generated from these models."""
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,7 @@ class AcceptedJob(_View):
     replicateId: Optional[str] = Field(
         description="Replicate's prediction id; null until Replicate confirms it started")
     message: str
+    cached: Optional[bool] = Field(None, description="Present and true for a reused result")
 
 
 class OutputView(_View):
@@ -66,18 +67,26 @@ class JobView(_View):
     processingTime: Optional[int] = Field(None, description="Seconds from submit to completed")
     result: Optional[ResultView] = None
     error: Optional[str] = None
+    cached: Optional[bool] = Field(None, description="Present and true for a reused result")
 
 
 def accepted_view(job: Job) -> Dict:
-    return AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
+    view = AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
                        estimatedCost=job.estimated_cost, replicateId=job.replicate_id,
-                       message="Media generation started").model_dump(mode="json")
+                       message="Media generation started")
+    if job.cached:
+        view.cached = True
+        view.message = ("Reused an identical job's result" if job.status.is_terminal
+                        else "Following an identical job that is still running")
+    return view.model_dump(mode="json", exclude_unset=True)
 
 
 def job_view(job: Job, storage: MediaStorage) -> Dict:
     view = JobView(jobId=job.job_id, status=job.status, mediaType=job.media_type,
                    modelId=job.model_id, userId=job.user_id, createdAt=iso(job.created_at),
                    replicateId=job.replicate_id)
+    if job.cached:
+        view.cached = True
     if job.status.is_terminal:
         view.completedAt = iso(job.completed_at) if job.completed_at else None
     if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
@@ -102,3 +111,123 @@ def _result_view(job: Job, storage: MediaStorage) -> ResultView:
                       s3Path=job.result.s3_path,
                       **first.model_dump(exclude={"url"}, exclude_none=True),
                       **({"outputs": outputs} if len(outputs) > 1 else {}))
+
+
+# ---- the other routes' shapes (documented in /openapi.json) -----------------------------
+
+class JobList(_View):
+    jobs: List[JobView]
+    nextCursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null "
+                                                  "at the end")
+
+
+class JobListQuery(_View):
+    userId: Optional[str] = Field(None, min_length=1)
+    status: Optional[JobStatus] = None
+    modelId: Optional[str] = Field(None, min_length=1)
+    since: Optional[str] = Field(None, min_length=1, description="ISO 8601 time with a zone")
+    limit: Optional[int] = Field(None, ge=1, le=100, description="1 to 100 (20)")
+    cursor: Optional[str] = Field(None, min_length=1)
+
+
+class BatchBody(_View):
+    # Anything per item: a bad item gets its own error entry and does not sink the batch.
+    items: List[Any] = Field(min_length=1, max_length=50,
+                             description="Submit bodies, as for POST /generate-media")
+
+
+class BatchItemResult(_View):
+    index: int
+    httpStatus: int
+    job: Optional[AcceptedJob] = None
+    error: Optional[ErrorBody] = None
+
+
+class BatchResponse(_View):
+    results: List[BatchItemResult]
+
+
+class UsageQuery(_View):
+    userId: Optional[str] = Field(None, min_length=1)
+    from_: Optional[str] = Field(None, alias="from", min_length=1,
+                                 description="UTC date (first of the month)")
+    to: Optional[str] = Field(None, min_length=1, description="UTC date (today)")
+
+
+class UsageTotals(_View):
+    jobs: int
+    completed: int
+    failed: int
+    cancelled: int
+    cached: int
+    cost: float = Field(description="US dollars: completed jobs at their price; others 0")
+    predictTime: float = Field(description="Seconds of Replicate's predict_time")
+
+
+class UsageDay(UsageTotals):
+    date: str
+
+
+class UsageResponse(_View):
+    from_: str = Field(alias="from")
+    to: str
+    userId: Optional[str]
+    totals: UsageTotals
+    byModel: Dict[str, UsageTotals]
+    byDay: List[UsageDay]
+
+
+class WebhookEndpointView(_View):
+    id: str
+    url: str
+    events: List[str]
+    createdAt: str
+    description: Optional[str] = None
+    disabledAt: Optional[str] = Field(None, description="Set when the target answered 410")
+
+
+class WebhookList(_View):
+    webhooks: List[WebhookEndpointView]
+
+
+class SigningSecret(_View):
+    key: str = Field(description="whsec_...: verify our webhooks with it (Standard Webhooks)")
+    previousKeyValidUntil: Optional[str] = None
+
+
+class DeliveryView(_View):
+    webhookId: str
+    event: str
+    url: str
+    state: str = Field(description="pending | delivered | failed")
+    attempts: int
+    lastStatus: Optional[int]
+    lastError: Optional[str]
+    deliveredAt: Optional[str]
+    nextAttemptAt: Optional[str]
+
+
+class Deliveries(_View):
+    deliveries: List[DeliveryView]
+
+
+class ModelInfo(_View):
+    modelId: str
+    mediaType: str
+    description: str
+    pricing: Dict[str, object]
+    estimatedTime: int
+    parameters: Dict[str, object] = Field(description="The parameters' JSON Schema")
+
+
+class ModelList(_View):
+    models: List[ModelInfo]
+
+
+class Health(_View):
+    status: str
+    checks: Dict[str, str]
+
+
+class WebhookReceived(_View):
+    received: bool

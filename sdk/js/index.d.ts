@@ -15,7 +15,8 @@ declare namespace VSLClient {
     maxRetries?: number;
     /** Per-attempt timeout in milliseconds. Default 60000. */
     timeout?: number;
-    /** Retry POSTs like GETs, relying on the Idempotency-Key sent with each call. Default false. */
+    /** Retry POSTs like GETs, relying on the Idempotency-Key sent with each call (the service replays
+     * the first attempt's answer). Default true; false retries a POST only when nothing was created. */
     idempotentRetries?: boolean;
     /** A fetch implementation. Default: the global fetch (Node 18+). */
     fetch?: typeof globalThis.fetch;
@@ -157,16 +158,10 @@ declare namespace VSLClient {
     userId?: string;
     status?: JobStatus;
     modelId?: string;
-    /** Jobs created at or after this time (an ISO 8601 string or a Date). */
+    /** Jobs created at or after this time (an ISO 8601 string with a zone, or a Date). */
     since?: string | Date;
-    limit?: number;
-    /** The nextCursor of the previous page. */
-    cursor?: string;
-  }
-
-  interface JobList {
-    jobs: JobStatusView[];
-    nextCursor: string | null;
+    /** Jobs fetched per request, 1-100. Default: the service's (20). */
+    pageSize?: number;
   }
 
   interface WebhookVerifyOptions {
@@ -258,10 +253,12 @@ declare class VSLClient {
   /** Resolves to the job's result; rejects with JobFailedError, JobCancelledError or WaitTimeoutError. */
   waitForCompletion(job: string | { jobId: string; estimatedTime?: number },
     options?: VSLClient.WaitOptions): Promise<VSLClient.JobResult>;
-  /** POST /jobs/{jobId}/cancel (coming on the server): resolves to the cancelled job's status view; 409 ConflictError when it already ended. */
+  /** POST /jobs/{jobId}/cancel: resolves to the job's status view, now cancelled; ConflictError (JOB_NOT_CANCELLABLE) when it already completed or failed. */
   cancelJob(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
-  /** GET /jobs (coming on the server): one page of jobs. */
-  listJobs(filters?: VSLClient.ListJobsFilters, options?: VSLClient.RequestOptions): Promise<VSLClient.JobList>;
+  /** The same as cancelJob (the Python client's name). */
+  cancel(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
+  /** GET /jobs, newest first, page after page as iterated: `for await (const job of client.listJobs())`. */
+  listJobs(filters?: VSLClient.ListJobsFilters, options?: VSLClient.RequestOptions): AsyncGenerator<VSLClient.JobStatusView, void, undefined>;
   models(options?: VSLClient.RequestOptions): Promise<VSLClient.Model[]>;
   /** Streams the result's originalUrl (or a URL) to `path`; resolves to `path`. */
   download(result: VSLClient.JobResult | string, path: string, options?: VSLClient.DownloadOptions): Promise<string>;

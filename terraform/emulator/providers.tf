@@ -10,14 +10,16 @@ provider "aws" {
   s3_use_path_style           = true
 
   endpoints {
-    apigateway = var.emulator_url
-    cloudwatch = var.emulator_url
-    dynamodb   = var.emulator_url
-    iam        = var.emulator_url
-    lambda     = var.emulator_url
-    logs       = var.emulator_url
-    s3         = var.emulator_url
-    sqs        = var.emulator_url
-    sts        = var.emulator_url
+    apigateway     = var.emulator_url
+    cloudwatch     = var.emulator_url
+    dynamodb       = var.emulator_url
+    events         = var.emulator_url
+    iam            = var.emulator_url
+    lambda         = var.emulator_url
+    logs           = var.emulator_url
+    s3             = var.emulator_url
+    secretsmanager = var.emulator_url
+    sqs            = var.emulator_url
+    sts            = var.emulator_url
   }
 }

@@ -23,7 +23,7 @@ variable "enable_api_gateway" {
 }
 
 variable "media_bucket_name" {
-  description = "Media bucket name; null derives vsl-media-STAGE-media"
+  description = "Media bucket name; null: vsl-media-STAGE-media, the local stack's"
   type        = string
   default     = null
 }
@@ -38,4 +38,11 @@ variable "log_retention_days" {
   description = "Days the functions' logs are kept"
   type        = number
   default     = 30
+}
+
+variable "replicate_api_token" {
+  description = "Stored in the emulator's Secrets Manager; no function runs there, so any value does"
+  type        = string
+  default     = "emulator-token"
+  sensitive   = true
 }

@@ -39,6 +39,7 @@ def test_revoked_key_is_401(stack, api):
     client = Api(stack.api_url, key)
     assert client.request("GET", "/models").status_code == 200
     assert "revoked" in api_key_cli(stack, "revoke", key_id)
+    time.sleep(1.1)  # the stack's key cache (VSL_KEY_CACHE_S) is one second
     body = assert_error(client.request("GET", "/models"), 401, "UNAUTHORIZED")
     assert "revoked" in body["details"]
     assert "revoked" in api_key_cli(stack, "list")

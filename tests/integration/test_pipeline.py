@@ -85,3 +85,13 @@ def test_health_is_503_while_replicate_is_down_without_exposing_why(api, stack):
     finally:
         stack.start_simulator()
     wait_health(api, 200)
+
+
+def test_the_document_and_its_reference_are_served_without_a_key(api):
+    from openapi_spec_validator import validate
+    doc = api.request("GET", "/openapi.json", key=None)
+    assert doc.status_code == 200 and doc.headers["Content-Type"].startswith("application/json")
+    validate(doc.json())
+    page = api.request("GET", "/docs", key=None)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "/generate-media" in page.text and "openapi.json" in page.text

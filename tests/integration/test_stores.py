@@ -1,13 +1,15 @@
 """The DynamoDB adapters hold the same contracts as the in-memory fakes the
 domain tests use: conditional job transitions, slot claims, bounded counters."""
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 
 from chalicelib.aws import dynamodb_table
 from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
-from chalicelib.store import AlreadyExists, CounterStore, DynamoJobStore, StaleTransition
+from chalicelib.store import (AlreadyExists, CounterStore, DynamoJobStore, StaleTransition,
+                              SubmissionWindow)
 from tests.fakes import InMemoryCounterStore, InMemoryJobStore
 
 pytestmark = pytest.mark.integration
@@ -55,20 +57,22 @@ def test_jobs_round_trip_and_move_only_from_allowed_statuses(job_store):
     assert cleared.predict_time is None
 
 
-def test_slots_are_claimed_once_per_window_and_released_only_by_their_claimer(counters):
+def test_a_window_is_written_only_by_whoever_read_its_latest_version(counters):
     scope = f"test#{uuid.uuid4().hex}"
-    assert counters.claim(scope, "hour#00000", 100.0, 50.0, "a", 9999)
-    assert not counters.claim(scope, "hour#00000", 101.0, 50.0, "b", 9999)
-    counters.release(scope, "hour#00000", "b")  # not b's: nothing happens
-    assert not counters.claim(scope, "hour#00000", 102.0, 50.0, "c", 9999)
-    counters.release(scope, "hour#00000", "a")
-    assert counters.claim(scope, "hour#00000", 103.0, 50.0, "c", 9999)
-    assert counters.claim(scope, "hour#00000", 3704.0, 103.0, "d", 9999)  # an hour later
-    assert [i["name"] for i in counters.query(scope, "hour#")] == ["hour#00000"]
+    empty = counters.read_window(scope)
+    assert empty == SubmissionWindow()
+    first = counters.write_window(scope, replace(empty, ring=[1.0, 0.0], version=1,
+                                                 day="2030-01-01", day_count=1), 9999)
+    assert first is not None and counters.read_window(scope) == first
+    assert counters.write_window(scope, replace(empty, ring=[5.0, 0.0], version=1), 9999) is None
+    second = counters.write_window(scope, replace(first, ring=[1.0, 2.5], version=2,
+                                                  day_count=2), 9999)
+    assert second is not None and counters.write_window(scope, first, 9999) is None
+    assert counters.read_window(scope) == second
 
 
-def test_counters_stop_at_their_limit_and_count_down(counters):
+def test_counters_stop_before_passing_their_limit(counters):
     scope = f"test#{uuid.uuid4().hex}"
-    assert [counters.increment_below(scope, "day", 2, 9999) for _ in range(3)] == [1, 2, None]
-    counters.decrement(scope, "day")
-    assert counters.increment_below(scope, "day", 2, 9999) == 2
+    assert [counters.add_below(scope, "minute", 2, 5, 9999) for _ in range(3)] == [2, 4, None]
+    assert counters.add_below(scope, "minute", 1, 5, 9999) == 5
+    assert counters.add_below(scope, "minute", 1, 5, 9999) is None

@@ -4,6 +4,7 @@ import os
 import pty
 import subprocess
 import sys
+import uuid
 import wave
 from pathlib import Path
 
@@ -100,6 +101,58 @@ def test_models_and_options_after_the_command(run):
     human = ok(run("--json", "models")).stdout
     assert json.loads(human)["models"]
     assert "musicgen" in ok(run("models")).stdout
+
+
+# ---- jobs and cancel ---------------------------------------------------------------------------
+
+def test_jobs_lists_newest_first_with_filters_and_a_limit(run, sim):
+    sim.faults(latency_s=60)
+    user = f"cli-lister-{uuid.uuid4().hex[:8]}"
+    submitted = [ok(run("generate", "image", f"fox {i}", "--user", user)).stdout.strip()
+                 for i in range(3)]
+    sdxl = ok(run("generate", "image", "lighthouse", "--model", "sdxl", "--user", user)
+              ).stdout.strip()
+    ok(run("cancel", submitted[0]))
+
+    listed = json.loads(ok(run("jobs", "--user", user, "--json")).stdout)["jobs"]
+    assert sorted(j["jobId"] for j in listed) == sorted(submitted + [sdxl])
+    assert all(j["userId"] == user for j in listed)
+
+    table = ok(run("jobs", "--user", user, "--limit", "2"))
+    rows = table.stdout.splitlines()
+    assert rows[0].split() == ["JOB", "STATUS", "MODEL", "USER", "CREATED"] and len(rows) == 3
+    assert "--limit 4" in table.stderr   # there are more than shown
+
+    def ids(*filters):
+        out = json.loads(ok(run("jobs", "--user", user, "--json", *filters)).stdout)
+        return sorted(j["jobId"] for j in out["jobs"])
+
+    assert ids("--model", "sdxl") == [sdxl]
+    assert ids("--status", "cancelled") == [submitted[0]]
+    assert ids("--since", "1h", "--limit", "100") == sorted(submitted + [sdxl])
+    assert ids("--since", "2100-01-01T00:00:00Z") == []
+    assert "no jobs" in ok(run("jobs", "--user", user, "--since", "2100-01-01T00:00:00Z")).stderr
+    for job_id in submitted[1:] + [sdxl]:
+        ok(run("cancel", job_id))
+
+
+def test_jobs_refuses_bad_arguments(run):
+    assert run("jobs", "--limit", "0").returncode == 2
+    assert run("jobs", "--status", "finished").returncode == 2
+    bad_since = run("jobs", "--since", "yesterday", "--json")
+    assert bad_since.returncode == 1 and json.loads(bad_since.stdout)["code"] == "INVALID_VALUE"
+
+
+def test_cancel_a_running_job_then_a_finished_one(run, sim):
+    sim.faults(latency_s=60)
+    job_id = ok(run("generate", "image", "A slow cat")).stdout.strip()
+    assert ok(run("cancel", job_id)).stdout.strip() == f"{job_id}: cancelled"
+    assert run("wait", job_id).returncode == 4
+    sim.reset()
+    done = json.loads(ok(run("generate", "image", "A quick cat", "--wait", "--json")).stdout)
+    refused = run("cancel", done["jobId"], "--json")
+    assert refused.returncode == 1 and "JOB_NOT_CANCELLABLE" in refused.stderr
+    assert json.loads(refused.stdout)["status"] == "completed"
 
 
 # ---- exit codes ------------------------------------------------------------------------------

@@ -50,8 +50,9 @@ def local(stack, sim, tmp_path):
 
 
 def test_the_section_has_python_shell_and_javascript_examples():
-    assert len(blocks("python")) >= 2 and blocks("bash") and len(blocks("javascript")) == 1
+    assert len(blocks("python")) >= 2 and blocks("bash") and len(blocks("javascript")) >= 2
     assert "client.wait_for_completion(job['jobId'])" in blocks("python")[0]
+    assert "client.waitForCompletion(job.jobId)" in blocks("javascript")[0]
 
 
 @pytest.mark.parametrize("index", range(len(blocks("python"))))
@@ -67,6 +68,10 @@ def test_python_example(local, index):
         with Image.open(cwd / "city.png") as image:
             assert image.format == "PNG"
         assert "400 OUT_OF_RANGE" in proc.stdout
+    if "client.cancel(" in code:
+        # Cancelled while running, or refused as already ended: either is what the text says.
+        assert re.search(r"^(cancelled|JOB_NOT_CANCELLABLE completed)$", proc.stdout, re.M), \
+            proc.stdout
 
 
 def test_shell_examples(local):
@@ -83,15 +88,25 @@ def test_shell_examples(local):
     assert (cwd / "clip.mp4").read_bytes()[4:8] == b"ftyp"
     with wave.open(str(cwd / "song.wav")) as w:
         assert w.getnframes() / w.getframerate() == pytest.approx(8, abs=0.1)
+    if "vsl jobs" in script:
+        assert re.search(r"^JOB +STATUS +MODEL +USER +CREATED$", proc.stdout, re.M), proc.stdout
+    if "vsl cancel" in script:
+        assert re.search(r"^\S+: cancelled$|^too late", proc.stdout, re.M), proc.stdout
 
 
 @pytest.mark.skipif(not (ROOT / "sdk" / "js").exists(),
                     reason="sdk/js is not in this checkout yet (the JavaScript SDK)")
-def test_javascript_example(local):
+@pytest.mark.parametrize("index", range(len(blocks("javascript"))))
+def test_javascript_example(local, index):
     if shutil.which("node") is None:
         pytest.fail("node is needed to run the README's JavaScript example")
     rewrite, env, _ = local
-    proc = subprocess.run(["node", "-"], input=rewrite(blocks("javascript")[0]), cwd=ROOT,
+    code = rewrite(blocks("javascript")[index])
+    proc = subprocess.run(["node", "-"], input=code, cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert re.search(r"^Image URL: http://\S+", proc.stdout, re.M), proc.stdout
+    if "waitForCompletion" in code:
+        assert re.search(r"^Image URL: http://\S+", proc.stdout, re.M), proc.stdout
+    if "client.cancel(" in code:
+        assert re.search(r"^(cancelled|JOB_NOT_CANCELLABLE completed)$", proc.stdout, re.M), \
+            proc.stdout

@@ -2,6 +2,7 @@
 status, Retry-After while the simulator throttles, failed and cancelled jobs, downloads."""
 import asyncio
 import io
+import uuid
 import wave
 
 import httpx
@@ -191,10 +192,23 @@ def test_429_when_the_hourly_quota_is_spent(stack, sim):
     assert len(recorder.posts()) == 2 and recorder.sleeps == []
 
 
-def test_502_replicate_error_is_an_internal_server_error_not_retried(stack, sim):
+def test_502_replicate_error_is_retried_with_the_same_key_into_one_running_job(stack, sim):
     sim.faults(create_errors=[500])
     recorder = Recorder()
-    client = make_client(stack, recorder=recorder)
+    user = f"after-502-{uuid.uuid4().hex[:8]}"
+    client = make_client(stack, recorder=recorder, user_id=user)
+    job = client.generate_image("A red fox")
+    # The refusal is not kept against the key, so the retry runs anew.
+    assert len(recorder.posts()) == 2
+    assert recorder.events[0][:2] == ("response", 502)
+    listed = list(client.list_jobs(user_id=user))
+    assert [j.job_id for j in listed if j.status != "failed"] == [job.job_id]
+
+
+def test_502_without_idempotent_retries_is_an_internal_server_error_not_retried(stack, sim):
+    sim.faults(create_errors=[500])
+    recorder = Recorder()
+    client = make_client(stack, recorder=recorder, idempotent_retries=False)
     with pytest.raises(vsl.InternalServerError) as caught:
         client.generate_image("A red fox")
     assert (caught.value.status, caught.value.code) == (502, "REPLICATE_ERROR")

@@ -34,8 +34,9 @@ class FakeTime:
         self.sleep(seconds)
 
 
-def error_body(status, code, **extra):
-    return {"error": f"error {status}", "details": f"details of {code}", "code": code, **extra}
+def error_body(http_status, code, **extra):
+    return {"error": f"error {http_status}", "details": f"details of {code}", "code": code,
+            **extra}
 
 
 class Script:
@@ -118,26 +119,26 @@ def submit(client):
 @pytest.mark.parametrize("failure", [
     (500, error_body(500, "INTERNAL_ERROR")), (502, error_body(502, "REPLICATE_ERROR")),
     (504, error_body(504, "GATEWAY_TIMEOUT")), (408, error_body(408, "REQUEST_TIMEOUT"))])
-def test_post_is_not_retried_on_answers_that_may_have_created_a_job(failure):
+def test_without_idempotent_retries_a_post_is_not_retried_when_a_job_may_exist(failure):
     script = Script(failure, (202, JOB))
-    client, fake = make_client(script)
+    client, fake = make_client(script, idempotent_retries=False)
     with pytest.raises(vsl.APIError) as caught:
         submit(client)
     assert caught.value.status == failure[0]
     assert len(script.requests) == 1 and fake.sleeps == []
 
 
-def test_post_is_not_retried_after_a_read_timeout():
+def test_without_idempotent_retries_a_post_is_not_retried_after_a_read_timeout():
     script = Script(httpx.ReadTimeout("slow"), (202, JOB))
-    client, fake = make_client(script)
+    client, fake = make_client(script, idempotent_retries=False)
     with pytest.raises(vsl.APITimeoutError):
         submit(client)
     assert len(script.requests) == 1 and fake.sleeps == []
 
 
-def test_post_is_not_retried_after_the_connection_broke_mid_request():
+def test_without_idempotent_retries_a_post_is_not_retried_after_a_broken_connection():
     script = Script(httpx.RemoteProtocolError("server hung up"), (202, JOB))
-    client, _ = make_client(script)
+    client, _ = make_client(script, idempotent_retries=False)
     with pytest.raises(vsl.APIConnectionError):
         submit(client)
     assert len(script.requests) == 1
@@ -167,23 +168,84 @@ def test_each_submission_has_its_own_idempotency_key():
 
 def test_post_is_retried_after_a_throttling_503_with_backoff_when_no_retry_after():
     script = Script((503, error_body(503, "SERVICE_UNAVAILABLE")), (202, JOB))
-    client, fake = make_client(script)
+    client, fake = make_client(script, idempotent_retries=False)
     assert submit(client).job_id == "job-1"
     assert len(fake.sleeps) == 1 and 0.375 <= fake.sleeps[0] <= 0.5
 
 
 def test_post_is_retried_when_the_connection_was_refused():
     script = Script(httpx.ConnectError("[Errno 111] Connection refused"), (202, JOB))
-    client, fake = make_client(script)
+    client, fake = make_client(script, idempotent_retries=False)
     assert submit(client).job_id == "job-1"
     assert len(script.requests) == 2 and len(fake.sleeps) == 1
 
 
-def test_idempotent_retries_retry_a_post_like_a_get():
+def test_by_default_a_post_is_retried_like_a_get_with_one_idempotency_key():
     script = Script((500, error_body(500, "X")), httpx.ReadTimeout("slow"), (202, JOB))
-    client, _ = make_client(script, idempotent_retries=True)
+    client, _ = make_client(script)
+    assert client.idempotent_retries is True
     assert submit(client).job_id == "job-1"
+    assert len(script.requests) == 3
     assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
+
+
+class LosesFirstAnswer:
+    """A server that keeps the first response to each Idempotency-Key and replays it, as
+    the service does, behind a network that loses the first answer after the server made
+    the job: the client sees a broken connection, the job exists."""
+
+    def __init__(self):
+        self.jobs, self.kept, self.requests = [], {}, []
+
+    def __call__(self, request):
+        self.requests.append(request)
+        key = request.headers["Idempotency-Key"]
+        if key in self.kept:
+            return httpx.Response(202, json=self.kept[key], headers={"Idempotent-Replayed": "true"})
+        job = dict(JOB, jobId=f"job-{len(self.jobs) + 1}")
+        self.jobs.append(job)
+        self.kept[key] = job
+        if len(self.requests) == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(202, json=job)
+
+
+def test_a_submit_whose_answer_was_lost_is_retried_into_the_same_single_job():
+    server = LosesFirstAnswer()
+    client, fake = make_client(server)
+    job = submit(client)
+    assert len(server.requests) == 2 and len(fake.sleeps) == 1
+    assert len(server.jobs) == 1 and job.job_id == server.jobs[0]["jobId"]
+
+
+def test_without_idempotent_retries_the_lost_answer_is_an_error_not_a_second_job():
+    server = LosesFirstAnswer()
+    client, _ = make_client(server, idempotent_retries=False)
+    with pytest.raises(vsl.APIConnectionError):
+        submit(client)
+    assert len(server.requests) == 1 and len(server.jobs) == 1
+
+
+@pytest.mark.parametrize("idempotent_retries", [True, False])
+def test_a_key_still_in_use_is_waited_out_like_a_429(idempotent_retries):
+    in_use = (409, error_body(409, "IDEMPOTENCY_KEY_IN_USE", retryAfter=1), {"Retry-After": "1"})
+    script = Script(in_use, (202, JOB))
+    client, fake = make_client(script, idempotent_retries=idempotent_retries)
+    assert submit(client).job_id == "job-1"
+    assert fake.sleeps == [1.0]
+    assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
+
+
+@pytest.mark.parametrize("answer", [
+    (409, error_body(409, "JOB_NOT_CANCELLABLE", status="completed")),
+    (422, error_body(422, "IDEMPOTENCY_KEY_REUSED"))])
+def test_other_conflicts_are_never_retried(answer):
+    script = Script(answer, (202, JOB))
+    client, fake = make_client(script)
+    with pytest.raises(vsl.APIError) as caught:
+        submit(client)
+    assert caught.value.code == answer[1]["code"] and caught.value.status == answer[0]
+    assert len(script.requests) == 1 and fake.sleeps == []
 
 
 def test_get_is_retried_on_5xx_then_gives_up_after_max_retries():
@@ -340,6 +402,17 @@ def test_wait_gives_up_when_throttled_beyond_the_deadline():
     assert fake.sleeps == [50.0]
 
 
+def test_throttled_polls_never_sleep_past_the_wait_deadline_whatever_max_retries():
+    # Each poll's 429 is waited out by the wait loop, which knows the deadline, not by the
+    # request's own retries, which do not.
+    throttled = (429, error_body(429, "RATE_LIMIT_EXCEEDED", retryAfter=50), {"Retry-After": "50"})
+    script = Script(*[throttled] * 6)
+    client, fake = make_client(script, max_retries=3)
+    with pytest.raises(vsl.RateLimitError):
+        client.wait_for_completion("job-1", timeout=60)
+    assert fake.sleeps == [50.0] and len(script.requests) == 2
+
+
 # ---- downloads ------------------------------------------------------------------------
 
 def test_download_streams_to_the_file_without_sending_the_key(tmp_path):
@@ -390,13 +463,120 @@ def test_async_client_retries_and_waits_like_the_sync_one():
     assert fake.sleeps == [3.0, 0.5]
 
 
-def test_async_client_does_not_retry_a_post_on_500():
+def test_async_client_without_idempotent_retries_does_not_retry_a_post_on_500():
     script = Script((500, error_body(500, "X")), (202, JOB))
 
     async def scenario():
-        async with make_async_client(script, FakeTime()) as client:
+        async with make_async_client(script, FakeTime(), idempotent_retries=False) as client:
             await client.generate_image("a fox")
 
     with pytest.raises(vsl.InternalServerError):
         asyncio.run(scenario())
     assert len(script.requests) == 1
+
+
+def test_async_client_retries_a_lost_submit_answer_into_one_job():
+    server = LosesFirstAnswer()
+
+    async def scenario():
+        async with make_async_client(server, FakeTime()) as client:
+            return await client.generate_image("a fox")
+
+    job = asyncio.run(scenario())
+    assert len(server.requests) == 2 and len(server.jobs) == 1
+    assert job.job_id == server.jobs[0]["jobId"]
+
+
+# ---- cancel and list ------------------------------------------------------------------
+
+def test_cancel_posts_to_the_job_and_returns_its_status_view():
+    script = Script((200, dict(JOB, status="cancelled", error="The job was cancelled by the client.")))
+    client, _ = make_client(script)
+    view = client.cancel({"jobId": "a/b"})
+    assert view.status == "cancelled" and view.error.startswith("The job was cancelled")
+    assert script.requests[0].method == "POST"
+    assert script.requests[0].url.raw_path == b"/jobs/a%2Fb/cancel"
+
+
+def test_cancelling_a_finished_job_is_a_conflict_with_its_status():
+    script = Script((409, error_body(409, "JOB_NOT_CANCELLABLE", status="completed")))
+    client, _ = make_client(script)
+    with pytest.raises(vsl.ConflictError) as caught:
+        client.cancel("job-1")
+    assert caught.value.code == "JOB_NOT_CANCELLABLE" and caught.value.body["status"] == "completed"
+
+
+class Pages:
+    """GET /jobs answering pages in order; records each request's query."""
+
+    def __init__(self, *pages):
+        self.pages, self.queries = list(pages), []
+
+    def __call__(self, request):
+        self.queries.append(dict(request.url.params))
+        jobs, cursor = self.pages.pop(0)
+        return httpx.Response(200, json={"jobs": [{"jobId": j, "status": "completed"}
+                                                  for j in jobs], "nextCursor": cursor})
+
+
+def test_list_jobs_follows_cursors_through_short_and_empty_pages_with_the_same_filters():
+    server = Pages((["j1", "j2"], "c1"), ([], "c2"), (["j3"], None))
+    client, _ = make_client(server)
+    since = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    jobs = list(client.list_jobs(user_id="u9", status="completed", model_id="sdxl", since=since,
+                                 page_size=2))
+    assert [j.job_id for j in jobs] == ["j1", "j2", "j3"]
+    assert all(isinstance(j, vsl.JobStatus) for j in jobs)
+    filters = {"userId": "u9", "status": "completed", "modelId": "sdxl",
+               "since": "2030-01-02T01:04:05Z", "limit": "2"}
+    assert server.queries == [filters, dict(filters, cursor="c1"), dict(filters, cursor="c2")]
+
+
+def test_list_jobs_without_filters_sends_none_and_fetches_pages_only_as_iterated():
+    server = Pages((["j1", "j2"], "c1"), (["j3"], None))
+    client, _ = make_client(server)
+    jobs = client.list_jobs()
+    assert server.queries == []
+    assert next(jobs).job_id == "j1" and next(jobs).job_id == "j2"
+    assert server.queries == [{}]
+
+
+def test_list_jobs_refuses_a_since_without_a_time_zone_before_any_request():
+    server = Pages()
+    client, _ = make_client(server)
+    with pytest.raises(ValueError, match="time zone"):
+        client.list_jobs(since=datetime(2030, 1, 1))
+    assert server.queries == []
+
+
+def test_async_list_jobs_pages_like_the_sync_one():
+    server = Pages((["j1"], "c1"), (["j2"], None))
+
+    async def scenario():
+        async with make_async_client(server, FakeTime()) as client:
+            return [job.job_id async for job in client.list_jobs(model_id="sdxl")]
+
+    assert asyncio.run(scenario()) == ["j1", "j2"]
+    assert server.queries == [{"modelId": "sdxl"}, {"modelId": "sdxl", "cursor": "c1"}]
+
+
+def test_webhook_verification_accepts_a_genuine_event_and_refuses_tampering():
+    import json as _json
+    from datetime import datetime, timezone
+
+    from standardwebhooks.webhooks import Webhook
+
+    import vsl.webhooks
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = _json.dumps({"event": "job.completed", "jobId": "j1"})
+    now = datetime.now(timezone.utc)
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(now.timestamp())),
+               "webhook-signature": Webhook(secret).sign("msg_1", now, body)}
+    assert vsl.webhooks.verify(body, headers, secret)["jobId"] == "j1"
+    for bad_body, bad_headers in ((body + " ", headers), (body, dict(headers, **{"webhook-id": "x"})),
+                                  (body, {k: v for k, v in headers.items()
+                                          if k != "webhook-signature"})):
+        with pytest.raises(vsl.webhooks.WebhookVerificationError):
+            vsl.webhooks.verify(bad_body, bad_headers, secret)
+    with pytest.raises(vsl.VSLError):
+        vsl.webhooks.verify(body, headers, "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")

@@ -2,12 +2,14 @@
 apply and destroy on the emulator, no drift from the local provisioning, and a
 clean checkov scan. Missing tools fail these tests; they never skip."""
 import json
+import re
 import subprocess
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from chalicelib.media import CONTENT_TYPES
 from chalicelib.resources import resource_names
 from local.stack import ROOT, free_port
 from local.terraform import EMULATOR_ROOT, Terraform, check_available
@@ -51,7 +53,8 @@ def describe(url: str, stage: str) -> dict:
             "billing": d["BillingModeSummary"]["BillingMode"],
             "ttl": ttl.get("AttributeName") if ttl["TimeToLiveStatus"] == "ENABLED" else None,
         }
-    for queue in (names.jobs_queue, names.jobs_dlq):
+    for queue in (names.jobs_queue, names.jobs_dlq, names.notifications_queue,
+                  names.notifications_dlq):
         url_ = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         attrs = sqs.get_queue_attributes(QueueUrl=url_, AttributeNames=["All"])["Attributes"]
         redrive = json.loads(attrs.get("RedrivePolicy", "null") or "null")
@@ -82,19 +85,118 @@ def test_validate(root):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_plan_with_the_aws_stage_variables(emulator, tmp_path):
-    tf = Terraform(work_dir=tmp_path)
+def aws_root(emulator: str, work_dir, token: str = "r8_test_token") -> Terraform:
+    """The real AWS root (providers.tf untouched), every AWS API call sent to the
+    emulator through the AWS SDK's standard endpoint variable."""
+    tf = Terraform(ROOT / "terraform", work_dir=work_dir, env={
+        "AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_REGION": "us-east-1", "TF_VAR_replicate_api_token": token})
+    tf.env.pop("AWS_PROFILE", None)  # the test credentials, not a profile's
     tf.init()
-    done = tf.run("plan", "-input=false", "-no-color", "-detailed-exitcode",
-                  f"-state={tf.state}", "-var-file=../homolog.tfvars",
-                  "-var", f"emulator_url={emulator}", "-var", "enable_api_gateway=true",
-                  check=False)
-    assert done.returncode == 2, done.stdout[-3000:] + done.stderr  # 2: changes planned
-    for resource in ("aws_api_gateway_rest_api.rest_api[0]", "aws_api_gateway_stage.rest_api[0]",
-                     "aws_lambda_function.process_job_event[0]",
-                     "aws_lambda_event_source_mapping", "aws_lambda_layer_version.media[0]",
-                     'module.tables["jobs"]', "vsl-media-homolog-jobs"):
-        assert resource in done.stdout, resource
+    return tf
+
+
+def plan_json(tf: Terraform, *args: str) -> dict:
+    plan_file = tf.work_dir / "plan"
+    done = tf.run("plan", "-input=false", "-no-color", "-var-file=homolog.tfvars",
+                  f"-state={tf.state}", f"-out={plan_file}", *args, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    return json.loads(tf.run("show", "-json", str(plan_file)).stdout)
+
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:vsl-alarms"
+APP = "module.service.module.app"
+FUNCTIONS = ("api_handler", "process_job_event", "make_thumbnail", "deliver_notifications",
+             "sweep_jobs")
+
+
+def test_plan_of_the_aws_root(emulator, tmp_path):
+    """What AWS would be asked for: tracing Active, the API Gateway on, and what
+    production needs (secret, alarms, throttling, /tmp, filtered events)."""
+    plan = plan_json(aws_root(emulator, tmp_path), "-var", f"alarm_topic_arn={TOPIC}")
+    planned = {r["address"]: r["change"]["after"] for r in plan["resource_changes"]}
+
+    for fn in FUNCTIONS:
+        assert planned[f"{APP}.aws_lambda_function.{fn}[0]"]["tracing_config"] == [{"mode": "Active"}]
+    processor = planned[f"{APP}.aws_lambda_function.process_job_event[0]"]
+    assert planned[f"{APP}.aws_lambda_function.api_handler[0]"]["timeout"] < 29  # API Gateway's limit
+    assert processor["ephemeral_storage"] == [{"size": 1024 + 512}]
+    for name in ("jobs", "notifications"):
+        queue = planned[f'module.service.module.queues["{name}"].aws_sqs_queue.this']
+        assert queue["visibility_timeout_seconds"] == 6 * processor["timeout"]
+    not_found = planned['module.service.aws_api_gateway_gateway_response.documented'
+                        '["MISSING_AUTHENTICATION_TOKEN"]']
+    assert not_found["status_code"] == "404"
+    assert json.loads(not_found["response_templates"]["application/json"])["code"] == "NOT_FOUND"
+
+    stage = planned["module.service.aws_api_gateway_stage.api[0]"]
+    assert stage["xray_tracing_enabled"] is True and stage["stage_name"] == "homolog"
+    assert "module.service.aws_api_gateway_account.this[0]" in planned
+    settings = planned["module.service.aws_api_gateway_method_settings.all[0]"]["settings"][0]
+    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (50, 100)
+
+    assert "module.service.aws_secretsmanager_secret_version.replicate_token[0]" in planned
+    alarms = {a["alarm_name"]: a for address, a in planned.items()
+              if address.startswith("module.service.aws_cloudwatch_metric_alarm.")}
+    assert set(alarms) == {
+        "vsl-media-homolog-jobs-dlq-not-empty", "vsl-media-homolog-notifications-dlq-not-empty",
+        "vsl-media-homolog-thumbnailer-failures-not-empty",
+        "vsl-media-homolog-api-5xx",
+        *(f"vsl-media-homolog-{fn}-{metric}" for fn in FUNCTIONS
+          for metric in ("Errors", "Throttles"))}
+    assert all(a["alarm_actions"] == [TOPIC] for a in alarms.values())
+
+    bucket = planned["module.service.module.media_bucket.aws_s3_bucket.this"]["bucket"]
+    assert bucket == "vsl-media-homolog-123456789012-media"  # the emulator's account id
+    notification = planned[f"{APP}.aws_s3_bucket_notification.vsl-media-homolog-media_notify[0]"]
+    suffixes = {rule["filter_suffix"] for rule in notification["lambda_function"]}
+    assert suffixes == {f"/original.{ext}" for ext in CONTENT_TYPES}
+
+
+def test_an_empty_replicate_token_is_refused(emulator, tmp_path):
+    tf = aws_root(emulator, tmp_path, token="")
+    done = tf.run("plan", "-input=false", "-no-color", "-var-file=homolog.tfvars",
+                  f"-state={tf.state}", check=False)
+    assert done.returncode == 1
+    assert "replicate_api_token is empty" in done.stderr
+
+
+def dependencies(dot: str) -> dict:
+    """Each graph node's transitive dependencies, from `terraform graph`'s edges
+    (A -> B: A waits for B)."""
+    direct = {}
+    for a, b in re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', dot, re.M):
+        direct.setdefault(a, set()).add(b)
+    closed = {}
+
+    def reach(node):
+        if node not in closed:
+            closed[node] = set()
+            for dep in direct.get(node, ()):
+                closed[node] |= {dep} | reach(dep)
+        return closed[node]
+    return {node: reach(node) for node in direct}
+
+
+def test_what_aws_checks_at_creation_is_created_first(emulator, tmp_path):
+    """AWS refuses (or the provider retries for minutes) a function with active
+    tracing whose role cannot write traces yet, an SQS event source or an
+    on-failure destination the role cannot use, and a logging stage before the
+    account has an API Gateway CloudWatch role."""
+    tf = aws_root(emulator, tmp_path)
+    deps = dependencies(tf.run("graph").stdout)
+    policy = f"{APP}.aws_iam_role_policy.functions"
+    for fn in FUNCTIONS:
+        assert {policy, f"{APP}.aws_cloudwatch_log_group.functions"} <= \
+            deps[f"{APP}.aws_lambda_function.{fn}"], fn
+    assert policy in deps[f"{APP}.aws_lambda_event_source_mapping.process_job_event-sqs-event-source"]
+    assert policy in deps["module.service.aws_lambda_function_event_invoke_config.thumbnailer"]
+    assert {"module.service.aws_api_gateway_account.this",
+            "module.service.aws_iam_role_policy_attachment.api_gateway_cloudwatch"} <= \
+        deps["module.service.aws_api_gateway_stage.api"]
+    # and the policy waits for nothing of the functions' (no cycle through them)
+    assert not any(node.startswith(f"{APP}.aws_lambda_function.") for node in deps[policy])
 
 
 def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, monkeypatch):
@@ -123,9 +225,17 @@ def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, 
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     functions = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
     assert functions == {"vsl-media-local", "vsl-media-local-process_job_event",
-                         "vsl-media-local-make_thumbnail"}
-    thumbnailer = lam.get_function(FunctionName="vsl-media-local-make_thumbnail")
-    assert thumbnailer["Configuration"]["Layers"]
+                         "vsl-media-local-make_thumbnail", "vsl-media-local-deliver_notifications",
+                         "vsl-media-local-sweep_jobs"}
+    thumbnailer = lam.get_function(FunctionName="vsl-media-local-make_thumbnail")["Configuration"]
+    assert thumbnailer["Layers"]
+    env = thumbnailer["Environment"]["Variables"]
+    assert "REPLICATE_API_TOKEN" not in env  # only the secret's ARN
+    secrets = boto3.client("secretsmanager", endpoint_url=emulator, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    stored = secrets.get_secret_value(SecretId=env["REPLICATE_API_TOKEN_SECRET_ARN"])
+    assert stored["SecretString"] == "emulator-token"
+    assert env["VSL_MAX_OUTPUT_BYTES"] == str(1024 * 2**20)
 
     tf.destroy(variables)
     ddb, sqs, s3 = clients(emulator)

@@ -292,3 +292,34 @@ def test_twenty_concurrent_submits_with_one_key_make_one_job():
         results = list(pool.map(attempt, range(20)))
     assert len(world.jobs.items) == 1 and len(world.replicate.created) == 1
     assert sum(1 for r in results if isinstance(r, tuple) and r[1] is False) == 1
+
+
+def test_api_keys_are_cached_and_a_revocation_takes_effect_within_the_bound():
+    from chalicelib.errors import Unauthorized
+    from chalicelib.keys import ApiKeys
+    from tests.fakes import FakeClock
+
+    class Store:
+        def __init__(self):
+            self.records, self.reads = {}, 0
+
+        def put(self, record):
+            self.records[record["keyHash"]] = record
+
+        def get(self, key_hash):
+            self.reads += 1
+            return self.records.get(key_hash)
+    store, clock = Store(), FakeClock()
+    keys = ApiKeys(store, clock, cache_s=60)
+    key, record = keys.create("acme")
+    for _ in range(5):
+        keys.authenticate(key)
+    assert store.reads == 1
+    store.records[record["keyHash"]] = dict(record, revokedAt="2030-01-01T01:00:00Z")
+    clock.advance(59)
+    keys.authenticate(key)  # still within the bound
+    clock.advance(2)
+    with pytest.raises(Unauthorized, match="revoked"):
+        keys.authenticate(key)
+    with pytest.raises(Unauthorized):
+        keys.authenticate("vsl_unknown")

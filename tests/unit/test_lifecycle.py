@@ -485,7 +485,7 @@ def test_a_key_bound_to_a_user_cannot_submit_for_another_and_creates_nothing():
     world = World()
     with pytest.raises(Forbidden):
         world.submit(caller=Caller("acme", "k", user_id="alice"))
-    assert not world.jobs.items and not world.replicate.created and not world.counters.items
+    assert not world.jobs.items and not world.replicate.created and not world.counters.writes
 
 
 def test_a_rate_limited_submission_creates_no_job_and_calls_no_model():
@@ -571,3 +571,29 @@ def test_every_end_passes_through_one_point():
     assert len(world.notifier.events) == 4
     assert all(world.jobs.items[j].status in TERMINAL for j in world.jobs.items)
     assert not [j for j in world.jobs.items.values() if j.status in ACTIVE]
+
+
+# ---- the scheduled sweep ---------------------------------------------------------------
+
+def test_the_sweep_ends_jobs_nobody_polls_and_resends_lost_events():
+    from chalicelib.jobs.sweep import Sweeper
+    world = World()
+    sweeper = Sweeper(world.jobs, world.reconciler, world.lifecycle, world.clock)
+    lost = world.submit()                      # every webhook lost, nobody polls
+    world.replicate.succeed(lost.replicate_id, world.files)
+    never_started = world.submit()
+    world.jobs.items[never_started.job_id] = never_started.with_changes(replicate_id=None)
+    world.notifier.fail_next = 1               # a crash right after this job's end
+    crashed = world.complete(world.submit())
+    world.clock.advance(4)
+    assert sweeper.sweep()["checked"] == 0     # flux-schnell's expected 5 s not over yet
+    world.clock.advance(2)
+    sweeper.sweep()
+    world.run_all()
+    assert world.job(lost.job_id).status == JobStatus.COMPLETED
+    assert world.job(crashed.job_id).notification_pending is None
+    assert (crashed.job_id, JobEvent.COMPLETED) in world.notifier.events
+    world.clock.advance(120)
+    sweeper.sweep()
+    assert world.job(never_started.job_id).status == JobStatus.FAILED
+    assert not list(world.jobs.open_jobs(world.clock.now()))

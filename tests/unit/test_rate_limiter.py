@@ -120,3 +120,40 @@ def test_status_polls_have_their_own_per_minute_window(limiter):
     assert err.value.retry_after == 55
     clock.t = T0 + 60
     limiter.admit_status_poll(key, limits)
+
+
+def test_a_warm_process_admits_with_one_write_and_polls_in_leases(limiter):
+    limiter, clock = limiter
+    store = limiter.counters
+    limiter.admit_submission("c", "u", Limits())
+    writes = store.writes
+    limiter.admit_submission("c", "u", Limits())
+    assert store.writes == writes + 1
+    writes = store.writes
+    for _ in range(60):
+        limiter.admit_status_poll("k", Limits(status_per_minute=600))
+    assert store.writes == writes + 1  # one lease of 60 polls
+
+
+def test_another_process_writing_first_is_read_and_never_over_admits():
+    store, clock = InMemoryCounterStore(), Clock(T0)
+    first, second = RateLimiter(store, clock), RateLimiter(store, clock)
+    limits = Limits(submissions_per_hour=3)
+    first.admit_submission("c", "u", limits)
+    second.admit_submission("c", "u", limits)
+    first.admit_submission("c", "u", limits)  # its cached copy is stale: it re-reads
+    for limiter in (first, second):
+        with pytest.raises(RateLimited):
+            limiter.admit_submission("c", "u", limits)
+
+
+def test_a_changed_hourly_limit_keeps_the_submissions_already_made(limiter):
+    limiter, clock = limiter
+    for offset in (0, 10, 20):
+        clock.t = T0 + offset
+        limiter.admit_submission("c", "u", Limits(submissions_per_hour=5))
+    clock.t = T0 + 30
+    with pytest.raises(RateLimited) as err:
+        limiter.admit_submission("c", "u", Limits(submissions_per_hour=3))
+    assert err.value.retry_after == 3570
+    limiter.admit_submission("c", "u", Limits(submissions_per_hour=4))

@@ -74,7 +74,7 @@ class VSLClient {
     userId = env('VSL_USER_ID'),
     maxRetries = DEFAULT_MAX_RETRIES,
     timeout = DEFAULT_TIMEOUT_MS,
-    idempotentRetries = false,
+    idempotentRetries = true,
     fetch: fetchImpl = globalThis.fetch,
     sleep = defaultSleep,
   } = {}) {
@@ -176,21 +176,33 @@ class VSLClient {
     }
   }
 
-  /** Cancel a pending or processing job; resolves to its status view (now cancelled). */
-  cancelJob(job, options) { // POST /jobs/{jobId}/cancel: coming on the server
+  /**
+   * Cancel a pending or processing job; resolves to its status view (now cancelled). Cancelling
+   * a cancelled job answers the same; one that completed or failed rejects with a ConflictError
+   * of code JOB_NOT_CANCELLABLE (its `body.status` says which).
+   */
+  cancelJob(job, options) {
     return this._api('POST', `/jobs/${encodeURIComponent(this._jobIdOf(job))}/cancel`, undefined, options);
   }
 
-  /** One page of the client's jobs: { jobs, nextCursor }; pass nextCursor as cursor for the next. */
-  listJobs({ userId, status, modelId, since, limit, cursor } = {}, options) { // GET /jobs: coming
+  /** The same as cancelJob, by the Python client's name. */
+  cancel(job, options) {
+    return this.cancelJob(job, options);
+  }
+
+  /**
+   * The key's jobs, newest first, as status views: `for await (const job of client.listJobs())`.
+   * Pages are fetched as the loop goes (`pageSize` jobs a request, 1-100; the service's default
+   * is 20). Filters: userId, status, modelId, since (a Date or an ISO 8601 string with a zone).
+   */
+  listJobs({ userId, status, modelId, since, pageSize } = {}, options) {
     const query = new URLSearchParams();
-    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit, cursor })) {
+    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit: pageSize })) {
       if (value !== undefined && value !== null && value !== '') {
         query.set(name, value instanceof Date ? value.toISOString() : String(value));
       }
     }
-    const search = query.toString();
-    return this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
+    return this._jobs(query, options);
   }
 
   /** The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters. */
@@ -240,6 +252,23 @@ class VSLClient {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  async* _jobs(query, options) {
+    // The service binds a cursor to the filters it was issued with: every page asks with the
+    // same ones. A page may hold fewer jobs than asked, even none, and still not be the last.
+    let cursor = null;
+    do {
+      const page = new URLSearchParams(query);
+      if (cursor) page.set('cursor', cursor);
+      const search = page.toString();
+      const body = await this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
+      if (!body || !Array.isArray(body.jobs)) {
+        throw new VSLError('GET /jobs answered without a list of jobs', { code: 'INVALID_RESPONSE' });
+      }
+      yield* body.jobs;
+      cursor = typeof body.nextCursor === 'string' && body.nextCursor ? body.nextCursor : null;
+    } while (cursor);
+  }
 
   _jobIdOf(job) {
     const jobId = job && typeof job === 'object' ? job.jobId : job;

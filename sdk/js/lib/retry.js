@@ -54,12 +54,18 @@ function isRetryableStatus(status) {
   return status === 408 || status === 429 || status >= 500;
 }
 
+// A 409 saying the first attempt with this Idempotency-Key is still running: it created nothing.
+const KEY_IN_USE = 'IDEMPOTENCY_KEY_IN_USE';
+
 /**
- * Whether a failed attempt may be repeated. `repeatable` is true for GETs and for POSTs the
- * server deduplicates; other POSTs are repeated only on answers proving nothing was created:
- * a connection refused before sending, 429, or 503 (throttling).
+ * Whether a failed attempt may be repeated. `repeatable` is true for GETs and, by default, for
+ * POSTs: each carries an Idempotency-Key, the same on every attempt, and the service answers a
+ * retry with the first attempt's job. Without it, a POST is repeated only on answers proving
+ * nothing was created: a connection refused before sending, 429, 503 (throttling), or a 409
+ * IDEMPOTENCY_KEY_IN_USE (waited out like a 429 either way).
  */
 function mayRetry(error, repeatable) {
+  if (error.status === 409) return error.code === KEY_IN_USE;
   if (typeof error.status === 'number') {
     if (!isRetryableStatus(error.status)) return false;
     return repeatable || error.status === 429 || error.status === 503;

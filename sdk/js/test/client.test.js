@@ -269,25 +269,48 @@ test('index.d.ts declares exactly the methods and errors the code exports', () =
   for (const name of runtimeErrors) assert.match(esmDts, new RegExp(`\\b${name}\\b`), name);
 });
 
-test('cancelJob posts to the job and is not repeated on a 500 (server support coming)', async () => {
-  const { client, calls } = fakeClient([apiError(500, 'INTERNAL_ERROR'), jsonResponse(200, view('cancelled'))]);
-  await assert.rejects(client.cancelJob({ jobId: JOB_ID }), VSLClient.InternalServerError);
-  assert.equal(calls.length, 1);
-  assert.equal(calls[0].method, 'POST');
-  assert.equal(calls[0].url, `http://vsl.test/homolog/jobs/${JOB_ID}/cancel`);
-  assert.deepEqual(await client.cancelJob(JOB_ID), view('cancelled'));
-  const conflict = await fakeClient([apiError(409, 'JOB_NOT_CANCELLABLE')]).client.cancelJob(JOB_ID).catch((e) => e);
+test('cancelJob and cancel post to the job and resolve to its status view', async () => {
+  const { client, calls } = fakeClient([jsonResponse(200, view('cancelled'))]);
+  assert.deepEqual(await client.cancelJob({ jobId: JOB_ID }), view('cancelled'));
+  assert.deepEqual(await client.cancel(`${JOB_ID}/x`), view('cancelled'));
+  assert.deepEqual(calls.map((c) => [c.method, c.url]), [
+    ['POST', `http://vsl.test/homolog/jobs/${JOB_ID}/cancel`],
+    ['POST', `http://vsl.test/homolog/jobs/${JOB_ID}%2Fx/cancel`]]);
+  const refused = fakeClient([apiError(409, 'JOB_NOT_CANCELLABLE', {}, { status: 'completed' })]);
+  const conflict = await refused.client.cancel(JOB_ID).catch((e) => e);
   assert.ok(conflict instanceof VSLClient.ConflictError);
+  assert.equal(conflict.code, 'JOB_NOT_CANCELLABLE');
+  assert.equal(conflict.body.status, 'completed');
+  assert.equal(refused.calls.length, 1);
 });
 
-test('listJobs sends only the filters given (server support coming)', async () => {
-  const page = { jobs: [view('failed')], nextCursor: 'c2' };
-  const { client, calls } = fakeClient([jsonResponse(200, page)]);
-  assert.deepEqual(await client.listJobs({ status: 'failed', since: new Date(Date.UTC(2026, 0, 2)), limit: 5,
-    userId: undefined, cursor: 'c1' }), page);
-  assert.equal(calls[0].url, 'http://vsl.test/homolog/jobs?status=failed&since=2026-01-02T00%3A00%3A00.000Z&limit=5&cursor=c1');
-  await client.listJobs();
-  assert.equal(calls[1].url, 'http://vsl.test/homolog/jobs');
+test('listJobs follows the cursors through short and empty pages, with the same filters', async () => {
+  const pages = [
+    { jobs: [view('failed', { jobId: 'j1' }), view('failed', { jobId: 'j2' })], nextCursor: 'c1' },
+    { jobs: [], nextCursor: 'c2' },
+    { jobs: [view('failed', { jobId: 'j3' })], nextCursor: null }];
+  const { client, calls } = fakeClient(pages.map((page) => jsonResponse(200, page)));
+  const seen = [];
+  for await (const job of client.listJobs({ status: 'failed', since: new Date(Date.UTC(2026, 0, 2)),
+    pageSize: 2, userId: undefined })) seen.push(job.jobId);
+  assert.deepEqual(seen, ['j1', 'j2', 'j3']);
+  const filters = 'status=failed&since=2026-01-02T00%3A00%3A00.000Z&limit=2';
+  assert.deepEqual(calls.map((c) => c.url), [
+    `http://vsl.test/homolog/jobs?${filters}`,
+    `http://vsl.test/homolog/jobs?${filters}&cursor=c1`,
+    `http://vsl.test/homolog/jobs?${filters}&cursor=c2`]);
+});
+
+test('listJobs fetches a page only when the loop needs it', async () => {
+  const { client, calls } = fakeClient([
+    jsonResponse(200, { jobs: [view('completed', { jobId: 'j1' })], nextCursor: 'c1' })]);
+  const jobs = client.listJobs();
+  assert.equal(calls.length, 0);
+  for await (const job of jobs) {
+    assert.equal(job.jobId, 'j1');
+    break;
+  }
+  assert.deepEqual(calls.map((c) => c.url), ['http://vsl.test/homolog/jobs']);
 });
 
 test("a failed download's error does not repeat the presigned URL's signature", async () => {

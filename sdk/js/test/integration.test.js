@@ -102,6 +102,16 @@ async function rejection(promise) {
   assert.fail('expected an error');
 }
 
+function uniqueUser(prefix) {
+  return `js-${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+async function collect(iterable) {
+  const items = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
 function assertApiError(error, Class, status, code) {
   assert.ok(error instanceof Class, `${error && error.name}: ${error && error.message}`);
   assert.ok(error instanceof VSLClient.VSLError);
@@ -251,13 +261,130 @@ integration('Retry-After is honoured while the simulator throttles: 3 attempts, 
   assert.equal((await client.getStatus(job.jobId)).jobId, job.jobId);
 });
 
-integration('a 502 on submission is not retried: the job may exist', async () => {
+integration('a 502 on submission is retried with the same key into one job (the refusal is not kept)', async () => {
   await faults({ create_errors: [500, 500] });
-  const { client, attempts } = observedClient();
+  const userId = uniqueUser('after-502');
+  const { client, attempts } = observedClient({ userId });
+  const job = await client.generateImage({ prompt: 'x' });
+  assert.equal(attempts.length, 3);
+  const listed = await collect(client.listJobs({ userId }));
+  // The two refused attempts made jobs that failed at once; only the third runs.
+  assert.deepEqual(listed.filter((j) => j.status !== 'failed').map((j) => j.jobId), [job.jobId]);
+});
+
+integration('without idempotentRetries a 502 on submission is not retried', async () => {
+  await faults({ create_errors: [500, 500] });
+  const { client, attempts } = observedClient({ idempotentRetries: false });
   const error = await rejection(client.generateImage({ prompt: 'x' }));
   assertApiError(error, VSLClient.InternalServerError, 502, 'REPLICATE_ERROR');
   assert.equal(attempts.length, 1);
   assert.deepEqual((await simulator('GET', '/_sim/faults')).create_errors, [500]);
+});
+
+integration('a submission whose answer was lost after the job was made is retried into that one job', async () => {
+  const userId = uniqueUser('lost-answer');
+  const submits = [];
+  const client = new VSLClient({
+    userId,
+    sleep: async () => {},
+    fetch: async (url, init) => {
+      const response = await fetch(url, init);
+      if (init.method !== 'POST') return response;
+      const body = await response.clone().json();
+      submits.push({ key: new Headers(init.headers).get('idempotency-key'), status: response.status, body,
+        replayed: response.headers.get('idempotent-replayed') });
+      if (submits.length === 1) {
+        const cause = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        throw new TypeError('fetch failed', { cause });
+      }
+      return response;
+    },
+  });
+  const job = await client.generateImage({ prompt: 'paid for once' });
+  assert.equal(submits.length, 2);
+  assert.equal(submits[0].key, submits[1].key);
+  assert.deepEqual([submits[0].status, submits[1].status], [202, 202]);
+  assert.deepEqual([submits[0].replayed, submits[1].replayed], [null, 'true']);
+  assert.equal(job.jobId, submits[0].body.jobId);
+  assert.deepEqual((await collect(client.listJobs({ userId }))).map((j) => j.jobId), [job.jobId]);
+});
+
+integration('a retry that meets the first submission still in flight waits for its job', async () => {
+  await faults({ create_hang_s: 3, latency_s: 600 });
+  const userId = uniqueUser('in-flight');
+  const headers = { 'X-API-Key': env.VSL_API_KEY };
+  const jobsOfUser = async () => (await (await fetch(
+    `${env.VSL_BASE_URL}/jobs?userId=${userId}`, { headers })).json()).jobs;
+  let first = null;
+  const answers = [];
+  const { client, delays } = observedClient({
+    userId,
+    maxRetries: 10,
+    fetch: async (url, init) => {
+      if (init.method === 'POST' && first === null) {
+        // Sent for real; the client is told it failed once the service has made the job,
+        // while Replicate still hangs on the create.
+        first = fetch(url, { ...init, signal: undefined }).then((r) => r.json());
+        while ((await jobsOfUser()).length === 0) await new Promise((r) => setTimeout(r, 50));
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }) });
+      }
+      const response = await fetch(url, init);
+      if (init.method === 'POST') answers.push([response.status, (await response.clone().json()).code || null]);
+      return response;
+    },
+  });
+  const job = await client.generateImage({ prompt: 'submitted once' });
+  assert.equal(job.jobId, (await first).jobId);
+  assert.ok(answers.some(([status, code]) => status === 409 && code === 'IDEMPOTENCY_KEY_IN_USE'), JSON.stringify(answers));
+  assert.deepEqual(answers[answers.length - 1], [202, null]);
+  assert.ok(delays.includes(1000), 'the Retry-After of the 409');
+  assert.deepEqual((await collect(client.listJobs({ userId }))).map((j) => j.jobId), [job.jobId]);
+  await client.cancel(job);
+});
+
+integration('cancel a running job; a finished one is a ConflictError', async () => {
+  await faults({ latency_s: 60 });
+  const client = new VSLClient();
+  const running = await client.generateImage({ prompt: 'slow' });
+  const cancelled = await client.cancelJob(running);
+  assert.equal(cancelled.jobId, running.jobId);
+  assert.equal(cancelled.status, 'cancelled');
+  assert.equal((await client.cancel(running.jobId)).status, 'cancelled', 'a repeated cancel answers the same');
+  const error = await rejection(client.waitForCompletion(running, { timeout: 30_000 }));
+  assert.ok(error instanceof VSLClient.JobCancelledError, String(error));
+
+  await faults({ latency_s: 0 });
+  const quick = await client.generateImage({ prompt: 'quick' });
+  await client.waitForCompletion(quick, { timeout: 60_000 });
+  const conflict = await rejection(client.cancel(quick));
+  assertApiError(conflict, VSLClient.ConflictError, 409, 'JOB_NOT_CANCELLABLE');
+  assert.equal(conflict.body.status, 'completed');
+});
+
+integration('listJobs pages through the jobs with each filter', async () => {
+  await faults({ latency_s: 60 });
+  const userId = uniqueUser('lister');
+  const { client, attempts } = observedClient({ userId });
+  const jobs = [];
+  for (let i = 0; i < 3; i += 1) jobs.push(await client.generateImage({ prompt: `fox ${i}` }));
+  const sdxl = await client.generate({ modelId: 'sdxl', prompt: 'a lighthouse' });
+  await client.cancel(jobs[0]);
+  try {
+    const ids = async (filters) => (await collect(client.listJobs({ userId, pageSize: 1, ...filters })))
+      .map((j) => j.jobId).sort();
+    const before = attempts.length;
+    assert.deepEqual(await ids({}), [...jobs, sdxl].map((j) => j.jobId).sort());
+    assert.ok(attempts.length - before >= 4, 'one page a job');
+    assert.deepEqual(await ids({ modelId: 'sdxl' }), [sdxl.jobId]);
+    assert.deepEqual(await ids({ status: 'cancelled' }), [jobs[0].jobId]);
+    assert.deepEqual(await ids({ since: new Date(Date.now() - 3_600_000), modelId: 'flux-schnell' }),
+      jobs.map((j) => j.jobId).sort());
+    assert.deepEqual(await ids({ since: '2100-01-01T00:00:00Z' }), []);
+    const error = await rejection(collect(client.listJobs({ pageSize: 101 })));
+    assertApiError(error, VSLClient.BadRequestError, 400, 'OUT_OF_RANGE');
+  } finally {
+    for (const job of [...jobs.slice(1), sdxl]) await client.cancel(job);
+  }
 });
 
 integration('waiting on a failed job throws JobFailedError with the job and its error', async () => {

@@ -1,7 +1,7 @@
 'use strict';
 
 // The retry rules, against a scripted fetch: which answers are retried, how long the client
-// waits (recorded, not timed), and that a POST never repeats when it may have created a job.
+// waits (recorded, not timed), and that a retried POST never makes a second job.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -115,21 +115,22 @@ test('client errors are never retried', async () => {
   }
 });
 
-test('a POST is not retried when the job may exist: 500, 502, 504, 408, reset, timeout', async () => {
+test('without idempotentRetries a POST is not retried when the job may exist: 500, 502, 504, 408, reset, timeout', async () => {
   for (const failure of [apiError(500, 'INTERNAL_ERROR'), apiError(502, 'REPLICATE_ERROR'),
     apiError(504, 'HTTP_504'), apiError(408, 'REQUEST_TIMEOUT'), connectionError('ECONNRESET'), 'hang']) {
-    const { client, calls } = fakeClient([failure, jsonResponse(202, JOB)], { timeout: 5 });
+    const { client, calls } = fakeClient([failure, jsonResponse(202, JOB)], { timeout: 5, idempotentRetries: false });
     const error = await client.generateImage({ prompt: 'x' }).catch((e) => e);
     assert.ok(error instanceof VSLClient.VSLError, String(error));
     assert.equal(calls.length, 1, `${error.name} ${error.status}`);
   }
 });
 
-test('a POST is retried when nothing was created: connection refused, 429, 503', async () => {
+test('without idempotentRetries a POST is retried when nothing was created: refused, 429, 503, key in use', async () => {
   for (const failure of [connectionError('ECONNREFUSED'),
     apiError(429, 'RATE_LIMIT_EXCEEDED', { 'Retry-After': '1' }),
-    apiError(503, 'SERVICE_UNAVAILABLE', { 'Retry-After': '2' })]) {
-    const { client, calls } = fakeClient([failure, failure, jsonResponse(202, JOB)]);
+    apiError(503, 'SERVICE_UNAVAILABLE', { 'Retry-After': '2' }),
+    apiError(409, 'IDEMPOTENCY_KEY_IN_USE', { 'Retry-After': '1' }, { retryAfter: 1 })]) {
+    const { client, calls } = fakeClient([failure, failure, jsonResponse(202, JOB)], { idempotentRetries: false });
     assert.deepEqual(await client.generateImage({ prompt: 'x' }), JOB);
     assert.equal(calls.length, 3);
     const keys = new Set(calls.map((c) => c.headers.get('idempotency-key')));
@@ -138,9 +139,10 @@ test('a POST is retried when nothing was created: connection refused, 429, 503',
   }
 });
 
-test('idempotentRetries: POSTs retry like GETs, one key per call', async () => {
+test('by default POSTs retry like GETs, one key per call', async () => {
   const { client, calls } = fakeClient([apiError(500, 'INTERNAL_ERROR'), jsonResponse(202, JOB),
-    jsonResponse(202, JOB)], { idempotentRetries: true });
+    jsonResponse(202, JOB)]);
+  assert.equal(client.idempotentRetries, true);
   await client.generateImage({ prompt: 'x' });
   assert.equal(calls.length, 2);
   assert.equal(calls[0].headers.get('idempotency-key'), calls[1].headers.get('idempotency-key'));
@@ -177,4 +179,56 @@ test('connection errors say whether anything was sent', async () => {
   const reset = await fakeClient([connectionError('ECONNRESET')], { maxRetries: 0 })
     .client.models().catch((e) => e);
   assert.equal(reset.beforeSending, false);
+});
+
+/**
+ * A service that keeps the first answer to each Idempotency-Key and replays it, as the real one
+ * does, behind a network that loses the first answer after the job was made.
+ */
+function losesFirstAnswer() {
+  const jobs = [];
+  const kept = new Map();
+  let requests = 0;
+  const step = (url, init) => {
+    requests += 1;
+    const key = new Headers(init.headers).get('idempotency-key');
+    if (kept.has(key)) return jsonResponse(202, kept.get(key), { 'Idempotent-Replayed': 'true' });
+    const job = { ...JOB, jobId: `job-${jobs.length + 1}` };
+    jobs.push(job);
+    kept.set(key, job);
+    return requests === 1 ? connectionError('ECONNRESET') : jsonResponse(202, job);
+  };
+  return { step, jobs };
+}
+
+test('a submission whose answer was lost is retried into the same single job', async () => {
+  const server = losesFirstAnswer();
+  const { client, calls, delays } = fakeClient([server.step]);
+  const job = await client.generateImage({ prompt: 'x' });
+  assert.equal(calls.length, 2);
+  assert.equal(delays.length, 1);
+  assert.equal(server.jobs.length, 1);
+  assert.equal(job.jobId, server.jobs[0].jobId);
+});
+
+test('without idempotentRetries the lost answer is an error, not a second job', async () => {
+  const server = losesFirstAnswer();
+  const { client, calls } = fakeClient([server.step], { idempotentRetries: false });
+  await assert.rejects(client.generateImage({ prompt: 'x' }), VSLClient.APIConnectionError);
+  assert.equal(calls.length, 1);
+  assert.equal(server.jobs.length, 1);
+});
+
+test('a key still in use is waited out by its Retry-After; other conflicts are never retried', async () => {
+  const inUse = apiError(409, 'IDEMPOTENCY_KEY_IN_USE', { 'Retry-After': '1' }, { retryAfter: 1 });
+  const { client, calls, delays } = fakeClient([inUse, jsonResponse(202, JOB)]);
+  assert.deepEqual(await client.generateImage({ prompt: 'x' }), JOB);
+  assert.deepEqual(delays, [1000]);
+  assert.equal(calls[0].headers.get('idempotency-key'), calls[1].headers.get('idempotency-key'));
+  for (const [status, code] of [[409, 'JOB_NOT_CANCELLABLE'], [422, 'IDEMPOTENCY_KEY_REUSED']]) {
+    const refused = fakeClient([apiError(status, code), jsonResponse(202, JOB)]);
+    const error = await refused.client.generateImage({ prompt: 'x' }).catch((e) => e);
+    assert.equal(error.code, code);
+    assert.equal(refused.calls.length, 1, code);
+  }
 });

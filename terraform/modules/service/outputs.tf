@@ -1,6 +1,6 @@
 output "endpoint_url" {
   description = "The API's base URL (null without the API Gateway)"
-  value       = module.app.endpoint_url
+  value       = one(aws_api_gateway_stage.api[*].invoke_url)
 }
 
 output "media_bucket" {
@@ -15,10 +15,15 @@ output "table_names" {
 
 output "jobs_queue_url" {
   description = "URL of the jobs queue"
-  value       = module.jobs_queue.url
+  value       = module.queues["jobs"].url
 }
 
 output "function_names" {
   description = "Lambda function names by handler"
   value       = module.app.function_names
+}
+
+output "replicate_token_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the Replicate token"
+  value       = one(aws_secretsmanager_secret.replicate_token[*].arn)
 }

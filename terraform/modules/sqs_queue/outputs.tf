@@ -17,3 +17,8 @@ output "dead_letter_arn" {
   description = "Dead-letter queue ARN"
   value       = aws_sqs_queue.dead_letter.arn
 }
+
+output "dead_letter_name" {
+  description = "Dead-letter queue name"
+  value       = aws_sqs_queue.dead_letter.name
+}

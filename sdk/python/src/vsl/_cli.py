@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import re
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
@@ -25,7 +28,8 @@ EXIT_UNREACHABLE = 6
 EXIT_CODES_HELP = """\
 exit codes:
   0  success
-  1  the API answered with an error (bad parameters, bad key, not found, rate limit, 5xx)
+  1  the API answered with an error (bad parameters, bad key, not found, a job that
+     cannot be cancelled, rate limit, 5xx)
   2  usage error (bad arguments, no API key)
   3  the job failed
   4  the job was cancelled
@@ -48,6 +52,8 @@ _MEDIA_FLAGS: Dict[str, List[Tuple[str, Callable[[str], Any]]]] = {
               ("--top-k", int), ("--top-p", float)],
 }
 _DEFAULT_MODELS = {"image": "flux-schnell", "video": "stability-video", "audio": "musicgen"}
+_JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+_AGO_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def _param(text: str) -> Tuple[str, Any]:
@@ -60,6 +66,25 @@ def _param(text: str) -> Tuple[str, Any]:
     except ValueError:
         value = raw
     return key, value
+
+
+def _since(text: str) -> str:
+    """An ISO 8601 time (sent as given), or an age such as 30m, 2h or 7d."""
+    ago = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not ago:
+        return text
+    moment = datetime.now(timezone.utc) - timedelta(**{_AGO_UNITS[ago[2]]: int(ago[1])})
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 up, got {text!r}")
+    return value
 
 
 def _add_connection_options(parser: argparse.ArgumentParser, top_level: bool) -> None:
@@ -130,6 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("job_id", metavar="JOB")
     _add_wait_options(wait, wait_flag=False)
     _add_connection_options(wait, top_level=False)
+
+    jobs = commands.add_parser(
+        "jobs", help="list the key's jobs, newest first", epilog=EXIT_CODES_HELP,
+        formatter_class=formatter,
+        description="List the API key's jobs, newest first. --user filters by user (the "
+                    "environment's VSL_USER_ID does not: without --user every user's jobs "
+                    "are listed, or only its own user's for a key bound to one).")
+    jobs.add_argument("--status", choices=_JOB_STATUSES, help="only jobs in this status")
+    jobs.add_argument("--model", help="only jobs of this model id")
+    jobs.add_argument("--since", type=_since, metavar="TIME",
+                      help="only jobs created at or after TIME: ISO 8601 with a zone "
+                           "(2030-01-01T00:00:00Z) or an age (30m, 2h, 7d)")
+    jobs.add_argument("--limit", type=_positive, default=20, metavar="N",
+                      help="show at most N jobs (default: 20)")
+    _add_connection_options(jobs, top_level=False)
+
+    cancel = commands.add_parser("cancel", help="cancel a pending or processing job",
+                                 epilog=EXIT_CODES_HELP, formatter_class=formatter)
+    cancel.add_argument("job_id", metavar="JOB")
+    _add_connection_options(cancel, top_level=False)
 
     models = commands.add_parser("models", help="list the models and their parameters",
                                  epilog=EXIT_CODES_HELP, formatter_class=formatter)
@@ -248,6 +293,31 @@ def _print_result(result: Result) -> None:
         print(f"also: {extra.get('url') or extra}")
 
 
+def _list_jobs(client: Client, args: argparse.Namespace) -> int:
+    listing = client.list_jobs(user_id=args.user, status=args.status, model_id=args.model,
+                               since=args.since, page_size=min(args.limit, 100))
+    # One more than shown, to tell whether there are more.
+    jobs = list(itertools.islice(listing, args.limit + 1))
+    more = len(jobs) > args.limit
+    jobs = jobs[:args.limit]
+    if args.json:
+        _print_json({"jobs": jobs})
+        return EXIT_OK
+    if not jobs:
+        print("no jobs", file=sys.stderr)
+        return EXIT_OK
+    rows = [("JOB", "STATUS", "MODEL", "USER", "CREATED")] + [
+        (j.job_id, j.status, j.model_id or "", j.user_id or "", j.created_at or "")
+        for j in jobs]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  "
+              + str(row[4]))
+    if more:
+        print(f"(more jobs: --limit {args.limit * 2} shows more)", file=sys.stderr)
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
     with Client(api_key=args.api_key, base_url=args.base_url, user_id=args.user) as client:
         if args.command == "generate":
@@ -278,6 +348,15 @@ def _run(args: argparse.Namespace) -> int:
                     print(f"error: {view.error}")
                 if view.result:
                     _print_result(view.result)
+            return EXIT_OK
+        if args.command == "jobs":
+            return _list_jobs(client, args)
+        if args.command == "cancel":
+            view = client.cancel(args.job_id)
+            if args.json:
+                _print_json(view)
+            else:
+                print(f"{view.job_id}: {view.status}")
             return EXIT_OK
         if args.command == "models":
             models = client.models()

@@ -9,9 +9,11 @@ import asyncio
 import os
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import (Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple, Union)
-from urllib.parse import quote, urlsplit
+from typing import (Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Mapping,
+                    Optional, Tuple, Union)
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -28,6 +30,7 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_WAIT_TIMEOUT_S = 300.0
 
 JobRef = Union[str, Mapping[str, Any]]
+Since = Union[str, datetime]
 ResultRef = Union[str, Mapping[str, Any]]
 StatusCallback = Callable[[JobStatus], Any]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -61,9 +64,8 @@ class _BaseClient:
         headers = {"X-API-Key": self.api_key or "", "Accept": "application/json",
                    "User-Agent": f"vsl-python/{__version__}"}
         if method == "POST":
-            # One key per logical POST, the same on every attempt: once the service
-            # honours it, a retried submission replays the first job instead of making
-            # a second one (the server ignores the header until then).
+            # One key per logical POST, the same on every attempt: a retried submission
+            # replays the first job instead of making a second one.
             headers["Idempotency-Key"] = f"vsl-python-{uuid.uuid4()}"
         return headers
 
@@ -74,11 +76,21 @@ class _BaseClient:
         if retries_done >= self.max_retries:
             return None
         status = response.status_code if response is not None else None
-        if not _retry.should_retry(method, status=status, error=error,
+        code = self._error_code(response) if response is not None else None
+        if not _retry.should_retry(method, status=status, error=error, code=code,
                                    retry_posts_freely=self.idempotent_retries):
             return None
         retry_after = _retry.parse_retry_after(response.headers) if response is not None else None
         return _retry.retry_delay(retries_done, retry_after, self.max_retry_after)
+
+    @staticmethod
+    def _error_code(response: httpx.Response) -> Optional[str]:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        code = body.get("code") if isinstance(body, dict) else None
+        return code if isinstance(code, str) else None
 
     @staticmethod
     def _connection_error(error: httpx.TransportError) -> APIConnectionError:
@@ -150,6 +162,37 @@ class _BaseClient:
     def _status_path(job_id: str) -> str:
         return "/status/" + quote(job_id, safe="")
 
+    @staticmethod
+    def _cancel_path(job_id: str) -> str:
+        return "/jobs/" + quote(job_id, safe="") + "/cancel"
+
+    @staticmethod
+    def _list_query(user_id: Optional[str], status: Optional[str], model_id: Optional[str],
+                    since: Optional[Since], page_size: Optional[int]) -> Dict[str, Any]:
+        """The filters given, as GET /jobs takes them (checked now, not at the first page)."""
+        if isinstance(since, datetime):
+            if since.tzinfo is None:
+                raise ValueError("since needs a time zone, e.g. datetime.now(timezone.utc)")
+            since = since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        query = {"userId": user_id, "status": status, "modelId": model_id, "since": since,
+                 "limit": page_size}
+        return {name: value for name, value in query.items() if value is not None}
+
+    @staticmethod
+    def _list_path(query: Dict[str, Any], cursor: Optional[str]) -> str:
+        # The service binds a cursor to the filters it was issued with: every page of
+        # one listing is asked with the same ones.
+        if cursor is not None:
+            query = {**query, "cursor": cursor}
+        return "/jobs" + ("?" + urlencode(query) if query else "")
+
+    @staticmethod
+    def _page(body: Any) -> Tuple[List[JobStatus], Optional[str]]:
+        if not isinstance(body, dict) or not isinstance(body.get("jobs"), list):
+            raise APIError("GET /jobs answered without a list of jobs")
+        cursor = body.get("nextCursor")
+        return [job_status(view) for view in body["jobs"]], cursor or None
+
     # ---- waiting -------------------------------------------------------------------
 
     def _estimate_for(self, view: JobStatus, models: Optional[List[Model]]) -> float:
@@ -215,10 +258,11 @@ class Client(_BaseClient):
             omitted when the key is bound to a user.
         timeout: seconds per HTTP request (connect: at most 5 s).
         max_retries: retries after the first attempt (connection errors, 408, 429, 5xx).
-        idempotent_retries: retry submissions like reads, relying on the
-            ``Idempotency-Key`` the client sends. Leave off until the service honours
-            idempotency keys: then a submission is retried only when nothing was created
-            (connection refused, 429, 503).
+        idempotent_retries: retry submissions like reads (the default): every POST
+            carries an ``Idempotency-Key`` of the client's own, the same on each attempt,
+            so the service answers a retry with the first attempt's job instead of
+            making a second. Turn off to retry a submission only when nothing was
+            created (connection refused, 429, 503).
         max_retry_after: the longest ``Retry-After`` slept through; a longer one raises.
         http_client: an ``httpx.Client`` of your own (proxies, transports, event hooks).
     """
@@ -226,7 +270,7 @@ class Client(_BaseClient):
     def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
                  user_id: Optional[str] = None, *,
                  timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, idempotent_retries: bool = False,
+                 max_retries: int = DEFAULT_MAX_RETRIES, idempotent_retries: bool = True,
                  max_retry_after: float = _retry.MAX_RETRY_AFTER_S,
                  http_client: Optional[httpx.Client] = None) -> None:
         super().__init__(api_key, base_url, user_id, timeout, max_retries, idempotent_retries,
@@ -246,7 +290,8 @@ class Client(_BaseClient):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None) -> Any:
+    def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None, *,
+                 retry_rate_limits: bool = True) -> Any:
         headers = self._headers(method)
         retries_done = 0
         while True:
@@ -260,7 +305,8 @@ class Client(_BaseClient):
             else:
                 if response.is_success:
                     return self._decode(response)
-                delay = self._retry_wait(method, retries_done, response=response)
+                delay = None if response.status_code == 429 and not retry_rate_limits \
+                    else self._retry_wait(method, retries_done, response=response)
                 if delay is None:
                     raise self._status_error(response)
             self._sleep(delay)
@@ -303,6 +349,37 @@ class Client(_BaseClient):
         """The job's current status view (``result`` once completed)."""
         return job_status(self._request("GET", self._status_path(self._job_id_of(job_id))))
 
+    def cancel(self, job_id: JobRef) -> JobStatus:
+        """Cancel a pending or processing job; return its status view, now ``cancelled``.
+
+        Cancelling a cancelled job answers the same. A job that already completed or
+        failed raises :class:`ConflictError` with code ``JOB_NOT_CANCELLABLE`` (its
+        ``body["status"]`` says which).
+        """
+        return job_status(self._request("POST", self._cancel_path(self._job_id_of(job_id))))
+
+    def list_jobs(self, *, user_id: Optional[str] = None, status: Optional[str] = None,
+                  model_id: Optional[str] = None, since: Optional[Since] = None,
+                  page_size: Optional[int] = None) -> Iterator[JobStatus]:
+        """The key's jobs, newest first, as status views; pages are fetched as you iterate.
+
+        Filters: ``user_id``, ``status`` (pending, processing, completed, failed,
+        cancelled), ``model_id``, ``since`` (jobs created at or after it: an aware
+        ``datetime`` or an ISO 8601 string with a zone). ``page_size`` is jobs per
+        request, 1-100 (the service's default: 20). Take the first N with
+        ``itertools.islice``; later pages are not fetched.
+        """
+        return self._jobs(self._list_query(user_id, status, model_id, since, page_size))
+
+    def _jobs(self, query: Dict[str, Any]) -> Iterator[JobStatus]:
+        cursor: Optional[str] = None
+        while True:
+            # A page may hold fewer jobs than asked, even none, and still not be the last.
+            jobs, cursor = self._page(self._request("GET", self._list_path(query, cursor)))
+            yield from jobs
+            if cursor is None:
+                return
+
     def models(self, *, refresh: bool = False) -> List[Model]:
         """The model catalog (cached after the first call)."""
         if self._models is None or refresh:
@@ -330,7 +407,9 @@ class Client(_BaseClient):
         throttled = 0
         while True:
             try:
-                view = self.get_status(job_id)
+                # A throttled poll is waited out below, where the deadline is known.
+                view = job_status(self._request("GET", self._status_path(job_id),
+                                                retry_rate_limits=False))
             except RateLimitError as error:
                 wait = self._throttle_wait(error, throttled)
                 if deadline is not None and self._clock() + wait > deadline:
@@ -405,7 +484,7 @@ class AsyncClient(_BaseClient):
     def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None,
                  user_id: Optional[str] = None, *,
                  timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, idempotent_retries: bool = False,
+                 max_retries: int = DEFAULT_MAX_RETRIES, idempotent_retries: bool = True,
                  max_retry_after: float = _retry.MAX_RETRY_AFTER_S,
                  http_client: Optional[httpx.AsyncClient] = None) -> None:
         super().__init__(api_key, base_url, user_id, timeout, max_retries, idempotent_retries,
@@ -425,7 +504,8 @@ class AsyncClient(_BaseClient):
         await self.close()
 
     async def _request(self, method: str, path: str,
-                       json: Optional[Dict[str, Any]] = None) -> Any:
+                       json: Optional[Dict[str, Any]] = None, *,
+                       retry_rate_limits: bool = True) -> Any:
         headers = self._headers(method)
         retries_done = 0
         while True:
@@ -439,7 +519,8 @@ class AsyncClient(_BaseClient):
             else:
                 if response.is_success:
                     return self._decode(response)
-                delay = self._retry_wait(method, retries_done, response=response)
+                delay = None if response.status_code == 429 and not retry_rate_limits \
+                    else self._retry_wait(method, retries_done, response=response)
                 if delay is None:
                     raise self._status_error(response)
             await self._sleep(delay)
@@ -472,6 +553,26 @@ class AsyncClient(_BaseClient):
         return job_status(await self._request("GET",
                                               self._status_path(self._job_id_of(job_id))))
 
+    async def cancel(self, job_id: JobRef) -> JobStatus:
+        """See :meth:`Client.cancel`."""
+        return job_status(await self._request("POST",
+                                              self._cancel_path(self._job_id_of(job_id))))
+
+    def list_jobs(self, *, user_id: Optional[str] = None, status: Optional[str] = None,
+                  model_id: Optional[str] = None, since: Optional[Since] = None,
+                  page_size: Optional[int] = None) -> AsyncIterator[JobStatus]:
+        """See :meth:`Client.list_jobs`: ``async for job in client.list_jobs(...)``."""
+        return self._jobs(self._list_query(user_id, status, model_id, since, page_size))
+
+    async def _jobs(self, query: Dict[str, Any]) -> AsyncIterator[JobStatus]:
+        cursor: Optional[str] = None
+        while True:
+            jobs, cursor = self._page(await self._request("GET", self._list_path(query, cursor)))
+            for job in jobs:
+                yield job
+            if cursor is None:
+                return
+
     async def models(self, *, refresh: bool = False) -> List[Model]:
         if self._models is None or refresh:
             self._models = [Model(m) for m in (await self._request("GET", "/models"))["models"]]
@@ -488,7 +589,8 @@ class AsyncClient(_BaseClient):
         throttled = 0
         while True:
             try:
-                view = await self.get_status(job_id)
+                view = job_status(await self._request("GET", self._status_path(job_id),
+                                                      retry_rate_limits=False))
             except RateLimitError as error:
                 wait = self._throttle_wait(error, throttled)
                 if deadline is not None and self._clock() + wait > deadline:

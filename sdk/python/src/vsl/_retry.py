@@ -1,8 +1,12 @@
 """When to retry a request and how long to wait first (pure functions, shared by both clients).
 
-A GET is retried on connection errors, timeouts, 408, 429 and 5xx. A POST creates a
-job, so without idempotency keys it is retried only when the answer proves nothing
-was created: the connection never opened, a 429, or a 503 (throttled before any job).
+A GET is retried on connection errors, timeouts, 408, 429 and 5xx. So is a POST: the
+client sends one ``Idempotency-Key`` per logical POST, the same on every attempt, and
+the service replays the first response to a retry instead of creating a second job.
+With idempotent retries turned off, a POST is retried only when the answer proves
+nothing was created: the connection never opened, a 429, or a 503 (throttled before
+any job). A 409 ``IDEMPOTENCY_KEY_IN_USE`` (the first attempt is still running) is
+waited out like a 429 either way: it created nothing.
 """
 from __future__ import annotations
 
@@ -21,13 +25,16 @@ MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 60.0
 
 _POST_SAFE_STATUSES = frozenset({429, 503})
+KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
 # Errors raised before the request left this machine: nothing can have been created.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def should_retry(method: str, *, status: Optional[int] = None,
-                 error: Optional[BaseException] = None, retry_posts_freely: bool = False) -> bool:
-    """Whether a failed attempt may be repeated (``status`` or ``error`` describes it)."""
+                 error: Optional[BaseException] = None, retry_posts_freely: bool = True,
+                 code: Optional[str] = None) -> bool:
+    """Whether a failed attempt may be repeated (``status`` and the API's error ``code``,
+    or ``error``, describe it)."""
     unsafe = method.upper() == "POST" and not retry_posts_freely
     if error is not None:
         if isinstance(error, _NOT_SENT_ERRORS):
@@ -35,6 +42,8 @@ def should_retry(method: str, *, status: Optional[int] = None,
         return not unsafe and isinstance(error, httpx.TransportError)
     if status is None:
         return False
+    if status == 409:
+        return code == KEY_IN_USE
     if unsafe:
         return status in _POST_SAFE_STATUSES
     return status in (408, 429) or status >= 500

@@ -1,0 +1,160 @@
+"""The built media layer, as Lambda loads it: a clean interpreter whose path
+holds only the function package (build/chalice/deployment.zip, Lambda's
+/var/task) and the layer's python/ (Lambda's /opt/python), nothing from the
+virtualenv. It probes and thumbnails real media of every kind we store.
+
+Needs `make package` first (make test runs it); a missing build fails, never skips.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from local.replicate_sim import media as sample_media
+from tools.package_terraform import BUILD, LAYER_PYTHON, ZIP_TIME, write_reproducible_zip
+
+LAYER_ZIP = BUILD / "media-layer.zip"
+FUNCTION_ZIP = BUILD / "chalice" / "deployment.zip"
+
+# Runs in the clean interpreter: sys.path is set by hand, as Lambda's is.
+CHECK = r"""
+import json, sys
+task, layer, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+sys.path[:0] = [task, layer]
+from chalicelib import media
+import av, numpy, PIL
+outside = [m.__file__ for m in (av, numpy, PIL) if not m.__file__.startswith(layer)]
+results = {}
+for name, (path, kind, thumbnail) in cases.items():
+    try:
+        info = media.probe(path, kind)
+        media.make_thumbnail(path, kind, thumbnail)
+        results[name] = {"ext": info.ext, "duration": info.duration, "width": info.width}
+    except Exception as e:
+        results[name] = {"error": f"{type(e).__name__}: {e}"}
+print(json.dumps({"outside": outside, "results": results}))
+"""
+
+
+def lambda_python() -> str:
+    """The base interpreter of the virtualenv (not the venv's own site-packages)."""
+    python = getattr(sys, "_base_executable", sys.executable)
+    version = subprocess.run([python, "-I", "-S", "-c",
+                              "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert version == LAYER_PYTHON, f"{python} is Python {version}; the layer is for {LAYER_PYTHON}"
+    return python
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory):
+    for built in (LAYER_ZIP, FUNCTION_ZIP):
+        assert built.is_file(), f"{built} is missing: run `make package`"
+    root = tmp_path_factory.mktemp("lambda")
+    with zipfile.ZipFile(FUNCTION_ZIP) as zf:
+        zf.extractall(root / "task")
+    with zipfile.ZipFile(LAYER_ZIP) as zf:
+        zf.extractall(root / "opt")
+        # extractall drops the mode bits; FFmpeg's and numpy's libraries need none,
+        # but keep what the zip says, as Lambda does.
+        for info in zf.infolist():
+            (root / "opt" / info.filename).chmod((info.external_attr >> 16) & 0o777)
+    return root
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    """Real media as the models return it (the simulator makes it)."""
+    d = tmp_path_factory.mktemp("samples")
+    files = {
+        "png": (sample_media.image_bytes("layer", 1, 640, 480, "png"), "image"),
+        "jpg": (sample_media.image_bytes("layer", 2, 640, 480, "jpg"), "image"),
+        "mp4": (sample_media.video_bytes(None, 14, 7, 127, 3, size=(320, 192)), "video"),
+        "wav": (sample_media.audio_bytes("layer", 4, 2.0, "wav"), "audio"),
+        "mp3": (sample_media.audio_bytes("layer", 5, 2.0, "mp3"), "audio"),
+    }
+    cases = {}
+    for ext, (data, kind) in files.items():
+        path = d / f"original.{ext}"
+        path.write_bytes(data)
+        cases[ext] = (str(path), kind, str(d / f"thumbnail-{ext}.jpg"))
+    return cases
+
+
+def test_the_layer_alone_probes_and_thumbnails_every_kind(unpacked, samples):
+    done = subprocess.run(
+        [lambda_python(), "-I", "-S", "-c", CHECK, str(unpacked / "task"),
+         str(unpacked / "opt" / "python"), json.dumps(samples)],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["outside"] == [], "media libraries loaded from outside the layer"
+    assert report["results"] == {
+        "png": {"ext": "png", "duration": None, "width": 640},
+        "jpg": {"ext": "jpg", "duration": None, "width": 640},
+        "mp4": {"ext": "mp4", "duration": 2.0, "width": 320},
+        "wav": {"ext": "wav", "duration": 2.0, "width": None},
+        "mp3": {"ext": "mp3", "duration": 2.0, "width": None},
+    }
+    for _, _, thumbnail in samples.values():
+        assert Path(thumbnail).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+
+
+def test_function_and_layer_fit_lambdas_unzipped_limit():
+    """Lambda refuses a function whose code and layers unzip to more than 250 MB."""
+    def unzipped(path):
+        with zipfile.ZipFile(path) as zf:
+            return sum(info.file_size for info in zf.infolist())
+    total = unzipped(FUNCTION_ZIP) + unzipped(LAYER_ZIP)
+    assert total < 250 * 2**20, f"{total / 2**20:.0f} MiB"
+
+
+def test_the_layer_zip_has_fixed_times_and_order():
+    with zipfile.ZipFile(LAYER_ZIP) as zf:
+        infos = zf.infolist()
+    assert {info.date_time for info in infos} == {ZIP_TIME}
+    names = [info.filename for info in infos]
+    assert names == sorted(names) and all(n.startswith("python/") for n in names)
+
+
+def test_the_same_files_zip_to_the_same_bytes(tmp_path):
+    """The layer's own files, copied anew (new times, another creation order),
+    zip to exactly build/media-layer.zip."""
+    staging = BUILD / "media-layer"
+    assert staging.is_dir(), f"{staging} is missing: run `make package`"
+    copy = tmp_path / "copy"
+    shutil.copytree(staging, copy, copy_function=shutil.copy)  # shutil.copy: new mtimes
+    out = tmp_path / "again.zip"
+    write_reproducible_zip(copy, out)
+    assert digest(out) == digest(LAYER_ZIP)
+
+
+def test_zip_bytes_depend_on_content_not_on_times_or_creation_order(tmp_path):
+    def tree(root, order, mtime):
+        for name in order:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(name * 3)
+            if name.endswith(".so"):
+                path.chmod(0o755)
+            os.utime(path, (mtime, mtime))
+        return root
+    names = ["python/b/lib.so", "python/a.py", "python/b/__init__.py"]
+    first, second = tmp_path / "1.zip", tmp_path / "2.zip"
+    write_reproducible_zip(tree(tmp_path / "x", names, 1_000_000_000), first)
+    write_reproducible_zip(tree(tmp_path / "y", names[::-1], 1_700_000_000), second)
+    assert digest(first) == digest(second)
+    with zipfile.ZipFile(first) as zf:
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+    assert modes == {"python/a.py": 0o644, "python/b/__init__.py": 0o644,
+                     "python/b/lib.so": 0o755}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
