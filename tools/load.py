@@ -247,7 +247,7 @@ def main(argv=None) -> int:
                         help="concurrent clients, one API key each (default 50)")
     parser.add_argument("--hourly-limit", type=int, default=15,
                         help="submissions per hour allowed to each client (default 15)")
-    parser.add_argument("--deadline", type=float, default=900,
+    parser.add_argument("--deadline", type=float, default=1200,
                         help="seconds after the first submit by which every job must end")
     parser.add_argument("--logs", type=Path, default=None,
                         help="directory for the stack's logs (default: a temporary one)")
