@@ -95,6 +95,19 @@ def render_errors(event, get_response):
 OPERATIONS = {}
 
 
+# AWS answers that mean "busy or failing, not your fault": a 503 to retry, not a 500.
+_OUTAGE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
+                 "RequestLimitExceeded", "Throttling", "SlowDown", "InternalError",
+                 "InternalServerError", "ServiceUnavailable", "InternalFailure"}
+
+
+def _is_dependency_outage(error: Exception) -> bool:
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in _OUTAGE_CODES
+    return isinstance(error, (ConnectionError, HTTPClientError))
+
+
 def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, cors=_CORS):
     """A route whose domain errors become documented error responses. GET routes
     answer HEAD too; a JSON body must say so in its Content-Type. Client routes
@@ -116,6 +129,13 @@ def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, co
                 return view(**kwargs)
             except errors.DomainError as e:
                 return error_response(e)
+            except Exception as e:
+                if not _is_dependency_outage(e):
+                    raise
+                app.log.warning("%s %s: a dependency failed: %s", app.current_request.method,
+                                path, e)
+                return error_response(errors.ServiceUnavailable(
+                    "A dependency is busy or failing; retry shortly.", retry_after=1))
         return app.route(path, methods=methods, cors=cors)(handle)
     return register
 

@@ -44,6 +44,8 @@ class Settings(BaseModel):
     replicate_timeout_s: float = Field(7.0, gt=0, le=9)
     # How long a process trusts an API key it looked up: a revocation takes this long.
     key_cache_s: float = Field(60, ge=0, le=300)
+    # How long a processor holds a job's copy: at least the processor's timeout (120 s).
+    copy_lease_s: int = Field(150, ge=1)
     # A quiet active job is checked against Replicate when polled (lost webhooks).
     reconcile_after_s: int = Field(30, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
@@ -135,6 +137,7 @@ def settings_from_env(env=None) -> Settings:
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
         reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
         key_cache_s=float(env.get("VSL_KEY_CACHE_S", 60)),
+        copy_lease_s=int(env.get("VSL_COPY_LEASE_S", 150)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",
         cache_by_default=env.get("VSL_CACHE_BY_DEFAULT", "false").lower() == "true",
         cache_window_s=int(env.get("VSL_CACHE_WINDOW_S", 7 * 86400)),

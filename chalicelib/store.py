@@ -86,6 +86,10 @@ class JobRepository(Protocol):
         """Apply ``changes`` (Job field names) if the job's status is one of
         ``from_statuses``; the job afterwards, or StaleTransition."""
 
+    def claim_copy(self, job_id: str, until: datetime, now: datetime) -> bool:
+        """Take the job's copy until ``until`` unless another holder's claim is still
+        running; False then (or when the job is no longer active)."""
+
     def list(self, query: JobQuery) -> JobPage:
         """One query of an index: no scan, no per-item read. A page may hold fewer
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
@@ -107,7 +111,8 @@ class JobRepository(Protocol):
 # Jobs still needing attention (active, or their end's event unsent) carry this
 # attribute; the sparse by-open index holds only them, so the sweep never scans.
 SWEEP_KEY, OPEN = "sweepKey", "open"
-_DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at"}
+_DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at",
+                    "copying_until"}
 
 
 def _attribute(field: str) -> str:
@@ -205,6 +210,23 @@ class DynamoJobStore:
                 raise StaleTransition(job_id) from e
             raise
         return job_from_item(resp["Attributes"])
+
+    def claim_copy(self, job_id: str, until: datetime, now: datetime) -> bool:
+        try:
+            self.table.update_item(
+                Key={"jobId": job_id}, UpdateExpression="SET copyingUntil = :until",
+                ConditionExpression="attribute_exists(jobId) AND #s IN (:pending, :processing) "
+                                    "AND (attribute_not_exists(copyingUntil) OR "
+                                    "copyingUntil <= :now)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":until": iso(until), ":now": iso(now),
+                                           ":pending": JobStatus.PENDING.value,
+                                           ":processing": JobStatus.PROCESSING.value})
+            return True
+        except ClientError as e:
+            if _is_conditional_failure(e):
+                return False
+            raise
 
     def list(self, query: JobQuery) -> JobPage:
         names, values = {}, {}

@@ -129,7 +129,7 @@ def services() -> Services:
         prediction_events=PredictionEvents(
             jobs, lifecycle, queue, replicate_client, storage,
             OutputCopier(storage, s.output_policy, s.max_output_bytes),
-            webhook_secret=s.replicate_webhook_secret),
+            webhook_secret=s.replicate_webhook_secret, copy_lease_s=s.copy_lease_s),
         thumbnails=Thumbnails(jobs, lifecycle, storage),
         reconciler=reconciler,
         control=JobControl(status, lifecycle, replicate_client),

@@ -94,6 +94,8 @@ class LocalStack:
             "REPLICATE_API_TOKEN": SIMULATOR_TOKEN, "VSL_PUBLIC_BASE_URL": self.api_url,
             "VSL_ALLOW_PRIVATE_INPUTS": "true", "PYTHONUNBUFFERED": "1",
             "VSL_PLAYGROUND_SAMPLE_IMAGE": f"{self.simulator_url}/samples/input.jpg",
+            # No function timeout here bounds a dead copy's claim: a short one does.
+            "VSL_COPY_LEASE_S": "30",
         })
         env.update(self.extra_env)
         return env

@@ -79,6 +79,15 @@ class InMemoryJobStore:
             self.items[job_id] = replace(job, **changes)
             return self.items[job_id]
 
+    def claim_copy(self, job_id, until, now) -> bool:
+        with self.lock:
+            job = self.items.get(job_id)
+            if job is None or job.status not in ACTIVE or (
+                    job.copying_until is not None and job.copying_until > now):
+                return False
+            self.items[job_id] = replace(job, copying_until=until)
+            return True
+
     def latest_with_cache_key(self, cache_key, since, limit=10):
         return sorted((j for j in self.items.values() if j.cache_key == cache_key
                        and j.created_at >= since), key=lambda j: j.created_at,

@@ -109,6 +109,8 @@ class Job:
     cached: Optional[bool] = None
     # The job whose result this one takes (set while following, and after).
     follows: Optional[str] = None
+    # A processor is copying the outputs until then: nobody else starts the same copy.
+    copying_until: Optional[datetime] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)

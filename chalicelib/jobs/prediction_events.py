@@ -14,6 +14,7 @@ else, and a job that has its prediction accepts no other.
 """
 import logging
 import tempfile
+from datetime import timedelta
 from typing import Callable, Dict, Optional
 
 from chalicelib.catalog import CATALOG
@@ -31,6 +32,10 @@ from chalicelib.validation import parse_json
 log = logging.getLogger(__name__)
 
 
+class CopyInProgress(Exception):
+    """Another processor holds the job's copy; the event is retried later."""
+
+
 def prediction_message(job_id: str, prediction: Prediction) -> dict:
     return {"kind": "prediction", "jobId": job_id, "prediction": prediction.to_message()}
 
@@ -38,7 +43,8 @@ def prediction_message(job_id: str, prediction: Prediction) -> dict:
 class PredictionEvents:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
                  replicate: Callable[[], Replicate], storage: MediaStorage,
-                 outputs: OutputCopier, webhook_secret: Optional[str] = None):
+                 outputs: OutputCopier, webhook_secret: Optional[str] = None,
+                 copy_lease_s: int = 150):
         self.jobs = jobs
         self.lifecycle = lifecycle
         self.queue = queue
@@ -46,6 +52,8 @@ class PredictionEvents:
         self.storage = storage
         self.outputs = outputs
         self._webhook_secret = webhook_secret
+        # At least the processor's timeout: a live copy cannot hold it longer.
+        self.copy_lease = timedelta(seconds=copy_lease_s)
 
     # ---- the webhook route ----------------------------------------------------
 
@@ -143,6 +151,21 @@ class PredictionEvents:
                                             "it could be copied." if prediction.data_removed
                                 else "The prediction succeeded but returned no output.")
             return
+        now = self.lifecycle.clock.now()
+        if not self.jobs.claim_copy(job.job_id, now + self.copy_lease, now):
+            # Another processor is copying (a duplicate or reconciled event): leave this
+            # message for a retry, which finds the job completed, or the copy abandoned.
+            raise CopyInProgress(job.job_id)
+        try:
+            self._copy(job, prediction, urls, attempt, max_attempts)
+        finally:
+            try:  # done, failed or about to be retried: the next holder need not wait
+                self.jobs.update(job.job_id, {"copying_until": None}, ACTIVE)
+            except StaleTransition:
+                pass
+
+    def _copy(self, job: Job, prediction: Prediction, urls, attempt: int,
+              max_attempts: int) -> None:
         try:
             with tempfile.TemporaryDirectory(prefix="vsl-") as workdir:
                 downloaded = self.outputs.download(job, urls, workdir)
@@ -156,7 +179,7 @@ class PredictionEvents:
                 self.outputs.upload(downloaded)
         except OutputUnusable as e:
             self.lifecycle.fail(job.job_id, f"The result could not be stored: {e}")
-        except StaleTransition:
+        except (StaleTransition, CopyInProgress):
             raise
         except Exception as e:
             if attempt >= max_attempts:

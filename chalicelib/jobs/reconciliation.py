@@ -47,6 +47,8 @@ class Reconciler:
             return self.lifecycle.resume_notification(job)
         if job.status not in ACTIVE or now - job.updated_at < quiet_after:
             return job
+        if job.copying_until and now < job.copying_until:
+            return job  # the result is being copied: Replicate has nothing newer to say
         if job.reconciled_at and now - job.reconciled_at < quiet_after:
             return job
         if job.replicate_id is None:

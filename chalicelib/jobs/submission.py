@@ -75,14 +75,26 @@ class Submission:
                   estimated_cost=model.estimated_cost(params), webhook_url=request.webhook_url,
                   cache_key=cache_key(caller.client_id, model.model_id, parameters))
         use_cache = self.cache_by_default if request.cache is None else request.cache
-        source = self.reuse.source_for(job.cache_key) if use_cache else None
-        if source is not None:
-            job = job.with_changes(cached=True, estimated_cost=0.0)
+        try:
+            source = self.reuse.source_for(job.cache_key) if use_cache else None
+            if source is not None:
+                job = job.with_changes(cached=True, estimated_cost=0.0)
             self.jobs.create(job)
+        except Exception:
+            # Nothing was started: the submission is given back (an outage answers 503).
+            self._refund(admission)
+            raise
+        if source is not None:
             return Accepted(self.reuse.take(job, source), admission)
-        self.jobs.create(job)
         with logs.job_context(job.job_id):
             return self._start(job, admission, public_base_url, start_later)
+
+    @staticmethod
+    def _refund(admission: Admission) -> None:
+        try:
+            admission.refund()
+        except Exception:  # the limits' store is failing too: under-admitting is safe
+            log.exception("a submission could not be given back")
 
     def _start(self, job: Job, admission: Admission, public_base_url: str,
                start_later: bool) -> Accepted:

@@ -1,6 +1,7 @@
 """The job lifecycle on in-memory fakes: every state, every event order,
 duplicates, late and lost events, crashes between steps. No server, no network."""
 import itertools
+from datetime import timedelta
 
 import pytest
 
@@ -597,3 +598,37 @@ def test_the_sweep_ends_jobs_nobody_polls_and_resends_lost_events():
     sweeper.sweep()
     assert world.job(never_started.job_id).status == JobStatus.FAILED
     assert not list(world.jobs.open_jobs(world.clock.now()))
+
+
+def test_an_event_arriving_while_another_processor_copies_waits_and_never_copies_twice():
+    from chalicelib.jobs.prediction_events import CopyInProgress
+    world = World()
+    job = world.submit()
+    world.replicate.succeed("p1", world.files)
+    now = world.clock.now()
+    assert world.jobs.claim_copy(job.job_id, now + timedelta(seconds=150), now)  # a live copy
+    world.clock.advance(31)
+    world.status(job.job_id)
+    assert not world.queue.messages  # reconciliation leaves a job being copied alone
+    message = {"kind": "prediction", "jobId": job.job_id,
+               "prediction": world.replicate.predictions["p1"].to_message()}
+    with pytest.raises(CopyInProgress):
+        world.events.handle(message, 1, MAX_ATTEMPTS)
+    assert world.files.calls == 0
+    world.clock.advance(150)  # the holder died: its claim lapses and the retry copies
+    world.events.handle(message, 2, MAX_ATTEMPTS)
+    world.run_all()
+    assert world.job(job.job_id).status == JobStatus.COMPLETED and world.files.calls == 1
+
+
+def test_a_job_write_that_fails_gives_the_submission_back():
+    world = World(limits=Limits(submissions_per_hour=1))
+
+    def throttled(job):
+        raise ConnectionError("the table is throttling (fake)")
+    original, world.jobs.create = world.jobs.create, throttled
+    with pytest.raises(ConnectionError):
+        world.submit()
+    world.jobs.create = original
+    assert not world.replicate.created
+    world.submit()  # the only submission of the hour was given back
