@@ -66,10 +66,10 @@ class S3MediaStorage:
         # output costs the processor about as much memory as a 2 MB one (boto3's
         # defaults read ten 8 MB parts ahead).
         from boto3.s3.transfer import TransferConfig
+        config = TransferConfig(multipart_chunksize=5 * 1024 * 1024, max_concurrency=2)
+        config.max_in_memory_upload_chunks = 2  # s3transfer's setting; boto3 has no argument
         self.s3.upload_fileobj(source, self.bucket, key, ExtraArgs={
-            "ContentType": content_type, "Tagging": f"kind={kind}"}, Config=TransferConfig(
-                multipart_chunksize=5 * 1024 * 1024, max_concurrency=2,
-                max_in_memory_upload_chunks=2))
+            "ContentType": content_type, "Tagging": f"kind={kind}"}, Config=config)
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
