@@ -1,6 +1,6 @@
 """The media bucket: where results live, streaming copies, presigned links."""
 from datetime import datetime
-from typing import BinaryIO, Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol
 
 MEDIA_PREFIXES = {"image": "images", "video": "videos", "audio": "audio"}
 ORIGINAL_STEM = "original"
@@ -32,8 +32,9 @@ def parse_original_key(key: str) -> Optional[str]:
 
 
 class MediaStorage(Protocol):
-    def upload(self, source: BinaryIO, key: str, content_type: str, kind: str) -> None:
-        """Store a stream; ``kind`` (original, output, thumbnail) tags it for lifecycle rules."""
+    def upload(self, path: str, key: str, content_type: str, kind: str) -> None:
+        """Store a local file; ``kind`` (original, output, thumbnail) tags it for lifecycle
+        rules."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -61,15 +62,14 @@ class S3MediaStorage:
     def s3(self):
         return self._s3()
 
-    def upload(self, source: BinaryIO, key: str, content_type: str, kind: str) -> None:
-        # Multipart in S3's smallest parts, two in flight and two read ahead: a 2 GB
-        # output costs the processor about as much memory as a 2 MB one (boto3's
-        # defaults read ten 8 MB parts ahead).
+    def upload(self, path: str, key: str, content_type: str, kind: str) -> None:
+        # From the file, part by part (multipart above 8 MB), four parts in flight: a 2 GB
+        # output costs the processor about as much memory as a 2 MB one, and a stream
+        # would be read ahead into memory.
         from boto3.s3.transfer import TransferConfig
-        config = TransferConfig(multipart_chunksize=5 * 1024 * 1024, max_concurrency=2)
-        config.max_in_memory_upload_chunks = 2  # s3transfer's setting; boto3 has no argument
-        self.s3.upload_fileobj(source, self.bucket, key, ExtraArgs={
-            "ContentType": content_type, "Tagging": f"kind={kind}"}, Config=config)
+        self.s3.upload_file(path, self.bucket, key, ExtraArgs={
+            "ContentType": content_type, "Tagging": f"kind={kind}"},
+            Config=TransferConfig(max_concurrency=4))
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

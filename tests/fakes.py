@@ -167,11 +167,12 @@ class FakeStorage:
         self.events: List[str] = []
         self.fail_uploads = 0
 
-    def upload(self, source, key, content_type, kind) -> None:
+    def upload(self, path, key, content_type, kind) -> None:
         if self.fail_uploads:
             self.fail_uploads -= 1
             raise ConnectionError("storage is down (fake)")
-        self.objects[key] = (source.read(), content_type, kind)
+        with open(path, "rb") as f:
+            self.objects[key] = (f.read(), content_type, kind)
         self.events.append(key)
 
     def exists(self, key) -> bool:

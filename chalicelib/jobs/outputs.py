@@ -79,13 +79,11 @@ class OutputCopier:
             log.error("job %s: no thumbnail: %s", job.job_id, e)
             return None
         key = f"{self.prefix(job)}/{THUMBNAIL_NAME}"
-        with open(local, "rb") as f:
-            self.storage.upload(f, key, "image/jpeg", "thumbnail")
+        self.storage.upload(local, key, "image/jpeg", "thumbnail")
         return key
 
     def upload(self, downloaded: List[Downloaded]) -> None:
         # The original last: its creation event wakes the thumbnailer, which completes the job.
         for i, d in reversed(list(enumerate(downloaded))):
-            with open(d.path, "rb") as f:
-                self.storage.upload(f, d.key, d.info.content_type,
-                                    "original" if i == 0 else "output")
+            self.storage.upload(d.path, d.key, d.info.content_type,
+                                "original" if i == 0 else "output")

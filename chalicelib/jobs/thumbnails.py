@@ -45,8 +45,7 @@ class Thumbnails:
             self.storage.download_file(key, src)
             try:
                 media.make_thumbnail(src, job.media_type, dst)
-                with open(dst, "rb") as f:
-                    self.storage.upload(f, thumbnail_key, "image/jpeg", "thumbnail")
+                self.storage.upload(dst, thumbnail_key, "image/jpeg", "thumbnail")
             except media.MediaUnreadable as e:
                 # The original was probed already; a job is not failed for its preview.
                 log.error("job %s: no thumbnail: %s", job.job_id, e)
