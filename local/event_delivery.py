@@ -5,6 +5,10 @@ Semantics kept: a message is deleted only after its handler returns; a handler
 error leaves it to reappear after the visibility timeout; the queue's redrive
 policy moves it to the dead-letter queue after its last allowed receive.
 
+SQS and S3 deliver at least once. VSL_EVENT_DUPLICATES=N (default 1) makes that
+certain: every received message, and so every S3 record in it, is handed to its
+handler N times before it is deleted (the fault suite runs with 3).
+
 Each handled message that concerns a job prints one line on stdout (which job,
 how its status moved); the detailed log goes to --log-file.
 """
@@ -22,10 +26,14 @@ log = logging.getLogger("event-delivery")
 
 
 class QueueConsumer:
-    def __init__(self, name: str, queue_url: str, deliver: Callable[[dict], None]):
+    def __init__(self, name: str, queue_url: str, deliver: Callable[[dict], None],
+                 copies: int = 1):
+        if copies < 1:
+            raise ValueError("copies must be at least 1")
         self.name = name
         self.queue_url = queue_url
         self.deliver = deliver
+        self.copies = copies  # handler calls per received message (duplicate delivery)
         self.sqs = boto3.client("sqs")
         self._arn = None
 
@@ -44,7 +52,8 @@ class QueueConsumer:
             log.info("%s: message %s, receive %s", self.name, message["MessageId"][:8],
                      message.get("Attributes", {}).get("ApproximateReceiveCount"))
             try:
-                self.deliver(self._sqs_record(message))
+                for _ in range(self.copies):
+                    self.deliver(self._sqs_record(message))
             except Exception:  # the handler's failure: leave the message for a retry
                 log.exception("%s: handler failed (receive %s); will retry", self.name,
                               message.get("Attributes", {}).get("ApproximateReceiveCount"))
@@ -190,15 +199,19 @@ def main():
     stage = os.environ.get("VSL_STAGE", "local")
     names = app.wiring.settings().names
     report = JobEventReporter(DynamoJobStore(dynamodb_table(names.jobs_table)).get)
+    copies = int(os.environ.get("VSL_EVENT_DUPLICATES") or 1)
+    if copies > 1:
+        log.warning("every message and S3 event is delivered %d times (VSL_EVENT_DUPLICATES)",
+                    copies)
     consumers = [
         QueueConsumer("jobs", sqs.get_queue_url(QueueName=names.jobs_queue)["QueueUrl"],
-                      report.wrap("jobs", sqs_delivery(app.process_job_event))),
+                      report.wrap("jobs", sqs_delivery(app.process_job_event)), copies),
         QueueConsumer("notifications",
                       sqs.get_queue_url(QueueName=names.notifications_queue)["QueueUrl"],
-                      sqs_delivery(app.deliver_notifications)),
+                      sqs_delivery(app.deliver_notifications), copies),
         QueueConsumer("media-events",
                       sqs.get_queue_url(QueueName=media_events_queue(stage))["QueueUrl"],
-                      report.wrap("media-events", s3_delivery(app.make_thumbnail))),
+                      report.wrap("media-events", s3_delivery(app.make_thumbnail)), copies),
     ]
     consumers = [c for c in consumers if c.name in args.queues]
     stop = threading.Event()
