@@ -1,0 +1,154 @@
+"""What every fault case asserts once its jobs have ended: each accepted job is
+terminal as the fault makes right, no stored result is lost, and nothing is
+charged or notified twice (one prediction per job at the simulator, one
+stage-wide event per job at the receiver, usage that adds up)."""
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import boto3
+import requests
+
+from tests.conftest import Api, Simulator
+from tests.integration.test_keys_and_limits import predictions_with_prompt
+
+BUCKET = "vsl-media-local-media"
+# The first bytes of each kind of stored original.
+MAGIC = {"image/png": (b"\x89PNG",), "audio/wav": (b"RIFF",), "audio/mpeg": (b"ID3", b"\xff\xfb"),
+         "video/mp4": (b"ftyp",)}
+END_EVENTS = {"completed": "job.completed", "failed": "job.failed", "cancelled": "job.cancelled"}
+
+# A small job of each model kind: prompts are filled in per job, so each is unique.
+KINDS = {
+    "image": {"mediaType": "image", "modelId": "flux-schnell", "parameters": {"width": 512,
+                                                                             "height": 512}},
+    "audio": {"mediaType": "audio", "modelId": "musicgen", "parameters": {"duration": 1}},
+    "mp3": {"mediaType": "audio", "modelId": "musicgen",
+            "parameters": {"duration": 1, "output_format": "mp3"}},
+}
+
+
+def emulator_client(stack, service: str):
+    """A client straight to the stack's emulator (never through a fault proxy)."""
+    return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@dataclass
+class Submitted:
+    prompt: str
+    body: dict
+    status_code: int
+    response: dict
+    remaining: Optional[str] = None  # X-RateLimit-Remaining
+
+    @property
+    def accepted(self) -> bool:
+        return self.status_code == 202
+
+    @property
+    def job_id(self) -> str:
+        return self.response["jobId"]
+
+
+@dataclass
+class Run:
+    """The submissions of one case, all for one fresh user."""
+    api: Api
+    user: str = field(default_factory=lambda: f"faults-{uuid.uuid4().hex[:10]}")
+    submitted: List[Submitted] = field(default_factory=list)
+
+    def submit(self, kind: str, model_id: str = None, **extra_params) -> Submitted:
+        template = KINDS[kind]
+        prompt = f"{kind} fault case {uuid.uuid4().hex}"
+        body = {"userId": self.user, "mediaType": template["mediaType"],
+                "modelId": model_id or template["modelId"],
+                "parameters": dict(template["parameters"], prompt=prompt, **extra_params)}
+        resp = self.api.submit(body, timeout=60)
+        made = Submitted(prompt, body, resp.status_code, resp.json(),
+                         resp.headers.get("X-RateLimit-Remaining"))
+        self.submitted.append(made)
+        return made
+
+    @property
+    def accepted(self) -> List[Submitted]:
+        return [s for s in self.submitted if s.accepted]
+
+
+def wait_terminal(api: Api, jobs: List[Submitted], timeout_s: float) -> Dict[str, dict]:
+    deadline = time.monotonic() + timeout_s
+    views = {}
+    for job in jobs:
+        views[job.job_id] = api.wait_for(job.job_id, timeout_s=max(1, deadline - time.monotonic()))
+    return views
+
+
+def wait_quiet(stack, sim: Simulator, views: Dict[str, dict], timeout_s: float = 60) -> None:
+    """Wait until nothing more can happen to these jobs: every webhook their
+    predictions will send has been sent (or dropped) and every queue is empty, so a
+    duplicate charge or notification, if any, has happened by now."""
+    sqs = emulator_client(stack, "sqs")
+    urls = [u for u in sqs.list_queues(QueueNamePrefix="vsl-media-local-").get("QueueUrls", [])
+            if "dlq" not in u.rsplit("/", 1)[-1] and "dead" not in u.rsplit("/", 1)[-1]]
+    predictions = {v["replicateId"] for v in views.values() if v.get("replicateId")}
+    deadline = time.monotonic() + timeout_s
+    calm = 0
+    while True:
+        log = requests.get(f"{sim.base_url}/_sim/webhooks", timeout=10).json()
+        sent = {(e["id"], e["event"]) for e in log}
+        unsent = [p for p in predictions
+                  if (p, "completed") not in sent and
+                  sim.api("GET", f"/v1/predictions/{p}").json()["status"] != "canceled"]
+        busy = sum(int(v) for u in urls for v in sqs.get_queue_attributes(
+            QueueUrl=u, AttributeNames=["ApproximateNumberOfMessages",
+                                        "ApproximateNumberOfMessagesNotVisible",
+                                        "ApproximateNumberOfMessagesDelayed"]
+        )["Attributes"].values())
+        calm = calm + 1 if not unsent and not busy else 0
+        if calm >= 3:  # three looks in a row: no message is between two queues
+            return
+        assert time.monotonic() < deadline, f"still busy: {busy} messages, webhooks of {unsent}"
+        time.sleep(0.5)
+
+
+def assert_invariants(run: Run, stack, sim: Simulator, receiver, path: str,
+                      views: Dict[str, dict], expect: str = "completed",
+                      error_has: Tuple[str, ...] = (), refused: int = 0) -> None:
+    """``expect``: the status every accepted job ends in; ``error_has``: words one of
+    which a failed job's error says; ``refused``: submissions answered 5xx (recorded failed, given back)."""
+    s3 = emulator_client(stack, "s3")
+    stored = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+              for o in page.get("Contents", [])]
+    wait_quiet(stack, sim, views)
+    cost = 0.0
+    for job in run.accepted:
+        view = views[job.job_id]
+        assert view["status"] == expect, view
+        assert predictions_with_prompt(sim, job.prompt) == 1, (job.prompt, view)
+        events = receiver.received(path, job.job_id)
+        assert len(events) == 1, [(e["id"], e["payload"]) for e in events]
+        (event,) = events
+        assert event["verified"] and event["payload"]["event"] == END_EVENTS[expect], event
+        if expect == "completed":
+            cost += job.response["estimatedCost"]
+            result = view["result"]
+            original = requests.get(result["originalUrl"], timeout=60)
+            assert original.status_code == 200, original.text[:200]
+            assert len(original.content) == result["fileSize"], (len(original.content), result)
+            head = original.content[:12]
+            assert any(m in head for m in MAGIC[result["contentType"]]), (head, result)
+            assert requests.get(result["thumbnailUrl"], timeout=30).content[:2] == b"\xff\xd8"
+        else:
+            assert error_has and any(e in view["error"] for e in error_has), view
+            assert not view.get("result"), view
+            assert not [k for k in stored if job.job_id in k], "a failed job left files"
+    for job in run.submitted:
+        if not job.accepted:
+            assert predictions_with_prompt(sim, job.prompt) == 0, job.response
+    usage = run.api.request("GET", "/usage", params={"userId": run.user}).json()["totals"]
+    accepted = len(run.accepted)
+    assert usage["jobs"] == accepted + refused, usage
+    assert usage[expect] == accepted, usage
+    assert usage["failed"] == (accepted if expect == "failed" else 0) + refused, usage
+    assert abs(usage["cost"] - round(cost, 6)) < 1e-6, (usage, cost)
