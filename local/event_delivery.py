@@ -17,6 +17,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from typing import Callable, List, Optional, Tuple
 from urllib.parse import unquote_plus
 
@@ -164,12 +165,21 @@ def run_forever(consumers: List[QueueConsumer], workers_each: int, stop: threadi
     return threads
 
 
+def scheduled_event() -> dict:
+    """An EventBridge scheduled event, every field Chalice's CloudWatchEvent reads."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": boto3.session.Session().region_name or "us-east-1",
+            "resources": [], "detail": {}}
+
+
 def run_schedule(handler, interval_s: float, stop: threading.Event) -> threading.Thread:
     """Invoke a scheduled handler every ``interval_s``, as EventBridge does on AWS."""
     def loop():
         while not stop.wait(interval_s):
             try:
-                handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
+                handler(scheduled_event(), None)
             except Exception:  # the next tick tries again
                 log.exception("scheduled handler failed")
     thread = threading.Thread(target=loop, daemon=True, name="schedule")

@@ -1,5 +1,7 @@
 """Replicate misbehaving: webhooks lost, late, duplicated and out of order;
 429 and 5xx storms on create and on get; outputs that expire before the copy."""
+import time
+
 import pytest
 
 from tests.faults.invariants import Run, assert_invariants, wait_terminal
@@ -22,6 +24,22 @@ def test_webhooks_lost_late_duplicated_or_reordered_complete_each_job_once(
     for kind in ("image", "audio", "image"):
         assert run.submit(kind).status_code == 202, run.submitted[-1].response
     views = wait_terminal(api, run.accepted, timeout_s=90)
+    assert_invariants(run, stack, sim, receiver, PATH, views)
+
+
+def test_with_every_webhook_lost_and_nobody_polling_the_sweep_ends_each_job_once(
+        api, sim, stack, receiver):
+    sim.faults(drop_webhooks=100, latency_s=0.5)
+    run = Run(api)
+    for kind in ("image", "audio"):
+        assert run.submit(kind).status_code == 202, run.submitted[-1].response
+    # No status poll (it would reconcile): the job's own event says it ended.
+    for job in run.accepted:
+        deadline = time.monotonic() + 90
+        while not receiver.received(PATH, job.job_id):
+            assert time.monotonic() < deadline, f"job {job.job_id} was never swept"
+            time.sleep(0.5)
+    views = wait_terminal(api, run.accepted, timeout_s=10)
     assert_invariants(run, stack, sim, receiver, PATH, views)
 
 
