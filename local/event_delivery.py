@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from typing import Callable, List, Optional, Tuple
 from urllib.parse import unquote_plus
 
@@ -37,6 +38,7 @@ class QueueConsumer:
         self.copies = copies  # handler calls per received message (duplicate delivery)
         self.sqs = boto3.client("sqs")
         self._arn = None
+        self._visibility: Optional[int] = None
 
     @property
     def arn(self) -> str:
@@ -53,8 +55,9 @@ class QueueConsumer:
             log.info("%s: message %s, receive %s", self.name, message["MessageId"][:8],
                      message.get("Attributes", {}).get("ApproximateReceiveCount"))
             try:
-                for _ in range(self.copies):
-                    self.deliver(self._sqs_record(message))
+                with self._kept_invisible(message):
+                    for _ in range(self.copies):
+                        self.deliver(self._sqs_record(message))
             except Exception:  # the handler's failure: leave the message for a retry
                 log.exception("%s: handler failed (receive %s); will retry", self.name,
                               message.get("Attributes", {}).get("ApproximateReceiveCount"))
@@ -62,6 +65,42 @@ class QueueConsumer:
             self.sqs.delete_message(QueueUrl=self.queue_url,
                                     ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        if self._visibility is None:
+            self._visibility = int(self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]["VisibilityTimeout"])
+        return self._visibility
+
+    @contextmanager
+    def _kept_invisible(self, message: dict):
+        """Keep the message hidden while its handler runs. On AWS the queue's visibility
+        timeout is six times the function's timeout, so a message never reappears
+        while a handler still works on it; the local stage's is short (10 s), so a
+        crashed handler's message comes back quickly, and a long handler (a large
+        copy) extends it instead. A killed process extends nothing: its message
+        reappears after the timeout, as on AWS."""
+        timeout = self.visibility_timeout_s
+        done = threading.Event()
+
+        def extend():
+            while not done.wait(max(1, timeout / 2)):
+                try:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"],
+                        VisibilityTimeout=timeout)
+                except Exception:  # the next tick tries again; at worst it reappears
+                    log.exception("%s: could not extend message %s", self.name,
+                                  message["MessageId"][:8])
+        keeper = threading.Thread(target=extend, daemon=True, name=f"{self.name}-visibility")
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
 
     def _sqs_record(self, message: dict) -> dict:
         return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],

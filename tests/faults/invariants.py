@@ -11,7 +11,6 @@ import boto3
 import requests
 
 from tests.conftest import Api, Simulator
-from tests.integration.test_keys_and_limits import predictions_with_prompt
 
 BUCKET = "vsl-media-local-media"
 # The first bytes of each kind of stored original.
@@ -19,8 +18,10 @@ MAGIC = {"image/png": (b"\x89PNG",), "audio/wav": (b"RIFF",), "audio/mpeg": (b"I
          "video/mp4": (b"ftyp",)}
 END_EVENTS = {"completed": "job.completed", "failed": "job.failed", "cancelled": "job.cancelled"}
 
-# A small job of each model kind: prompts are filled in per job, so each is unique.
+# A small job of each model kind. Each job's prompt (a video's input image URL) is
+# made unique, so it finds the job's predictions at the simulator.
 KINDS = {
+    "video": {"mediaType": "video", "modelId": "stability-video", "parameters": {}},
     "image": {"mediaType": "image", "modelId": "flux-schnell", "parameters": {"width": 512,
                                                                              "height": 512}},
     "audio": {"mediaType": "audio", "modelId": "musicgen", "parameters": {"duration": 1}},
@@ -37,7 +38,7 @@ def emulator_client(stack, service: str):
 
 @dataclass
 class Submitted:
-    prompt: str
+    marker: str  # the prompt, or a video's input image URL: one job's alone
     body: dict
     status_code: int
     response: dict
@@ -56,17 +57,22 @@ class Submitted:
 class Run:
     """The submissions of one case, all for one fresh user."""
     api: Api
+    sample_image: str = ""  # the simulator's sample, for video jobs
     user: str = field(default_factory=lambda: f"faults-{uuid.uuid4().hex[:10]}")
     submitted: List[Submitted] = field(default_factory=list)
 
-    def submit(self, kind: str, model_id: str = None, **extra_params) -> Submitted:
+    def submit(self, kind: str) -> Submitted:
         template = KINDS[kind]
-        prompt = f"{kind} fault case {uuid.uuid4().hex}"
+        if kind == "video":
+            marker = f"{self.sample_image}?case={uuid.uuid4().hex}"
+            params = dict(template["parameters"], image=marker)
+        else:
+            marker = f"{kind} fault case {uuid.uuid4().hex}"
+            params = dict(template["parameters"], prompt=marker)
         body = {"userId": self.user, "mediaType": template["mediaType"],
-                "modelId": model_id or template["modelId"],
-                "parameters": dict(template["parameters"], prompt=prompt, **extra_params)}
+                "modelId": template["modelId"], "parameters": params}
         resp = self.api.submit(body, timeout=60)
-        made = Submitted(prompt, body, resp.status_code, resp.json(),
+        made = Submitted(marker, body, resp.status_code, resp.json(),
                          resp.headers.get("X-RateLimit-Remaining"))
         self.submitted.append(made)
         return made
@@ -74,6 +80,18 @@ class Run:
     @property
     def accepted(self) -> List[Submitted]:
         return [s for s in self.submitted if s.accepted]
+
+
+def predictions_for(sim: Simulator, marker: str) -> int:
+    """Predictions at the simulator with this input value, every page read."""
+    count, url = 0, "/v1/predictions"
+    while url:
+        page = sim.api("GET", url).json()
+        count += sum(1 for p in page["results"] if marker in (p.get("input") or {}).values())
+        url = page.get("next")
+        if url:
+            url = url[url.index("/v1/"):]
+    return count
 
 
 def wait_terminal(api: Api, jobs: List[Submitted], timeout_s: float) -> Dict[str, dict]:
@@ -125,7 +143,7 @@ def assert_invariants(run: Run, stack, sim: Simulator, receiver, path: str,
     for job in run.accepted:
         view = views[job.job_id]
         assert view["status"] == expect, view
-        assert predictions_with_prompt(sim, job.prompt) == 1, (job.prompt, view)
+        assert predictions_for(sim, job.marker) == 1, (job.marker, view)
         events = receiver.received(path, job.job_id)
         assert len(events) == 1, [(e["id"], e["payload"]) for e in events]
         (event,) = events
@@ -145,7 +163,7 @@ def assert_invariants(run: Run, stack, sim: Simulator, receiver, path: str,
             assert not [k for k in stored if job.job_id in k], "a failed job left files"
     for job in run.submitted:
         if not job.accepted:
-            assert predictions_with_prompt(sim, job.prompt) == 0, job.response
+            assert predictions_for(sim, job.marker) == 0, job.response
     usage = run.api.request("GET", "/usage", params={"userId": run.user}).json()["totals"]
     accepted = len(run.accepted)
     assert usage["jobs"] == accepted + refused, usage
