@@ -102,10 +102,14 @@ def wait_terminal(api: Api, jobs: List[Submitted], timeout_s: float) -> Dict[str
     return views
 
 
-def wait_quiet(stack, sim: Simulator, views: Dict[str, dict], timeout_s: float = 60) -> None:
+def wait_quiet(stack, sim: Simulator, api: Api, views: Dict[str, dict],
+               timeout_s: float = 90) -> None:
     """Wait until nothing more can happen to these jobs: every webhook their
-    predictions will send has been sent (or dropped) and every queue is empty, so a
-    duplicate charge or notification, if any, has happened by now."""
+    predictions will send has been sent (or dropped), each job's stage-wide event
+    is recorded delivered (a later message for it is a no-op), and no message is
+    waiting or in flight, so a duplicate charge or notification has happened by now.
+    (Delayed messages may remain: a redelivered attempt waits out its claim's lease
+    before finding the delivery done.)"""
     sqs = emulator_client(stack, "sqs")
     urls = [u for u in sqs.list_queues(QueueNamePrefix="vsl-media-local-").get("QueueUrls", [])
             if "dlq" not in u.rsplit("/", 1)[-1] and "dead" not in u.rsplit("/", 1)[-1]]
@@ -118,15 +122,18 @@ def wait_quiet(stack, sim: Simulator, views: Dict[str, dict], timeout_s: float =
         unsent = [p for p in predictions
                   if (p, "completed") not in sent and
                   sim.api("GET", f"/v1/predictions/{p}").json()["status"] != "canceled"]
+        undelivered = [j for j in views if not any(
+            d["url"].startswith(stack.env()["VSL_WEBHOOK_URL"]) and d["state"] == "delivered"
+            for d in api.request("GET", f"/jobs/{j}/deliveries").json()["deliveries"])]
         busy = sum(int(v) for u in urls for v in sqs.get_queue_attributes(
             QueueUrl=u, AttributeNames=["ApproximateNumberOfMessages",
-                                        "ApproximateNumberOfMessagesNotVisible",
-                                        "ApproximateNumberOfMessagesDelayed"]
+                                        "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"].values())
-        calm = calm + 1 if not unsent and not busy else 0
+        calm = calm + 1 if not (unsent or undelivered or busy) else 0
         if calm >= 3:  # three looks in a row: no message is between two queues
             return
-        assert time.monotonic() < deadline, f"still busy: {busy} messages, webhooks of {unsent}"
+        assert time.monotonic() < deadline, \
+            f"still busy: {busy} messages, webhooks of {unsent}, events of {undelivered}"
         time.sleep(0.5)
 
 
@@ -138,7 +145,7 @@ def assert_invariants(run: Run, stack, sim: Simulator, receiver, path: str,
     s3 = emulator_client(stack, "s3")
     stored = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
               for o in page.get("Contents", [])]
-    wait_quiet(stack, sim, views)
+    wait_quiet(stack, sim, run.api, views)
     cost = 0.0
     for job in run.accepted:
         view = views[job.job_id]
@@ -146,6 +153,9 @@ def assert_invariants(run: Run, stack, sim: Simulator, receiver, path: str,
         assert predictions_for(sim, job.marker) == 1, (job.marker, view)
         events = receiver.received(path, job.job_id)
         assert len(events) == 1, [(e["id"], e["payload"]) for e in events]
+        (delivery,) = [d for d in run.api.request("GET", f"/jobs/{job.job_id}/deliveries").json()[
+            "deliveries"] if d["url"] == receiver.url + path]
+        assert delivery["attempts"] == 1 and delivery["webhookId"] == events[0]["id"], delivery
         (event,) = events
         assert event["verified"] and event["payload"]["event"] == END_EVENTS[expect], event
         if expect == "completed":
