@@ -6,8 +6,9 @@ and S3 misbehave as they do on AWS under load: throttling and 500s.
     # then the service's AWS_ENDPOINT_URL=http://127.0.0.1:5055
 
 Every Nth request of a service (counted per service, so the faults are
-deterministic in number) is answered by the proxy itself, never forwarded, with
-the next fault of that service's cycle:
+deterministic in number; ``--burst B``: and its next B - 1 retries) is answered
+by the proxy itself, never forwarded, with the next fault of that service's
+cycle:
 - DynamoDB (told by its ``X-Amz-Target``): HTTP 400
   ``ProvisionedThroughputExceededException`` or ``ThrottlingException``, or
   HTTP 500 ``InternalServerError``, as JSON bodies botocore parses;
@@ -18,6 +19,7 @@ unchanged: SQS, and presigned links (clients fetch those, not the service). The
 Host header is kept too, so URLs the emulator hands out point at the proxy.
 """
 import argparse
+import hashlib
 import http.client
 import itertools
 import json
@@ -25,7 +27,7 @@ import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
 DYNAMODB_FAULTS = (
@@ -56,33 +58,57 @@ def service_of(headers) -> Optional[str]:
 
 
 class FaultPlan:
-    """Which requests fail: every ``every[service]``th one, cycling through its faults."""
+    """Which requests fail: every ``every[service]``th request of a service, cycling
+    through the service's faults, and its next ``burst - 1`` retries (the same
+    method, path and body) too. A burst as long as botocore's attempts (5 with
+    ``max_attempts: 4``, which counts retries after the first) makes that call fail
+    through to its caller; the default, 1, lets botocore absorb it."""
 
-    def __init__(self, every: Optional[Dict[str, int]] = None):
+    def __init__(self, every: Optional[Dict[str, int]] = None, burst: int = 1,
+                 operations: Optional[Set[str]] = None):
         self._lock = threading.Lock()
+        self.burst = burst
+        # Only these DynamoDB operations (X-Amz-Target's, e.g. "PutItem"); None: all.
+        self.operations = operations
         self.every: Dict[str, int] = {}
         self.seen: Dict[str, int] = {}
         self.injected: Dict[str, int] = {}
+        self._retries_to_fail: Dict[bytes, int] = {}
         self._cycles = {"dynamodb": itertools.cycle(DYNAMODB_FAULTS),
                         "s3": itertools.cycle(S3_FAULTS)}
         self.set(every or {})
 
-    def set(self, every: Dict[str, int]) -> None:
+    def set(self, every: Dict[str, int], burst: Optional[int] = None,
+            operations: Optional[Set[str]] = None) -> None:
         """Change the rates (0 or absent: no faults for that service)."""
         unknown = set(every) - set(self._cycles)
         if unknown:
             raise ValueError(f"no faults known for {sorted(unknown)}; known: dynamodb, s3")
+        burst = self.burst if burst is None else burst
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
         with self._lock:
             self.every = {s: n for s, n in every.items() if n}
+            self.burst = burst
+            self.operations = operations
 
-    def fault_for(self, service: Optional[str]) -> Optional[Tuple[int, str, str]]:
+    def fault_for(self, service: Optional[str], request: bytes = b"",
+                  operation: Optional[str] = None) -> Optional[Tuple[int, str, str]]:
+        """The fault to answer ``request`` (method, path and body) with, or None."""
         with self._lock:
-            if service is None:
+            if service is None or service not in self.every:
                 return None
-            self.seen[service] = count = self.seen.get(service, 0) + 1
-            every = self.every.get(service)
-            if not every or count % every:
+            if service == "dynamodb" and self.operations is not None and \
+                    operation not in self.operations:
                 return None
+            digest = hashlib.sha256(request).digest()
+            if self._retries_to_fail.get(digest):
+                self._retries_to_fail[digest] -= 1
+            else:
+                self.seen[service] = count = self.seen.get(service, 0) + 1
+                if count % self.every[service]:
+                    return None
+                self._retries_to_fail[digest] = self.burst - 1
             self.injected[service] = self.injected.get(service, 0) + 1
             return next(self._cycles[service])
 
@@ -93,6 +119,7 @@ class FaultProxy:
         parts = urlsplit(target)
         self.target_host, self.target_port = parts.hostname, parts.port or 80
         self.plan = plan or FaultPlan()
+        self.upstream_errors = 0  # requests the emulator closed unanswered
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,7 +144,9 @@ class FaultProxy:
             def handle_one(self):
                 body = self._body()
                 service = service_of(self.headers)
-                fault = proxy.plan.fault_for(service)
+                operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+                fault = proxy.plan.fault_for(
+                    service, f"{self.command} {self.path}\n".encode() + body, operation)
                 if fault:
                     self._answer_fault(service, *fault)
                 else:
@@ -145,9 +174,16 @@ class FaultProxy:
                     headers = {k: v for k, v in self.headers.items()
                                if k.lower() not in HOP_BY_HOP}
                     headers["Content-Length"] = str(len(body))
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    resp = conn.getresponse()
-                    payload = resp.read()
+                    try:
+                        conn.request(self.command, self.path, body=body, headers=headers)
+                        resp = conn.getresponse()
+                        payload = resp.read()
+                    except (OSError, http.client.HTTPException) as e:
+                        # The emulator hung up: a 502, which the caller's botocore retries.
+                        proxy.upstream_errors += 1
+                        self._send(502, [("Content-Type", "text/plain")],
+                                   f"the emulator did not answer: {e!r}".encode())
+                        return
                     kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
                     length = resp.getheader("Content-Length") if self.command == "HEAD" else None
                     self._send(resp.status, kept, payload, length)
@@ -198,8 +234,11 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--every", type=_every, action="append", default=[],
                         metavar="SERVICE=N", help="fail every Nth request of dynamodb or s3")
+    parser.add_argument("--burst", type=int, default=1,
+                        help="fail each chosen request's next B - 1 retries too")
     args = parser.parse_args(argv)
-    proxy = FaultProxy(args.target, FaultPlan(dict(args.every)), args.host, args.port)
+    proxy = FaultProxy(args.target, FaultPlan(dict(args.every), args.burst), args.host,
+                       args.port)
     print(f"forwarding {proxy.url} -> {args.target}; faults: {proxy.plan.every}", flush=True)
     try:
         proxy.server.serve_forever()

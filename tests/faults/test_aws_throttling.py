@@ -1,6 +1,6 @@
 """DynamoDB and S3 throttling and 500s between the service and the emulator: a
 stack of its own whose API and event delivery reach AWS through
-local/fault_proxy.py, which refuses one request in five of each service.
+local/fault_proxy.py, which refuses a fifth of each service's requests.
 botocore's retries absorb most; SQS redelivery must absorb the rest."""
 import pytest
 
@@ -13,7 +13,11 @@ from tests.faults.invariants import Run, assert_invariants, wait_terminal
 pytestmark = pytest.mark.integration
 
 PATH = "/stage-throttled"
-EVERY = 5  # 20% of each service's requests
+# One request in five of each service fails once (botocore's retries absorb it), or
+# one in twenty fails on all 5 attempts (chalicelib/aws.py's max_attempts 4 counts
+# retries), so its caller gets the error: a handler's message is redelivered by
+# SQS, an API request answers 503.
+PLANS = {"retried": (5, 1), "through": (20, 5)}
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +36,46 @@ def throttled(tmp_path_factory, receiver, proxy):
         yield stack
 
 
+@pytest.mark.parametrize("plan", PLANS)
 def test_dynamodb_and_s3_throttling_and_500s_lose_charge_and_notify_nothing_twice(
-        throttled, proxy, receiver):
+        throttled, proxy, receiver, plan):
     fault_proxy, _ = proxy
     api, sim = Api(throttled.api_url, CLIENT_A_KEY), Simulator(throttled.simulator_url)
-    sim.faults(latency_s=0.5)
-    fault_proxy.plan.set({"dynamodb": EVERY, "s3": EVERY})
+    sim.faults(latency_s=1)
+    every, burst = PLANS[plan]
+    # Submits meet faults botocore absorbs (one that fails through is the next test's);
+    # the handlers then meet the plan's.
+    fault_proxy.plan.set({"dynamodb": PLANS["retried"][0], "s3": PLANS["retried"][0]})
     before = dict(fault_proxy.plan.injected)
     run = Run(api)
     for kind in ("image", "audio", "image", "mp3", "image", "audio"):
-        made = run.submit(kind)
-        # A submit whose DynamoDB calls kept failing may be refused, never half-done.
-        assert made.status_code in (202, 503), made.response
-    assert len(run.accepted) >= 4, [s.response for s in run.submitted]
+        assert run.submit(kind).status_code == 202, run.submitted[-1].response
+    fault_proxy.plan.set({"dynamodb": every, "s3": every}, burst)
     views = wait_terminal(api, run.accepted, timeout_s=120)
     injected = {s: n - before.get(s, 0) for s, n in fault_proxy.plan.injected.items()}
     assert injected.get("dynamodb", 0) >= 10 and injected.get("s3", 0) >= 2, injected
     fault_proxy.plan.set({})  # the checks below read through the service too
-    assert_invariants(run, throttled, sim, receiver, PATH, views,
-                      refused=sum(1 for s in run.submitted if not s.accepted))
+    assert_invariants(run, throttled, sim, receiver, PATH, views)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "chalicelib/jobs/submission.py Submissions.submit: when jobs.create fails (DynamoDB "
+    "throttled past botocore's retries) after admit_submission counted the request, the "
+    "API answers 500 INTERNAL_ERROR and the submission is not given back; expected 503 "
+    "SERVICE_UNAVAILABLE with Retry-After and admission.refund()"))
+def test_a_submit_whose_job_write_stays_throttled_answers_503_and_is_given_back(
+        throttled, proxy):
+    fault_proxy, _ = proxy
+    api = Api(throttled.api_url, CLIENT_A_KEY)
+    run = Run(api)
+    # Every PutItem (the job's record) fails on all of botocore's attempts.
+    fault_proxy.plan.set({"dynamodb": 1}, burst=5, operations={"PutItem"})
+    try:
+        refused = run.submit("image")
+    finally:
+        fault_proxy.plan.set({})
+    accepted = run.submit("image")
+    assert accepted.status_code == 202, accepted.response
+    assert accepted.remaining == "99", "the refused submission was not given back"
+    assert refused.status_code == 503, refused.response
+    assert refused.response["code"] == "SERVICE_UNAVAILABLE", refused.response
