@@ -4,9 +4,9 @@ VSL_EVENT_DUPLICATES=3). Each job still runs, stores, charges and notifies once.
 import pytest
 
 from local.stack import wait_until
-from tests.conftest import CLIENT_A_KEY, Api, Simulator
+from tests.conftest import Simulator
 from tests.faults.conftest import separate_stack
-from tests.faults.invariants import Run, assert_invariants, wait_terminal
+from tests.faults.invariants import Run, assert_invariants, fresh_api, wait_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -20,12 +20,12 @@ def tripled(tmp_path_factory, receiver):
 
 
 def test_every_message_and_s3_event_delivered_three_times_changes_nothing(tripled, receiver):
-    api, sim = Api(tripled.api_url, CLIENT_A_KEY), Simulator(tripled.simulator_url)
+    sim = Simulator(tripled.simulator_url)
     wait_until(lambda: "delivered 3 times" in (tripled.log_dir / "events.log").read_text(),
                30, "the event delivery's duplicates setting")  # the fault is really on
     sim.faults(latency_s=0.5)
-    run = Run(api)
+    run = Run(fresh_api(tripled))
     for kind in ("image", "audio", "mp3", "image", "audio"):
         assert run.submit(kind).status_code == 202, run.submitted[-1].response
-    views = wait_terminal(api, run.accepted, timeout_s=90)
+    views = wait_terminal(run.api, run.accepted, timeout_s=90)
     assert_invariants(run, tripled, sim, receiver, PATH, views)

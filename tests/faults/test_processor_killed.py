@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from tests.conftest import CLIENT_A_KEY, Api, Simulator
+from tests.conftest import Simulator
 from tests.faults.conftest import separate_stack
-from tests.faults.invariants import BUCKET, Run, assert_invariants, emulator_client, wait_terminal
+from tests.faults.invariants import (BUCKET, Run, assert_invariants, emulator_client,
+                                     fresh_api, wait_terminal)
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +37,9 @@ def killable(tmp_path_factory, receiver):
 def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
         killable, receiver):
     stack = killable
-    api, sim = Api(stack.api_url, CLIENT_A_KEY), Simulator(stack.simulator_url)
+    sim = Simulator(stack.simulator_url)
     sim.faults(large_output=LARGE_VIDEO, latency_s=0.5)
-    run = Run(api, sample_image=f"{sim.base_url}/samples/input.jpg")
+    run = Run(fresh_api(stack), sample_image=f"{sim.base_url}/samples/input.jpg")
     job = run.submit("video")
     assert job.status_code == 202, job.response
     processor = stack.procs["events"]
@@ -47,7 +48,7 @@ def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
     s3, deadline = emulator_client(stack, "s3"), time.monotonic() + 120
     while not [u for u in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
                if job.job_id in u["Key"]]:
-        assert time.monotonic() < deadline, api.status(job.job_id).json()
+        assert time.monotonic() < deadline, run.api.status(job.job_id).json()
         assert processor.poll() is None, "the processor died on its own"
         time.sleep(0.05)
     os.kill(processor.pid, signal.SIGKILL)
@@ -61,7 +62,7 @@ def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
         time.sleep(0.1)
     assert stack.restarts.get("events") == 1
 
-    views = wait_terminal(api, run.accepted, timeout_s=180)
+    views = wait_terminal(run.api, run.accepted, timeout_s=180)
     (view,) = views.values()
     assert view["result"]["fileSize"] == LARGE_VIDEO["bytes"], view
     assert_invariants(run, stack, sim, receiver, PATH, views)
@@ -72,11 +73,11 @@ def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
     "again by poll-time reconciliation and its original re-copied onto itself while the "
     "thumbnailer reads it, so the thumbnailer fails again and again (PredictionEvents."
     "_store_result; see the fault suite's notes in the README)"))
-def test_large_output_completes_while_polled(api, sim, stack, receiver):
+def test_large_output_completes_while_polled(sim, stack, receiver):
     """The session stack reconciles a job quiet for 2 s (deployed: 30 s); a ~200 MB
     copy and thumbnail outlast that here as a 2 GB one outlasts 30 s on AWS."""
     sim.faults(large_output=LARGE_VIDEO, latency_s=0.5)
-    run = Run(api, sample_image=f"{sim.base_url}/samples/input.jpg")
+    run = Run(fresh_api(stack), sample_image=f"{sim.base_url}/samples/input.jpg")
     assert run.submit("video").status_code == 202, run.submitted[-1].response
-    views = wait_terminal(api, run.accepted, timeout_s=60)
+    views = wait_terminal(run.api, run.accepted, timeout_s=60)
     assert_invariants(run, stack, sim, receiver, "/stage", views)
