@@ -5,6 +5,10 @@ Semantics kept: a message is deleted only after its handler returns; a handler
 error leaves it to reappear after the visibility timeout; the queue's redrive
 policy moves it to the dead-letter queue after its last allowed receive.
 
+SQS and S3 deliver at least once. VSL_EVENT_DUPLICATES=N (default 1) makes that
+certain: every received message, and so every S3 record in it, is handed to its
+handler N times before it is deleted (the fault suite runs with 3).
+
 Each handled message that concerns a job prints one line on stdout (which job,
 how its status moved); the detailed log goes to --log-file.
 """
@@ -13,6 +17,8 @@ import logging
 import sys
 import threading
 import time
+import uuid
+from contextlib import contextmanager
 from typing import Callable, List, Optional, Tuple
 from urllib.parse import unquote_plus
 
@@ -22,12 +28,17 @@ log = logging.getLogger("event-delivery")
 
 
 class QueueConsumer:
-    def __init__(self, name: str, queue_url: str, deliver: Callable[[dict], None]):
+    def __init__(self, name: str, queue_url: str, deliver: Callable[[dict], None],
+                 copies: int = 1):
+        if copies < 1:
+            raise ValueError("copies must be at least 1")
         self.name = name
         self.queue_url = queue_url
         self.deliver = deliver
+        self.copies = copies  # handler calls per received message (duplicate delivery)
         self.sqs = boto3.client("sqs")
         self._arn = None
+        self._visibility: Optional[int] = None
 
     @property
     def arn(self) -> str:
@@ -44,7 +55,9 @@ class QueueConsumer:
             log.info("%s: message %s, receive %s", self.name, message["MessageId"][:8],
                      message.get("Attributes", {}).get("ApproximateReceiveCount"))
             try:
-                self.deliver(self._sqs_record(message))
+                with self._kept_invisible(message):
+                    for _ in range(self.copies):
+                        self.deliver(self._sqs_record(message))
             except Exception:  # the handler's failure: leave the message for a retry
                 log.exception("%s: handler failed (receive %s); will retry", self.name,
                               message.get("Attributes", {}).get("ApproximateReceiveCount"))
@@ -52,6 +65,42 @@ class QueueConsumer:
             self.sqs.delete_message(QueueUrl=self.queue_url,
                                     ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        if self._visibility is None:
+            self._visibility = int(self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]["VisibilityTimeout"])
+        return self._visibility
+
+    @contextmanager
+    def _kept_invisible(self, message: dict):
+        """Keep the message hidden while its handler runs. On AWS the queue's visibility
+        timeout is six times the function's timeout, so a message never reappears
+        while a handler still works on it; the local stage's is short (10 s), so a
+        crashed handler's message comes back quickly, and a long handler (a large
+        copy) extends it instead. A killed process extends nothing: its message
+        reappears after the timeout, as on AWS."""
+        timeout = self.visibility_timeout_s
+        done = threading.Event()
+
+        def extend():
+            while not done.wait(max(1, timeout / 2)):
+                try:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"],
+                        VisibilityTimeout=timeout)
+                except Exception:  # the next tick tries again; at worst it reappears
+                    log.exception("%s: could not extend message %s", self.name,
+                                  message["MessageId"][:8])
+        keeper = threading.Thread(target=extend, daemon=True, name=f"{self.name}-visibility")
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
 
     def _sqs_record(self, message: dict) -> dict:
         return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
@@ -155,12 +204,21 @@ def run_forever(consumers: List[QueueConsumer], workers_each: int, stop: threadi
     return threads
 
 
+def scheduled_event() -> dict:
+    """An EventBridge scheduled event, every field Chalice's CloudWatchEvent reads."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": boto3.session.Session().region_name or "us-east-1",
+            "resources": [], "detail": {}}
+
+
 def run_schedule(handler, interval_s: float, stop: threading.Event) -> threading.Thread:
     """Invoke a scheduled handler every ``interval_s``, as EventBridge does on AWS."""
     def loop():
         while not stop.wait(interval_s):
             try:
-                handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
+                handler(scheduled_event(), None)
             except Exception:  # the next tick tries again
                 log.exception("scheduled handler failed")
     thread = threading.Thread(target=loop, daemon=True, name="schedule")
@@ -190,15 +248,19 @@ def main():
     stage = os.environ.get("VSL_STAGE", "local")
     names = app.wiring.settings().names
     report = JobEventReporter(DynamoJobStore(dynamodb_table(names.jobs_table)).get)
+    copies = int(os.environ.get("VSL_EVENT_DUPLICATES") or 1)
+    if copies > 1:
+        log.warning("every message and S3 event is delivered %d times (VSL_EVENT_DUPLICATES)",
+                    copies)
     consumers = [
         QueueConsumer("jobs", sqs.get_queue_url(QueueName=names.jobs_queue)["QueueUrl"],
-                      report.wrap("jobs", sqs_delivery(app.process_job_event))),
+                      report.wrap("jobs", sqs_delivery(app.process_job_event)), copies),
         QueueConsumer("notifications",
                       sqs.get_queue_url(QueueName=names.notifications_queue)["QueueUrl"],
-                      sqs_delivery(app.deliver_notifications)),
+                      sqs_delivery(app.deliver_notifications), copies),
         QueueConsumer("media-events",
                       sqs.get_queue_url(QueueName=media_events_queue(stage))["QueueUrl"],
-                      report.wrap("media-events", s3_delivery(app.make_thumbnail))),
+                      report.wrap("media-events", s3_delivery(app.make_thumbnail)), copies),
     ]
     consumers = [c for c in consumers if c.name in args.queues]
     stop = threading.Event()

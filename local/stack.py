@@ -16,10 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import requests
 
@@ -69,6 +70,16 @@ class LocalStack:
     job_events_on_terminal: bool = False
     extra_env: Dict[str, str] = field(default_factory=dict)
     procs: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Lambda runs a function again after its sandbox dies; the supervisor does the same
+    # for every child but the emulator, whose state (every table, queue and object) is
+    # lost with it. A child that dies more than this often in a minute is left dead.
+    max_restarts_per_minute: int = 5
+    restarts: Dict[str, int] = field(default_factory=dict)   # name -> restarts so far
+    failed: Optional[str] = None  # why the stack cannot go on, once it cannot
+    _commands: Dict[str, Tuple[List[str], bool]] = field(default_factory=dict, repr=False)
+    _recent: Dict[str, List[float]] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _supervising: Optional[threading.Event] = field(default=None, repr=False)
     # Fixed for the stack's life, so a restarted simulator signs as before.
     webhook_secret: str = field(
         default_factory=lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
@@ -117,7 +128,9 @@ class LocalStack:
                                 start_new_session=self.log_dir is not None)
         if out:
             out.close()  # the child has its own descriptor
-        self.procs[name] = proc
+        with self._lock:
+            self.procs[name] = proc
+            self._commands[name] = (args, stdout_on_terminal)
         return proc
 
     def start_emulator(self) -> None:
@@ -170,10 +183,54 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+        self.supervise()
+
+    # ---- supervision ------------------------------------------------------------
+
+    def supervise(self, interval_s: float = 0.2) -> None:
+        """Restart, from a thread, every child that exits without stop() asking it to."""
+        if self._supervising is not None:
+            return
+        self._supervising = stopped = threading.Event()
+
+        def loop():
+            while not stopped.wait(interval_s):
+                self.check_children()
+        threading.Thread(target=loop, daemon=True, name="stack-supervisor").start()
+
+    def check_children(self) -> List[str]:
+        """One round of supervision; returns the names restarted."""
+        restarted = []
+        with self._lock:  # held while spawning, so stop() never races a restart
+            for name, proc in list(self.procs.items()):
+                if proc.poll() is None or self._supervising is None:
+                    continue
+                now = time.monotonic()
+                recent = [t for t in self._recent.get(name, []) if now - t < 60]
+                if name == "emulator" or len(recent) >= self.max_restarts_per_minute:
+                    self.failed = self.failed or (
+                        f"the {name} process exited with code {proc.returncode}" +
+                        ("" if name == "emulator" else
+                         f", {len(recent) + 1} times within a minute"))
+                    del self.procs[name]
+                    continue
+                self._recent[name] = recent + [now]
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                print(f"{time.strftime('%H:%M:%S')}  the {name} process exited with code "
+                      f"{proc.returncode}; restarting it", file=sys.stderr, flush=True)
+                self._spawn(name, *self._commands[name])
+                restarted.append(name)
+        return restarted
 
     def stop(self, name: Optional[str] = None) -> None:
+        """Stop one child (the supervisor leaves it stopped), or everything."""
+        with self._lock:
+            if name is None and self._supervising is not None:
+                self._supervising.set()
+                self._supervising = None
         for key in ([name] if name else list(self.procs)[::-1]):
-            proc = self.procs.pop(key, None)
+            with self._lock:
+                proc = self.procs.pop(key, None)
             if proc is None or proc.poll() is not None:
                 continue
             proc.terminate()
@@ -260,11 +317,10 @@ def main():
         wrote_ports = True
         keys = [k for k in keys_file.read_text().split() if k] if keys_file.exists() else []
         print(banner(stack, keys, keys_file), flush=True)
-        while all(p.poll() is None for p in stack.procs.values()):
+        # The supervisor restarts a child that dies; only what it cannot mend stops us.
+        while stack.failed is None:
             time.sleep(0.5)
-        exited = next(n for n, p in stack.procs.items() if p.poll() is not None)
-        print(f"the {exited} process exited (see {log_dir / (exited + '.log')}); stopping",
-              file=sys.stderr)
+        print(f"{stack.failed} (see the logs in {log_dir}/); stopping", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         pass
