@@ -59,11 +59,6 @@ def test_dynamodb_and_s3_throttling_and_500s_lose_charge_and_notify_nothing_twic
     assert_invariants(run, throttled, sim, receiver, PATH, views, resent_ok=plan == "through")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a DynamoDB call throttled past botocore's retries answers 500 INTERNAL_ERROR, not "
-    "503 SERVICE_UNAVAILABLE (app.py maps botocore's errors nowhere); and in "
-    "chalicelib/jobs/submission.py Submissions.submit, jobs.create failing after "
-    "admit_submission leaves the submission counted: it is not given back"))
 def test_a_throttled_status_read_and_job_write_answer_503_and_the_submit_is_given_back(
         throttled, proxy):
     fault_proxy, _ = proxy

@@ -68,11 +68,6 @@ def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
     assert_invariants(run, stack, sim, receiver, PATH, views)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chalicelib: a job whose copy or thumbnail outlasts the reconcile window is copied "
-    "again by poll-time reconciliation and its original re-copied onto itself while the "
-    "thumbnailer reads it, so the thumbnailer fails again and again (PredictionEvents."
-    "_store_result; see the fault suite's notes in the README)"))
 def test_large_output_completes_while_polled(sim, stack, receiver):
     """The session stack reconciles a job quiet for 2 s (deployed: 30 s); a ~200 MB
     copy and thumbnail outlast that here as a 2 GB one outlasts 30 s on AWS."""
