@@ -54,7 +54,9 @@ def test_dynamodb_and_s3_throttling_and_500s_lose_charge_and_notify_nothing_twic
     # Polls meet the faults too: one failing through is the next test's concern.
     views = wait_terminal(run.api, run.accepted, timeout_s=120, poll_5xx_ok=True)
     injected = {s: n - before.get(s, 0) for s, n in fault_proxy.plan.injected.items()}
-    assert injected.get("dynamodb", 0) >= 10 and injected.get("s3", 0) >= 2, injected
+    # The processor makes few S3 calls per job (the preview is drawn from its local
+    # copy): at one fault in twenty, one or two of them fail.
+    assert injected.get("dynamodb", 0) >= 10 and injected.get("s3", 0) >= 1, injected
     fault_proxy.plan.set({})  # the checks below read through the service too
     assert_invariants(run, throttled, sim, receiver, PATH, views, resent_ok=plan == "through")
 
