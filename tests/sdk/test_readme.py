@@ -94,8 +94,6 @@ def test_shell_examples(local):
         assert re.search(r"^\S+: cancelled$|^too late", proc.stdout, re.M), proc.stdout
 
 
-@pytest.mark.skipif(not (ROOT / "sdk" / "js").exists(),
-                    reason="sdk/js is not in this checkout yet (the JavaScript SDK)")
 @pytest.mark.parametrize("index", range(len(blocks("javascript"))))
 def test_javascript_example(local, index):
     if shutil.which("node") is None:
