@@ -67,7 +67,13 @@ def test_late_and_duplicate_events_never_move_a_job_backwards(api, sim, aws, slo
     for status in ("processing", "starting", "failed", "canceled"):
         send_webhook(api, secret, slow_job, {"id": slow_job["replicateId"], "status": status,
                                              "error": "late"})
-    wait_jobs_queue_drained(aws)
+    # A late "processing" for an ended job is handled by cancelling its prediction.
+    deadline = time.monotonic() + 30
+    while sim.api("GET", f"/v1/predictions/{slow_job['replicateId']}").json()["status"] \
+            != "canceled":
+        assert time.monotonic() < deadline, "the late events were never handled"
+        time.sleep(0.2)
+    wait_jobs_queue_drained(aws, timeout_s=45)
     final = api.status(slow_job["jobId"]).json()
     assert final["status"] == "cancelled"
     assert final["error"] == "The job was cancelled."
@@ -78,7 +84,7 @@ def test_duplicate_success_webhooks_complete_the_job_once(api, sim, aws):
     done = api.wait_for(job["jobId"])
     prediction = sim.api("GET", f"/v1/predictions/{job['replicateId']}").json()
     send_webhook(api, sim.secret(), job, prediction)
-    wait_jobs_queue_drained(aws)
+    wait_jobs_queue_drained(aws, timeout_s=45)
     again = api.status(job["jobId"]).json()
     assert again["status"] == "completed"
     assert again["completedAt"] == done["completedAt"]
