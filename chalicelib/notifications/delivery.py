@@ -9,6 +9,7 @@ with a conditional write first, so a redelivered message never sends it twice.
 """
 import json
 import logging
+import math
 import random
 from dataclasses import replace
 from datetime import timedelta
@@ -130,8 +131,10 @@ class Deliverer:
                                                              ROTATION_OVERLAP_S)
 
     def _requeue(self, delivery: Delivery, delay_s: float) -> None:
+        # Whole seconds, rounded up and at least one when any wait is left: a message
+        # back before its attempt is due would only be sent back again.
         self.queue.send(delivery_message(delivery.job_id, delivery.webhook_id),
-                        delay_s=max(0, int(delay_s + 0.999)))
+                        delay_s=math.ceil(delay_s) if delay_s > 0 else 0)
 
     def deliveries_of(self, job_id: str) -> Dict:
         return {"deliveries": [d.view() for d in sorted(self.deliveries.for_job(job_id),

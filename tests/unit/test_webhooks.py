@@ -248,3 +248,21 @@ def test_rotation_signs_with_both_secrets_for_a_day():
     verify(rotated["key"], world.receiver.received[-1])
     with pytest.raises(AssertionError):
         verify(old, world.receiver.received[-1])
+
+
+@pytest.mark.parametrize("remaining_s", [0.0004, 0.5, 4.2])
+def test_a_message_early_for_its_attempt_comes_back_no_sooner_than_due(remaining_s):
+    """Jitter leaves fractions of a second: rounding them down would send the
+    message back at once, again and again, before the attempt is due."""
+    from datetime import timedelta
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    world.receiver.answers = [Answer(500)]
+    job = finished_job(world)
+    world.run_notifications()  # the first attempt fails; the second is scheduled
+    (d,) = world.deliveries.for_job(job.job_id)
+    world.clock._now = d.next_attempt_at - timedelta(seconds=remaining_s)
+    world.notifications.messages.clear()
+    world.notifications.delays.clear()
+    world.deliverer.attempt(job.job_id, d.webhook_id)
+    assert world.notifications.delays == [max(1, int(remaining_s + 0.999999))]
