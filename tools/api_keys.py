@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
-from chalicelib.clock import utcnow
+from chalicelib.clock import SystemClock, iso
 from chalicelib.limits import Limits
 from local.stack import ports_file as recorded_ports_file
 
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(args.stage).api_keys_table)))
 
     if args.command == "create":
-        expires = utcnow() + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+        expires = SystemClock().now() + timedelta(days=args.expires_in_days) if args.expires_in_days else None
         limits = dict(args.limit) or None
         if limits:
             Limits(**limits)  # validates the ranges before anything is stored
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     elif args.command == "list":
         print(f"{'KEY ID':14} {'CLIENT':24} {'USER':16} {'CREATED':21} {'EXPIRES':21} "
               f"{'STATE':8} LIMITS")
-        now = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = iso(SystemClock().now())
         for r in keys.list():
             state = "revoked" if r.get("revokedAt") else (
                 "expired" if r.get("expiresAt") and r["expiresAt"] <= now else "active")
