@@ -1,5 +1,7 @@
 # VSL Media. `make run` starts the whole service locally; `make test` runs every test.
-PYTHON  ?= python3.11
+# Python 3.13, as Lambda's python3.13 runtime: the first python3.13 that runs, from the
+# PATH or from pyenv (whose shim on the PATH may not select 3.13).
+PYTHON  ?= $(or $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do "$$p" -c '' 2>/dev/null && { command -v "$$p"; break; }; done),$(error Python 3.13 is needed: install it (pyenv install 3.13, or your system's python3.13) and run make again))
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat requirements*.txt | sha1sum | cut -c1-12)
