@@ -135,19 +135,19 @@ def test_body_size_boundary_is_exactly_the_limit(api):
                  413, "PAYLOAD_TOO_LARGE")
 
 
-@pytest.mark.parametrize("depth", [2000, 20000])
-def test_deeply_nested_json_is_400_not_500(api, depth):
+@pytest.mark.parametrize("depth,code", [
+    (2000, "INVALID_TYPE"),   # Python 3.13 parses it: a userId that is not a string
+    (30000, "INVALID_JSON"),  # deeper than the parser goes, within the body limit
+    (40000, "PAYLOAD_TOO_LARGE")])
+def test_deeply_nested_json_is_4xx_not_500(api, depth, code):
     raw = b'{"userId": ' + b"[" * depth + b"]" * depth + b"}"
     resp = api.request("POST", "/generate-media", data=raw,
                        headers={"Content-Type": "application/json"})
-    if len(raw) > 65536:
-        assert_error(resp, 413, "PAYLOAD_TOO_LARGE")
-    else:
-        assert_error(resp, 400, "INVALID_JSON")
+    assert_error(resp, 413 if code == "PAYLOAD_TOO_LARGE" else 400, code)
 
 
 def test_a_signed_but_deeply_nested_webhook_is_400(api, sim):
-    body = "[" * 5000 + "]" * 5000
+    body = "[" * 50000 + "]" * 50000  # deeper than Python 3.13's parser goes
     ts = datetime.now(timezone.utc)
     headers = {"Content-Type": "application/json", "webhook-id": "msg_deep",
                "webhook-timestamp": str(int(ts.timestamp())),
