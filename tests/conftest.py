@@ -4,13 +4,13 @@ import base64
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 import boto3
 import pytest
 import requests
-from standardwebhooks.webhooks import Webhook
 
+from chalicelib.notifications.signing import signed_headers
 from local.stack import SIMULATOR_TOKEN, LocalStack, free_port
 from tools.webhook_receiver import WebhookReceiver
 
@@ -142,8 +142,4 @@ def signed_webhook(secret: str, payload: dict, *, timestamp: datetime = None,
                    msg_id: str = None):
     """A webhook as Replicate sends it: body plus Standard Webhooks headers."""
     body = json.dumps(payload)
-    ts = timestamp or datetime.now(timezone.utc)
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    return body, {"Content-Type": "application/json", "webhook-id": msg_id,
-                  "webhook-timestamp": str(int(ts.timestamp())),
-                  "webhook-signature": Webhook(secret).sign(msg_id, ts, body)}
+    return body, signed_headers(secret, body, msg_id, timestamp)

@@ -21,6 +21,7 @@ from chalicelib.notifications.dispatch import delivery_message
 from chalicelib.notifications.endpoints import ROTATION_OVERLAP_S, WebhookEndpoints
 from chalicelib.notifications.model import Delivery, DeliveryState, event_payload
 from chalicelib.notifications.persistence import DeliveryStore
+from chalicelib.notifications.signing import signed_headers
 from chalicelib.queue import MessageQueue
 from chalicelib.store import JobRepository
 from chalicelib.urls import Answer, FetchFailed, UrlPolicy, UrlRejected, post
@@ -30,12 +31,6 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 15.0
 # An attempt claimed but never finished (its process died) may be taken again after this.
 ATTEMPT_LEASE_S = 60
-
-
-def sign(secrets: Sequence[str], msg_id: str, timestamp, body: str) -> str:
-    """Standard Webhooks' signature header: one ``v1,...`` per active secret."""
-    from standardwebhooks.webhooks import Webhook
-    return " ".join(Webhook(s).sign(msg_id, timestamp, body) for s in secrets)
 
 
 class Deliverer:
@@ -87,10 +82,8 @@ class Deliverer:
         now = self.clock.now()
         body = json.dumps(event_payload(job, delivery.event, self.presign))
         secrets = self._secrets(delivery, job)
-        headers = {"Content-Type": "application/json", "User-Agent": "vsl-media-webhooks/1",
-                   "webhook-id": delivery.webhook_id,
-                   "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": sign(secrets, delivery.webhook_id, now, body)}
+        headers = {"User-Agent": "vsl-media-webhooks/1",
+                   **signed_headers(secrets, body, delivery.webhook_id, now)}
         try:
             answer = self.send(self.policy, delivery.target.url, body.encode(), headers,
                                TIMEOUT_S)
