@@ -24,7 +24,7 @@ from chalicelib.notifications.model import Delivery, DeliveryState, Endpoint, Si
 from chalicelib.notifications.persistence import TooManyEndpoints
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.model import ACTIVE, Job, JobEvent, JobStatus, Prediction
+from chalicelib.jobs.model import ACTIVE, Job, JobEvent, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
 from chalicelib.jobs.reconciliation import Reconciler

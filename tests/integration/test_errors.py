@@ -6,19 +6,10 @@ import pytest
 import requests
 
 from chalicelib.notifications.signing import signed_headers
-from tests.conftest import IMAGE_EXAMPLE, signed_webhook
+from tests.support.api import IMAGE_EXAMPLE, assert_error
+from tests.support.webhooks import signed_webhook
 
 pytestmark = pytest.mark.integration
-
-
-def assert_error(resp, status: int, code: str = None):
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert {"error", "details", "code"} <= set(body), body
-    assert all(isinstance(body[k], str) for k in ("error", "details", "code"))
-    if code:
-        assert body["code"] == code, body
-    return body
 
 
 @pytest.mark.parametrize("key", [None, "", "vsl_not_a_real_key"])
