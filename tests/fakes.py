@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
 from chalicelib.catalog import CATALOG
+from chalicelib.config import Settings
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
@@ -447,6 +448,8 @@ class InMemoryApiKeyStore:
         self.records[key_hash]["revokedAt"] = revoked_at
 
 
+# The service's own defaults, where a service is built here as wiring builds it.
+DEFAULTS = Settings.model_construct()
 CLIENT = Caller(client_id="acme", key_id="key-acme")
 OTHER_CLIENT = Caller(client_id="globex", key_id="key-globex")
 IMAGE_BODY = {"userId": "user123", "mediaType": "image", "modelId": "flux-schnell",
@@ -479,11 +482,13 @@ class World:
         self.limiter = RateLimiter(self.counters, self.clock)
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      lambda: self.replicate, self.clock, quiet_after_s=30)
-        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock)
+        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock,
+                           window_s=DEFAULTS.cache_window_s)
         self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
                                          self.queue)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
                                      self.clock, self.reuse, self.starter, self.queue,
+                                     cache_by_default=DEFAULTS.cache_by_default,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
         self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
@@ -492,7 +497,8 @@ class World:
                            resolve=lambda host, port: ["151.101.1.1"])
         self.outputs = OutputCopier(self.storage, policy, self.max_output_bytes, self.files)
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
-                                       lambda: self.replicate, self.storage, self.outputs)
+                                       lambda: self.replicate, self.storage, self.outputs,
+                                       copy_lease_s=DEFAULTS.copy_lease_s)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
         self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
         self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)

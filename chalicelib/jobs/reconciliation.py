@@ -27,7 +27,7 @@ NOTIFY_GRACE = timedelta(seconds=10)
 
 class Reconciler:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
-                 replicate: Callable[[], Replicate], clock: Clock, quiet_after_s: int = 30,
+                 replicate: Callable[[], Replicate], clock: Clock, quiet_after_s: int,
                  start_deadline_s: int = START_DEADLINE_S):
         self.jobs = jobs
         self.lifecycle = lifecycle
