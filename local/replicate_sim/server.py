@@ -44,13 +44,11 @@ import math
 import os
 import re
 import secrets
-import socket
 import tempfile
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
@@ -62,6 +60,7 @@ from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
 from local.replicate_sim.schema import (WEBHOOK_EVENTS, InvalidFields, check_create_body,
                                         check_input, with_defaults)
+from local.sim_http import JsonHandler, Server
 
 log = logging.getLogger("replicate-sim")
 
@@ -371,7 +370,7 @@ class Simulator:
         if spec and spec["kind"] == model.media_type:
             return [("output.mp4", large.large_video(prediction["id"], spec))]
         knowledge = model.knowledge
-        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]), _fetch)
+        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]), media.fetch_input)
         broken = self._pop("broken_outputs")
         outputs = []
         for name, data, content_type in made:
@@ -449,16 +448,6 @@ class Simulator:
                                      "webhook_id": msg_id})
 
 
-def _fetch(url: str) -> bytes:
-    """An input file, as the model's worker gets it: a URL, or a data URL."""
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        return base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
-    resp = requests.get(url, timeout=10)
-    resp.raise_for_status()
-    return resp.content
-
-
 def _prefer_wait(value: Optional[str]) -> Optional[int]:
     """``Prefer: wait`` (60 s) or ``wait=N`` with N from 1 to 60."""
     for preference in (value or "").split(","):
@@ -507,47 +496,14 @@ ROUTES = [  # (pattern, needs the token, methods)
 
 
 def make_handler(sim: Simulator):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(JsonHandler):
+        error_content_type = "application/problem+json"
 
-        def log_message(self, fmt, *args):
-            log.debug(fmt, *args)
+        def error_body(self, status: int, detail: str) -> dict:
+            return Problem(status, detail).body()
 
-        def __getattr__(self, name):
-            # Every method, known or not, goes through one dispatcher (so an
-            # unknown one gets a JSON 405/404, not http.server's 501 HTML).
-            if name.startswith("do_"):
-                return lambda: self._dispatch(name[3:])
-            raise AttributeError(name)
-
-        def send_error(self, code, message=None, explain=None):
-            # Malformed requests (bad request line, headers too long...) too.
-            self.close_connection = True
-            self._send(code, Problem(code, message or explain or "Bad request").body(),
-                       content_type="application/problem+json")
-
-        def _send(self, status: int, body, headers: Optional[dict] = None,
-                  content_type: str = "application/json"):
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self._start(status, len(data), content_type, headers)
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        def _start(self, status: int, length: int, content_type: str, headers=None):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(length))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-
-        def _body(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                return json.loads(raw) if raw else {}
-            except (ValueError, RecursionError):
-                raise Problem(400, "Body is not valid JSON") from None
+        def problem(self, status: int, detail: str) -> Exception:
+            return Problem(status, detail)
 
         def _authorize(self):
             scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
@@ -556,7 +512,7 @@ def make_handler(sim: Simulator):
                 raise Problem(401, "You did not pass a valid authentication token",
                               title="Unauthenticated")
 
-        def _dispatch(self, method: str):
+        def dispatch(self, method: str):
             url = urlparse(self.path)
             try:
                 for pattern, needs_token, methods in ROUTES:
@@ -578,8 +534,7 @@ def make_handler(sim: Simulator):
             except InvalidFields as e:
                 self._send(422, e.body(), content_type="application/problem+json")
             except Disconnect:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self._disconnect()
 
         def _route(self, pattern: str, method: str, args: dict, query: dict):
             if pattern == r"/v1/predictions" and method == "POST":
@@ -630,26 +585,7 @@ def make_handler(sim: Simulator):
                 return self._send(200, entries)
             raise Problem(404, "Not found.")
 
-        def _send_file(self, output: large.OutputFile):
-            try:
-                size = output.size
-            except FileNotFoundError:  # expired meanwhile
-                raise Problem(404, "Not found.") from None
-            self._start(200, size, output.content_type)
-            if self.command == "HEAD":
-                return
-            try:
-                for chunk in output.chunks():
-                    self.wfile.write(chunk)
-            except OSError:  # the downloader went away, or the file expired mid-send
-                self.close_connection = True
-
     return Handler
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # bursts of concurrent creates must not be refused at accept
 
 
 def serve(host: str, port: int, token: str, webhook_secret: Optional[str] = None,
