@@ -36,11 +36,9 @@ same controls as the Replicate simulator's:
 import argparse
 import json
 import logging
-import math
 import os
 import secrets
 import ssl
-import tempfile
 import threading
 import time
 import uuid
@@ -49,14 +47,12 @@ from datetime import datetime, timezone
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlparse
 
-import requests
-
 from local.fal_sim import faults as fault_settings
 from local.fal_sim.models import InvalidInput, Made, Served, SimModel, models_from_table
 from local.fal_sim.signing import WebhookSigner
 from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError
-from local.sim_http import JsonHandler, Server
+from local.sim_http import JsonHandler, Server, SimulatorBase, deliver
 
 log = logging.getLogger("fal-sim")
 
@@ -110,35 +106,26 @@ class QueuedRequest:
                           "timestamp": now_iso()})
 
 
-class Simulator:
+class Simulator(SimulatorBase):
+    fault_settings = fault_settings
+
     def __init__(self, public_url: str, key: str, user_id: str = "sim-user",
                  models: Optional[Dict[str, SimModel]] = None):
         self.public_url = public_url.rstrip("/")
         self.key = key
         self.signer = WebhookSigner(user_id)
         self.models = models if models is not None else models_from_table()
-        self.lock = threading.Lock()
+        super().__init__("vsl-fal-sim-")
         self.queue_changed = threading.Condition(self.lock)
         self.requests: Dict[str, QueuedRequest] = {}
-        self.sequence = 0
-        self.files: Dict[str, large.OutputFile] = {}
-        self._output_dir = tempfile.TemporaryDirectory(prefix="vsl-fal-sim-")
-        self.webhook_log: List[dict] = []
-        # Set (and replaced) by reset: everything waiting on it stops.
-        self.generation = threading.Event()
-        self.faults = fault_settings.defaults()
 
     # ---- controls ----------------------------------------------------------------
 
     def set_faults(self, changes) -> dict:
-        try:
-            checked = fault_settings.validate(changes)
-        except ValueError as e:
-            raise Problem(400, str(e)) from None
+        current = super().set_faults(changes)
         with self.queue_changed:
-            self.faults.update(checked)
             self.queue_changed.notify_all()  # more runners may start waiting requests
-            return dict(self.faults)
+        return current
 
     def reset(self) -> dict:
         """Faults back to defaults; requests not completed end canceled, with no
@@ -154,25 +141,8 @@ class Simulator:
         finished_generation.set()
         return current
 
-    def _take(self, name: str) -> bool:
-        with self.lock:
-            if self.faults[name] > 0:
-                self.faults[name] -= 1
-                return True
-            return False
-
-    def _pop(self, name: str):
-        with self.lock:
-            return self.faults[name].pop(0) if self.faults[name] else None
-
-    def _error_status(self, name: str) -> None:
-        """Raise the next status of a ``*_errors`` fault list, if any."""
-        status = self._pop(name)
-        if status == 429:
-            retry_after = math.ceil(self.faults["retry_after_s"])  # whole seconds, as HTTP has it
-            raise Problem(429, "Too many requests (simulated)", {"Retry-After": str(retry_after)})
-        if status:
-            raise Problem(status, "Internal server error (simulated)")
+    def problem(self, status: int, detail: str, headers: Optional[dict] = None) -> Exception:
+        return Problem(status, detail, headers)
 
     # ---- the queue API ---------------------------------------------------------
 
@@ -285,17 +255,8 @@ class Simulator:
                     self.files.pop(path).remove()
                 request.files_removed = True
 
-    def file(self, path: str) -> large.OutputFile:
-        self._error_status("file_errors")
-        with self.lock:
-            entry = self.files.get(path)
-        if entry is not None:
-            self._expire(self.requests[entry.prediction_id])
-            with self.lock:
-                entry = self.files.get(path)
-        if entry is None:
-            raise Problem(404, "Not found.")
-        return entry
+    def _expire_owner(self, owner_id: str) -> None:
+        self._expire(self.requests[owner_id])
 
     # ---- the model run ---------------------------------------------------------
 
@@ -413,22 +374,10 @@ class Simulator:
             self._log(request.id, "abandoned")
             return
         for _ in range(copies):
-            result = "failed"
-            for delay in (0,) + WEBHOOK_RETRY_DELAYS_S:
-                if request.generation.wait(delay):
-                    result = "abandoned"
-                    break
-                headers = {"Content-Type": "application/json",
-                           **self.signer.headers(request.id, body)}  # signed anew each attempt
-                try:
-                    resp = requests.post(request.webhook, data=body, headers=headers, timeout=10,
-                                         allow_redirects=False)
-                    if 200 <= resp.status_code < 300:
-                        result = "delivered"
-                        break
-                    result = f"HTTP {resp.status_code}"
-                except requests.RequestException as e:
-                    result = type(e).__name__
+            # Signed anew each attempt: the timestamp must stay within the receiver's window.
+            result = deliver(request.webhook, body, lambda: {
+                "Content-Type": "application/json", **self.signer.headers(request.id, body)},
+                request.generation, WEBHOOK_RETRY_DELAYS_S)
             self._log(request.id, result)
 
     def _log(self, rid: str, result: str) -> None:
@@ -507,18 +456,8 @@ def make_handler(sim: Simulator):
             return self._send(200, view, {"X-Fal-Request-Id": view["request_id"]})
 
         def _control(self, path: str, method: str):
-            if path == "/_sim/faults":
-                if method == "POST":
-                    return self._send(200, sim.set_faults(self._body()))
-                with sim.lock:
-                    current = json.loads(json.dumps(sim.faults))
-                return self._send(200, current)
-            if path == "/_sim/reset":
-                return self._send(200, sim.reset())
-            if path == "/_sim/webhooks":
-                with sim.lock:
-                    entries = list(sim.webhook_log)
-                return self._send(200, entries)
+            if path.startswith("/_sim/"):
+                return self._sim_control(sim, path, method)
             if path == "/.well-known/jwks.json":
                 return self._send(200, sim.signer.jwks())
             return self._send(200, media.image_bytes("sample input", 7, 1024, 576, "jpg"),

@@ -40,19 +40,16 @@ import base64
 import binascii
 import json
 import logging
-import math
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 from urllib.parse import parse_qs, urlparse
 
-import requests
 from standardwebhooks.webhooks import Webhook
 
 from local.replicate_sim import faults as fault_settings
@@ -60,7 +57,7 @@ from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
 from local.replicate_sim.schema import (WEBHOOK_EVENTS, InvalidFields, check_create_body,
                                         check_input, with_defaults)
-from local.sim_http import JsonHandler, Server
+from local.sim_http import JsonHandler, Server, SimulatorBase, deliver
 
 log = logging.getLogger("replicate-sim")
 
@@ -93,7 +90,9 @@ class Disconnect(Exception):
     """Close the connection without answering (the request's effect stays)."""
 
 
-class Simulator:
+class Simulator(SimulatorBase):
+    fault_settings = fault_settings
+
     def __init__(self, public_url: str, token: str, webhook_secret: Optional[str] = None,
                  models: Optional[Dict[str, SimModel]] = None):
         self.public_url = public_url.rstrip("/")
@@ -102,26 +101,10 @@ class Simulator:
             secrets.token_bytes(32)).decode()
         self.models = models if models is not None else models_from_catalog()
         self.versions = {m.version: m for m in self.models.values()}
-        self.lock = threading.Lock()
+        super().__init__("vsl-replicate-sim-")
         self.predictions: Dict[str, dict] = {}
-        self.sequence = 0
-        self.files: Dict[str, large.OutputFile] = {}
-        self._output_dir = tempfile.TemporaryDirectory(prefix="vsl-replicate-sim-")
-        self.webhook_log: List[dict] = []
-        # Set (and replaced) by reset: everything waiting on it stops.
-        self.generation = threading.Event()
-        self.faults = fault_settings.defaults()
 
     # ---- controls ----------------------------------------------------------------
-
-    def set_faults(self, changes) -> dict:
-        try:
-            checked = fault_settings.validate(changes)
-        except ValueError as e:
-            raise Problem(400, str(e)) from None
-        with self.lock:
-            self.faults.update(checked)
-            return dict(self.faults)
 
     def reset(self) -> dict:
         """Faults back to defaults; predictions still running end canceled, with no
@@ -137,26 +120,11 @@ class Simulator:
         finished_generation.set()
         return current
 
-    def _take(self, name: str) -> bool:
-        with self.lock:
-            if self.faults[name] > 0:
-                self.faults[name] -= 1
-                return True
-            return False
+    def problem(self, status: int, detail: str, headers: Optional[dict] = None) -> Exception:
+        return Problem(status, detail, headers)
 
-    def _pop(self, name: str):
-        with self.lock:
-            return self.faults[name].pop(0) if self.faults[name] else None
-
-    def _error_status(self, name: str) -> None:
-        """Raise the next status of a ``*_errors`` fault list, if any."""
-        status = self._pop(name)
-        if status == 429:
-            retry_after = math.ceil(self.faults["retry_after_s"])  # whole seconds, as HTTP has it
-            raise Problem(429, f"Request was throttled. Your rate limit resets in ~{retry_after}s.",
-                          {"Retry-After": str(retry_after)})
-        if status:
-            raise Problem(status, "Internal server error (simulated)")
+    def throttled_detail(self, retry_after: int) -> str:
+        return f"Request was throttled. Your rate limit resets in ~{retry_after}s."
 
     # ---- API -------------------------------------------------------------------
 
@@ -304,17 +272,8 @@ class Simulator:
                     self.files.pop(path).remove()
                 prediction.update(output=None, data_removed=True)
 
-    def file(self, path: str) -> large.OutputFile:
-        self._error_status("file_errors")
-        with self.lock:
-            entry = self.files.get(path)
-        if entry is not None:
-            self._expire(self.predictions[entry.prediction_id])
-            with self.lock:
-                entry = self.files.get(path)
-        if entry is None:
-            raise Problem(404, "Not found.")
-        return entry
+    def _expire_owner(self, owner_id: str) -> None:
+        self._expire(self.predictions[owner_id])
 
     # ---- the model run ---------------------------------------------------------
 
@@ -422,24 +381,13 @@ class Simulator:
     def _deliver(self, url: str, body: str, pid: str, event: str,
                  generation: threading.Event) -> None:
         msg_id = f"msg_{uuid.uuid4().hex}"  # the same across retries, as Replicate's
-        result = "failed"
-        for delay in (0,) + WEBHOOK_RETRY_DELAYS_S:
-            if generation.wait(delay):
-                result = "abandoned"
-                break
+
+        def headers() -> dict:
             ts = datetime.now(timezone.utc)
-            headers = {"Content-Type": "application/json", "webhook-id": msg_id,
-                       "webhook-timestamp": str(int(ts.timestamp())),
-                       "webhook-signature": Webhook(self.webhook_secret).sign(msg_id, ts, body)}
-            try:
-                resp = requests.post(url, data=body.encode(), headers=headers, timeout=10,
-                                     allow_redirects=False)
-                if 200 <= resp.status_code < 300:
-                    result = "delivered"
-                    break
-                result = f"HTTP {resp.status_code}"
-            except requests.RequestException as e:
-                result = type(e).__name__
+            return {"Content-Type": "application/json", "webhook-id": msg_id,
+                    "webhook-timestamp": str(int(ts.timestamp())),
+                    "webhook-signature": Webhook(self.webhook_secret).sign(msg_id, ts, body)}
+        result = deliver(url, body.encode(), headers, generation, WEBHOOK_RETRY_DELAYS_S)
         self._log(pid, event, result, msg_id)
 
     def _log(self, pid: str, event: str, result: str, msg_id: Optional[str] = None) -> None:
@@ -571,18 +519,8 @@ def make_handler(sim: Simulator):
             if pattern == r"/samples/input\.jpg":
                 return self._send(200, media.image_bytes("sample input", 7, 1024, 576, "jpg"),
                                   content_type="image/jpeg")
-            if pattern == r"/_sim/faults":
-                if method == "POST":
-                    return self._send(200, sim.set_faults(self._body()))
-                with sim.lock:
-                    current = json.loads(json.dumps(sim.faults))
-                return self._send(200, current)
-            if pattern == r"/_sim/reset":
-                return self._send(200, sim.reset())
-            if pattern == r"/_sim/webhooks":
-                with sim.lock:
-                    entries = list(sim.webhook_log)
-                return self._send(200, entries)
+            if pattern.startswith("/_sim/"):
+                return self._sim_control(sim, pattern, method)
             raise Problem(404, "Not found.")
 
     return Handler
