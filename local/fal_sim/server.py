@@ -52,7 +52,7 @@ from local.fal_sim.models import InvalidInput, Made, Served, SimModel, models_fr
 from local.fal_sim.signing import WebhookSigner
 from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError
-from local.sim_http import JsonHandler, Server, SimulatorBase, deliver
+from local.simulator_base import JsonHandler, Server, SimulatorBase, deliver
 
 log = logging.getLogger("fal-sim")
 

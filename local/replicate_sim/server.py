@@ -57,7 +57,7 @@ from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
 from local.replicate_sim.schema import (WEBHOOK_EVENTS, InvalidFields, check_create_body,
                                         check_input, with_defaults)
-from local.sim_http import JsonHandler, Server, SimulatorBase, deliver
+from local.simulator_base import JsonHandler, Server, SimulatorBase, deliver
 
 log = logging.getLogger("replicate-sim")
 

@@ -19,7 +19,7 @@ import requests
 if TYPE_CHECKING:
     from local.replicate_sim.large import OutputFile
 
-log = logging.getLogger("sim-http")
+log = logging.getLogger("simulator")
 
 
 class Server(ThreadingHTTPServer):
