@@ -78,7 +78,8 @@ class FalModel:
             if step == "*":
                 found = [item for value in found for item in (value or [])]
             else:
-                found = [value[step] for value in found if isinstance(value, dict) and step in value]
+                found = [value[step] for value in found
+                         if isinstance(value, dict) and step in value]
         return [url for url in found if isinstance(url, str)]
 
 

@@ -92,7 +92,6 @@ class QueuedRequest:
     generation: threading.Event
     status: str = IN_QUEUE
     logs: List[dict] = field(default_factory=list)
-    created: float = field(default_factory=time.monotonic)
     inference_time: Optional[float] = None
     result: Optional[dict] = None
     error: Optional[Tuple[int, dict]] = None  # the model's error answer: status, body
@@ -236,7 +235,9 @@ class Simulator(SimulatorBase):
         status, body = request.error
         if request.canceled:
             return CANCELED_DETAIL
-        return body["detail"] if isinstance(body.get("detail"), str) else f"Invalid status code: {status}"
+        if isinstance(body.get("detail"), str):
+            return body["detail"]
+        return f"Invalid status code: {status}"  # as fal words a validation failure
 
     def _finish(self, request: QueuedRequest, result: Optional[dict] = None,
                 error: Optional[Tuple[int, dict]] = None, canceled: bool = False) -> None:

@@ -329,7 +329,8 @@ class Simulator(SimulatorBase):
         if spec and spec["kind"] == model.media_type:
             return [("output.mp4", large.large_video(prediction["id"], spec))]
         knowledge = model.knowledge
-        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]), media.fetch_input)
+        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]),
+                                  media.fetch_input)
         broken = self._pop("broken_outputs")
         outputs = []
         for name, data, content_type in made:

@@ -73,8 +73,8 @@ def test_output_urls_are_found_where_fal_puts_them():
                         {"url": "https://v3.fal.media/b.png"}], "seed": 1}
     assert FAL_MODELS["sdxl"].output_urls(image) == ["https://v3.fal.media/a.png",
                                                      "https://v3.fal.media/b.png"]
-    assert FAL_MODELS["stability-video"].output_urls(
-        {"video": {"url": "https://v3.fal.media/v.mp4"}, "seed": 2}) == ["https://v3.fal.media/v.mp4"]
+    video = {"video": {"url": "https://v3.fal.media/v.mp4"}, "seed": 2}
+    assert FAL_MODELS["stability-video"].output_urls(video) == ["https://v3.fal.media/v.mp4"]
     assert FAL_MODELS["musicgen"].output_urls(
         {"audio_file": {"url": "https://v3.fal.media/a.wav"}}) == ["https://v3.fal.media/a.wav"]
     # A result without outputs, or malformed, yields none rather than raising.
