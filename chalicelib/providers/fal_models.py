@@ -7,21 +7,21 @@ Sources (fal's model pages and the input/output types fal generates for its
 JavaScript client, @fal-ai/client ``types/endpoints.ts``):
 - fal-ai/flux/schnell: input ``prompt``, ``image_size`` (a preset name or
   ``{"width", "height"}``, each at most 14142), ``num_inference_steps`` (default 4,
-  1 to 12), ``num_images``, ``seed``, ``output_format`` ("jpeg" | "png", default
-  "jpeg"), ``enable_safety_checker``; output ``images[]`` of ``{url, width,
-  height, content_type}``, ``seed``, ``has_nsfw_concepts``, ``timings``, ``prompt``.
-  $0.003 per megapixel.
+  1 to 12 as fal-ai/flux-1/schnell's page gives it), ``num_images``, ``seed``,
+  ``output_format`` ("jpeg" | "png", default "jpeg"), ``enable_safety_checker``;
+  output ``images[]`` of ``{url, width, height, content_type}``, ``seed``,
+  ``has_nsfw_concepts``, ``timings``, ``prompt``. $0.003 per megapixel.
 - fal-ai/fast-sdxl: input ``prompt``, ``negative_prompt``, ``image_size`` (default
   "square_hd"), ``num_inference_steps`` (default 25), ``guidance_scale`` (default
-  7.5, 0 to 20), ``num_images``, ``seed``, ``format`` ("jpeg" | "png", default
+  7.5), ``num_images``, ``seed``, ``format`` ("jpeg" | "png", default
   "jpeg"); output as flux. About $0.0025 an image.
 - fal-ai/stable-video: input ``image_url``, ``motion_bucket_id`` (default 127, 1 to
   255), ``cond_aug`` (default 0.02), ``fps`` (default 25), ``seed``; output
   ``video`` ``{url, content_type, file_name, file_size}``, ``seed``. $0.075 a video.
 - fal-ai/stable-audio (Stable Audio Open; fal hosts no MusicGen): input
-  ``prompt``, ``seconds_start``, ``seconds_total`` (default 30, at most 47),
-  ``steps`` (default 100); output ``audio_file`` ``{url, content_type, file_name,
-  file_size}``, a WAV. No price in what we checked.
+  ``prompt``, ``seconds_start``, ``seconds_total`` (default 30; the model makes at
+  most 47 s), ``steps`` (default 100); output ``audio_file`` ``{url,
+  content_type, file_name, file_size}``, a WAV. No price in what we checked.
 Limits marked "not published" below are the ones fal's pages we could read did
 not state; the values are the models' own (the simulator enforces them) and
 should be checked against fal before relying on them.
@@ -131,8 +131,8 @@ FAL_MODELS: Dict[str, FalModel] = {
         _flux_schnell, 0.003, "per megapixel"),
     "sdxl": FalModel(
         "fal-ai/fast-sdxl", "image", ("images", "*", "url"),
-        {"guidance_scale": (0, 20),
-         "num_inference_steps": (1, 65), "num_images": (1, 8)},  # these two: not published
+        # not published; guidance_scale's is fal's SDXL LoRA endpoint's
+        {"guidance_scale": (0, 20), "num_inference_steps": (1, 65), "num_images": (1, 8)},
         _fast_sdxl, 0.0025, "about, per image"),
     "stability-video": FalModel(
         "fal-ai/stable-video", "video", ("video", "url"),
