@@ -250,8 +250,8 @@ def generate_media_batch():
         outcome = wiring.services().batch.submit(caller, body, _public_base_url())
         results = []
         for index, item in enumerate(outcome.items):
-            if isinstance(item, errors.DomainError):
-                rendered = error_response(item)
+            if isinstance(item, Exception):
+                rendered = error_response(_item_error(item))
                 results.append({"index": index, "httpStatus": rendered.status_code,
                                 "error": rendered.body})
             else:
@@ -260,6 +260,16 @@ def generate_media_batch():
         headers = rate_limit_headers(outcome.quotas, outcome.now) if outcome.quotas else {}
         return StoredResponse(200, {"results": results}, headers)
     return _idempotent(caller, "/generate-media/batch", body, submit_all)
+
+
+def _item_error(error: Exception) -> errors.DomainError:
+    """A batch item's failure as the error it answers (the batch itself stands)."""
+    if isinstance(error, errors.DomainError):
+        return error
+    if _is_dependency_outage(error):
+        return errors.ServiceUnavailable("A dependency is busy or failing; submit this item "
+                                         "again shortly.", retry_after=1)
+    return errors.DomainError("An internal error occurred; it has been logged.")
 
 
 @api("/usage", Operation("What a client's users spent, by model and by day",

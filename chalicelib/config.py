@@ -61,6 +61,8 @@ class Settings(BaseModel):
     # The one origin browsers elsewhere may call the API from ("*": any; None: no
     # CORS). One, because API Gateway answers preflights with a fixed header.
     cors_origin: Optional[str] = None
+    # Ports of the AWS endpoints configured (the local emulator's): never a webhook target.
+    service_ports: Tuple[int, ...] = ()
     # An input image the playground offers for image-to-video (locally, the simulator's).
     playground_sample_image: Optional[str] = None
 
@@ -72,9 +74,12 @@ class Settings(BaseModel):
 
     @property
     def webhook_policy(self) -> UrlPolicy:
-        """Client webhook targets: https and public hosts; loopback too on the local stage."""
-        return UrlPolicy(schemes=frozenset({"http", "https"}) if self.allow_private_inputs
-                         else frozenset({"https"}), allow_private=self.allow_private_inputs)
+        """Client webhook targets: https and public hosts; on the local stage, only this
+        machine (loopback, unprivileged ports, never the AWS emulator's)."""
+        if self.allow_private_inputs:
+            return UrlPolicy(schemes=frozenset({"http", "https"}), loopback_only=True,
+                             denied_ports=frozenset(self.service_ports))
+        return UrlPolicy(schemes=frozenset({"https"}))
 
     @field_validator("cors_origin")
     @classmethod
@@ -106,6 +111,19 @@ class Settings(BaseModel):
 def _origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _endpoint_ports(env) -> Tuple[int, ...]:
+    """The ports of AWS_ENDPOINT_URL and its per-service forms (AWS_ENDPOINT_URL_S3...)."""
+    ports = set()
+    for name, value in env.items():
+        if name.startswith("AWS_ENDPOINT_URL") and value:
+            parts = urlsplit(value)
+            try:
+                ports.add(parts.port or (443 if parts.scheme == "https" else 80))
+            except ValueError:
+                continue
+    return tuple(sorted(ports))
 
 
 def settings_from_env(env=None) -> Settings:
@@ -149,6 +167,7 @@ def settings_from_env(env=None) -> Settings:
         cors_origin=(env["VSL_CORS_ORIGIN"] if "VSL_CORS_ORIGIN" in env
                      else stage_settings(stage).get("cors_origin")) or None,
         playground_sample_image=env.get("VSL_PLAYGROUND_SAMPLE_IMAGE") or None,
+        service_ports=_endpoint_ports(env),
     )
 
 

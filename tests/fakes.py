@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
+from boto3.dynamodb.types import TypeSerializer
+
 from chalicelib.catalog import CATALOG
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
@@ -35,7 +37,7 @@ from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
-                              SubmissionWindow, UsageRow)
+                              SubmissionWindow, UsageRow, job_to_item)
 from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
@@ -53,17 +55,29 @@ class FakeClock:
         self._now += timedelta(seconds=seconds)
 
 
+def stored_as_dynamodb_would(job: Job) -> Job:
+    """The job, once the real item encoding and boto3's serializer accepted it: they
+    raise as they would against DynamoDB (numbers from 1e-130 to below 1e126)."""
+    TypeSerializer().serialize(job_to_item(job))
+    return job
+
+
 class InMemoryJobStore:
     def __init__(self):
         self.items: Dict[str, Job] = {}
         self.lock = threading.Lock()
         self.fail_next_update: Optional[Exception] = None
+        self.fail_creates: Dict[int, Exception] = {}  # the Nth create (from 1) raises this
+        self.creates = 0
 
     def create(self, job: Job) -> None:
         with self.lock:
+            self.creates += 1
+            if self.creates in self.fail_creates:
+                raise self.fail_creates[self.creates]
             if job.job_id in self.items:
                 raise AlreadyExists(job.job_id)
-            self.items[job.job_id] = job
+            self.items[job.job_id] = stored_as_dynamodb_would(job)
 
     def get(self, job_id: str) -> Optional[Job]:
         return self.items.get(job_id)
@@ -76,7 +90,7 @@ class InMemoryJobStore:
             job = self.items.get(job_id)
             if job is None or job.status not in set(from_statuses):
                 raise StaleTransition(job_id)
-            self.items[job_id] = replace(job, **changes)
+            self.items[job_id] = stored_as_dynamodb_would(replace(job, **changes))
             return self.items[job_id]
 
     def claim_copy(self, job_id, until, now) -> bool:
@@ -342,6 +356,7 @@ class InMemoryWebhookConfigStore:
     def __init__(self):
         self.endpoint_items: Dict[Tuple[str, str], Endpoint] = {}
         self.secret_items: Dict[str, SigningSecrets] = {}
+        self.send_slots: Dict[Tuple[str, int], Tuple[str, datetime]] = {}
         self.lock = threading.Lock()
 
     def add_endpoint(self, endpoint, max_per_client) -> None:
@@ -361,6 +376,21 @@ class InMemoryWebhookConfigStore:
         if (client_id, endpoint_id) in self.endpoint_items:
             self.endpoint_items[client_id, endpoint_id] = replace(
                 self.endpoint_items[client_id, endpoint_id], disabled_at=at)
+
+    def take_send_slot(self, client_id, slots, holder, until, now):
+        with self.lock:
+            for slot in range(slots):
+                held = self.send_slots.get((client_id, slot))
+                if held is None or held[1] <= now:
+                    self.send_slots[client_id, slot] = (holder, until)
+                    return slot
+            return None
+
+    def release_send_slot(self, client_id, slot, holder, now) -> None:
+        with self.lock:
+            held = self.send_slots.get((client_id, slot))
+            if held is not None and held[0] == holder:
+                self.send_slots[client_id, slot] = (holder, now)
 
     def secrets(self, client_id):
         return self.secret_items.get(client_id)
@@ -403,16 +433,20 @@ class InMemoryDeliveryStore:
 
 
 class FakeReceiver:
-    """A webhook target: answers from a script, records what it got."""
+    """A webhook target: answers from a script (an exception is raised, as the sender
+    raises it), records what it got. It applies no URL policy: the real sender does
+    (tests/unit/test_urls.py runs it against real servers)."""
 
     def __init__(self):
-        self.answers: List[Answer] = []
+        self.answers: List[object] = []
         self.received: List[Tuple[str, bytes, dict]] = []
 
     def __call__(self, policy, url, body, headers, timeout_s):
-        policy.check(url)
+        answer = self.answers.pop(0) if self.answers else Answer(200)
+        if isinstance(answer, Exception):
+            raise answer
         self.received.append((url, body, headers))
-        return self.answers.pop(0) if self.answers else Answer(200)
+        return answer
 
 
 _PNG: Dict[Tuple[int, int], bytes] = {}

@@ -9,7 +9,7 @@ from chalicelib.notifications.model import (Delivery, DeliveryState, Endpoint, S
                                             Target)
 from chalicelib.notifications.persistence import TooManyEndpoints
 
-_ENDPOINT, _SECRET, _COUNT = "endpoint#", "secret", "endpoint-count"
+_ENDPOINT, _SECRET, _COUNT, _SLOT = "endpoint#", "secret", "endpoint-count", "send-slot#"
 
 
 def _failed_condition(e: ClientError) -> bool:
@@ -74,6 +74,33 @@ class DynamoWebhookConfigStore:
                 Key={"clientId": client_id, "itemId": _ENDPOINT + endpoint_id},
                 UpdateExpression="SET disabledAt = :t", ConditionExpression="attribute_exists(itemId)",
                 ExpressionAttributeValues={":t": iso(at)})
+        except ClientError as e:
+            if not _failed_condition(e):
+                raise
+
+    def take_send_slot(self, client_id: str, slots: int, holder: str, until,
+                       now) -> Optional[int]:
+        for slot in range(slots):
+            try:
+                self.table.put_item(
+                    Item={"clientId": client_id, "itemId": f"{_SLOT}{slot}", "holder": holder,
+                          "until": iso(until)},
+                    ConditionExpression="attribute_not_exists(itemId) OR #u <= :now",
+                    ExpressionAttributeNames={"#u": "until"},
+                    ExpressionAttributeValues={":now": iso(now)})
+                return slot
+            except ClientError as e:
+                if not _failed_condition(e):
+                    raise
+        return None
+
+    def release_send_slot(self, client_id: str, slot: int, holder: str, now) -> None:
+        try:
+            self.table.update_item(
+                Key={"clientId": client_id, "itemId": f"{_SLOT}{slot}"},
+                UpdateExpression="SET #u = :now", ConditionExpression="holder = :holder",
+                ExpressionAttributeNames={"#u": "until"},
+                ExpressionAttributeValues={":now": iso(now), ":holder": holder})
         except ClientError as e:
             if not _failed_condition(e):
                 raise
