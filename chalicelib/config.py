@@ -48,6 +48,8 @@ class Settings(BaseModel):
     copy_lease_s: int = Field(150, ge=1)
     # A quiet active job is checked against Replicate when polled (lost webhooks).
     reconcile_after_s: int = Field(30, ge=1)
+    # A job whose prediction is still unknown this long after its submission failed to start.
+    start_deadline_s: int = Field(120, ge=1)
     # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
     replicate_versions: Dict[str, str] = Field(default_factory=dict)
     # Reuse of identical results: on unless a submit says "cache": false, and how far back.
@@ -154,6 +156,7 @@ def settings_from_env(env=None) -> Settings:
         max_output_bytes=int(env.get("VSL_MAX_OUTPUT_BYTES", 450_000_000)),
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
         reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
+        start_deadline_s=int(env.get("VSL_START_DEADLINE_S", 120)),
         key_cache_s=float(env.get("VSL_KEY_CACHE_S", 60)),
         copy_lease_s=int(env.get("VSL_COPY_LEASE_S", 150)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",

@@ -32,6 +32,7 @@ from chalicelib.jobs.prediction_events import PredictionEvents, prediction_messa
 from chalicelib.jobs.reconciliation import Reconciler
 from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.submission import Submission
+from chalicelib.jobs.sweep import Sweeper
 from chalicelib.jobs.thumbnails import Thumbnails
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
@@ -491,15 +492,17 @@ class World:
         self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
-        self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
-                                     lambda: self.replicate, self.clock, quiet_after_s=30)
         self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock)
+        self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
+                                     lambda: self.replicate, self.clock, self.reuse,
+                                     quiet_after_s=30)
         self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
                                          self.queue)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
                                      self.clock, self.reuse, self.starter, self.queue,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
+        self.sweeper = Sweeper(self.jobs, self.reconciler, self.lifecycle, self.clock)
         self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
                                                self.limits, self.reconciler)
         policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN),),

@@ -71,6 +71,9 @@ class UsageReport:
                 raise Forbidden(f"This API key may only read the usage of userId "
                                 f"'{caller.user_id}'.")
             user_id = caller.user_id
+        if end >= date.max:  # the range ends the day after "to", which must exist
+            raise ValidationFailed(f"to: at most {date.max - timedelta(days=1)}",
+                                   code="OUT_OF_RANGE")
         totals, by_model, by_day = _empty(), {}, {}
         rows = self.jobs.usage_rows(
             caller.client_id, user_id, datetime.combine(start, time(0), timezone.utc),

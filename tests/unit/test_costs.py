@@ -80,6 +80,38 @@ def test_a_follower_fails_with_its_original():
     assert failed.status == JobStatus.FAILED and "did not complete: NSFW" in failed.error
 
 
+def test_a_follower_lives_as_long_as_its_original_past_the_start_deadline():
+    """A follower has no prediction of its own: the start deadline (2 minutes) is not
+    its business. Polled, and swept, while the original runs for 151 s, it waits."""
+    world = World()
+    original = world.submit()
+    follower = world.submit(CACHED)
+    world.webhook(original, world.replicate.set("p1", status="processing"))
+    world.run_all()
+    for _ in range(5):
+        world.clock.advance(30)
+        assert world.status(follower.job_id)["status"] == "pending"
+        world.sweeper.sweep()
+    world.clock.advance(1)
+    world.complete(original)
+    world.run_notifications()
+    done = world.job(follower.job_id)
+    assert done.status == JobStatus.COMPLETED and done.error is None
+
+
+def test_a_follower_whose_originals_end_was_never_announced_ends_when_seen():
+    world = World()
+    original = world.submit()
+    follower = world.submit(CACHED)
+    world.webhook(original, world.replicate.set("p1", status="failed", error="NSFW"))
+    world.run_all()
+    world.notifications.messages.clear()  # the original's event is lost
+    world.notifications.delays.clear()
+    world.clock.advance(31)
+    assert world.status(follower.job_id)["status"] == "failed"
+    assert "did not complete: NSFW" in world.job(follower.job_id).error
+
+
 def test_a_reused_request_still_counts_against_the_limits():
     world = World(limits=Limits(submissions_per_hour=2))
     world.complete(world.submit())
@@ -240,7 +272,10 @@ def test_usage_adds_up_the_jobs_by_model_and_day():
 
 @pytest.mark.parametrize("params,code", [({"from": "yesterday"}, "INVALID_VALUE"),
                                          ({"from": "2030-02-01", "to": "2030-01-01"}, "OUT_OF_RANGE"),
-                                         ({"colour": "red"}, "UNKNOWN_PARAMETER")])
+                                         ({"colour": "red"}, "UNKNOWN_PARAMETER"),
+                                         # the day after "to" does not exist (a 500 once)
+                                         ({"from": "9999-12-31", "to": "9999-12-31"},
+                                          "OUT_OF_RANGE")])
 def test_bad_usage_parameters_are_400(params, code):
     with pytest.raises(ValidationFailed) as err:
         World().usage.report(CLIENT, params)
