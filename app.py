@@ -38,6 +38,7 @@ HTTP_STATUS = {
     errors.MediaTypeMismatch: 400, errors.Unauthorized: 401, errors.InvalidSignature: 401,
     errors.Forbidden: 403, errors.NotFound: 404, errors.MethodNotAllowed: 405,
     errors.JobNotCancellable: 409, errors.IdempotencyKeyInUse: 409,
+    errors.RotationInProgress: 409,
     errors.IdempotencyKeyReused: 422,
     errors.PayloadTooLarge: 413, errors.UnsupportedMediaType: 415, errors.RateLimited: 429,
     errors.ReplicateRefused: 502, errors.ServiceUnavailable: 503, errors.DomainError: 500,

@@ -27,7 +27,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from chalicelib.clock import Clock
 from chalicelib.jobs.model import Job
 from chalicelib.notifications.dispatch import delivery_message
-from chalicelib.notifications.endpoints import ROTATION_OVERLAP_S, WebhookEndpoints
+from chalicelib.notifications.endpoints import WebhookEndpoints
 from chalicelib.notifications.model import Delivery, DeliveryState, event_payload
 from chalicelib.notifications.persistence import DeliveryStore
 from chalicelib.queue import MessageQueue
@@ -183,8 +183,7 @@ class Deliverer:
     def _secrets(self, delivery: Delivery, job: Job) -> List[str]:
         if delivery.target.kind == "stage":
             return [self.stage_secret]
-        return self.endpoints.secrets_of(job.owner_id).active(self.clock.now(),
-                                                             ROTATION_OVERLAP_S)
+        return self.endpoints.secrets_of(job.owner_id).active(self.clock.now())
 
     def _requeue(self, delivery: Delivery, delay_s: float) -> None:
         # Whole seconds, rounded up and at least one when any wait is left: a message

@@ -1,12 +1,13 @@
 """DynamoDB backends: the webhooks table (a client's endpoints and its signing
 secret, one partition per client) and the deliveries table (one partition per job)."""
+from datetime import timedelta
 from typing import List, Optional
 
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.notifications.model import (Delivery, DeliveryState, Endpoint, SigningSecrets,
-                                            Target)
+from chalicelib.notifications.model import (ROTATION_OVERLAP_S, Delivery, DeliveryState,
+                                            Endpoint, RetiredSecret, SigningSecrets, Target)
 from chalicelib.notifications.persistence import TooManyEndpoints
 
 _ENDPOINT, _SECRET, _COUNT, _SLOT = "endpoint#", "secret", "endpoint-count", "send-slot#"
@@ -110,16 +111,19 @@ class DynamoWebhookConfigStore:
                                    ConsistentRead=True).get("Item")
         if not item:
             return None
-        return SigningSecrets(item["current"], item.get("previous"),
-                              parse_iso(item["rotatedAt"]) if item.get("rotatedAt") else None)
+        retired = tuple(RetiredSecret(r["key"], parse_iso(r["validUntil"]))
+                        for r in item.get("retired", []))
+        if item.get("previous") and item.get("rotatedAt"):  # written before "retired"
+            retired += (RetiredSecret(item["previous"], parse_iso(item["rotatedAt"]) +
+                                      timedelta(seconds=ROTATION_OVERLAP_S)),)
+        return SigningSecrets(item["current"], retired)
 
     def put_secrets(self, client_id: str, secrets: SigningSecrets,
                     expected_current: Optional[str]) -> bool:
         item = {"clientId": client_id, "itemId": _SECRET, "current": secrets.current}
-        if secrets.previous:
-            item["previous"] = secrets.previous
-        if secrets.rotated_at:
-            item["rotatedAt"] = iso(secrets.rotated_at)
+        if secrets.retired:
+            item["retired"] = [{"key": r.key, "validUntil": iso(r.valid_until)}
+                               for r in secrets.retired]
         kwargs = ({"ConditionExpression": "attribute_not_exists(itemId)"}
                   if expected_current is None else
                   {"ConditionExpression": "#c = :expected",

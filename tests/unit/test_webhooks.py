@@ -331,3 +331,67 @@ def test_a_clients_busy_send_slot_holds_its_own_deliveries_in_the_queue_not_othe
     world.run_notifications(until_s=5)
     assert [url for url, _, _ in world.receiver.received][-1] == HOOK
     assert world.deliveries.for_job(mine.job_id)[0].state == DeliveryState.DELIVERED
+
+
+def test_concurrent_rotations_make_one_secret_and_refuse_the_others():
+    """Four rotations read the same secret before any writes (as four concurrent
+    requests do): one rotates, three are refused with 409; every secret handed out
+    verifies, and the one replaced still signs for a day."""
+    import threading
+
+    from chalicelib.errors import RotationInProgress
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    old = world.webhooks.secret(CLIENT)["key"]
+    store, all_read = world.webhook_config, threading.Barrier(4)
+    read = store.secrets
+
+    def secrets_read_together(client_id):
+        held = read(client_id)
+        all_read.wait(5)
+        return held
+    store.secrets = secrets_read_together
+    outcomes = []
+
+    def rotate():
+        try:
+            outcomes.append(world.webhooks.rotate(CLIENT))
+        except RotationInProgress as e:
+            outcomes.append(e)
+    threads = [threading.Thread(target=rotate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    store.secrets = read
+    rotated = [o for o in outcomes if isinstance(o, dict)]
+    assert len(rotated) == 1 and len(outcomes) == 4
+    assert all(o.code == "ROTATION_IN_PROGRESS" for o in outcomes if not isinstance(o, dict))
+    finished_job(world)
+    world.run_notifications()
+    verify(rotated[0]["key"], world.receiver.received[-1])
+    verify(old, world.receiver.received[-1])
+
+
+def test_rotating_again_within_a_day_keeps_every_promise():
+    from chalicelib.errors import RotationInProgress
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    keys = [world.webhooks.secret(CLIENT)["key"]]
+    for _ in range(3):
+        keys.append(world.webhooks.rotate(CLIENT)["key"])
+        world.clock.advance(3600)
+    with pytest.raises(RotationInProgress):  # three earlier secrets sign already
+        world.webhooks.rotate(CLIENT)
+    finished_job(world)
+    world.run_notifications()
+    for key in keys:  # each secret ever handed out signs until its promised time
+        verify(key, world.receiver.received[-1])
+    world.clock.advance(86400 - 3 * 3600 + 1)  # the first rotation's day is over
+    finished_job(world)
+    world.run_notifications()
+    with pytest.raises(AssertionError):
+        verify(keys[0], world.receiver.received[-1])
+    for key in keys[1:]:
+        verify(key, world.receiver.received[-1])
+    assert world.webhooks.rotate(CLIENT)["key"] not in keys
