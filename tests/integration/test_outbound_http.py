@@ -5,7 +5,6 @@ answers, reads no answer body, and survives any Retry-After. No fake here applie
 the policy: these are the tests that would fail if the real check went away."""
 import io
 import socket
-import threading
 import time
 from datetime import datetime, timezone
 
@@ -14,63 +13,12 @@ import pytest
 from chalicelib.config import settings_from_env
 from chalicelib.urls import (MAX_RETRY_AFTER_S, FetchFailed, Origin, UrlPolicy, UrlRejected,
                              _retry_after, fetch, post)
+from tests.raw_server import RawServer, trickling
 
 pytestmark = pytest.mark.integration
 
 STRICT = UrlPolicy()  # a deployed stage's webhook policy: https, public addresses only
 ANY_LOOPBACK = UrlPolicy(schemes=frozenset({"http", "https"}), loopback_only=True)
-
-
-class RawServer:
-    """A TCP server on loopback whose every connection runs ``answer(conn, request)``;
-    it records the requests it read and the bytes it managed to send."""
-
-    def __init__(self, answer):
-        self.answer = answer
-        self.requests, self.sent = [], 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.stopped = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn):
-        with conn:
-            conn.settimeout(10)
-            data = b""
-            try:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, rest = data.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while len(rest) < length:
-                    rest += conn.recv(65536)
-                self.requests.append((head.decode("latin-1"), rest))
-                self.answer(self, conn)
-            except OSError:
-                pass
-
-    def send(self, conn, data: bytes):
-        conn.sendall(data)
-        self.sent += len(data)
-
-    def url(self, host="127.0.0.1", path="/hook"):
-        return f"http://{host}:{self.port}{path}"
-
-    def stop(self):
-        self.stopped.set()
-        self.listener.close()
 
 
 def answering(status_line: bytes, headers: bytes = b""):
@@ -157,18 +105,6 @@ def test_the_name_stays_the_host_header_when_the_address_is_pinned(server_factor
     (head, body), = server.requests
     assert head.startswith("POST /a%20b?x=1 HTTP/1.1")
     assert f"Host: hooks.example.com:{server.port}" in head.split("\r\n")
-
-
-def trickling(interval_s: float, for_s: float):
-    """A receiver that sends its status line, then one header byte every ``interval_s``."""
-    def answer(server, conn):
-        server.send(conn, b"HTTP/1.1 200 OK\r\nX-Slow: ")
-        end = time.monotonic() + for_s
-        while time.monotonic() < end and not server.stopped.is_set():
-            server.send(conn, b"z")
-            time.sleep(interval_s)
-        server.send(conn, b"\r\nContent-Length: 0\r\n\r\n")
-    return answer
 
 
 def test_a_trickling_receiver_cannot_stretch_an_attempt_past_its_deadline(server_factory):
