@@ -26,7 +26,7 @@ from chalicelib.notifications.model import Delivery, DeliveryState, Endpoint, Si
 from chalicelib.notifications.persistence import TooManyEndpoints
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.model import ACTIVE, Job, JobEvent, JobStatus, Prediction
+from chalicelib.jobs.model import ACTIVE, Job, JobEvent, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
 from chalicelib.jobs.reconciliation import Reconciler
@@ -34,7 +34,8 @@ from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.submission import Submission
 from chalicelib.jobs.sweep import Sweeper
 from chalicelib.jobs.thumbnails import Thumbnails
-from chalicelib.keys import Caller
+from chalicelib.authorization import Authorizer
+from chalicelib.keys import ApiKeys, Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
@@ -462,6 +463,25 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return _PNG[width, height]
 
 
+class InMemoryApiKeyStore:
+    def __init__(self):
+        self.records: Dict[str, dict] = {}
+
+    def put(self, record: dict) -> None:
+        if record["keyHash"] in self.records:
+            raise AlreadyExists(record["keyHash"])
+        self.records[record["keyHash"]] = dict(record)
+
+    def get(self, key_hash: str) -> Optional[dict]:
+        return self.records.get(key_hash)
+
+    def list(self) -> List[dict]:
+        return list(self.records.values())
+
+    def set_revoked(self, key_hash: str, revoked_at: str) -> None:
+        self.records[key_hash]["revokedAt"] = revoked_at
+
+
 CLIENT = Caller(client_id="acme", key_id="key-acme")
 OTHER_CLIENT = Caller(client_id="globex", key_id="key-globex")
 IMAGE_BODY = {"userId": "user123", "mediaType": "image", "modelId": "flux-schnell",
@@ -528,6 +548,8 @@ class World:
                                    (5, 300, 1800), stage_secret=stage_secret,
                                    send=self.receiver)
         self.attempts: Dict[int, int] = {}
+        self.keys = ApiKeys(InMemoryApiKeyStore(), self.clock, cache_s=0)
+        self.authorizer = Authorizer(lambda: self.keys, lambda: self.jobs)
 
     # ---- the client's side ---------------------------------------------------
 
@@ -537,7 +559,10 @@ class World:
         return self.submission.submit(caller, request, "https://api.example").job
 
     def status(self, job_id: str, caller: Caller = CLIENT) -> dict:
-        return self.status_service.status(caller, job_id)
+        return self.status_service.status(caller, self.authorizer.job_in_reach(caller, job_id))
+
+    def cancel(self, job_id: str, caller: Caller = CLIENT) -> dict:
+        return self.control.cancel(self.authorizer.job_in_reach(caller, job_id))
 
     def job(self, job_id: str) -> Job:
         return self.jobs.get(job_id)

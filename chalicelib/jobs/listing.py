@@ -12,7 +12,8 @@ import json
 from datetime import datetime, timezone
 from typing import Dict, Optional
 
-from chalicelib.errors import Forbidden, ValidationFailed
+from chalicelib.authorization import require_user
+from chalicelib.errors import ValidationFailed
 from chalicelib.jobs.model import JobStatus
 from chalicelib.jobs.views import job_view
 from chalicelib.keys import Caller
@@ -75,11 +76,8 @@ class JobListing:
 
     def list(self, caller: Caller, params: Dict[str, str]) -> Dict:
         p = parse_list_params(params)
-        user_id = p["user_id"]
-        if caller.user_id:
-            if user_id not in (None, caller.user_id):
-                raise Forbidden(f"This API key may only list jobs of userId '{caller.user_id}'.")
-            user_id = caller.user_id
+        require_user(caller, p["user_id"] or caller.user_id, "list jobs")
+        user_id = p["user_id"] or caller.user_id
         filters = {"userId": user_id, "status": p["status"] and p["status"].value,
                    "modelId": p["model_id"], "since": params.get("since") or None}
         start_after = self._open(caller, p["cursor"], filters) if p["cursor"] else None

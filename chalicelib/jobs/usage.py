@@ -10,7 +10,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, Optional
 
 from chalicelib.clock import Clock
-from chalicelib.errors import Forbidden, ValidationFailed
+from chalicelib.authorization import require_user
+from chalicelib.errors import ValidationFailed
 from chalicelib.jobs.model import JobStatus
 from chalicelib.keys import Caller
 from chalicelib.store import JobRepository, UsageRow
@@ -65,15 +66,11 @@ class UsageReport:
         if end < start or (end - start).days >= MAX_DAYS:
             raise ValidationFailed(f"from/to: from must not be after to, and at most {MAX_DAYS} "
                                    "days apart", code="OUT_OF_RANGE")
-        user_id: Optional[str] = params.get("userId") or None
-        if caller.user_id:
-            if user_id not in (None, caller.user_id):
-                raise Forbidden(f"This API key may only read the usage of userId "
-                                f"'{caller.user_id}'.")
-            user_id = caller.user_id
         if end >= date.max:  # the range ends the day after "to", which must exist
             raise ValidationFailed(f"to: at most {date.max - timedelta(days=1)}",
                                    code="OUT_OF_RANGE")
+        user_id: Optional[str] = params.get("userId") or caller.user_id
+        require_user(caller, user_id, "read the usage")
         totals, by_model, by_day = _empty(), {}, {}
         rows = self.jobs.usage_rows(
             caller.client_id, user_id, datetime.combine(start, time(0), timezone.utc),

@@ -30,6 +30,7 @@ from chalicelib.notifications.dispatch import delivery_message
 from chalicelib.notifications.endpoints import WebhookEndpoints
 from chalicelib.notifications.model import Delivery, DeliveryState, event_payload
 from chalicelib.notifications.persistence import DeliveryStore
+from chalicelib.notifications.signing import signed_headers
 from chalicelib.queue import MessageQueue
 from chalicelib.store import JobRepository
 from chalicelib.urls import Answer, FetchFailed, UrlPolicy, UrlRejected, post
@@ -44,12 +45,6 @@ ATTEMPT_LEASE_S = 60
 SEND_SLOT_LEASE_S = TIMEOUT_S + 15
 # An attempt whose client's slots are all busy comes back after this.
 SEND_SLOT_WAIT_S = 2
-
-
-def sign(secrets: Sequence[str], msg_id: str, timestamp, body: str) -> str:
-    """Standard Webhooks' signature header: one ``v1,...`` per active secret."""
-    from standardwebhooks.webhooks import Webhook
-    return " ".join(Webhook(s).sign(msg_id, timestamp, body) for s in secrets)
 
 
 class Deliverer:
@@ -137,10 +132,8 @@ class Deliverer:
         now = self.clock.now()
         body = json.dumps(event_payload(job, delivery.event, self.presign))
         secrets = self._secrets(delivery, job)
-        headers = {"Content-Type": "application/json", "User-Agent": "vsl-media-webhooks/1",
-                   "webhook-id": delivery.webhook_id,
-                   "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": sign(secrets, delivery.webhook_id, now, body)}
+        headers = {"User-Agent": "vsl-media-webhooks/1",
+                   **signed_headers(secrets, body, delivery.webhook_id, now)}
         try:
             answer = self.send(self.policy, delivery.target.url, body.encode(), headers,
                                TIMEOUT_S)

@@ -55,8 +55,8 @@ from typing import Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from standardwebhooks.webhooks import Webhook
 
+from chalicelib.notifications.signing import signed_headers
 from local.replicate_sim import faults as fault_settings
 from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
@@ -428,10 +428,7 @@ class Simulator:
             if generation.wait(delay):
                 result = "abandoned"
                 break
-            ts = datetime.now(timezone.utc)
-            headers = {"Content-Type": "application/json", "webhook-id": msg_id,
-                       "webhook-timestamp": str(int(ts.timestamp())),
-                       "webhook-signature": Webhook(self.webhook_secret).sign(msg_id, ts, body)}
+            headers = signed_headers(self.webhook_secret, body, msg_id)
             try:
                 resp = requests.post(url, data=body.encode(), headers=headers, timeout=10,
                                      allow_redirects=False)

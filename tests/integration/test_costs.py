@@ -5,8 +5,9 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_keys_and_limits import new_key, predictions_with_prompt
+from tests.support.api import IMAGE_EXAMPLE, Api
+from tests.support.keys import new_key
+from tests.support.simulator import predictions_with_prompt
 
 pytestmark = pytest.mark.integration
 

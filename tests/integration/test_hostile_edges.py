@@ -11,10 +11,9 @@ import pytest
 import requests
 
 from local.stack import ROOT, free_port, wait_until
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
-from tests.integration.test_keys_and_limits import new_key
-from tests.raw_server import RawServer, trickling
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.keys import new_key
+from tests.support.raw_server import RawServer, trickling
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
-from tests.integration.test_keys_and_limits import new_key, predictions_with_prompt
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.keys import new_key
+from tests.support.simulator import predictions_with_prompt
 
 pytestmark = pytest.mark.integration
 

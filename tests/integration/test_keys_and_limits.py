@@ -1,6 +1,4 @@
 """API keys, ownership and per-user limits over HTTP, as the spec states them."""
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -8,23 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from local.stack import ROOT
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.keys import api_key_cli, new_key
+from tests.support.simulator import predictions_with_prompt
 
 pytestmark = pytest.mark.integration
-
-
-def api_key_cli(stack, *args) -> str:
-    out = subprocess.run([sys.executable, "-m", "tools.api_keys", *args], cwd=ROOT,
-                         env=stack.env(), capture_output=True, text=True, check=True).stdout
-    return out
-
-
-def new_key(stack, *args) -> tuple:
-    out = api_key_cli(stack, "create", *args)
-    key_id = out.split("key id:")[1].split()[0]
-    return out.strip().splitlines()[-1], key_id
 
 
 @pytest.fixture
@@ -84,18 +70,6 @@ def submissions_of(aws, user_id: str) -> int:
                                  FilterExpression="userId = :u",
                                  ExpressionAttributeValues={":u": {"S": user_id}})["Items"]
     return len(items)
-
-
-def predictions_with_prompt(sim, prompt: str) -> int:
-    """Predictions at the simulator for this prompt, every page read."""
-    count, url = 0, "/v1/predictions"
-    while url:
-        page = sim.api("GET", url).json()
-        count += sum(1 for p in page["results"] if (p.get("input") or {}).get("prompt") == prompt)
-        url = page.get("next")
-        if url:
-            url = url[url.index("/v1/"):]
-    return count
 
 
 def test_hourly_limit_101st_submission_is_429_and_other_users_are_unaffected(

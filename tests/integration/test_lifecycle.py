@@ -6,7 +6,8 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from tests.conftest import IMAGE_EXAMPLE, signed_webhook
+from tests.support.api import IMAGE_EXAMPLE
+from tests.support.webhooks import signed_webhook
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 from chalicelib.config import settings_from_env
 from chalicelib.urls import (MAX_RETRY_AFTER_S, FetchFailed, Origin, UrlPolicy, UrlRejected,
                              _retry_after, fetch, post)
-from tests.raw_server import RawServer, trickling
+from tests.support.raw_server import RawServer, trickling
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import IMAGE_EXAMPLE
+from tests.support.api import IMAGE_EXAMPLE
 
 pytestmark = pytest.mark.integration
 

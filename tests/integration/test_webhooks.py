@@ -10,9 +10,8 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from local.stack import ROOT, free_port, wait_until
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
-from tests.integration.test_keys_and_limits import new_key
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.keys import new_key
 
 pytestmark = pytest.mark.integration
 

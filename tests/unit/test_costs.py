@@ -48,7 +48,7 @@ def test_reuse_window_and_failed_or_cancelled_jobs_are_never_reused():
     world.webhook(failed, world.replicate.set("p1", status="failed"))
     world.run_all()
     cancelled = world.submit()
-    world.control.cancel(CLIENT, cancelled.job_id)
+    world.cancel(cancelled.job_id)
     assert not world.submit(CACHED).cached
     world2 = World()
     world2.complete(world2.submit())
@@ -256,7 +256,7 @@ def test_usage_adds_up_the_jobs_by_model_and_day():
     world.run_all()
     world.clock.advance(86400)
     world.submit(CACHED)                                                     # reused: 0
-    world.control.cancel(CLIENT, world.submit(dict(IMAGE_BODY, userId="bob")).job_id)
+    world.cancel(world.submit(dict(IMAGE_BODY, userId="bob")).job_id)
     report = world.usage.report(CLIENT, {"from": "2030-01-01", "to": "2030-01-31"})
     assert report["totals"] == {"jobs": 5, "completed": 3, "failed": 1, "cancelled": 1,
                                 "cached": 1, "cost": 0.009, "predictTime": 3.0}

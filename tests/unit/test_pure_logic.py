@@ -3,11 +3,11 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from standardwebhooks.webhooks import Webhook
 
 from chalicelib.catalog import nearest_aspect_ratio
 from chalicelib.config import REPLICATE_PUBLIC_URL, settings_from_env
 from chalicelib.jobs.model import Prediction
+from chalicelib.notifications.signing import signed_headers
 from chalicelib.replicate import WebhookRejected, verify_webhook
 from chalicelib.resources import load_spec, resource_names
 from chalicelib.storage import job_prefix, output_name, parse_original_key
@@ -41,8 +41,7 @@ def test_output_urls_accepts_replicates_shapes():
 
 
 def _signed(body: str, ts: datetime, msg_id="msg_1"):
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(ts.timestamp())),
-            "webhook-signature": Webhook(SECRET).sign(msg_id, ts, body)}
+    return signed_headers(SECRET, body, msg_id, ts)
 
 
 def test_verify_webhook_accepts_a_valid_signature_among_several():

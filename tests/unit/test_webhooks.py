@@ -106,7 +106,7 @@ def test_events_go_only_to_endpoints_subscribed_to_them():
     world.webhooks.register(CLIENT, {"url": f"{HOOK}/failures", "events": ["job.failed"]})
     world.webhooks.register(CLIENT, {"url": f"{HOOK}/cancels", "events": ["job.cancelled"]})
     job = world.submit()
-    world.control.cancel(CLIENT, job.job_id)
+    world.cancel(job.job_id, CLIENT)
     finished_job(world, "completed")
     world.run_notifications()
     assert [url for url, _, _ in world.receiver.received] == [f"{HOOK}/cancels"]
