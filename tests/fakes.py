@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.catalog import CATALOG
+from chalicelib.config import Settings
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
@@ -482,6 +483,8 @@ class InMemoryApiKeyStore:
         self.records[key_hash]["revokedAt"] = revoked_at
 
 
+# The service's own defaults, where a service is built here as wiring builds it.
+DEFAULTS = Settings.model_construct()
 CLIENT = Caller(client_id="acme", key_id="key-acme")
 OTHER_CLIENT = Caller(client_id="globex", key_id="key-globex")
 IMAGE_BODY = {"userId": "user123", "mediaType": "image", "modelId": "flux-schnell",
@@ -512,7 +515,8 @@ class World:
         self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
-        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock)
+        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock,
+                           window_s=DEFAULTS.cache_window_s)
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      lambda: self.replicate, self.clock, self.reuse,
                                      quiet_after_s=30)
@@ -520,6 +524,7 @@ class World:
                                          self.queue)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
                                      self.clock, self.reuse, self.starter, self.queue,
+                                     cache_by_default=DEFAULTS.cache_by_default,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
         self.sweeper = Sweeper(self.jobs, self.reconciler, self.lifecycle, self.clock)
@@ -529,7 +534,8 @@ class World:
                            resolve=lambda host, port: ["151.101.1.1"])
         self.outputs = OutputCopier(self.storage, policy, self.max_output_bytes, self.files)
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
-                                       lambda: self.replicate, self.storage, self.outputs)
+                                       lambda: self.replicate, self.storage, self.outputs,
+                                       copy_lease_s=DEFAULTS.copy_lease_s)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
         self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
         self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)

@@ -31,7 +31,7 @@ NOTIFY_GRACE = timedelta(seconds=10)
 class Reconciler:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
                  replicate: Callable[[], Replicate], clock: Clock, reuse: Reuse,
-                 quiet_after_s: int = 30, start_deadline_s: int = START_DEADLINE_S):
+                 quiet_after_s: int, start_deadline_s: int = START_DEADLINE_S):
         self.jobs = jobs
         self.reuse = reuse
         self.lifecycle = lifecycle

@@ -26,9 +26,6 @@ from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WINDOW_S = 7 * 86400
-
-
 def cache_key(client_id: str, model_id: str, parameters: dict) -> str:
     canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{client_id}|{model_id}|{canonical}".encode()).hexdigest()
@@ -36,7 +33,7 @@ def cache_key(client_id: str, model_id: str, parameters: dict) -> str:
 
 class Reuse:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, storage: MediaStorage,
-                 clock: Clock, window_s: int = DEFAULT_WINDOW_S):
+                 clock: Clock, window_s: int):
         self.jobs = jobs
         self.lifecycle = lifecycle
         self.storage = storage

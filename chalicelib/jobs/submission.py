@@ -42,7 +42,7 @@ class Accepted:
 class Submission:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle,
                  limiter: RateLimiter, limits: Limits, clock: Clock, reuse: Reuse,
-                 starter: PredictionStarter, queue: MessageQueue, cache_by_default: bool = False,
+                 starter: PredictionStarter, queue: MessageQueue, cache_by_default: bool,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
         self.jobs = jobs
         self.lifecycle = lifecycle

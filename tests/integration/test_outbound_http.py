@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.config import settings_from_env
 from chalicelib.urls import (MAX_RETRY_AFTER_S, FetchFailed, Origin, UrlPolicy, UrlRejected,
                              _retry_after, fetch, post)
 from tests.support.raw_server import RawServer, trickling
+from tests.support.settings import settings_with
 
 pytestmark = pytest.mark.integration
 
@@ -154,9 +154,11 @@ def test_any_retry_after_from_a_real_receiver_gives_an_answer(server_factory, he
     assert answer.retry_after is None or 0 <= answer.retry_after <= MAX_RETRY_AFTER_S
 
 
-def local_webhook_policy():
-    return settings_from_env({"VSL_ALLOW_PRIVATE_INPUTS": "true",
-                              "AWS_ENDPOINT_URL": "http://127.0.0.1:5050"}).webhook_policy
+@pytest.fixture
+def local_webhook_policy(monkeypatch):
+    """The local stage's, with the emulator on port 5050."""
+    return settings_with(monkeypatch, {"VSL_ALLOW_PRIVATE_INPUTS": "true",
+                                       "AWS_ENDPOINT_URL": "http://127.0.0.1:5050"}).webhook_policy
 
 
 @pytest.mark.parametrize("url", [
@@ -164,12 +166,13 @@ def local_webhook_policy():
     "http://192.168.1.10:9000/hook", "http://172.16.0.1:9000/hook",
     "http://127.0.0.1:22/", "http://127.0.0.1:5050/", "http://localhost:5050/",
     "http://127.0.0.1/hook", "http://[::ffff:169.254.169.254]:9000/", "ftp://127.0.0.1:9000/"])
-def test_the_local_stage_sends_webhooks_to_this_machine_only(url):
+def test_the_local_stage_sends_webhooks_to_this_machine_only(url, local_webhook_policy):
     with pytest.raises(UrlRejected):
-        local_webhook_policy().check(url)
+        local_webhook_policy.check(url)
 
 
-def test_the_local_stage_still_reaches_a_receiver_on_this_machine(server_factory):
+def test_the_local_stage_still_reaches_a_receiver_on_this_machine(server_factory,
+                                                                 local_webhook_policy):
     server = server_factory()
-    assert post(local_webhook_policy(), server.url(), b"{}", {}, 2).status == 204
-    assert post(local_webhook_policy(), server.url("localhost"), b"{}", {}, 2).status == 204
+    assert post(local_webhook_policy, server.url(), b"{}", {}, 2).status == 204
+    assert post(local_webhook_policy, server.url("localhost"), b"{}", {}, 2).status == 204

@@ -194,20 +194,18 @@ def test_a_number_too_near_zero_to_mean_anything_is_out_of_range(field, value):
     assert getattr(parse_generate_request(ok).parameters, field) == 1e-9
 
 
-def local_webhook_policy():
-    from chalicelib.config import settings_from_env
-    return settings_from_env({"VSL_ALLOW_PRIVATE_INPUTS": "true"}).webhook_policy
-
-
 @pytest.mark.parametrize("url", ["http://a..b/", "https://a..b/hook",
                                  f"http://{'x' * 70}.example.com/hook",
                                  f"https://{'x' * 70}.example.com/hook", "http://exa mple.com/",
                                  f"https://{'a.' * 130}com/"])
 @pytest.mark.parametrize("policy", ["deployed", "local"])
-def test_a_webhook_url_with_an_impossible_host_name_is_refused_at_submit(url, policy):
+def test_a_webhook_url_with_an_impossible_host_name_is_refused_at_submit(url, policy,
+                                                                         monkeypatch):
+    from tests.support.settings import settings_with
+    local = settings_with(monkeypatch, {"VSL_ALLOW_PRIVATE_INPUTS": "true"}).webhook_policy
     body = {"userId": "u", "mediaType": "image", "modelId": "flux-schnell",
             "parameters": {"prompt": "p"}, "webhookUrl": url}
     with pytest.raises(ValidationFailed) as err:
         validation.parse_generate_request(
-            body, LOCAL, webhook_policy=local_webhook_policy() if policy == "local" else PUBLIC)
+            body, LOCAL, webhook_policy=local if policy == "local" else PUBLIC)
     assert err.value.code == "INVALID_VALUE" and "webhookUrl" in err.value.details
