@@ -2,16 +2,14 @@
 against the real local stack over HTTP: a batch with a number no record can keep,
 a reused result whose original outlives the start deadline, a client's trickling
 webhook receivers next to another client's deliveries, and dates past the calendar."""
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-import requests
 
-from local.stack import ROOT, free_port, wait_until
+from local.stack import wait_until
 from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.api_server import api_with
 from tests.support.keys import new_key
 from tests.support.raw_server import RawServer, trickling
 
@@ -63,18 +61,9 @@ def test_a_batch_with_an_unstorable_number_answers_every_item_and_bills_once(
 def short_deadline_api(stack):
     """The same service with a start deadline of 4 s instead of 120 s: what took more
     than two minutes of a slow model takes seconds here."""
-    port = free_port()
-    env = dict(stack.env(), VSL_START_DEADLINE_S="4", VSL_RECONCILE_AFTER_S="1")
-    proc = subprocess.Popen([sys.executable, "-m", "local.api_server", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 30,
-                   "short-deadline API", [proc])
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with api_with(stack, "short-deadline API", VSL_START_DEADLINE_S="4",
+                  VSL_RECONCILE_AFTER_S="1") as url:
+        yield url
 
 
 def test_a_follower_lives_until_its_source_ends_past_the_start_deadline(

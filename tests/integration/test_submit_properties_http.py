@@ -40,20 +40,22 @@ def jobs_made(client) -> int:
     return resp.json()["totals"]["jobs"]
 
 
-def post(client, path, body):
-    return client.request("POST", path, data=encoded(body),
+def answer_and_jobs_made(client, path, body):
+    """The answer to a POST of ``body`` and how many jobs it made."""
+    before = jobs_made(client)
+    resp = client.request("POST", path, data=encoded(body),
                           headers={"Content-Type": "application/json",
                                    "Idempotency-Key": uuid.uuid4().hex})
+    assert resp.status_code < 500, (resp.status_code, resp.text)
+    return resp, jobs_made(client) - before
 
 
 def test_a_submit_over_http_is_never_a_5xx_and_a_refusal_makes_no_job(client, quiet):
     @BUDGET
     @given(body=submit_body())
     def check(body):
-        before = jobs_made(client)
-        resp = post(client, "/generate-media", body)
-        assert resp.status_code < 500, (resp.status_code, resp.text)
-        assert jobs_made(client) == before + (resp.status_code == 202), resp.text
+        resp, made = answer_and_jobs_made(client, "/generate-media", body)
+        assert made == (resp.status_code == 202), resp.text
     check()
 
 
@@ -62,11 +64,8 @@ def test_a_batch_over_http_is_never_a_5xx_and_makes_jobs_only_for_accepted_items
     @BUDGET
     @given(body=batch_body())
     def check(body):
-        before = jobs_made(client)
-        resp = post(client, "/generate-media/batch", body)
-        assert resp.status_code < 500, (resp.status_code, resp.text)
+        resp, made = answer_and_jobs_made(client, "/generate-media/batch", body)
         results = resp.json().get("results", []) if resp.status_code == 200 else []
         assert all(r["httpStatus"] < 500 for r in results), results
-        accepted = sum(r["httpStatus"] == 202 for r in results)
-        assert jobs_made(client) == before + accepted, resp.text
+        assert made == sum(r["httpStatus"] == 202 for r in results), resp.text
     check()
