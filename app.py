@@ -39,6 +39,7 @@ HTTP_STATUS = {
     errors.MediaTypeMismatch: 400, errors.Unauthorized: 401, errors.InvalidSignature: 401,
     errors.Forbidden: 403, errors.NotFound: 404, errors.MethodNotAllowed: 405,
     errors.JobNotCancellable: 409, errors.IdempotencyKeyInUse: 409,
+    errors.RotationInProgress: 409,
     errors.IdempotencyKeyReused: 422,
     errors.PayloadTooLarge: 413, errors.UnsupportedMediaType: 415, errors.RateLimited: 429,
     errors.ReplicateRefused: 502, errors.ServiceUnavailable: 503, errors.DomainError: 500,
@@ -258,8 +259,8 @@ def generate_media_batch(grant: Grant):
         outcome = wiring.services().batch.submit(caller, body, _public_base_url())
         results = []
         for index, item in enumerate(outcome.items):
-            if isinstance(item, errors.DomainError):
-                rendered = error_response(item)
+            if isinstance(item, Exception):
+                rendered = error_response(_item_error(item))
                 results.append({"index": index, "httpStatus": rendered.status_code,
                                 "error": rendered.body})
             else:
@@ -268,6 +269,16 @@ def generate_media_batch(grant: Grant):
         headers = rate_limit_headers(outcome.quotas, outcome.now) if outcome.quotas else {}
         return StoredResponse(200, {"results": results}, headers)
     return _idempotent(caller, "/generate-media/batch", body, submit_all)
+
+
+def _item_error(error: Exception) -> errors.DomainError:
+    """A batch item's failure as the error it answers (the batch itself stands)."""
+    if isinstance(error, errors.DomainError):
+        return error
+    if _is_dependency_outage(error):
+        return errors.ServiceUnavailable("A dependency is busy or failing; submit this item "
+                                         "again shortly.", retry_after=1)
+    return errors.DomainError("An internal error occurred; it has been logged.")
 
 
 @api("/usage", Operation("What a client's users spent, by model and by day",

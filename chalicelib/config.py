@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
-from chalicelib.urls import Origin, UrlPolicy
+from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 # Where Replicate serves prediction outputs.
@@ -71,6 +71,10 @@ class Settings(BaseSettings):
                               "(at least the processor's timeout)")
     reconcile_after_s: int = Field(30, ge=1, description="a quiet active job is checked "
                                    "against Replicate when polled after this long")
+    start_deadline_s: int = Field(120, ge=1, description="a job whose prediction is still "
+                                  "unknown this long after its submission fails as never "
+                                  "started (a job reusing another's result has none: it ends "
+                                  "with that job)")
     cache_by_default: bool = Field(False, description='reuse identical results when a submit '
                                    'does not say `"cache"` itself')
     cache_window_s: int = Field(7 * 86400, ge=0, description="how far back results are reused")
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
         "`https://app.example.com`, or empty for none; default: the stage's `cors_origin` in "
         "`chalicelib/resources.json`. One, because API Gateway answers preflights with a "
         "fixed header")
+    aws_endpoint_url: Optional[str] = Field(
+        None, validation_alias=AliasChoices("AWS_ENDPOINT_URL"),
+        description="boto3's endpoint for every AWS service (the local stack's emulator); "
+                    "its port is never a webhook target")
     playground_sample_image: Optional[str] = Field(
         None, description="an input image the playground offers for image-to-video "
                           "(`make run` sets the simulator's sample)")
@@ -132,9 +140,21 @@ class Settings(BaseSettings):
 
     @property
     def webhook_policy(self) -> UrlPolicy:
-        """Client webhook targets: https and public hosts; loopback too on the local stage."""
-        return UrlPolicy(schemes=frozenset({"http", "https"}) if self.allow_private_inputs
-                         else frozenset({"https"}), allow_private=self.allow_private_inputs)
+        """Client webhook targets: https and public hosts; on the local stage, only this
+        machine (loopback, unprivileged ports, never the AWS emulator's)."""
+        if self.allow_private_inputs:
+            return UrlPolicy(schemes=frozenset({"http", "https"}), loopback_only=True,
+                             denied_ports=frozenset(self._service_ports()))
+        return UrlPolicy(schemes=frozenset({"https"}))
+
+    def _service_ports(self) -> Tuple[int, ...]:
+        if not self.aws_endpoint_url:
+            return ()
+        parts = urlsplit(self.aws_endpoint_url)
+        try:
+            return (parts.port or DEFAULT_PORTS.get(parts.scheme, 80),)
+        except ValueError:
+            return ()
 
     @field_validator("cors_origin")
     @classmethod

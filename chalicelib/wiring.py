@@ -118,10 +118,11 @@ def services() -> Services:
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
         clock)
     deliveries = DynamoDeliveryStore(aws.dynamodb_table(s.names.deliveries_table))
-    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
-                            quiet_after_s=s.reconcile_after_s)
-    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
+    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock, reuse,
+                            quiet_after_s=s.reconcile_after_s,
+                            start_deadline_s=s.start_deadline_s)
+    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
     submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
                             s.cache_by_default)

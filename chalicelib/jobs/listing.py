@@ -9,7 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Dict, Optional
 
 from chalicelib.authorization import require_user
@@ -52,7 +52,11 @@ def parse_list_params(params: Dict[str, str]) -> Dict:
             raise _invalid("since", "an ISO 8601 time, e.g. 2030-01-01T00:00:00Z") from None
         if since.tzinfo is None:
             raise _invalid("since", "needs a time zone, e.g. a trailing Z")
-        out["since"] = since
+        try:
+            out["since"] = since.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+            raise ValidationFailed("since: a time from year 1 to 9999 in UTC",
+                                   code="OUT_OF_RANGE") from None
     if "limit" in params:
         try:
             out["limit"] = int(params["limit"])

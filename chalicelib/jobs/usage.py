@@ -66,6 +66,9 @@ class UsageReport:
         if end < start or (end - start).days >= MAX_DAYS:
             raise ValidationFailed(f"from/to: from must not be after to, and at most {MAX_DAYS} "
                                    "days apart", code="OUT_OF_RANGE")
+        if end >= date.max:  # the range ends the day after "to", which must exist
+            raise ValidationFailed(f"to: at most {date.max - timedelta(days=1)}",
+                                   code="OUT_OF_RANGE")
         user_id: Optional[str] = params.get("userId") or caller.user_id
         require_user(caller, user_id, "read the usage")
         totals, by_model, by_day = _empty(), {}, {}
