@@ -187,9 +187,10 @@ def _openapi() -> dict:
 @api("/health", Operation("Whether every dependency answers (503 names the one that does not)",
                           {200: "Health"}, access=Access.PUBLIC, tags=("service",)))
 def health(grant: Grant):
+    from chalicelib.jobs.views import Health
     checks = wiring.health_checks()
     if all(v == "ok" for v in checks.values()):
-        return {"status": "ok", "checks": checks}
+        return Health(status="ok", checks=checks).model_dump(mode="json")
     raise errors.ServiceUnavailable("Not every dependency is ready.", retry_after=5,
                                     extra={"checks": checks})
 

@@ -142,7 +142,9 @@ CATALOG: Dict[str, CatalogEntry] = {e.model_id: e for e in (
 
 def describe_catalog() -> list:
     """``GET /models``: each model with its parameters' JSON Schema."""
-    return [{"modelId": e.model_id, "mediaType": e.media_type, "description": e.description,
-             "pricing": {"usd": e.price_usd, "per": "output"},
-             "estimatedTime": e.estimated_time_s,
-             "parameters": e.parameters.model_json_schema()} for e in CATALOG.values()]
+    from chalicelib.jobs.views import ModelInfo
+    return [ModelInfo(modelId=e.model_id, mediaType=e.media_type, description=e.description,
+                      pricing={"usd": e.price_usd, "per": "output"},
+                      estimatedTime=e.estimated_time_s,
+                      parameters=e.parameters.model_json_schema()).model_dump(mode="json")
+            for e in CATALOG.values()]

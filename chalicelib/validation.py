@@ -43,7 +43,8 @@ _ERROR_CODES = {
     "less_than": "OUT_OF_RANGE", "less_than_equal": "OUT_OF_RANGE",
     "multiple_of": "OUT_OF_RANGE", "string_too_short": "OUT_OF_RANGE",
     "string_too_long": "OUT_OF_RANGE", "too_short": "OUT_OF_RANGE", "too_long": "OUT_OF_RANGE",
-    "float_resolution": "OUT_OF_RANGE",
+    "float_resolution": "OUT_OF_RANGE", "out_of_range": "OUT_OF_RANGE",
+    "int_parsing": "INVALID_TYPE", "float_parsing": "INVALID_TYPE", "bool_parsing": "INVALID_TYPE",
 }
 
 
@@ -113,6 +114,15 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
         except UrlRejected as e:
             raise ValidationFailed(f"webhookUrl: the URL {e}", code="INVALID_VALUE") from None
     return GenerateRequest(user_id, model, parameters, envelope.webhookUrl, envelope.cache)
+
+
+def parse_query(schema: Type[BaseModel], params: dict):
+    """A query string as its documented model; an empty value is refused by name."""
+    empty = sorted(name for name, value in params.items() if value == "")
+    if empty:
+        raise ValidationFailed(f"{empty[0]}: must not be empty (leave it out instead)",
+                               code="INVALID_VALUE")
+    return validate_model(schema, params, prefix="")
 
 
 def validate_model(schema: Type[BaseModel], data: dict, prefix: str):

@@ -35,13 +35,14 @@ def new_signing_secret() -> str:
 
 
 def endpoint_view(e: Endpoint) -> Dict:
-    view = {"id": e.endpoint_id, "url": e.url, "events": list(e.events),
-            "createdAt": iso(e.created_at)}
+    from chalicelib.jobs.views import WebhookEndpointView
+    view = WebhookEndpointView(id=e.endpoint_id, url=e.url, events=list(e.events),
+                               createdAt=iso(e.created_at))
     if e.description:
-        view["description"] = e.description
+        view.description = e.description
     if e.disabled_at:
-        view["disabledAt"] = iso(e.disabled_at)
-    return view
+        view.disabledAt = iso(e.disabled_at)
+    return view.model_dump(mode="json", exclude_unset=True)
 
 
 def check_target(policy: UrlPolicy, field: str, url: str) -> None:

@@ -80,12 +80,15 @@ class Delivery:
     next_attempt_at: Optional[datetime] = None
 
     def view(self) -> Dict:
-        return {"webhookId": self.webhook_id, "event": self.event, "url": self.target.url,
-                "state": self.state.value, "attempts": self.attempts,
-                "lastStatus": self.last_status, "lastError": self.last_error,
-                "deliveredAt": iso(self.delivered_at) if self.delivered_at else None,
-                "nextAttemptAt": iso(self.next_attempt_at)
-                if self.next_attempt_at and self.state == DeliveryState.PENDING else None}
+        from chalicelib.jobs.views import DeliveryView
+        return DeliveryView(
+            webhookId=self.webhook_id, event=self.event, url=self.target.url,
+            state=self.state.value, attempts=self.attempts, lastStatus=self.last_status,
+            lastError=self.last_error,
+            deliveredAt=iso(self.delivered_at) if self.delivered_at else None,
+            nextAttemptAt=iso(self.next_attempt_at)
+            if self.next_attempt_at and self.state == DeliveryState.PENDING else None,
+        ).model_dump(mode="json")
 
 
 def webhook_id(job_id: str, event: str, target: Target) -> str:
