@@ -1,13 +1,12 @@
 """Fixtures that start the real local parts: the moto server, the Replicate
 simulator, the API (chalice local, over HTTP) and the event delivery loop."""
 
-import boto3
 import pytest
 
-from local.stack import LocalStack, free_port
 from tests.support.api import Api
 from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 from tests.support.simulator import Simulator
+from tests.support.stack import emulator_clients, stack_for_tests
 from tools.webhook_receiver import WebhookReceiver
 
 
@@ -22,18 +21,7 @@ def receiver():
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, receiver):
-    logs = tmp_path_factory.mktemp("stack-logs")
-    s = LocalStack(api_port=free_port(), emulator_port=free_port(), simulator_port=free_port(),
-                   log_dir=logs, extra_env={
-                       "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
-                       "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
-                       "VSL_RECONCILE_AFTER_S": "2",
-                       "VSL_SWEEP_INTERVAL_S": "3",
-                       "VSL_KEY_CACHE_S": "1",  # revocations show within a second
-                       "VSL_WEBHOOK_URL": f"{receiver.url}/stage",
-                       "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
-                       # Webhook retries compressed from about a day to seconds.
-                       "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
+    s = stack_for_tests(tmp_path_factory.mktemp("stack-logs"), receiver.url)
     s.start()
     yield s
     s.stop()
@@ -67,10 +55,6 @@ def aws_env(stack, monkeypatch):
 
 @pytest.fixture(scope="session")
 def aws(stack):
-    """boto3 clients on the emulator, to look at what the service stored."""
-    def make(service):
-        return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
+    return emulator_clients(stack)
 
 
