@@ -65,7 +65,7 @@ checkov: package $(CHECKOV)
 	$(CHECKOV) -d build/chalice --config-file build/chalice/.checkov.yaml --compact --quiet --skip-download
 
 # Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars;
-# README "Deploy to AWS"). The lock file pins the provider with hashes for linux_amd64 only:
+# docs/deploy.md). The lock file pins the provider with hashes for linux_amd64 only:
 # `providers lock` adds this machine's platform (needs the registry) before init.
 TF_PLATFORM = $(shell terraform version -json | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["platform"])')
 deploy: package
