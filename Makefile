@@ -51,8 +51,9 @@ browser:
 test: install package $(CHECKOV) browser
 	$(BIN)/python -m pytest
 
+# Every pure test (the domain on fakes, the SDKs' own logic): no server, no network.
 unit: install
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest -m "not integration" -q
 
 # The documentation site (docs/, mkdocs.yml) at http://127.0.0.1:$(DOCS_PORT), rebuilt on
 # every change; `make test` builds it with --strict (tests/docs).

@@ -22,7 +22,7 @@ import requests
 
 from local.stack import ROOT, free_port
 from local.stack import port_in_use as stack_port_in_use
-from tests.conftest import IMAGE_EXAMPLE
+from tests.support.api import IMAGE_EXAMPLE
 from tools import api_keys
 
 pytestmark = pytest.mark.integration
