@@ -5,11 +5,13 @@ VSL_PROVISION=terraform provisions the service's resources with Terraform
 otherwise with local.provision, from the same resources.json.
 
 Keys: VSL_LOCAL_API_KEYS (comma-separated, each its own client, bound to no
-user) when set, written to the keys file. Otherwise the keys file's own keys
-come back, bound to the default user (the emulator forgot them when it stopped,
-but a key you exported must keep working); when it has none, one is generated
-and written there. The file is readable by its owner only; `make run` shows the
-first key in its banner.
+user) when set, written to the keys file. Otherwise the client LOCAL_CLIENT_ID
+gets two keys: the first line of the keys file, bound to the default user (what
+the examples use), and the second, the client's own unbound key (for what only
+a client may do: its webhook endpoints and signing secret). The file's keys come
+back at every start (the emulator forgot them when it stopped, but a key you
+exported must keep working); a missing one is generated and the file written.
+The file is readable by its owner only; `make run` shows both keys in its banner.
 """
 import os
 from typing import List
@@ -19,21 +21,19 @@ from chalicelib.keys import ApiKeys
 from chalicelib.resources import resource_names
 from chalicelib.store import ApiKeyStore
 from local.provision import provision, provision_local_events
-from local.stack import DEFAULT_USER_ID, keys_file, local_dir, write_private
+from local.stack import DEFAULT_USER_ID, LOCAL_CLIENT_ID, keys_file, local_dir, write_private
 
 
 def register_keys(keys: ApiKeys, wanted: List[str], kept: List[str]) -> List[str]:
     """Register the keys the stack runs with; the ones to write to the keys file
-    (none when the file's own keys came back: it is left as it is)."""
+    (none when the file's own keys all came back: it is left as it is)."""
     if wanted:
         for key in wanted:
             keys.create(key=key)
         return wanted
-    if kept:
-        for key in kept:
-            keys.create(key=key, user_id=DEFAULT_USER_ID)
-        return []
-    return [keys.create(user_id=DEFAULT_USER_ID)[0]]
+    user_key = keys.create(LOCAL_CLIENT_ID, DEFAULT_USER_ID, key=kept[0] if kept else None)[0]
+    client_key = keys.create(LOCAL_CLIENT_ID, key=kept[1] if len(kept) > 1 else None)[0]
+    return [] if len(kept) >= 2 else [user_key, client_key]
 
 
 def main():
@@ -57,8 +57,7 @@ def main():
         write_private(path, "\n".join(written) + "\n")
     # The keys themselves stay out of this output (it goes to a log file).
     print(f"{len(written)} API key(s) written to {path}" if written else
-          f"{len(kept)} API key(s) from {path} registered again (bound to {DEFAULT_USER_ID})",
-          flush=True)
+          f"the API keys in {path} registered again", flush=True)
 
 
 if __name__ == "__main__":

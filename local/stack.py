@@ -36,6 +36,9 @@ SIMULATOR_TOKEN = "r8_local_simulator_token"
 # The user `make run`'s generated key is bound to: the spec's own example user, so
 # its examples run as printed, and a body without a userId is this user's.
 DEFAULT_USER_ID = "user123"
+# The client both of `make run`'s keys belong to: the user's key above, and the
+# client's own unbound key for what only a client may do (webhook settings).
+LOCAL_CLIENT_ID = "local"
 SAMPLE_IMAGE_PATH = "/samples/input.jpg"
 
 
@@ -288,10 +291,15 @@ def _shown(path: Optional[Path]) -> str:
 def banner(stack: LocalStack, keys: List[str], keys_path: Path,
            bound_user: Optional[str] = DEFAULT_USER_ID) -> str:
     """What `make run` shows once everything answers: where each part is, the
-    key and whom it is bound to, what survives a restart, and what to try next."""
+    keys and whom they are bound to, what survives a restart, and what to try next."""
     api, key = stack.api_url, (keys[0] if keys else "(none: see make api-key)")
-    binding = (f"bound to userId {bound_user}: a body without userId is theirs" if bound_user
-               else "from VSL_LOCAL_API_KEYS, bound to no user: send a userId")
+    if bound_user:
+        binding = f"bound to userId {bound_user}: a body without userId is theirs"
+        client_key = (f"\n  Client key           {keys[1]}\n                       "
+                      f"the client's own key, any userId; only it may manage webhook "
+                      f"endpoints and the signing secret") if len(keys) > 1 else ""
+    else:
+        binding, client_key = "from VSL_LOCAL_API_KEYS, bound to no user: send a userId", ""
     return f"""
 VSL Media is running. Ctrl-C stops everything.
 
@@ -303,13 +311,13 @@ VSL Media is running. Ctrl-C stops everything.
   Logs                 {_shown(stack.log_dir)}/  (api, emulator, simulator, events, provision)
 
   API key              {key}
-                       {binding}
-                       kept in {_shown(keys_path)} for the next start; jobs, media and other
-                       keys live in the emulator's memory and go when it stops
+                       {binding}{client_key}
+                       kept in {_shown(keys_path)} for the next start; jobs, media and
+                       other keys live in the emulator's memory and go when it stops
                        more keys: make api-key ARGS="--local create --client NAME"
 
 Try, in another terminal:
-  source {_shown(env_file())}   # sets VSL_BASE_URL, VSL_API_KEY, VSL_SAMPLE_IMAGE
+  source {_shown(env_file())}   # sets VSL_BASE_URL, VSL_API_KEY, VSL_CLIENT_KEY, VSL_SAMPLE_IMAGE
   curl {api}/models -H "X-API-Key: $VSL_API_KEY"
   curl -X POST {api}/generate-media -H "Content-Type: application/json" \\
     -H "X-API-Key: $VSL_API_KEY" -d '{{"userId": "{DEFAULT_USER_ID}", "mediaType": "image",
@@ -328,13 +336,13 @@ def write_ports(stack: LocalStack, path: Path) -> None:
         "simulator": stack.simulator_port, "stage": stack.stage, "pid": os.getpid()}) + "\n")
 
 
-def write_env(stack: LocalStack, key: Optional[str], path: Path) -> None:
-    """The lines another terminal sources to call this stack (readable by its owner only)."""
+def write_env(stack: LocalStack, keys: List[str], path: Path) -> None:
+    """The lines another terminal sources to call this stack (readable by its owner
+    only): the user's key as VSL_API_KEY, the client's own as VSL_CLIENT_KEY."""
     lines = ["# Written by `make run` (local/stack.py): `source` it in another terminal.",
-             f"export VSL_BASE_URL={stack.api_url}",
-             f"export VSL_SAMPLE_IMAGE={stack.sample_image_url}"]
-    if key:
-        lines.insert(2, f"export VSL_API_KEY={key}")
+             f"export VSL_BASE_URL={stack.api_url}"]
+    lines += [f"export {name}={key}" for name, key in zip(("VSL_API_KEY", "VSL_CLIENT_KEY"), keys)]
+    lines.append(f"export VSL_SAMPLE_IMAGE={stack.sample_image_url}")
     write_private(path, "\n".join(lines) + "\n")
 
 
@@ -422,8 +430,9 @@ def main():
         write_ports(stack, ports_file())
         wrote_ports = True
         keys = [k for k in keys_path.read_text().split() if k] if keys_path.exists() else []
-        write_env(stack, keys[0] if keys else None, env_file())
         bound = None if os.environ.get("VSL_LOCAL_API_KEYS", "").strip() else DEFAULT_USER_ID
+        # VSL_LOCAL_API_KEYS's keys are each their own client: none is the first's client key.
+        write_env(stack, keys if bound else keys[:1], env_file())
         print(banner(stack, keys, keys_path, bound), flush=True)
         # The supervisor restarts a child that dies; only what it cannot mend stops us.
         while stack.failed is None:

@@ -5,8 +5,9 @@ verifies (Standard Webhooks), so a developer can watch their webhooks.
     # then: curl -X POST $API/webhooks -d '{"url": "http://127.0.0.1:9000/hook"}' ...
 
 Without --secret it reads the client's secret from GET /webhooks/secret with
-VSL_API_KEY and VSL_BASE_URL (default http://127.0.0.1:8000; `source .local/env`
-sets both for `make run`'s stack). It needs the project's packages (.venv).
+VSL_CLIENT_KEY (the client's own key: a key bound to a user may not read it) or
+else VSL_API_KEY, at VSL_BASE_URL (default http://127.0.0.1:8000); `source
+.local/env` sets them for `make run`'s stack. It needs the project's packages (.venv).
 Answers 200 to verified events and 401 otherwise; tests script other answers per
 path.
 """
@@ -90,11 +91,11 @@ def _client_secret(env=os.environ) -> str:
     """The client's signing secret from GET /webhooks/secret, or SetupError saying why not."""
     import urllib.error
     import urllib.request
-    key = env.get("VSL_API_KEY")
+    key = env.get("VSL_CLIENT_KEY") or env.get("VSL_API_KEY")
     if not key:
-        raise SetupError("no signing secret: pass --secret whsec_..., or export VSL_API_KEY "
-                         "(and VSL_BASE_URL) to read yours from GET /webhooks/secret; "
-                         "`source .local/env` sets both for make run's stack")
+        raise SetupError("no signing secret: pass --secret whsec_..., or export VSL_CLIENT_KEY "
+                         "(the client's key; and VSL_BASE_URL) to read yours from GET "
+                         "/webhooks/secret; `source .local/env` sets them for make run's stack")
     base = (env.get("VSL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
     where = base if env.get("VSL_BASE_URL") else f"{base} (VSL_BASE_URL is not set)"
     request = urllib.request.Request(f"{base}/webhooks/secret", headers={"X-API-Key": key})
@@ -103,7 +104,8 @@ def _client_secret(env=os.environ) -> str:
             return json.loads(resp.read())["key"]
     except urllib.error.HTTPError as e:
         raise SetupError(f"the API at {where} refused to give the secret: HTTP {e.code} "
-                         f"(is VSL_API_KEY one of its keys?)") from None
+                         f"(it takes the client's own key, VSL_CLIENT_KEY: a key bound to "
+                         f"a user is refused)") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise SetupError(f"could not reach the API at {where}: {reason}; is `make run` "

@@ -3,7 +3,8 @@ so none can rot (tests/docs/examples.py says which are examples).
 
 The reader's setup is reproduced: a folder like the repository (its files linked),
 with the `.local/` that `make run` writes (`env`, `api-keys`, `ports.json`) pointing at
-the test stack and holding a key bound to `user123`, as `make run`'s is, and a copy of
+the test stack and holding, as `make run`'s does, a key bound to `user123` and the same
+client's own key, and a copy of
 `sdk/js/vsl-client.js`. The environment is what `source .local/env` and
 `source .venv/bin/activate` give. The only rewrite is `make run`'s default API URL,
 http://127.0.0.1:8000, into the test stack's. A page's shell blocks run in order in one
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 import wave
 from pathlib import Path
 
@@ -50,18 +52,19 @@ def reader(stack, aws_env, tmp_path):
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
     from chalicelib.store import ApiKeyStore
-    key, _ = ApiKeys(ApiKeyStore(dynamodb_table(resource_names("local").api_keys_table))).create(
-        user_id="user123")  # a client of its own: its limits are the examples' alone
+    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names("local").api_keys_table)))
+    client = f"docs-{uuid.uuid4().hex[:8]}"  # a client of its own: its limits are the examples'
+    key, client_key = keys.create(client, "user123")[0], keys.create(client)[0]
     for entry in ROOT.iterdir():
         if entry.name not in (".local", ".git", "build"):
             (tmp_path / entry.name).symlink_to(entry)
     shutil.copy(ROOT / "sdk" / "js" / "vsl-client.js", tmp_path / "vsl-client.js")
     local = tmp_path / ".local"
-    write_private(local / "api-keys", key + "\n")
-    write_env(stack, key, local / "env")
+    write_private(local / "api-keys", f"{key}\n{client_key}\n")
+    write_env(stack, [key, client_key], local / "env")
     write_ports(stack, local / "ports.json")  # the key CLI's --local finds the emulator here
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VSL_", "AWS_"))}
-    env.update(VSL_BASE_URL=stack.api_url, VSL_API_KEY=key,
+    env.update(VSL_BASE_URL=stack.api_url, VSL_API_KEY=key, VSL_CLIENT_KEY=client_key,
                VSL_SAMPLE_IMAGE=stack.sample_image_url, VSL_LOCAL_DIR=str(local),
                PATH=f"{VENV_BIN}:{env['PATH']}")
     env.pop("VIRTUAL_ENV", None)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from chalicelib import aws
 from local.stack import ROOT, free_port
 from local.stack import port_in_use as stack_port_in_use
 from tests.support.api import IMAGE_EXAMPLE
@@ -72,6 +73,15 @@ def start_stack(local, ports, stdout=subprocess.PIPE) -> subprocess.Popen:
         text=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_aws_clients():
+    """api_keys.main makes boto3 clients for this module's emulator, cached for the
+    process: later tests must not reach a stopped emulator through them."""
+    yield
+    aws.client.cache_clear()
+    aws.dynamodb_table.cache_clear()
+
+
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
     local = tmp_path_factory.mktemp("dot-local")
@@ -103,9 +113,19 @@ def test_the_banner_shows_the_urls_and_the_key(make_run):
     assert f"Sample input image   {sample}" in shown
     assert "bound to userId user123" in shown
     assert f"/docs" in shown and "/openapi.json" in shown
+    client_key = (local / "api-keys").read_text().split()[1]
+    assert "Client key           " + client_key in shown
     assert (local / "env").read_text().splitlines()[1:] == [
         f"export VSL_BASE_URL=http://127.0.0.1:{ports['api']}", f"export VSL_API_KEY={key}",
-        f"export VSL_SAMPLE_IMAGE={sample}"]
+        f"export VSL_CLIENT_KEY={client_key}", f"export VSL_SAMPLE_IMAGE={sample}"]
+    # The user's key is bound to user123, the client's own key to no one; one client.
+    hooks = f"http://127.0.0.1:{ports['api']}/webhooks"
+    user_key, own_key = (requests.post(hooks, headers={"X-API-Key": k}, timeout=10,
+                                       json={"url": f"http://127.0.0.1:{free_port()}/hook"})
+                         for k in (key, client_key))
+    assert user_key.status_code == 403 and own_key.status_code == 201, own_key.text
+    assert requests.delete(f"{hooks}/{own_key.json()['id']}", timeout=10,
+                           headers={"X-API-Key": client_key}).status_code == 204
     assert stat.S_IMODE((local / "env").stat().st_mode) == 0o600
 
 

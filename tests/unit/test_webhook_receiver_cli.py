@@ -9,9 +9,10 @@ from tools import webhook_receiver
 
 def test_without_a_key_it_says_how_to_give_the_secret(monkeypatch, capsys):
     monkeypatch.delenv("VSL_API_KEY", raising=False)
+    monkeypatch.delenv("VSL_CLIENT_KEY", raising=False)
     assert webhook_receiver.main(["--port", "0"]) == 2
     err = capsys.readouterr().err
-    assert "--secret" in err and "VSL_API_KEY" in err and ".local/env" in err
+    assert "--secret" in err and "VSL_CLIENT_KEY" in err and ".local/env" in err
 
 
 def test_an_api_that_does_not_answer_is_named_with_its_url(monkeypatch, capsys):
