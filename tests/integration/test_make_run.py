@@ -112,7 +112,7 @@ def test_the_banner_shows_the_urls_and_the_key(make_run):
     sample = f"http://127.0.0.1:{ports['simulator']}/samples/input.jpg"
     assert f"Sample input image   {sample}" in shown
     assert "bound to userId user123" in shown
-    assert f"/docs" in shown and "/openapi.json" in shown
+    assert "/docs" in shown and "/openapi.json" in shown
     client_key = (local / "api-keys").read_text().split()[1]
     assert "Client key           " + client_key in shown
     assert (local / "env").read_text().splitlines()[1:] == [
