@@ -185,13 +185,19 @@ def _openapi() -> dict:
     return document(app.routes, OPERATIONS, "VSL Media API", "1.0.0")
 
 
-@api("/health", Operation("Whether every dependency answers (503 names the one that does not)",
+@api("/health", Operation("Whether every dependency answers, each provider listed (503 "
+                          "names what does not: AWS, or every provider)",
                           {200: "Health"}, access=Access.PUBLIC, tags=("service",)))
 def health(grant: Grant):
     from chalicelib.jobs.views import Health
+    from chalicelib.providers.port import PROVIDERS
     checks = wiring.health_checks()
-    if all(v == "ok" for v in checks.values()):
-        return Health(status="ok", checks=checks).model_dump(mode="json")
+    aws_ok = all(v == "ok" for k, v in checks.items() if k not in PROVIDERS)
+    providers_ok = [checks[p] == "ok" for p in PROVIDERS if p in checks]
+    if aws_ok and (any(providers_ok) or not providers_ok):
+        # A provider down is not ours while another serves: jobs fail over to it.
+        status = "ok" if all(providers_ok) else "degraded"
+        return Health(status=status, checks=checks).model_dump(mode="json")
     raise errors.ServiceUnavailable("Not every dependency is ready.", retry_after=5,
                                     extra={"checks": checks})
 
@@ -369,9 +375,23 @@ def rotate_webhook_secret(grant: Grant):
                {200: "WebhookReceived"}, access=Access.PUBLIC, tags=("internal",)),
      methods=["POST"], json_body=True, cors=None)
 def replicate_webhook(grant: Grant):
+    return _provider_webhook("replicate")
+
+
+@api("/webhook/fal",
+     Operation("fal.ai's signed callbacks (internal: not for clients)",
+               {200: "WebhookReceived"}, access=Access.PUBLIC, tags=("internal",)),
+     methods=["POST"], json_body=True, cors=None)
+def fal_webhook(grant: Grant):
+    return _provider_webhook("fal")
+
+
+def _provider_webhook(provider: str) -> dict:
+    """Verified before anything is queued; the processor does the rest."""
     request = app.current_request
     wiring.services().prediction_events.accept_webhook(
-        (request.query_params or {}).get("jobId"), request.raw_body or b"", dict(request.headers))
+        provider, (request.query_params or {}).get("jobId"), request.raw_body or b"",
+        dict(request.headers))
     return {"received": True}
 
 

@@ -10,6 +10,8 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chalicelib.limits import Limits
+from chalicelib.providers.port import PROVIDERS
+from chalicelib.providers.routing import Routes, default_order
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
 from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
@@ -17,6 +19,10 @@ from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 # Where Replicate serves prediction outputs.
 REPLICATE_OUTPUT_ORIGINS = ("https://replicate.delivery", "https://*.replicate.delivery")
+FAL_QUEUE_URL = "https://queue.fal.run"
+FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
+# Where fal serves results' files.
+FAL_OUTPUT_ORIGINS = ("https://fal.media", "https://*.fal.media")
 DEFAULT_WEBHOOK_RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 
@@ -42,6 +48,34 @@ class Settings(BaseSettings):
     replicate_versions: Dict[str, str] = Field(
         default_factory=dict, description='JSON `{"owner/name": "version-id"}` pins; unpinned '
                                           "models use their latest version")
+    fal_key: Optional[str] = Field(
+        None, validation_alias=AliasChoices("FAL_KEY"),
+        description="the fal.ai key; set, fal serves the models it can as every model's "
+                    "second provider (see `provider_routes`)")
+    fal_base_url: Optional[str] = Field(
+        None, validation_alias=AliasChoices("FAL_BASE_URL"),
+        description="fal's queue endpoint (the fal simulator locally); default: "
+                    "https://queue.fal.run when a key is configured")
+    fal_jwks_url: str = Field(
+        FAL_JWKS_URL, validation_alias=AliasChoices("FAL_JWKS_URL"),
+        description="where fal publishes its webhook signing keys")
+    fal_output_origins: Annotated[Tuple[str, ...], NoDecode] = Field(
+        FAL_OUTPUT_ORIGINS, description="comma-separated origins fal's outputs may be fetched "
+        "from; default: fal's media hosts, or the simulator's origin when `FAL_BASE_URL` "
+        "points at one")
+    fal_timeout_s: float = Field(7.0, gt=0, le=9, description="how long a call to fal may "
+                                 "take to answer")
+    jwks_max_age_s: float = Field(3600, ge=0, description="how long fal's webhook keys are "
+                                  "used before they are fetched again (an unknown key "
+                                  "fetches them sooner)")
+    provider_routes: Dict[str, Tuple[str, ...]] = Field(
+        default_factory=dict, description='JSON `{"model-id": ["fal", "replicate"]}`: the '
+        "providers allowed for a model, preferred first; a model not named uses "
+        "`replicate` then `fal` (fal only when `FAL_KEY` is set)")
+    provider_down_after: int = Field(3, ge=1, description="definite failures in a row (5xx, "
+                                     "429, unreachable) after which a provider is marked down")
+    provider_cool_down_s: float = Field(30, ge=0, description="how long a provider marked "
+                                        "down is skipped before one start probes it")
     public_base_url: Optional[str] = Field(
         None, description="where Replicate sends webhooks; default: derived from the request")
     media_bucket: Optional[str] = Field(
@@ -97,14 +131,26 @@ class Settings(BaseSettings):
         None, description="an input image the playground offers for image-to-video "
                           "(`make run` sets the simulator's sample)")
 
-    @field_validator("output_origins", "webhook_retry_delays_s", mode="before")
+    @field_validator("output_origins", "fal_output_origins", "webhook_retry_delays_s",
+                     mode="before")
     @classmethod
     def _comma_separated(cls, value):
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return value
 
-    @field_validator("public_base_url", "replicate_base_url")
+    @field_validator("provider_routes")
+    @classmethod
+    def _known_providers(cls, value: Dict[str, Tuple[str, ...]]):
+        from chalicelib.catalog import CATALOG
+        for model_id, order in value.items():
+            unknown = sorted(set(order) - set(PROVIDERS))
+            if model_id not in CATALOG or unknown or len(set(order)) != len(order):
+                raise ValueError(f"{model_id}: expected a catalog model and distinct providers "
+                                 f"of {', '.join(PROVIDERS)}; got {list(order)}")
+        return value
+
+    @field_validator("public_base_url", "replicate_base_url", "fal_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: Optional[str]) -> Optional[str]:
         return value.rstrip("/") or None if value else None
@@ -120,9 +166,26 @@ class Settings(BaseSettings):
         if "output_origins" not in given and self.replicate_base_url and \
                 self.replicate_base_url != REPLICATE_PUBLIC_URL:
             self.output_origins = (_origin_of(self.replicate_base_url),)  # a simulator's own
+        if self.fal_base_url is None and self.fal_key:
+            self.fal_base_url = FAL_QUEUE_URL
+        if "fal_output_origins" not in given and self.fal_base_url and \
+                self.fal_base_url != FAL_QUEUE_URL:
+            self.fal_output_origins = (_origin_of(self.fal_base_url),)
         if "cors_origin" not in given:
             self.cors_origin = stage_settings(self.stage).get("cors_origin")
         return self
+
+    @property
+    def routes(self) -> Routes:
+        return Routes(default=default_order(bool(self.fal_key)),
+                      by_model=dict(self.provider_routes))
+
+    @property
+    def jwks_policy(self) -> UrlPolicy:
+        """fal's JWKS: only from its configured origin."""
+        origin = Origin.parse(_origin_of(self.fal_jwks_url))
+        return UrlPolicy(schemes=frozenset({origin.scheme}), origins=(origin,),
+                         allow_private=self.allow_private_inputs)
 
     @property
     def names(self) -> ResourceNames:
@@ -177,8 +240,10 @@ class Settings(BaseSettings):
 
     @property
     def output_policy(self) -> UrlPolicy:
-        """Replicate's output files: only from its delivery origins (the simulator's locally)."""
-        origins = tuple(Origin.parse(o) for o in self.output_origins)
+        """The providers' output files: only from their delivery origins (the simulators'
+        locally)."""
+        configured = self.output_origins + (self.fal_output_origins if self.fal_key else ())
+        origins = tuple(Origin.parse(o) for o in configured)
         return UrlPolicy(schemes=frozenset(o.scheme for o in origins),
                          allow_private=self.allow_private_inputs, origins=origins)
 

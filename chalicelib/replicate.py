@@ -13,37 +13,13 @@ if TYPE_CHECKING:  # imported when first used: off the API's cold-start path
     import requests
 
 from chalicelib.jobs.model import Prediction
+from chalicelib.providers.port import ProviderUnavailable, WebhookRejected
 
 log = logging.getLogger(__name__)
 
 
-class ReplicateUnavailable(Exception):
-    """A call to Replicate did not succeed.
-
-    ``status`` is set when Replicate answered with an error (a definite refusal:
-    nothing was done); ``sent`` is False when the request never left (nothing was
-    done either). Otherwise the outcome is unknown: the request may have been acted on.
-    """
-
-    def __init__(self, message: str, status: Optional[int] = None,
-                 retry_after: Optional[int] = None, sent: bool = True):
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-        self.sent = sent
-
-    @property
-    def definite(self) -> bool:
-        """Replicate certainly did nothing."""
-        return self.status is not None or not self.sent
-
-    @property
-    def throttled(self) -> bool:
-        return self.status == 429
-
-
-class WebhookRejected(Exception):
-    pass
+class ReplicateUnavailable(ProviderUnavailable):
+    """A call to Replicate did not succeed (``definite``: Replicate certainly did nothing)."""
 
 
 @dataclass(frozen=True)

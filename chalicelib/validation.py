@@ -1,7 +1,7 @@
 """Turn a POST /generate-media body into a validated request, or a 400 that says why."""
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Literal, Optional, Type
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
@@ -23,6 +23,9 @@ class GenerateBody(BaseModel):
     prompt: Optional[str] = Field(None, min_length=1, max_length=4000)
     webhookUrl: Optional[str] = Field(None, min_length=1, max_length=2048)
     cache: Optional[bool] = None
+    provider: Optional[Literal["replicate", "fal"]] = Field(
+        None, description="Run the job on this provider only (no failover); default: the "
+                          "model's routing, which fails over between providers")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class GenerateRequest:
     webhook_url: Optional[str] = None
     # Reuse an identical job's result (None: the stage's default).
     cache: Optional[bool] = None
+    # Only this provider (None: the model's routing).
+    provider: Optional[str] = None
 
 
 # Pydantic error types grouped into the stable codes clients can branch on.
@@ -114,7 +119,8 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
             (webhook_policy or UrlPolicy()).check(envelope.webhookUrl)
         except UrlRejected as e:
             raise ValidationFailed(f"webhookUrl: the URL {e}", code="INVALID_VALUE") from None
-    return GenerateRequest(user_id, model, parameters, envelope.webhookUrl, envelope.cache)
+    return GenerateRequest(user_id, model, parameters, envelope.webhookUrl, envelope.cache,
+                           envelope.provider)
 
 
 def parse_query(schema: Type[BaseModel], params: dict):

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from chalicelib.notifications.dispatch import Dispatcher
     from chalicelib.notifications.endpoints import WebhookEndpoints
     from chalicelib.replicate import ReplicateClient
+    from chalicelib.providers.fal import FalProvider
+    from chalicelib.providers.health import ProviderHealth
+    from chalicelib.providers.port import Provider
+    from chalicelib.providers.replicate import ReplicateProvider
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,10 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
     from chalicelib.replicate import ReplicateClient
+    from chalicelib.providers.fal import FalProvider
+    from chalicelib.providers.health import ProviderHealth
+    from chalicelib.providers.port import Provider
+    from chalicelib.providers.replicate import ReplicateProvider
     s = get_settings()
     try:
         token = s.replicate_api_token or secrets.replicate_api_token()
@@ -57,6 +65,37 @@ def replicate_client() -> ReplicateClient:
         raise ServiceUnavailable("Replicate is not configured.")
     return ReplicateClient(s.replicate_base_url, token,
                            timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
+
+
+@lru_cache(maxsize=1)
+def fal_provider() -> FalProvider:
+    from chalicelib.providers.fal import FalProvider
+    s = get_settings()
+    if not s.fal_key or not s.fal_base_url:
+        raise ServiceUnavailable("fal is not configured.")
+    return FalProvider(s.fal_base_url, s.fal_key, timeout_s=s.fal_timeout_s,
+                       jwks_url=s.fal_jwks_url, jwks_policy=s.jwks_policy,
+                       jwks_max_age_s=s.jwks_max_age_s)
+
+
+@lru_cache(maxsize=1)
+def replicate_provider() -> ReplicateProvider:
+    from chalicelib.providers.replicate import ReplicateProvider
+    return ReplicateProvider(replicate_client, get_settings().replicate_webhook_secret)
+
+
+def provider(name: str) -> Provider:
+    """The provider port for ``name`` (built on first use)."""
+    from chalicelib.providers.port import FAL
+    return fal_provider() if name == FAL else replicate_provider()
+
+
+@lru_cache(maxsize=1)
+def provider_health() -> ProviderHealth:
+    """Per process: each API and processor instance learns a provider is down by itself."""
+    from chalicelib.providers.health import ProviderHealth
+    s = get_settings()
+    return ProviderHealth(s.provider_down_after, s.provider_cool_down_s)
 
 
 @dataclass(frozen=True)
@@ -119,23 +158,23 @@ def services() -> Services:
         clock)
     deliveries = DynamoDeliveryStore(aws.dynamodb_table(s.names.deliveries_table))
     reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
-    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock, reuse,
+    reconciler = Reconciler(jobs, lifecycle, queue, provider, clock, reuse,
                             quiet_after_s=s.reconcile_after_s,
                             start_deadline_s=s.start_deadline_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
-    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
+    starter = PredictionStarter(jobs, lifecycle, provider, queue, s.routes, provider_health())
     submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
                             s.cache_by_default)
     return Services(
         submission=submission,
         status=status,
         prediction_events=PredictionEvents(
-            jobs, lifecycle, queue, replicate_client, storage,
+            jobs, lifecycle, queue, provider, storage,
             OutputCopier(storage, s.output_policy, s.max_output_bytes),
-            webhook_secret=s.replicate_webhook_secret, copy_lease_s=s.copy_lease_s),
+            copy_lease_s=s.copy_lease_s),
         thumbnails=Thumbnails(jobs, lifecycle, storage),
         reconciler=reconciler,
-        control=JobControl(status, lifecycle, replicate_client),
+        control=JobControl(status, lifecycle, provider),
         listing=JobListing(jobs, storage),
         idempotency=IdempotencyGuard(
             DynamoIdempotencyStore(aws.dynamodb_table(s.names.idempotency_table)), clock),
@@ -186,7 +225,7 @@ _health_cache: Dict[str, object] = {"at": float("-inf"), "results": {}}
 
 def health_checks() -> Dict[str, str]:
     """Each dependency's state, "ok" or "unavailable", from real calls with short
-    timeouts; the reason for a failure goes to the log only, never to the public."""
+    timeouts (a provider is "down" too while its breaker is open); the reason for a failure goes to the log only, never to the public."""
     if time.monotonic() - _health_cache["at"] < HEALTH_CACHE_S:
         return dict(_health_cache["results"])
     s = get_settings()
@@ -196,11 +235,14 @@ def health_checks() -> Dict[str, str]:
         "sqs": lambda: services().prediction_events.queue.check(),
         "replicate": lambda: replicate_client().check(),
     }
+    if s.fal_key:
+        checks["fal"] = lambda: fal_provider().check()
     results = {}
     for name, check in checks.items():
         try:
             check()
-            results[name] = "ok"
+            # Answering, but this process saw its starts refused: down until a probe passes.
+            results[name] = "down" if provider_health().state(name) == "down" else "ok"
         except Exception as e:  # a health check reports every failure, whatever it is
             log.warning("health: %s unavailable: %s: %s", name, type(e).__name__, e)
             results[name] = "unavailable"

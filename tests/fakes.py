@@ -30,6 +30,11 @@ from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.model import ACTIVE, Job, JobEvent, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
+from chalicelib.providers.fal_models import FAL_MODELS, NotServable
+from chalicelib.providers.health import ProviderHealth
+from chalicelib.providers.port import FAL, REPLICATE, ProviderUnavailable, WebhookRejected
+from chalicelib.providers.replicate import ReplicateProvider
+from chalicelib.providers.routing import Routes, stored_provider
 from chalicelib.jobs.reconciliation import Reconciler
 from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.submission import Submission
@@ -286,6 +291,82 @@ class FakeReplicate:
         pass
 
 
+FAL_ORIGIN = "https://v3.fal.media"
+
+
+class FakeFal:
+    """fal behind the provider port: requests that move only when the test says so.
+    Its callbacks are "verified" by a header the test sets (the real verification is
+    the fal adapter's, tested against the simulator)."""
+    name = FAL
+
+    def __init__(self):
+        self.predictions: Dict[str, Prediction] = {}
+        self.created: List[Tuple[str, dict, str]] = []   # (model, input, job id)
+        self.cancelled: List[str] = []
+        self.create_error: Optional[ProviderUnavailable] = None
+        self.lose_create_answer = False
+        self.get_error: Optional[ProviderUnavailable] = None
+
+    def serves(self, model_id, params) -> bool:
+        try:
+            FAL_MODELS[model_id].input_for(params)
+            return True
+        except (KeyError, NotServable):
+            return False
+
+    def create(self, model_id, params, job_id, public_base_url) -> Prediction:
+        if self.create_error is not None:
+            error, self.create_error = self.create_error, None
+            raise error
+        model = FAL_MODELS[model_id]
+        request = Prediction(id=f"fal-{len(self.created) + 1}", status="starting",
+                             model=model.endpoint_id)
+        self.created.append((model.endpoint_id, model.input_for(params), job_id))
+        self.predictions[request.id] = request
+        if self.lose_create_answer:
+            self.lose_create_answer = False
+            raise ProviderUnavailable("fal POST: ReadTimeout")
+        return request
+
+    def set(self, request_id: str, **changes) -> Prediction:
+        self.predictions[request_id] = replace(self.predictions[request_id], **changes)
+        return self.predictions[request_id]
+
+    def succeed(self, request_id: str, files: "FakeFetcher") -> Prediction:
+        url = f"{FAL_ORIGIN}/files/{request_id}/out-0.png"
+        files.files[url] = png_bytes()
+        return self.set(request_id, status="succeeded", output=[url], predict_time=0.8)
+
+    def get(self, model_id, run_id) -> Prediction:
+        if self.get_error is not None:
+            error, self.get_error = self.get_error, None
+            raise error
+        return self.predictions[run_id]
+
+    def cancel(self, model_id, run_id) -> None:
+        self.cancelled.append(run_id)
+        request = self.predictions.get(run_id)
+        if request is not None and request.is_active:
+            self.set(run_id, status="canceled")
+
+    def verify_callback(self, raw_body, headers) -> None:
+        if headers.get("x-fake-fal-signed") != "yes":
+            raise WebhookRejected("unsigned")
+
+    def read_callback(self, model_id, body, headers) -> Prediction:
+        return Prediction.from_api(body)
+
+    def expected_model(self, model_id) -> str:
+        return FAL_MODELS[model_id].endpoint_id
+
+    def expected_input(self, model_id, params):
+        return None
+
+    def check(self) -> None:
+        pass
+
+
 class FakeFetcher:
     """Serves files by URL under the given policy, as ``chalicelib.urls.fetch`` does."""
 
@@ -500,6 +581,9 @@ class World:
     storage: FakeStorage = field(default_factory=FakeStorage)
     queue: FakeQueue = field(default_factory=FakeQueue)
     replicate: FakeReplicate = field(default_factory=FakeReplicate)
+    fal: FakeFal = field(default_factory=FakeFal)
+    # Replicate only unless a test routes to fal too.
+    routes: Routes = field(default_factory=Routes)
     files: FakeFetcher = field(default_factory=FakeFetcher)
     notifications: FakeQueue = field(default_factory=FakeQueue)
     notifier: RecordingNotifier = None
@@ -517,11 +601,14 @@ class World:
         self.limiter = RateLimiter(self.counters, self.clock)
         self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock,
                            window_s=DEFAULTS.cache_window_s)
+        self.replicate_provider = ReplicateProvider(lambda: self.replicate)
+        self.health = ProviderHealth(threshold=3, cool_down_s=30,
+                                     clock=lambda: self.clock.now().timestamp())
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
-                                     lambda: self.replicate, self.clock, self.reuse,
+                                     self.provider, self.clock, self.reuse,
                                      quiet_after_s=30)
-        self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
-                                         self.queue)
+        self.starter = PredictionStarter(self.jobs, self.lifecycle, self.provider,
+                                         self.queue, self.routes, self.health)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
                                      self.clock, self.reuse, self.starter, self.queue,
                                      cache_by_default=DEFAULTS.cache_by_default,
@@ -530,15 +617,15 @@ class World:
         self.sweeper = Sweeper(self.jobs, self.reconciler, self.lifecycle, self.clock)
         self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
                                                self.limits, self.reconciler)
-        policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN),),
+        policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN), Origin.parse(FAL_ORIGIN)),
                            resolve=lambda host, port: ["151.101.1.1"])
         self.outputs = OutputCopier(self.storage, policy, self.max_output_bytes, self.files)
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
-                                       lambda: self.replicate, self.storage, self.outputs,
+                                       self.provider, self.storage, self.outputs,
                                        copy_lease_s=DEFAULTS.copy_lease_s)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
         self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
-        self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)
+        self.control = JobControl(self.status_service, self.lifecycle, self.provider)
         self.listing = JobListing(self.jobs, self.storage)
         self.idempotency_store = InMemoryIdempotencyStore()
         self.idempotency = IdempotencyGuard(self.idempotency_store, self.clock)
@@ -556,6 +643,9 @@ class World:
         self.attempts: Dict[int, int] = {}
         self.keys = ApiKeys(InMemoryApiKeyStore(), self.clock, cache_s=0)
         self.authorizer = Authorizer(lambda: self.keys, lambda: self.jobs)
+
+    def provider(self, name: str):
+        return self.fal if name == FAL else self.replicate_provider
 
     # ---- the client's side ---------------------------------------------------
 
@@ -575,9 +665,12 @@ class World:
 
     # ---- Replicate's side: webhooks go through the queue like the real ones --
 
-    def webhook(self, job: Job, prediction: Prediction = None) -> None:
-        prediction = prediction or self.replicate.predictions[job.replicate_id]
-        self.queue.send(prediction_message(job.job_id, prediction))
+    def webhook(self, job: Job, prediction: Prediction = None, provider: str = None) -> None:
+        """The provider's callback for the job (its own provider unless told)."""
+        provider = provider or stored_provider(self.job(job.job_id).provider)
+        runs = self.fal if provider == FAL else self.replicate
+        prediction = prediction or runs.predictions[job.replicate_id]
+        self.queue.send(prediction_message(job.job_id, prediction, provider))
 
     def run_queue(self, crash: Callable[[dict], Optional[Exception]] = None) -> int:
         """Deliver every queued message as Lambda's SQS source does: a handler error

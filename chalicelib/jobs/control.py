@@ -2,7 +2,7 @@
 
 The cancel is the lifecycle's conditional end, so a cancel and a completion
 racing each other end in exactly one terminal state with one event. The
-prediction is then cancelled at Replicate; if that call fails, or the
+run is then cancelled at its provider; if that call fails, or the
 prediction is not known yet, it is cancelled when it next reports (the
 processor cancels predictions of ended jobs).
 """
@@ -14,7 +14,8 @@ from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import Job, JobStatus
 from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.views import job_view
-from chalicelib.replicate import Replicate, ReplicateUnavailable
+from chalicelib.providers.port import Provider, ProviderUnavailable
+from chalicelib.providers.routing import stored_provider
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,10 @@ CANCELLED_BY_CLIENT = "The job was cancelled by the client."
 
 class JobControl:
     def __init__(self, status: JobStatusService, lifecycle: Lifecycle,
-                 replicate: Callable[[], Replicate]):
+                 providers: Callable[[str], Provider]):
         self.status = status
         self.lifecycle = lifecycle
-        self._replicate = replicate
+        self._providers = providers
 
     def cancel(self, job: Job) -> Dict:
         """The job's view (a job the caller reaches), now cancelled (a repeated cancel
@@ -41,8 +42,9 @@ class JobControl:
                                     extra={"status": job.status.value})
         if job.replicate_id:
             try:
-                self._replicate().cancel_prediction(job.replicate_id)
-            except ReplicateUnavailable as e:
+                self._providers(stored_provider(job.provider)).cancel(job.model_id,
+                                                                      job.replicate_id)
+            except ProviderUnavailable as e:
                 log.warning("job %s: prediction %s not cancelled now (%s); it will be when it "
                             "reports", job.job_id, job.replicate_id, e)
         return job_view(job, self.status.storage)

@@ -93,6 +93,8 @@ class Job:
     updated_at: datetime
     estimated_time: int
     estimated_cost: float
+    # The provider-side id of the job's run (Replicate's prediction id, fal's request id:
+    # ``provider`` says which); the name is from when Replicate was the only provider.
     replicate_id: Optional[str] = None
     started_at: Optional[datetime] = None
     completed_at: Optional[datetime] = None
@@ -115,6 +117,11 @@ class Job:
     follows: Optional[str] = None
     # A processor is copying the outputs until then: nobody else starts the same copy.
     copying_until: Optional[datetime] = None
+    # The provider the job runs on (set before each create is sent, so a run whose
+    # create answer was lost is adopted from that provider only; None: Replicate).
+    provider: Optional[str] = None
+    # The provider the client asked for; None: the model's routing decides.
+    pinned_provider: Optional[str] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)

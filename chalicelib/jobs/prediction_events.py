@@ -1,11 +1,12 @@
-"""Replicate's webhooks, and the processor that applies them to jobs.
+"""The providers' webhooks, and the processor that applies them to jobs.
 
-The webhook route only verifies and enqueues (Replicate wants a fast 2xx); the
-processor, fed by the queue, moves the job. A prediction is applied to the job
-its webhook names only if it is that job's prediction, or the job has none yet
-(a create whose answer was lost): then it is adopted, provided its model and
-input are the job's own. A prediction nobody can use is cancelled at Replicate,
-so nobody pays for it.
+The webhook routes only verify and enqueue (providers want a fast 2xx); the
+processor, fed by the queue, moves the job. A run (a Replicate prediction, a fal
+request, read as a Prediction) is applied to the job its webhook names only if it
+is that job's run on the job's provider, or the job has none yet (a create whose
+answer was lost): then it is adopted, provided it is on the provider the job was
+sent to and its model and input are the job's own. A run nobody can use is
+cancelled at its provider, so nobody pays for it.
 
 The signature covers the body, not the ``jobId`` query parameter. A forged
 jobId would need a genuine signed body, within the 5-minute window, for a
@@ -22,9 +23,11 @@ from chalicelib.catalog import CATALOG
 from chalicelib.errors import InvalidSignature, ServiceUnavailable, ValidationFailed
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
+from chalicelib.jobs.starter import display_name
 from chalicelib.jobs.outputs import OutputCopier, OutputUnusable
 from chalicelib.queue import MessageQueue
-from chalicelib.replicate import Replicate, ReplicateUnavailable, WebhookRejected, verify_webhook
+from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable, WebhookRejected
+from chalicelib.providers.routing import stored_provider
 from chalicelib.storage import MediaStorage
 from chalicelib.store import JobRepository, StaleTransition
 from chalicelib.urls import FetchFailed
@@ -62,66 +65,73 @@ def public_model_error(raw: Optional[str]) -> str:
     return first[:300]
 
 
-def prediction_message(job_id: str, prediction: Prediction) -> dict:
-    return {"kind": "prediction", "jobId": job_id, "prediction": prediction.to_message()}
+def prediction_message(job_id: str, prediction: Prediction, provider: str = REPLICATE) -> dict:
+    return {"kind": "prediction", "jobId": job_id, "prediction": prediction.to_message(),
+            "provider": provider}
 
 
 class PredictionEvents:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
-                 replicate: Callable[[], Replicate], storage: MediaStorage,
-                 outputs: OutputCopier, *, copy_lease_s: int,
-                 webhook_secret: Optional[str] = None):
+                 providers: Callable[[str], Provider], storage: MediaStorage,
+                 outputs: OutputCopier, *, copy_lease_s: int):
         self.jobs = jobs
         self.lifecycle = lifecycle
         self.queue = queue
-        self._replicate = replicate
+        self._providers = providers
         self.storage = storage
         self.outputs = outputs
-        self._webhook_secret = webhook_secret
         # At least the processor's timeout: a live copy cannot hold it longer.
         self.copy_lease = timedelta(seconds=copy_lease_s)
 
     # ---- the webhook route ----------------------------------------------------
 
-    def accept_webhook(self, job_id: Optional[str], raw_body: bytes,
+    def accept_webhook(self, provider: str, job_id: Optional[str], raw_body: bytes,
                        headers: Dict[str, str]) -> None:
-        """Verify Replicate's signature and hand the event to the processor."""
+        """Verify the provider's signature and hand the event to the processor."""
         try:
-            secret = self._webhook_secret or self._replicate().webhook_secret()
-        except ReplicateUnavailable:
-            # Replicate retries a failed delivery: better than accepting it unverified.
-            raise ServiceUnavailable("The webhook signing secret cannot be read now.",
+            self._providers(provider).verify_callback(raw_body, headers)
+        except ProviderUnavailable:
+            # Providers retry a failed delivery: better than accepting it unverified.
+            raise ServiceUnavailable("The webhook signing keys cannot be read now.",
                                      retry_after=5) from None
-        try:
-            verify_webhook(secret, raw_body, headers)
         except WebhookRejected as e:
             raise InvalidSignature(str(e)) from None
         body = parse_json(raw_body)
         if not job_id:
             raise ValidationFailed("The webhook URL needs its jobId query parameter.")
+        job = self.jobs.get(job_id)  # its model says where a fal result keeps its outputs
         try:
-            prediction = Prediction.from_api(body)
+            prediction = self._providers(provider).read_callback(
+                job.model_id if job else None, body, headers)
         except ValueError as e:
             raise ValidationFailed(f"The body is not a prediction: {e}.") from None
-        self.queue.send(prediction_message(job_id, prediction))
+        self.queue.send(prediction_message(job_id, prediction, provider))
 
     # ---- the processor -------------------------------------------------------
 
     def handle(self, message: dict, attempt: int, max_attempts: int) -> None:
         prediction = Prediction.from_message(message["prediction"])
+        provider = message.get("provider", REPLICATE)
         job = self.jobs.get(message["jobId"])
         if job is None:
-            self._orphan(prediction, f"names unknown job {message['jobId']}")
+            self._orphan(provider, None, prediction, f"names unknown job {message['jobId']}")
+            return
+        if stored_provider(job.provider) != provider:
+            self._orphan(provider, job.model_id, prediction,
+                         f"ran on {provider}; job {job.job_id} runs on {job.provider}")
             return
         if job.replicate_id not in (None, prediction.id):
-            self._orphan(prediction, f"is not job {job.job_id}'s ({job.replicate_id})")
+            self._orphan(provider, job.model_id, prediction,
+                         f"is not job {job.job_id}'s ({job.replicate_id})")
             return
-        if job.replicate_id is None and not self._is_adoptable(job, prediction):
-            self._orphan(prediction, f"does not match job {job.job_id}'s model and input")
+        if job.replicate_id is None and not self._is_adoptable(provider, job, prediction):
+            self._orphan(provider, job.model_id, prediction,
+                         f"does not match job {job.job_id}'s model and input")
             return
         if job.status.is_terminal:
             self.lifecycle.resume_notification(job)
-            self._orphan(prediction, f"reports for job {job.job_id}, already {job.status.value}")
+            self._orphan(provider, job.model_id, prediction,
+                         f"reports for job {job.job_id}, already {job.status.value}")
             return
         status = prediction.status
         try:
@@ -146,26 +156,29 @@ class PredictionEvents:
         except StaleTransition:
             log.info("job %s: %s event ignored (job is %s)", job.job_id, status, job.status.value)
 
-    def _is_adoptable(self, job: Job, prediction: Prediction) -> bool:
-        """A prediction the job never heard of is its own only if it runs the job's work."""
-        entry = CATALOG[job.model_id]
-        if prediction.model is not None and prediction.model != entry.replicate_model.owner_name:
+    def _is_adoptable(self, provider: str, job: Job, prediction: Prediction) -> bool:
+        """A run the job never heard of is its own only if it runs the job's work."""
+        port = self._providers(provider)
+        if prediction.model is not None and prediction.model != port.expected_model(job.model_id):
             return False
         if prediction.input is not None:
-            expected = entry.to_replicate_input(entry.parameters.model_validate(job.parameters))
+            entry = CATALOG[job.model_id]
+            expected = port.expected_input(job.model_id,
+                                           entry.parameters.model_validate(job.parameters))
             if prediction.input != expected:
                 return False
         return True
 
-    def _orphan(self, prediction: Prediction, why: str) -> None:
-        log.warning("prediction %s %s: dropped", prediction.id, why)
+    def _orphan(self, provider: str, model_id: Optional[str], prediction: Prediction,
+                why: str) -> None:
+        log.warning("%s run %s %s: dropped", provider, prediction.id, why)
         if not prediction.is_active:
             return
         try:
-            self._replicate().cancel_prediction(prediction.id)
-            log.info("prediction %s cancelled at Replicate", prediction.id)
-        except ReplicateUnavailable as e:
-            log.error("prediction %s could not be cancelled: %s", prediction.id, e)
+            self._providers(provider).cancel(model_id, prediction.id)
+            log.info("%s run %s cancelled", provider, prediction.id)
+        except ProviderUnavailable as e:
+            log.error("%s run %s could not be cancelled: %s", provider, prediction.id, e)
 
     def _store_result(self, job: Job, prediction: Prediction, attempt: int,
                       max_attempts: int) -> None:
@@ -177,8 +190,9 @@ class PredictionEvents:
             return
         urls = prediction.output_urls
         if not urls:
-            self.lifecycle.fail(job.job_id, "The prediction's output expired at Replicate before "
-                                            "it could be copied." if prediction.data_removed
+            self.lifecycle.fail(job.job_id, "The prediction's output expired at "
+                                            f"{display_name(stored_provider(job.provider))} "
+                                            "before it could be copied." if prediction.data_removed
                                 else "The prediction succeeded but returned no output.")
             return
         now = self.lifecycle.clock.now()

@@ -1,7 +1,7 @@
-"""Catching up a quiet job with Replicate: webhooks can be lost.
+"""Catching up a quiet job with its provider: webhooks can be lost.
 
-A job quiet for ``quiet_after_s`` is checked against its prediction (at most
-once per that window); what Replicate reports goes through the processor like
+A job quiet for ``quiet_after_s`` is checked against its run (at most once per
+that window) at the provider it runs on; what that reports goes through the processor like
 a webhook. A job whose prediction never became known fails at its start deadline.
 A job that reuses another's result (a follower) has no prediction and no start
 deadline of its own: it lives as long as the job it follows, and ends with it.
@@ -16,7 +16,8 @@ from chalicelib.jobs.model import ACTIVE, Job, JobStatus
 from chalicelib.jobs.prediction_events import prediction_message
 from chalicelib.jobs.reuse import Reuse
 from chalicelib.queue import MessageQueue
-from chalicelib.replicate import Replicate, ReplicateUnavailable
+from chalicelib.providers.port import Provider, ProviderUnavailable
+from chalicelib.providers.routing import stored_provider
 from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,13 @@ NOTIFY_GRACE = timedelta(seconds=10)
 
 class Reconciler:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
-                 replicate: Callable[[], Replicate], clock: Clock, reuse: Reuse,
+                 providers: Callable[[str], Provider], clock: Clock, reuse: Reuse,
                  quiet_after_s: int, start_deadline_s: int = START_DEADLINE_S):
         self.jobs = jobs
         self.reuse = reuse
         self.lifecycle = lifecycle
         self.queue = queue
-        self._replicate = replicate
+        self._providers = providers
         self.clock = clock
         self.quiet_after = timedelta(seconds=quiet_after_s)
         self.start_deadline = timedelta(seconds=start_deadline_s)
@@ -52,7 +53,7 @@ class Reconciler:
         if job.status not in ACTIVE or now - job.updated_at < quiet_after:
             return job
         if job.copying_until and now < job.copying_until:
-            return job  # the result is being copied: Replicate has nothing newer to say
+            return job  # the result is being copied: the provider has nothing newer to say
         if job.reconciled_at and now - job.reconciled_at < quiet_after:
             return job
         if job.follows:
@@ -63,13 +64,14 @@ class Reconciler:
             return job
         try:
             self.jobs.update(job.job_id, {"reconciled_at": now}, ACTIVE)
-            prediction = self._replicate().get_prediction(job.replicate_id)
-        except (StaleTransition, ReplicateUnavailable) as e:
+            provider = stored_provider(job.provider)
+            prediction = self._providers(provider).get(job.model_id, job.replicate_id)
+        except (StaleTransition, ProviderUnavailable) as e:
             log.warning("reconcile %s: %s", job.job_id, e)
             return job
         if prediction.is_terminal or (prediction.status == "processing"
                                       and job.status == JobStatus.PENDING):
-            self.queue.send(prediction_message(job.job_id, prediction))
+            self.queue.send(prediction_message(job.job_id, prediction, provider))
         return job
 
     def _follow(self, follower: Job) -> Job:

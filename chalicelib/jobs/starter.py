@@ -1,49 +1,105 @@
-"""Starting a job's prediction at Replicate, now (a single submit) or from the
-queue (batch items: the API call must not wait on Replicate).
+"""Starting a job's run at a provider, now (a single submit) or from the queue
+(batch items: the API call must not wait on a provider).
 
-From the queue, throttling and Replicate's own errors are retried later, with
-Replicate's Retry-After when it gives one; after the last try the job fails
-with a clear error. An unknown outcome leaves the job to adopt its prediction.
+The providers are tried in the model's routing order (``providers.routing``): one
+that definitely refuses for its own reasons hands the job to the next; an unknown
+outcome hands it to nobody, and the job adopts its run when that reports. From the
+queue, a job every provider refused with an outage is tried again later, with the
+provider's Retry-After when it gives one; after the last try the job fails with a
+clear error.
 """
 import logging
-from typing import Callable
+from typing import Callable, Optional, Tuple
 
 from chalicelib.catalog import CATALOG
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
+from chalicelib.providers.health import ProviderHealth
+from chalicelib.providers.port import Provider, ProviderUnavailable
+from chalicelib.providers.routing import NoProvider, Routes, candidates, hands_over
 from chalicelib.queue import MessageQueue
-from chalicelib.replicate import Replicate, ReplicateUnavailable
 from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
 
 QUEUED_START_ATTEMPTS = 10
 QUEUED_RETRY_S = 10
+DISPLAY_NAMES = {"replicate": "Replicate", "fal": "fal.ai"}
 
 
-def webhook_url(public_base_url: str, job_id: str) -> str:
-    return f"{public_base_url}/webhook/replicate?jobId={job_id}"
+def display_name(provider: str) -> str:
+    return DISPLAY_NAMES.get(provider, provider)
 
 
 def start_message(job_id: str, public_base_url: str, attempt: int = 1) -> dict:
     return {"kind": "start", "jobId": job_id, "webhookBase": public_base_url, "attempt": attempt}
 
 
+class StartRefused(Exception):
+    """Every provider the job may run on definitely refused it: nothing runs."""
+
+    def __init__(self, provider: str, error: ProviderUnavailable):
+        super().__init__(f"{display_name(provider)}: {error}")
+        self.provider = provider      # the last one tried
+        self.error = error
+
+
+class StartUnknown(Exception):
+    """The create's outcome is unknown: the provider may be running the job, which
+    waits for that run to report (``job``: as recorded before the create)."""
+
+    def __init__(self, job: Job, error: ProviderUnavailable):
+        super().__init__(str(error))
+        self.job = job
+        self.error = error
+
+
 class PredictionStarter:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle,
-                 replicate: Callable[[], Replicate], queue: MessageQueue):
+                 providers: Callable[[str], Provider], queue: MessageQueue,
+                 routes: Routes, health: ProviderHealth):
         self.jobs = jobs
         self.lifecycle = lifecycle
-        self._replicate = replicate
+        self._providers = providers
         self.queue = queue
+        self.routes = routes
+        self.health = health
 
-    def create(self, job: Job, public_base_url: str) -> Prediction:
-        """Ask Replicate to run the job; ReplicateUnavailable says how that went."""
+    def create(self, job: Job, public_base_url: str) -> Tuple[Job, Prediction]:
+        """Start the job on the first provider that takes it: the job as recorded (its
+        ``provider`` set) and the run. StartRefused when every one definitely refused;
+        StartUnknown when the outcome is unknown; NoProvider when none may run it as
+        asked."""
         entry = CATALOG[job.model_id]
         params = entry.parameters.model_validate(job.parameters)
-        return self._replicate().create_prediction(
-            entry.replicate_model, entry.to_replicate_input(params),
-            webhook_url(public_base_url, job.job_id))
+        order = candidates(self.routes.order(job.model_id, job.pinned_provider),
+                           self.health.is_down,
+                           lambda name: self._providers(name).serves(job.model_id, params))
+        if not order:
+            raise NoProvider(f"no provider allowed for {job.model_id} can run it as asked")
+        refused: Optional[StartRefused] = None
+        for name in order:
+            if job.provider != name:
+                # Recorded before the create is sent: a run whose answer is lost is then
+                # adopted from this provider, and from no other.
+                job = self.jobs.update(job.job_id, {"provider": name}, ACTIVE)
+            try:
+                prediction = self._providers(name).create(job.model_id, params, job.job_id,
+                                                          public_base_url)
+            except ProviderUnavailable as e:
+                if not e.definite:
+                    raise StartUnknown(job, e) from e
+                if e.outage:
+                    self.health.failed(name)
+                refused = StartRefused(name, e)
+                if not hands_over(e):
+                    break
+                log.warning("job %s: %s refused the start (%s); trying the next provider",
+                            job.job_id, display_name(name), e)
+                continue
+            self.health.succeeded(name)
+            return job, prediction
+        raise refused
 
     def record(self, job: Job, prediction: Prediction) -> Job:
         try:
@@ -58,22 +114,29 @@ class PredictionStarter:
             return  # started, adopted, cancelled or gone meanwhile
         attempt = int(message.get("attempt", 1))
         try:
-            self.record(job, self.create(job, message["webhookBase"]))
+            job, prediction = self.create(job, message["webhookBase"])
+            self.record(job, prediction)
             return
-        except ReplicateUnavailable as e:
-            if not e.definite:
-                log.warning("job %s: Replicate's answer to create is unknown (%s); the job "
-                            "waits for its prediction to report", job.job_id, e)
-                return
-            retryable = e.throttled or not e.sent or (e.status or 0) >= 500
+        except StaleTransition:
+            return  # cancelled meanwhile
+        except NoProvider as e:
+            self.lifecycle.fail(job.job_id, f"The job cannot run: {e}.")
+            return
+        except StartUnknown as e:
+            log.warning("job %s: the answer to create is unknown (%s); the job waits for "
+                        "its run to report", job.job_id, e)
+            return
+        except StartRefused as refused:
+            e, who = refused.error, display_name(refused.provider)
+            retryable = hands_over(e)
             if retryable and attempt < QUEUED_START_ATTEMPTS:
                 delay = e.retry_after if e.retry_after is not None else QUEUED_RETRY_S
-                log.info("job %s: Replicate said %s; start again in %s s", job.job_id, e, delay)
+                log.info("job %s: %s said %s; start again in %s s", job.job_id, who, e, delay)
                 self.queue.send(start_message(job.job_id, message["webhookBase"], attempt + 1),
                                 delay_s=delay)
                 return
             why = "kept throttling" if e.throttled else (
                 "could not be reached" if not e.sent else f"refused it (HTTP {e.status})")
-            self.lifecycle.fail(job.job_id, f"The prediction could not be started: Replicate "
+            self.lifecycle.fail(job.job_id, f"The prediction could not be started: {who} "
                                             f"{why} after {attempt} attempts."
-                                if retryable else f"Replicate {why}.")
+                                if retryable else f"{who} {why}.")

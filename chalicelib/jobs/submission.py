@@ -1,11 +1,11 @@
 """Admitting a request: the caller's rights, the rate limits, the job record,
-and the start of its prediction at Replicate.
+and the start of its run at a provider (the starter tries them in order).
 
-Only a definite refusal by Replicate (an error answer, or a request that never
-left) fails the job and gives the submission back. When the outcome is unknown
-(a timeout, a connection lost after sending), Replicate may be running the
-work: the job stays pending, adopts the prediction whose webhook names it, and
-fails only at its start deadline.
+Only a definite refusal by every provider tried (error answers, or requests that
+never left) fails the job and gives the submission back. When the outcome is
+unknown (a timeout, a connection lost after sending), that provider may be
+running the work: the job stays pending, adopts the run whose webhook names it,
+and fails only at its start deadline.
 """
 import logging
 import uuid
@@ -15,16 +15,17 @@ from typing import Callable
 from chalicelib import logs
 from chalicelib.clock import Clock
 from chalicelib.authorization import require_user
-from chalicelib.errors import ReplicateRefused, ServiceUnavailable
+from chalicelib.errors import ReplicateRefused, ServiceUnavailable, ValidationFailed
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import Job, JobStatus
 from chalicelib.jobs.reuse import Reuse, cache_key
-from chalicelib.jobs.starter import PredictionStarter, start_message
+from chalicelib.jobs.starter import (PredictionStarter, StartRefused, StartUnknown, display_name,
+                                     start_message)
 from chalicelib.queue import MessageQueue
 from chalicelib.keys import Caller
 from chalicelib.limits import Admission, Limits, RateLimiter
-from chalicelib.replicate import ReplicateUnavailable
-from chalicelib.store import JobRepository
+from chalicelib.providers.routing import NoProvider
+from chalicelib.store import JobRepository, StaleTransition
 from chalicelib.validation import GenerateRequest
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class Submission:
                   status=JobStatus.PENDING, created_at=now, updated_at=now,
                   estimated_time=model.estimated_time_s,
                   estimated_cost=model.estimated_cost(params), webhook_url=request.webhook_url,
-                  cache_key=cache_key(caller.client_id, model.model_id, parameters))
+                  cache_key=cache_key(caller.client_id, model.model_id, parameters),
+                  pinned_provider=request.provider)
         use_cache = self.cache_by_default if request.cache is None else request.cache
         try:
             source = self.reuse.source_for(caller, job.cache_key) if use_cache else None
@@ -102,22 +104,29 @@ class Submission:
             self.queue.send(start_message(job.job_id, public_base_url))
             return Accepted(job, admission)
         try:
-            prediction = self.starter.create(job, public_base_url)
-        except ReplicateUnavailable as e:
-            if not e.definite:
-                log.warning("job %s: Replicate's answer to create is unknown (%s); the job "
-                            "waits for its prediction to report", job.job_id, e)
-                return Accepted(job, admission)
-            self.lifecycle.fail(job.job_id, "Replicate did not accept the prediction.")
+            job, prediction = self.starter.create(job, public_base_url)
+        except StaleTransition:
+            return Accepted(self.jobs.get(job.job_id) or job, admission)  # cancelled meanwhile
+        except NoProvider as e:
+            self.lifecycle.fail(job.job_id, f"The job cannot run: {e}.")
             admission.refund()
-            log.warning("job %s: Replicate refused the prediction: %s", job.job_id, e)
+            raise ValidationFailed(f"No provider can run this job as asked: {e}.") from None
+        except StartUnknown as e:  # the run may exist
+            log.warning("job %s: the answer to create is unknown (%s); the job waits for "
+                        "its run to report", job.job_id, e)
+            return Accepted(e.job, admission)
+        except StartRefused as refused:
+            e, who = refused.error, display_name(refused.provider)
+            self.lifecycle.fail(job.job_id, f"{who} did not accept the prediction.")
+            admission.refund()
+            log.warning("job %s: %s refused the prediction: %s", job.job_id, who, e)
             limits = {"quotas": admission.quotas, "now": admission.now}
             if e.throttled or not e.sent:
                 raise ServiceUnavailable(
-                    "Replicate is throttling new predictions; retry later." if e.throttled else
-                    "Replicate cannot be reached; retry later.",
+                    f"{who} is throttling new predictions; retry later." if e.throttled else
+                    f"{who} cannot be reached; retry later.",
                     retry_after=e.retry_after if e.retry_after is not None
                     else DEFAULT_RETRY_AFTER_S, **limits) from None
-            raise ReplicateRefused(f"Replicate refused the prediction (HTTP {e.status}).",
+            raise ReplicateRefused(f"{who} refused the prediction (HTTP {e.status}).",
                                    **limits) from None
         return Accepted(self.starter.record(job, prediction), admission)

@@ -29,7 +29,11 @@ class AcceptedJob(_View):
     estimatedTime: int = Field(description="Seconds the model usually takes")
     estimatedCost: float = Field(description="US dollars")
     replicateId: Optional[str] = Field(
-        description="Replicate's prediction id; null until Replicate confirms it started")
+        description="Replicate's prediction id; null until Replicate confirms it started, "
+                    "and on another provider")
+    provider: Optional[str] = Field(
+        None, description="The provider running the job (`replicate` or `fal`); null until "
+                          "one is chosen, and for a reused result")
     message: str
     cached: Optional[bool] = Field(None, description="Present and true for a reused result")
 
@@ -64,7 +68,10 @@ class JobView(_View):
     modelId: str
     userId: str
     createdAt: str
-    replicateId: Optional[str] = None
+    replicateId: Optional[str] = Field(None, description="Replicate's prediction id when "
+                                       "the job runs on Replicate, else null")
+    provider: Optional[str] = Field(None, description="The provider the job runs (or ran) "
+                                    "on: `replicate` or `fal`; null for a reused result")
     completedAt: Optional[str] = None
     processingTime: Optional[int] = Field(None, description="Seconds from submit to completed")
     result: Optional[ResultView] = None
@@ -72,10 +79,15 @@ class JobView(_View):
     cached: Optional[bool] = Field(None, description="Present and true for a reused result")
 
 
+def replicate_id_of(job: Job) -> Optional[str]:
+    """The spec's ``replicateId``: the run's id when it is Replicate's."""
+    return job.replicate_id if job.provider in (None, "replicate") else None
+
+
 def accepted_view(job: Job) -> Dict:
     view = AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
-                       estimatedCost=job.estimated_cost, replicateId=job.replicate_id,
-                       message="Media generation started")
+                       estimatedCost=job.estimated_cost, replicateId=replicate_id_of(job),
+                       provider=job.provider, message="Media generation started")
     if job.cached:
         view.cached = True
         view.message = ("Reused an identical job's result" if job.status.is_terminal
@@ -86,7 +98,7 @@ def accepted_view(job: Job) -> Dict:
 def job_view(job: Job, storage: MediaStorage) -> Dict:
     view = JobView(jobId=job.job_id, status=job.status, mediaType=job.media_type,
                    modelId=job.model_id, userId=job.user_id, createdAt=iso(job.created_at),
-                   replicateId=job.replicate_id)
+                   replicateId=replicate_id_of(job), provider=job.provider)
     if job.cached:
         view.cached = True
     if job.status.is_terminal:

@@ -1,1 +1,3 @@
-"""What each generation provider besides Replicate knows about our catalog's models."""
+"""The generation providers behind one port (``port.Provider``): Replicate and fal.ai,
+which of them may run each model and in what order (``routing``), and whether each
+is answering (``health``)."""

@@ -23,11 +23,11 @@ def test_image_example_completes_with_fetchable_original_and_thumbnail(api, sim)
     assert resp.status_code == 202, resp.text
     accepted = resp.json()
     assert set(accepted) == {"jobId", "status", "estimatedTime", "estimatedCost",
-                             "replicateId", "message"}
+                             "replicateId", "provider", "message"}
     assert uuid.UUID(accepted["jobId"]).version == 4
     assert accepted["status"] == "pending"
     assert accepted["estimatedTime"] == 5 and accepted["estimatedCost"] == 0.003
-    assert accepted["replicateId"]
+    assert accepted["replicateId"] and accepted["provider"] == "replicate"
 
     job = api.wait_for(accepted["jobId"])
     assert job["status"] == "completed", job

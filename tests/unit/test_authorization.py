@@ -42,6 +42,7 @@ MATRIX = {
     ("GET", "/docs"): ("/docs", None, None),
     ("GET", "/health"): ("/health", None, None),
     ("POST", "/webhook/replicate"): ("/webhook/replicate?jobId={job}", {}, None),
+    ("POST", "/webhook/fal"): ("/webhook/fal?jobId={job}", {}, None),
     ("GET", "/models"): ("/models", None, ANY_KEY),
     ("POST", "/generate-media"): ("/generate-media", ALICE_BODY, _row(202, 202, 403, 202)),
     ("POST", "/generate-media/batch"): ("/generate-media/batch", {"items": [ALICE_BODY]}, ANY_KEY),
