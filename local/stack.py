@@ -33,6 +33,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMULATOR_TOKEN = "r8_local_simulator_token"
+FAL_SIMULATOR_KEY = "local-fal-key-id:local-fal-key-secret"
 # The user `make run`'s generated key is bound to: the spec's own example user, so
 # its examples run as printed, and a body without a userId is this user's.
 DEFAULT_USER_ID = "user123"
@@ -95,6 +96,8 @@ class LocalStack:
     emulator_port: int = 5050
     simulator_port: int = 5060
     stage: str = "local"
+    # fal's simulator; None: fal is not part of this stack (Replicate only).
+    fal_simulator_port: Optional[int] = 5070
     log_dir: Optional[Path] = None   # None: children write to this terminal
     # With a log_dir: the event delivery's one line per job event still goes to
     # this terminal (its detailed log to the log_dir).
@@ -128,6 +131,10 @@ class LocalStack:
         return f"http://127.0.0.1:{self.simulator_port}"
 
     @property
+    def fal_simulator_url(self) -> Optional[str]:
+        return f"http://127.0.0.1:{self.fal_simulator_port}" if self.fal_simulator_port else None
+
+    @property
     def sample_image_url(self) -> str:
         """An input image for image-to-video, served by the simulator."""
         return self.simulator_url + SAMPLE_IMAGE_PATH
@@ -149,6 +156,9 @@ class LocalStack:
             # No function timeout here bounds a dead copy's claim: a short one does.
             "VSL_COPY_LEASE_S": "30",
         })
+        if self.fal_simulator_url:
+            env.update({"FAL_KEY": FAL_SIMULATOR_KEY, "FAL_BASE_URL": self.fal_simulator_url,
+                        "FAL_JWKS_URL": f"{self.fal_simulator_url}/.well-known/jwks.json"})
         env.update(self.extra_env)
         return env
 
@@ -198,6 +208,15 @@ class LocalStack:
         wait_until(lambda: requests.get(f"{self.simulator_url}/_sim/faults", timeout=1).ok, 30,
                    "Replicate simulator", [self.procs["simulator"]])
 
+    def start_fal_simulator(self) -> None:
+        if not self.fal_simulator_port:
+            return
+        self._spawn("fal-simulator", [sys.executable, "-m", "local.fal_sim.server",
+                                      "--port", str(self.fal_simulator_port),
+                                      "--key", FAL_SIMULATOR_KEY])
+        wait_until(lambda: requests.get(f"{self.fal_simulator_url}/_sim/faults", timeout=1).ok,
+                   30, "fal simulator", [self.procs["fal-simulator"]])
+
     def start_api(self) -> None:
         self._spawn("api", [sys.executable, "-m", "local.api_server", "--stage", self.stage,
                             "--host", "127.0.0.1", "--port", str(self.api_port)])
@@ -218,6 +237,7 @@ class LocalStack:
             self.start_emulator()
             self.provision()
             self.start_simulator()
+            self.start_fal_simulator()
             self.start_api()
             self.start_events()
             self.wait_healthy()
@@ -307,8 +327,9 @@ VSL Media is running. Ctrl-C stops everything.
   API                  {api}    (reference: {api}/docs, {api}/openapi.json)
   AWS emulator         {stack.emulator_url}
   Replicate simulator  {stack.simulator_url}
+  fal simulator        {stack.fal_simulator_url or "(not started)"}
   Sample input image   {stack.sample_image_url}   (for image-to-video)
-  Logs                 {_shown(stack.log_dir)}/  (api, emulator, simulator, events, provision)
+  Logs                 {_shown(stack.log_dir)}/  (api, emulator, simulator, fal-simulator, events, provision)
 
   API key              {key}
                        {binding}{client_key}
@@ -333,7 +354,8 @@ def write_ports(stack: LocalStack, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
         "api": stack.api_port, "emulator": stack.emulator_port,
-        "simulator": stack.simulator_port, "stage": stack.stage, "pid": os.getpid()}) + "\n")
+        "simulator": stack.simulator_port, "fal_simulator": stack.fal_simulator_port,
+        "stage": stack.stage, "pid": os.getpid()}) + "\n")
 
 
 def write_env(stack: LocalStack, keys: List[str], path: Path) -> None:
@@ -387,7 +409,8 @@ def why_not_start(ports: Dict[str, int], recorded_path: Path) -> Optional[str]:
     taken = [f"{port} ({name})" for name, port in ports.items() if port_in_use(port)]
     if taken:
         return (f"Port {', '.join(taken)} is in use by another program, so nothing was started; "
-                f"free it, or choose other ports: PORT, VSL_EMULATOR_PORT, VSL_SIMULATOR_PORT.")
+                f"free it, or choose other ports: PORT, VSL_EMULATOR_PORT, VSL_SIMULATOR_PORT, "
+                f"VSL_FAL_SIMULATOR_PORT.")
     return None
 
 
@@ -402,9 +425,12 @@ def main():
                         default=int(os.environ.get("VSL_EMULATOR_PORT", 5050)))
     parser.add_argument("--simulator-port", type=int,
                         default=int(os.environ.get("VSL_SIMULATOR_PORT", 5060)))
+    parser.add_argument("--fal-simulator-port", type=int,
+                        default=int(os.environ.get("VSL_FAL_SIMULATOR_PORT", 5070)))
     args = parser.parse_args()
     refusal = why_not_start({"API": args.port, "AWS emulator": args.emulator_port,
-                             "Replicate simulator": args.simulator_port}, ports_file())
+                             "Replicate simulator": args.simulator_port,
+                             "fal simulator": args.fal_simulator_port}, ports_file())
     if refusal:
         print(refusal, file=sys.stderr)
         sys.exit(1)
@@ -412,13 +438,15 @@ def main():
     for old in log_dir.glob("*.log"):
         old.unlink()
     keys_path = keys_file()
-    stack = LocalStack(args.port, args.emulator_port, args.simulator_port, log_dir=log_dir,
+    stack = LocalStack(args.port, args.emulator_port, args.simulator_port,
+                       fal_simulator_port=args.fal_simulator_port, log_dir=log_dir,
                        job_events_on_terminal=True,
                        extra_env={"VSL_LOCAL_KEYS_FILE": str(keys_path)})
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
-    print("Starting VSL Media (AWS emulator, Replicate simulator, API, event delivery) ...",
+    print("Starting VSL Media (AWS emulator, Replicate and fal simulators, API, event "
+          "delivery) ...",
           flush=True)
     wrote_ports = False
     try:

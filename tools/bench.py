@@ -512,7 +512,8 @@ def copy_child() -> None:
 
 def with_stack(sizes: Sizes, logs: Path) -> Tuple[List[Row], List[str]]:
     stack = LocalStack(api_port=free_port(), emulator_port=free_port(),
-                       simulator_port=free_port(), log_dir=logs, extra_env={
+                       simulator_port=free_port(), fal_simulator_port=free_port(),
+                       log_dir=logs, extra_env={
                            "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
                            # No API server runs: webhooks are posted by the bench itself.
                            "VSL_PUBLIC_BASE_URL": "http://127.0.0.1:9"})

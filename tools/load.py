@@ -257,7 +257,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="vsl-load-") as tmp:
         logs = args.logs or Path(tmp)
         stack = LocalStack(api_port=free_port(), emulator_port=free_port(),
-                           simulator_port=free_port(), log_dir=logs, extra_env={
+                           simulator_port=free_port(), fal_simulator_port=free_port(),
+                           log_dir=logs, extra_env={
                                "VSL_LOCAL_KEYS_FILE": str(Path(tmp) / "api-keys"),
                                "VSL_SIM_CACHE_DIR": str(Path(tmp) / "sim-cache")})
         print(f"starting a local stack (logs in {logs})", file=sys.stderr, flush=True)

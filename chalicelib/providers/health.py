@@ -56,6 +56,8 @@ class ProviderHealth:
                 state.down_until = self._clock() + self.cool_down_s
 
     def state(self, provider: str) -> str:
-        """"up" or "down" (a probe due counts as down until it succeeds)."""
+        """"down" while starts skip it (its cool-down), else "up"."""
         with self._lock:
-            return "down" if self._state(provider).failures >= self.threshold else "up"
+            state = self._state(provider)
+            return "down" if state.failures >= self.threshold and \
+                self._clock() < state.down_until else "up"

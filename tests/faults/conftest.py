@@ -12,7 +12,8 @@ def separate_stack(tmp_path_factory, receiver, path: str, emulator_port: int = N
                    **extra_env):
     logs = tmp_path_factory.mktemp(f"stack{path.replace('/', '-')}")
     stack = LocalStack(api_port=free_port(), emulator_port=emulator_port or free_port(),
-                       simulator_port=free_port(), log_dir=logs, extra_env={
+                       simulator_port=free_port(), fal_simulator_port=free_port(),
+                       log_dir=logs, extra_env={
                            "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
                            "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
                            "VSL_RECONCILE_AFTER_S": "2", "VSL_SWEEP_INTERVAL_S": "3",

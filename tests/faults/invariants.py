@@ -70,6 +70,8 @@ class Run:
     sample_image: str = ""  # the simulator's sample, for video jobs
     user: str = field(default_factory=lambda: f"faults-{uuid.uuid4().hex[:10]}")
     submitted: List[Submitted] = field(default_factory=list)
+    # Only this provider (None: the routing, which fails over to fal).
+    provider: Optional[str] = None
 
     def submit(self, kind: str) -> Submitted:
         template = KINDS[kind]
@@ -81,6 +83,8 @@ class Run:
             params = dict(template["parameters"], prompt=marker)
         body = {"userId": self.user, "mediaType": template["mediaType"],
                 "modelId": template["modelId"], "parameters": params}
+        if self.provider:
+            body["provider"] = self.provider
         resp = self.api.submit(body, timeout=60)
         made = Submitted(marker, body, resp.status_code, resp.json(),
                          resp.headers.get("X-RateLimit-Remaining"))

@@ -120,7 +120,9 @@ def test_replicate_refusal_refunds_the_submission(stack, sim):
     key, _ = new_key(stack, "--client", "refund")
     client = Api(stack.api_url, key)
     sim.faults(create_errors=[500], latency_s=600)
-    assert client.submit(dict(IMAGE_EXAMPLE, userId="refund-user")).status_code == 502
+    # Pinned: unpinned, the job would fail over to fal (tests/faults/test_provider_failover.py).
+    assert client.submit(dict(IMAGE_EXAMPLE, userId="refund-user",
+                              provider="replicate")).status_code == 502
     ok = client.submit(dict(IMAGE_EXAMPLE, userId="refund-user"))
     assert ok.headers["X-RateLimit-Remaining"] == "99"
 

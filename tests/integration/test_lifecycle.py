@@ -108,7 +108,8 @@ def test_cancelled_prediction_cancels_the_job(api, sim):
 def test_replicate_refusing_the_prediction_leaves_no_running_job(
         api, sim, aws, replicate_status, our_status, code):
     sim.faults(create_errors=[replicate_status], retry_after_s=7)
-    resp = api.submit(dict(IMAGE_EXAMPLE, userId="refused-user"))
+    # Pinned: unpinned, the job would fail over to fal (tests/faults/test_provider_failover.py).
+    resp = api.submit(dict(IMAGE_EXAMPLE, userId="refused-user", provider="replicate"))
     assert resp.status_code == our_status, resp.text
     assert resp.json()["code"] == code
     if replicate_status == 429:

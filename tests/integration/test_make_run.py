@@ -68,7 +68,8 @@ def start_stack(local, ports, stdout=subprocess.PIPE) -> subprocess.Popen:
     env.update({"VSL_LOCAL_DIR": str(local), "PYTHONUNBUFFERED": "1"})
     return subprocess.Popen(
         [sys.executable, "-m", "local.stack", "--port", str(ports["api"]),
-         "--emulator-port", str(ports["emulator"]), "--simulator-port", str(ports["simulator"])],
+         "--emulator-port", str(ports["emulator"]), "--simulator-port", str(ports["simulator"]),
+         "--fal-simulator-port", str(ports["fal_simulator"])],
         cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
         text=True)
 
@@ -85,7 +86,8 @@ def fresh_aws_clients():
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
     local = tmp_path_factory.mktemp("dot-local")
-    ports = {"api": free_port(), "emulator": free_port(), "simulator": free_port()}
+    ports = {"api": free_port(), "emulator": free_port(), "simulator": free_port(),
+             "fal_simulator": free_port()}
     proc = start_stack(local, ports)
     terminal = Terminal(proc)
     try:
@@ -249,8 +251,9 @@ def test_a_second_make_run_leaves_the_first_untouched_and_says_why(make_run, tmp
     assert third.returncode == 1
     assert out.splitlines() == [
         f"Port {ports['api']} (API), {ports['emulator']} (AWS emulator), {ports['simulator']} "
-        "(Replicate simulator) is in use by another program, so nothing was started; free it, "
-        "or choose other ports: PORT, VSL_EMULATOR_PORT, VSL_SIMULATOR_PORT."]
+        f"(Replicate simulator), {ports['fal_simulator']} (fal simulator) is in use by another "
+        "program, so nothing was started; free it, or choose other ports: PORT, "
+        "VSL_EMULATOR_PORT, VSL_SIMULATOR_PORT, VSL_FAL_SIMULATOR_PORT."]
     assert not elsewhere.exists()
 
 
@@ -299,7 +302,7 @@ def test_a_restart_keeps_the_key_and_a_hard_kill_takes_every_part(make_run):
                             headers={"X-API-Key": key.split()[0]})
         assert resp.status_code == 200, resp.text
         parts = children_of(proc.pid)
-        assert len(parts) == 4, parts  # emulator, simulator, API, event delivery
+        assert len(parts) == 5, parts  # emulator, both simulators, API, event delivery
         proc.kill()
         proc.wait(10)
         deadline = time.monotonic() + 15

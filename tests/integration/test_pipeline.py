@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 def test_health_reports_every_part_ready(api):
     resp = api.request("GET", "/health", key=None)
     assert resp.status_code == 200
-    assert resp.json()["checks"] == {"dynamodb": "ok", "s3": "ok", "sqs": "ok", "replicate": "ok"}
+    assert resp.json() == {"status": "ok", "checks": {"dynamodb": "ok", "s3": "ok", "sqs": "ok",
+                                                      "replicate": "ok", "fal": "ok"}}
 
 
 def test_image_example_completes_with_fetchable_original_and_thumbnail(api, sim):

@@ -116,14 +116,16 @@ def wait_health(api, status: int, timeout_s: float = 30) -> dict:
         time.sleep(0.5)
 
 
-def test_health_is_503_while_replicate_is_down_without_exposing_why(api, stack):
+def test_health_is_503_while_no_provider_answers_without_exposing_why(api, stack):
     stack.stop("simulator")
+    stack.stop("fal-simulator")
     try:
         body = wait_health(api, 503)
         assert body["code"] == "SERVICE_UNAVAILABLE"
-        assert body["checks"]["replicate"] == "unavailable"
+        assert body["checks"]["replicate"] == body["checks"]["fal"] == "unavailable"
         assert body["checks"]["dynamodb"] == "ok"
         assert "Error" not in str(body) and "127.0.0.1" not in str(body)
     finally:
         stack.start_simulator()
+        stack.start_fal_simulator()
     wait_health(api, 200)

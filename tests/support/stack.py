@@ -10,12 +10,15 @@ from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 
 def stack_for_tests(log_dir: Path, webhook_receiver_url: str) -> LocalStack:
     return LocalStack(api_port=free_port(), emulator_port=free_port(), simulator_port=free_port(),
-                      log_dir=log_dir, extra_env={
+                      fal_simulator_port=free_port(), log_dir=log_dir, extra_env={
                           "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
                           "VSL_LOCAL_KEYS_FILE": str(log_dir / "api-keys"),
                           "VSL_RECONCILE_AFTER_S": "2",
                           "VSL_SWEEP_INTERVAL_S": "3",
                           "VSL_KEY_CACHE_S": "1",  # revocations show within a second
+                          # A provider marked down by one test's refusals is probed again
+                          # within a second, not left to the next tests.
+                          "VSL_PROVIDER_COOL_DOWN_S": "1",
                           "VSL_WEBHOOK_URL": f"{webhook_receiver_url}/stage",
                           "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
                           # Webhook retries compressed from about a day to seconds.
