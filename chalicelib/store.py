@@ -90,6 +90,10 @@ class JobRepository(Protocol):
         """Take the job's copy until ``until`` unless another holder's claim is still
         running; False then (or when the job is no longer active)."""
 
+    def raise_progress(self, job_id: str, progress: float) -> bool:
+        """Record ``progress`` if it is higher than the job's and the job is active;
+        False when it changed nothing (so concurrent events never lower it)."""
+
     def list(self, query: JobQuery) -> JobPage:
         """One query of an index: no scan, no per-item read. A page may hold fewer
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
@@ -220,6 +224,22 @@ class DynamoJobStore:
                                     "copyingUntil <= :now)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":until": iso(until), ":now": iso(now),
+                                           ":pending": JobStatus.PENDING.value,
+                                           ":processing": JobStatus.PROCESSING.value})
+            return True
+        except ClientError as e:
+            if _is_conditional_failure(e):
+                return False
+            raise
+
+    def raise_progress(self, job_id: str, progress: float) -> bool:
+        try:
+            self.table.update_item(
+                Key={"jobId": job_id}, UpdateExpression="SET progress = :p",
+                ConditionExpression="attribute_exists(jobId) AND #s IN (:pending, :processing) "
+                                    "AND (attribute_not_exists(progress) OR progress < :p)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":p": to_dynamo(progress),
                                            ":pending": JobStatus.PENDING.value,
                                            ":processing": JobStatus.PROCESSING.value})
             return True

@@ -88,6 +88,15 @@ class InMemoryJobStore:
             self.items[job_id] = replace(job, copying_until=until)
             return True
 
+    def raise_progress(self, job_id, progress) -> bool:
+        with self.lock:
+            job = self.items.get(job_id)
+            if job is None or job.status not in ACTIVE or (
+                    job.progress is not None and job.progress >= progress):
+                return False
+            self.items[job_id] = replace(job, progress=progress)
+            return True
+
     def latest_with_cache_key(self, cache_key, since, limit=10):
         return sorted((j for j in self.items.values() if j.cache_key == cache_key
                        and j.created_at >= since), key=lambda j: j.created_at,

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
+from chalicelib.jobs.progress import model_fraction
+
 
 class JobStatus(str, Enum):
     PENDING = "pending"
@@ -111,6 +113,8 @@ class Job:
     follows: Optional[str] = None
     # A processor is copying the outputs until then: nobody else starts the same copy.
     copying_until: Optional[datetime] = None
+    # How far the job is, 0 to 1 (chalicelib.jobs.progress): only ever raised.
+    progress: Optional[float] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)
@@ -118,7 +122,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Prediction:
-    """What we use of a Replicate prediction (its logs can be large: not kept)."""
+    """What we use of a Replicate prediction. Its logs can be large: only how far
+    their last progress bar is (0 to 1) is kept."""
     id: str
     status: str                      # starting | processing | succeeded | failed | canceled
     output: Any = None
@@ -128,6 +133,8 @@ class Prediction:
     input: Optional[Dict[str, Any]] = None
     # Replicate deleted the outputs (about an hour after the end).
     data_removed: bool = False
+    # The model's progress bar in the logs, 0 to 1 (None: the logs show none).
+    progress: Optional[float] = None
 
     ACTIVE_STATUSES = ("starting", "processing")
     TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
@@ -164,7 +171,8 @@ class Prediction:
                    else None,
                    model=data.get("model") if isinstance(data.get("model"), str) else None,
                    input=data.get("input") if isinstance(data.get("input"), dict) else None,
-                   data_removed=data.get("data_removed") is True)
+                   data_removed=data.get("data_removed") is True,
+                   progress=model_fraction(data.get("logs")))
 
     def to_message(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None and v is not False}

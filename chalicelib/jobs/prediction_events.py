@@ -19,6 +19,7 @@ from typing import Callable, Dict, Optional
 
 from chalicelib.catalog import CATALOG
 from chalicelib.errors import InvalidSignature, ServiceUnavailable, ValidationFailed
+from chalicelib.jobs import progress
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
 from chalicelib.jobs.outputs import OutputCopier, OutputUnusable
@@ -100,9 +101,7 @@ class PredictionEvents:
         status = prediction.status
         try:
             if prediction.is_active:
-                self.lifecycle.move(job.job_id, JobStatus.PROCESSING,
-                                    only_from=(JobStatus.PENDING,), started_at=self.lifecycle.clock.now(),
-                                    replicate_id=prediction.id)
+                self._running(job, prediction)
             elif status == "failed":
                 self.lifecycle.finish(job.job_id, JobStatus.FAILED, replicate_id=prediction.id,
                                       error=prediction.error or "The prediction failed.")
@@ -115,6 +114,19 @@ class PredictionEvents:
                 log.warning("job %s: unknown prediction status %r ignored", job.job_id, status)
         except StaleTransition:
             log.info("job %s: %s event ignored (job is %s)", job.job_id, status, job.status.value)
+
+    def _running(self, job: Job, prediction: Prediction) -> None:
+        """A start, or the model's logs: the job is processing, as far as the logs say."""
+        if job.status == JobStatus.PENDING:
+            try:
+                self.lifecycle.move(job.job_id, JobStatus.PROCESSING,
+                                    only_from=(JobStatus.PENDING,),
+                                    started_at=self.lifecycle.clock.now(),
+                                    replicate_id=prediction.id)
+            except StaleTransition:
+                log.info("job %s: start ignored (no longer pending)", job.job_id)
+        if prediction.progress is not None:
+            self.jobs.raise_progress(job.job_id, progress.generating(prediction.progress))
 
     def _is_adoptable(self, job: Job, prediction: Prediction) -> bool:
         """A prediction the job never heard of is its own only if it runs the job's work."""
@@ -156,6 +168,7 @@ class PredictionEvents:
             # Another processor is copying (a duplicate or reconciled event): leave this
             # message for a retry, which finds the job completed, or the copy abandoned.
             raise CopyInProgress(job.job_id)
+        self.jobs.raise_progress(job.job_id, progress.STORING)
         try:
             self._copy(job, prediction, urls, attempt, max_attempts)
         finally:

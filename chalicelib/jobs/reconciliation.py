@@ -12,6 +12,7 @@ from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus
 from chalicelib.jobs.prediction_events import prediction_message
+from chalicelib.jobs.progress import generating
 from chalicelib.queue import MessageQueue
 from chalicelib.replicate import Replicate, ReplicateUnavailable
 from chalicelib.store import JobRepository, StaleTransition
@@ -64,4 +65,7 @@ class Reconciler:
         if prediction.is_terminal or (prediction.status == "processing"
                                       and job.status == JobStatus.PENDING):
             self.queue.send(prediction_message(job.job_id, prediction))
+        elif prediction.is_active and prediction.progress is not None:
+            # Its logs webhooks were lost: the progress they carried, from the prediction.
+            self.jobs.raise_progress(job.job_id, generating(prediction.progress))
         return job

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.clock import iso
 from chalicelib.jobs.model import Job, JobStatus
+from chalicelib.jobs.progress import Stage, progress_of, stage_of
 from chalicelib.storage import MediaStorage
 
 
@@ -63,6 +64,13 @@ class JobView(_View):
     userId: str
     createdAt: str
     replicateId: Optional[str] = None
+    progress: Optional[float] = Field(
+        None, ge=0, le=1, description="How far the job is, 0 to 1, never decreasing; 1 once "
+                                      "completed; null while unknown")
+    stage: Optional[Stage] = Field(
+        None, description="While pending or processing: queued (no prediction yet), starting "
+                          "(the model is booting), generating (the model runs), storing (the "
+                          "result is being copied)")
     completedAt: Optional[str] = None
     processingTime: Optional[int] = Field(None, description="Seconds from submit to completed")
     result: Optional[ResultView] = None
@@ -84,7 +92,10 @@ def accepted_view(job: Job) -> Dict:
 def job_view(job: Job, storage: MediaStorage) -> Dict:
     view = JobView(jobId=job.job_id, status=job.status, mediaType=job.media_type,
                    modelId=job.model_id, userId=job.user_id, createdAt=iso(job.created_at),
-                   replicateId=job.replicate_id)
+                   replicateId=job.replicate_id, progress=progress_of(job))
+    stage = stage_of(job)
+    if stage is not None:
+        view.stage = stage
     if job.cached:
         view.cached = True
     if job.status.is_terminal:

@@ -60,12 +60,15 @@ from standardwebhooks.webhooks import Webhook
 from local.replicate_sim import faults as fault_settings
 from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
+from local.replicate_sim.progress import bar_line
 from local.replicate_sim.schema import (WEBHOOK_EVENTS, InvalidFields, check_create_body,
                                         check_input, with_defaults)
 
 log = logging.getLogger("replicate-sim")
 
 WEBHOOK_RETRY_DELAYS_S = (0.5, 1, 2, 4)
+# Replicate sends "logs" (and "output") webhooks at most this often.
+LOGS_WEBHOOK_INTERVAL_S = 0.5
 PAGE_SIZE = 100
 TERMINAL = ("succeeded", "failed", "canceled")
 INVALID_VERSION = ("Invalid version or not permitted",
@@ -343,6 +346,8 @@ class Simulator:
             files, error = [], str(e)
         except Exception as e:  # any other model error also fails the prediction, as on Replicate
             files, error = [], f"{type(e).__name__}: {e}"
+        if not error and self._print_progress(prediction, model, started, started + latency / 2):
+            return
         if stop.wait(max(0.0, latency / 2 - (time.monotonic() - started))):
             return
         predict_time = round(time.monotonic() - started, 3)
@@ -365,6 +370,28 @@ class Simulator:
                     return
                 self._finish(prediction, "succeeded", predict_time)
         self._send_webhook(prediction, "completed")
+
+    def _print_progress(self, prediction: dict, model: SimModel, started: float,
+                        until: float) -> bool:
+        """The model's progress bar, one step at a time until ``until``, in the logs as
+        tqdm prints it; a logs webhook at most every LOGS_WEBHOOK_INTERVAL_S, as Replicate
+        sends them. True when the prediction was stopped meanwhile."""
+        steps_of = model.knowledge.progress_steps
+        if steps_of is None:
+            return False
+        total = max(1, int(steps_of(with_defaults(model.knowledge.inputs, prediction["input"]))))
+        stop, last_sent = prediction["_stop"], float("-inf")
+        for n in range(total + 1):
+            if n and stop.wait(max(0.0, (until - time.monotonic()) / (total + 1 - n))):
+                return True
+            with self.lock:
+                if prediction["status"] != "processing":
+                    return True
+                prediction["logs"] += bar_line(n, total, time.monotonic() - started) + "\n"
+            if n == total or time.monotonic() - last_sent >= LOGS_WEBHOOK_INTERVAL_S:
+                last_sent = time.monotonic()
+                self._send_webhook(prediction, "logs")
+        return False
 
     def _outputs(self, prediction: dict, model: SimModel):
         spec = self.faults["large_output"]

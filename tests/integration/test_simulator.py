@@ -7,6 +7,7 @@ fault settings never leak between tests.
 """
 import base64
 import json
+import re
 import socket
 import threading
 import time
@@ -380,6 +381,37 @@ def test_webhooks_are_signed_and_follow_the_filter(sim, receiver):
     assert {(e["event"], e["result"]) for e in entries} == {
         ("start", "filtered"), ("logs", "filtered"), ("output", "filtered"),
         ("completed", "delivered")}
+
+
+def test_the_logs_show_a_progress_bar_filling_as_the_model_runs(sim, receiver):
+    from chalicelib.jobs.progress import model_fraction
+    sim.faults(latency_s=3)
+    prediction = sim.create(FLUX, {"prompt": "x", "num_inference_steps": 4}, webhook=receiver.url,
+                            webhook_events_filter=["logs"])
+    seen = []
+    while True:
+        current = sim.api("GET", f"/v1/predictions/{prediction['id']}").json()
+        seen.append(model_fraction(current["logs"]))
+        if current["status"] == "succeeded":
+            break
+        time.sleep(0.05)
+    assert current["logs"].startswith("Using seed: 42\n  0%|          | 0/4 [00:00<?, ?it/s]\n")
+    assert re.search(r"\n100%\|██████████\| 4/4 \[00:0\d<00:00, +[\d.]+it/s\]\n$",
+                     current["logs"])
+    known = [f for f in seen if f is not None]
+    assert known == sorted(known) and {0.25, 0.5, 0.75, 1.0} <= set(known)
+    # logs webhooks: at most one every half second, the last with the whole bar
+    entries = sim.webhook_log(prediction["id"], lambda e: any(x["event"] == "completed"
+                                                             for x in e))
+    sent = [body for _, body in receiver.wait_for(len([e for e in entries
+                                                        if e["event"] == "logs"]))]
+    assert 2 <= len(sent) <= 5 and model_fraction(sent[-1]["logs"]) == 1.0
+
+
+def test_a_model_without_a_progress_bar_logs_none(sim):
+    from chalicelib.jobs.progress import model_fraction
+    done = sim.wait(sim.create(MUSICGEN, {"prompt": "x", "duration": 1})["id"])
+    assert done["status"] == "succeeded" and model_fraction(done["logs"]) is None
 
 
 def test_completed_is_not_sent_when_filtered_out(sim, receiver):
