@@ -32,6 +32,11 @@ class Settings(BaseModel):
     public_base_url: Optional[str] = None
     presign_expiry_s: int = Field(3600, ge=60, le=604800)
     max_body_bytes: int = Field(65536, ge=1024)
+    # Uploads: the largest file, how long its PUT link works, and how long the link
+    # Replicate gets to fetch it works (it fetches when the prediction starts).
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    upload_url_expiry_s: int = Field(900, ge=60, le=3600)
+    input_url_expiry_s: int = Field(3600, ge=60, le=43200)
     # Local stages may point inputs at loopback/private hosts (the simulator).
     allow_private_inputs: bool = False
     # Origins outputs may be fetched from (scheme://host[:port]; "*." for subdomains).
@@ -132,6 +137,7 @@ def settings_from_env(env=None) -> Settings:
         public_base_url=(env.get("VSL_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         presign_expiry_s=int(env.get("VSL_PRESIGN_EXPIRY_S", 3600)),
         max_body_bytes=int(env.get("VSL_MAX_BODY_BYTES", 65536)),
+        max_upload_bytes=int(env.get("VSL_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
         output_origins=output_origins,
         max_output_bytes=int(env.get("VSL_MAX_OUTPUT_BYTES", 450_000_000)),
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),

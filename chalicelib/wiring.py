@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Dict
 
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
     from chalicelib.jobs.sweep import Sweeper
     from chalicelib.jobs.thumbnails import Thumbnails
     from chalicelib.jobs.usage import UsageReport
+    from chalicelib.jobs.waiting import JobWaiter
     from chalicelib.keys import ApiKeys
     from chalicelib.notifications.delivery import Deliverer
     from chalicelib.notifications.dispatch import Dispatcher
     from chalicelib.notifications.endpoints import WebhookEndpoints
     from chalicelib.replicate import ReplicateClient
+    from chalicelib.uploads.service import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ class Services:
     batch: Batch
     usage: UsageReport
     sweeper: Sweeper
+    uploads: Uploads
+    waiter: JobWaiter
 
 
 @lru_cache(maxsize=1)
@@ -90,6 +95,7 @@ def services() -> Services:
     from chalicelib.jobs.starter import PredictionStarter
     from chalicelib.jobs.sweep import Sweeper
     from chalicelib.jobs.usage import UsageReport
+    from chalicelib.jobs.waiting import JobWaiter
     from chalicelib.jobs.listing import JobListing
     from chalicelib.jobs.outputs import OutputCopier
     from chalicelib.jobs.prediction_events import PredictionEvents
@@ -105,9 +111,16 @@ def services() -> Services:
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
     from chalicelib.store import CounterStore, DynamoJobStore
+    from chalicelib.resources import uploads_spec
+    from chalicelib.uploads.dynamodb import DynamoUploadStore
+    from chalicelib.uploads.service import Uploads
     s, clock = get_settings(), SystemClock()
     jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
-    storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
+    storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s,
+                             presigner=aws.presigner)
+    uploads = Uploads(DynamoUploadStore(aws.dynamodb_table(s.names.uploads_table)), storage, clock,
+                      uploads_spec().prefix, timedelta(days=uploads_spec().expiration_days),
+                      s.max_upload_bytes, s.upload_url_expiry_s, s.input_url_expiry_s)
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
     limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
@@ -143,10 +156,21 @@ def services() -> Services:
                             stage_secret=s.webhook_secret),
         reuse=reuse,
         starter=starter,
-        batch=Batch(submission, s.input_policy, s.webhook_policy),
+        batch=Batch(submission, s.input_policy, s.webhook_policy, uploads.resolve_inputs),
         usage=UsageReport(jobs, clock),
         sweeper=Sweeper(jobs, reconciler, lifecycle, clock),
+        uploads=uploads,
+        waiter=JobWaiter(jobs),
     )
+
+
+@lru_cache(maxsize=1)
+def upload_origin() -> str:
+    """Where browsers PUT uploads (the media bucket's origin), for the playground's CSP."""
+    from urllib.parse import urlsplit
+    uploads = services().uploads
+    url = urlsplit(uploads.storage.upload_url(uploads.key("origin"), "image/png", 1, 60))
+    return f"{url.scheme}://{url.netloc}"
 
 
 @lru_cache(maxsize=1)

@@ -37,6 +37,7 @@ from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
                               SubmissionWindow, UsageRow)
 from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
+from chalicelib.uploads.service import Uploads
 from chalicelib.validation import parse_generate_request
 
 T0 = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
@@ -201,8 +202,40 @@ class FakeStorage:
     def presigned_url(self, key) -> str:
         return f"https://media.example/{key}?X-Amz-Expires=3600"
 
+    def upload_url(self, key, content_type, size, expires_s) -> str:
+        return (f"https://media.example/{key}?X-Amz-Expires={expires_s}"
+                f"&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost")
+
+    def input_url(self, key, expires_s) -> str:
+        return f"https://media.example/{key}?X-Amz-Expires={expires_s}"
+
+    def size_of(self, key):
+        return len(self.objects[key][0]) if key in self.objects else None
+
+    def read_start(self, key, length) -> bytes:
+        return self.objects[key][0][:length]
+
+    def put_bytes(self, key, data, content_type) -> None:
+        self.objects[key] = (data, content_type, "upload")
+
+    def put_file(self, key, data: bytes) -> None:
+        """What a client's PUT to an upload URL leaves (the content type as it was sent)."""
+        self.objects[key] = (data, "application/octet-stream", "upload")
+
     def check(self) -> None:
         pass
+
+
+class InMemoryUploadStore:
+    def __init__(self):
+        self.items: Dict[str, "Upload"] = {}
+
+    def put(self, upload) -> None:
+        assert upload.upload_id not in self.items
+        self.items[upload.upload_id] = upload
+
+    def get(self, upload_id):
+        return self.items.get(upload_id)
 
 
 class FakeQueue:
@@ -457,6 +490,7 @@ class World:
     counters: InMemoryCounterStore = field(default_factory=InMemoryCounterStore)
     limits: Limits = field(default_factory=Limits)
     max_output_bytes: int = 10_000_000
+    max_upload_bytes: int = 1_000_000
 
     stage_webhook: Optional[Tuple[str, str]] = None   # (url, secret)
     webhook_policy: UrlPolicy = field(default_factory=lambda: UrlPolicy(
@@ -483,7 +517,11 @@ class World:
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
                                        lambda: self.replicate, self.storage, self.outputs)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
-        self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
+        self.upload_records = InMemoryUploadStore()
+        self.uploads = Uploads(self.upload_records, self.storage, self.clock, "uploads/",
+                               timedelta(days=1), self.max_upload_bytes)
+        self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy,
+                           self.uploads.resolve_inputs)
         self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)
         self.listing = JobListing(self.jobs, self.storage)
         self.idempotency_store = InMemoryIdempotencyStore()
@@ -504,7 +542,10 @@ class World:
     # ---- the client's side ---------------------------------------------------
 
     def submit(self, body: dict = None, caller: Caller = CLIENT) -> Job:
-        request = parse_generate_request(body or IMAGE_BODY, UrlPolicy(allow_private=True),
+        """As POST /generate-media does: image inputs resolved, the body validated, submitted."""
+        request = parse_generate_request(self.uploads.resolve_inputs(caller, body or IMAGE_BODY),
+                                         UrlPolicy(allow_private=True),
+                                         bound_user_id=caller.user_id,
                                          webhook_policy=self.webhook_policy)
         return self.submission.submit(caller, request, "https://api.example").job
 

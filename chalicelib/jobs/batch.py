@@ -1,7 +1,7 @@
 """Several submissions in one call: each item validated and admitted on its own,
 its prediction started from the queue so the call never waits on Replicate."""
 from dataclasses import dataclass
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 from chalicelib.errors import DomainError, ValidationFailed
 from chalicelib.jobs.submission import Accepted, Submission
@@ -23,10 +23,13 @@ class BatchOutcome:
 
 class Batch:
     def __init__(self, submission: Submission, input_policy: UrlPolicy,
-                 webhook_policy: UrlPolicy):
+                 webhook_policy: UrlPolicy,
+                 resolve_inputs: Callable[[Caller, dict], dict] = lambda caller, item: item):
         self.submission = submission
         self.input_policy = input_policy
         self.webhook_policy = webhook_policy
+        # Uploads and data: URIs in image parameters -> links (chalicelib.uploads).
+        self.resolve_inputs = resolve_inputs
 
     def submit(self, caller: Caller, body: dict, public_base_url: str) -> BatchOutcome:
         items = body.get("items")
@@ -47,7 +50,8 @@ class Batch:
                 if not isinstance(item, dict):
                     raise ValidationFailed("each item must be a JSON object",
                                            code="INVALID_TYPE")
-                request = parse_generate_request(item, self.input_policy,
+                request = parse_generate_request(self.resolve_inputs(caller, item),
+                                                 self.input_policy,
                                                  bound_user_id=caller.user_id,
                                                  webhook_policy=self.webhook_policy)
                 accepted = self.submission.submit(caller, request, public_base_url,
