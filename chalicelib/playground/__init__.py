@@ -28,10 +28,11 @@ def page(sample_image: Optional[str] = None,
     html = PAGE.read_text(encoding="utf-8").replace(
         _SAMPLE_META, f'<meta name="vsl-sample-image" content="{escape(sample_image or "")}">')
     connect = "'self'" + (f" {upload_origin}" if upload_origin else "")
-    # Results are presigned links to the bucket (plain http on the local emulator).
+    # Results are presigned links to the bucket (plain http on the local emulator); a
+    # chosen file's preview is a blob: URL.
     csp = (f"default-src 'none'; script-src {_hashes(html, 'script')}; "
            f"style-src {_hashes(html, 'style')}; connect-src {connect}; "
-           "img-src 'self' http: https:; media-src 'self' http: https:; "
+           "img-src 'self' http: https: blob:; media-src 'self' http: https:; "
            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     return html, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp,
                   "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
