@@ -216,31 +216,25 @@ class DynamoJobStore:
         return job_from_item(resp["Attributes"])
 
     def claim_copy(self, job_id: str, until: datetime, now: datetime) -> bool:
-        try:
-            self.table.update_item(
-                Key={"jobId": job_id}, UpdateExpression="SET copyingUntil = :until",
-                ConditionExpression="attribute_exists(jobId) AND #s IN (:pending, :processing) "
-                                    "AND (attribute_not_exists(copyingUntil) OR "
-                                    "copyingUntil <= :now)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":until": iso(until), ":now": iso(now),
-                                           ":pending": JobStatus.PENDING.value,
-                                           ":processing": JobStatus.PROCESSING.value})
-            return True
-        except ClientError as e:
-            if _is_conditional_failure(e):
-                return False
-            raise
+        return self._set_while_active(
+            job_id, "SET copyingUntil = :until",
+            "attribute_not_exists(copyingUntil) OR copyingUntil <= :now",
+            {":until": iso(until), ":now": iso(now)})
 
     def raise_progress(self, job_id: str, progress: float) -> bool:
+        return self._set_while_active(job_id, "SET progress = :p",
+                                      "attribute_not_exists(progress) OR progress < :p",
+                                      {":p": to_dynamo(progress)})
+
+    def _set_while_active(self, job_id: str, update: str, condition: str, values: dict) -> bool:
+        """One write to a pending or processing job, if ``condition`` holds; False if not."""
         try:
             self.table.update_item(
-                Key={"jobId": job_id}, UpdateExpression="SET progress = :p",
-                ConditionExpression="attribute_exists(jobId) AND #s IN (:pending, :processing) "
-                                    "AND (attribute_not_exists(progress) OR progress < :p)",
+                Key={"jobId": job_id}, UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(jobId) AND #s IN (:pending, :processing) "
+                                    f"AND ({condition})",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":p": to_dynamo(progress),
-                                           ":pending": JobStatus.PENDING.value,
+                ExpressionAttributeValues={**values, ":pending": JobStatus.PENDING.value,
                                            ":processing": JobStatus.PROCESSING.value})
             return True
         except ClientError as e:

@@ -76,3 +76,32 @@ def test_counters_stop_before_passing_their_limit(counters):
     assert [counters.add_below(scope, "minute", 2, 5, 9999) for _ in range(3)] == [2, 4, None]
     assert counters.add_below(scope, "minute", 1, 5, 9999) == 5
     assert counters.add_below(scope, "minute", 1, 5, 9999) is None
+
+
+def test_progress_is_only_ever_raised_and_only_while_the_job_runs(job_store):
+    job = new_job()
+    job_store.create(job)
+    assert job_store.raise_progress(job.job_id, 0.45) is True
+    assert job_store.raise_progress(job.job_id, 0.3) is False       # a late, lower one
+    assert job_store.raise_progress(job.job_id, 0.45) is False
+    assert job_store.get(job.job_id).progress == 0.45
+    job_store.update(job.job_id, {"status": JobStatus.FAILED}, [JobStatus.PENDING])
+    assert job_store.raise_progress(job.job_id, 0.9) is False
+    assert job_store.get(job.job_id).progress == 0.45
+    assert job_store.raise_progress(str(uuid.uuid4()), 0.5) is False
+
+
+def test_uploads_round_trip_and_are_forgotten_a_week_after_they_expire(aws_env):
+    from datetime import timedelta
+    from chalicelib.uploads.dynamodb import DynamoUploadStore, upload_to_item
+    from chalicelib.uploads.model import Upload
+    store = DynamoUploadStore(dynamodb_table("vsl-media-local-uploads"))
+    upload = Upload("upl_" + uuid.uuid4().hex[:22], "acme", "alice", "image/png", 1234, T0,
+                    T0 + timedelta(days=1))
+    store.put(upload)
+    assert store.get(upload.upload_id) == upload
+    assert store.get("upl_" + "z" * 22) is None
+    unbound = replace(upload, upload_id="upl_" + uuid.uuid4().hex[:22], user_id=None)
+    store.put(unbound)
+    assert store.get(unbound.upload_id).user_id is None
+    assert upload_to_item(upload)["forgetAt"] == int((T0 + timedelta(days=8)).timestamp())
