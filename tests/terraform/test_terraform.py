@@ -70,7 +70,7 @@ def describe(url: str, stage: str) -> dict:
         "block": block["PublicAccessBlockConfiguration"],
         # the uploads' rule (Terraform has more rules, for the media it stores)
         "expire by prefix": sorted((r["Filter"]["Prefix"], r["Expiration"]["Days"])
-                                   for r in rules if "Prefix" in r.get("Filter", {})),
+                                   for r in rules if r.get("Filter", {}).get("Prefix")),
         "cors": [(sorted(c["AllowedMethods"]), sorted(c["AllowedOrigins"]),
                   sorted(h.lower() for h in c.get("AllowedHeaders", []))) for c in cors]}
     return out
