@@ -4,7 +4,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from chalicelib.authorization import Access
 from chalicelib.jobs.waiting import MAX_WAIT_S
+
 
 REF = "#/components/schemas/{model}"
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
@@ -34,7 +36,7 @@ class Operation:
     responses: Dict[int, Optional[str]]
     request: Optional[str] = None
     query: Optional[str] = None
-    auth: bool = True
+    access: Access = Access.KEY   # who may call it (chalicelib.authorization)
     idempotent: bool = False          # takes an Idempotency-Key header
     rate_limited: bool = False        # answers with the rate-limit headers
     prefer_wait: bool = False         # takes Prefer: wait=N (chalicelib.jobs.waiting)
@@ -135,7 +137,7 @@ def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, s
         if op.request is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": REF.format(model=op.request)}}}}
-        operation["security"] = [{"ApiKey": []}] if op.auth else []
+        operation["security"] = [] if op.access is Access.PUBLIC else [{"ApiKey": []}]
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",

@@ -68,7 +68,7 @@ class MediaStorage(Protocol):
 
 
 class S3MediaStorage:
-    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int = 3600,
+    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int,
                  presigner: Optional[Callable[[], object]] = None):
         self.bucket = bucket
         self._s3 = s3

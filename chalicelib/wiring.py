@@ -16,6 +16,8 @@ from chalicelib.errors import ServiceUnavailable
 from chalicelib.resources import load_spec
 
 if TYPE_CHECKING:
+    from chalicelib.authorization import Authorizer
+    from chalicelib.store import DynamoJobStore
     from chalicelib.idempotency.guard import IdempotencyGuard
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.control import JobControl
@@ -110,12 +112,12 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore, DynamoJobStore
+    from chalicelib.store import CounterStore
     from chalicelib.resources import uploads_spec
     from chalicelib.uploads.dynamodb import DynamoUploadStore
     from chalicelib.uploads.service import Uploads
     s, clock = get_settings(), SystemClock()
-    jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
+    jobs = job_store()
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s,
                              presigner=aws.presigner)
     uploads = Uploads(DynamoUploadStore(aws.dynamodb_table(s.names.uploads_table)), storage, clock,
@@ -129,10 +131,11 @@ def services() -> Services:
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
         clock)
     deliveries = DynamoDeliveryStore(aws.dynamodb_table(s.names.deliveries_table))
-    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
-                            quiet_after_s=s.reconcile_after_s)
-    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
+    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock, reuse,
+                            quiet_after_s=s.reconcile_after_s,
+                            start_deadline_s=s.start_deadline_s)
+    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
     submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
                             s.cache_by_default)
@@ -162,6 +165,19 @@ def services() -> Services:
         uploads=uploads,
         waiter=JobWaiter(jobs),
     )
+
+
+@lru_cache(maxsize=1)
+def job_store() -> DynamoJobStore:
+    from chalicelib.store import DynamoJobStore
+    return DynamoJobStore(aws.dynamodb_table(get_settings().names.jobs_table))
+
+
+@lru_cache(maxsize=1)
+def authorizer() -> Authorizer:
+    """The one authorization decision every route asks first."""
+    from chalicelib.authorization import Authorizer
+    return Authorizer(api_keys, job_store)
 
 
 @lru_cache(maxsize=1)

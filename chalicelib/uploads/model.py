@@ -1,4 +1,5 @@
-"""The upload record, who may use it, and what its file must be. Pure."""
+"""The upload record and what its file must be. Pure. (Who may use an upload is
+``chalicelib.authorization.reaches_upload``.)"""
 import base64
 import binascii
 import re
@@ -6,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional, Tuple
 from urllib.parse import unquote_to_bytes
-
-from chalicelib.keys import Caller
 
 # What an image input may be. A file is checked by its first bytes, not by its name
 # or the type it was declared as.
@@ -41,15 +40,6 @@ class Upload:
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
-
-
-def owns_upload(caller: Caller, upload: Upload) -> bool:
-    """The one ownership rule of uploads: the same client, and for a key bound to a
-    user the same user (an unbound key reaches every upload of its client). Outside
-    it, an upload answers as a missing one does."""
-    if upload.client_id != caller.client_id:
-        return False
-    return caller.user_id is None or caller.user_id == upload.user_id
 
 
 def parse_data_uri(text: str) -> Tuple[str, bytes]:

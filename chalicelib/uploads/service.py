@@ -11,6 +11,7 @@ from typing import Callable, Dict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.authorization import reaches_upload
 from chalicelib.catalog import CATALOG, image_parameters
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import (UnsupportedUpload, UploadExpired, UploadIncomplete,
@@ -19,7 +20,7 @@ from chalicelib.keys import Caller
 from chalicelib.storage import MediaStorage
 from chalicelib.uploads.dynamodb import UploadStore
 from chalicelib.uploads.model import (DATA_URI, IMAGE_TYPES, SNIFF_BYTES, UPLOAD_ID, UPLOAD_REF,
-                                      Upload, owns_upload, parse_data_uri, sniff_image_type)
+                                      Upload, parse_data_uri, sniff_image_type)
 from chalicelib.validation import validate_model
 
 
@@ -111,7 +112,7 @@ class Uploads:
     def owned(self, caller: Caller, upload_id: str) -> Upload:
         """The caller's upload; another principal's answers exactly as a missing one."""
         upload = self.store.get(upload_id) if UPLOAD_ID.fullmatch(upload_id) else None
-        if upload is None or not owns_upload(caller, upload):
+        if upload is None or not reaches_upload(caller, upload):
             raise UploadNotFound(f"No upload with id '{upload_id[:64]}'.")
         if upload.expired(self.clock.now()):
             raise UploadExpired(f"Upload '{upload_id}' expired at {iso(upload.expires_at)}; "

@@ -15,9 +15,8 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
-from tests.integration.test_keys_and_limits import new_key
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.keys import new_key
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ from chalicelib.errors import (DomainError, UnsupportedUpload, UploadExpired, Up
                                UploadNotFound, UploadTooLarge, ValidationFailed)
 from chalicelib.jobs.batch import Batch
 from chalicelib.keys import Caller
-from chalicelib.uploads.model import Upload, owns_upload, parse_data_uri, sniff_image_type
+from chalicelib.authorization import reaches_upload
+from chalicelib.uploads.model import Upload, parse_data_uri, sniff_image_type
 from tests.fakes import CLIENT, OTHER_CLIENT, T0, World, png_bytes
 
 
@@ -107,7 +108,7 @@ UNBOUND = Caller("acme", "key-acme")
 def test_the_one_ownership_rule(uploader, user, allowed):
     upload = Upload("upl_" + "a" * 22, uploader.client_id, uploader.user_id, "image/png", 1, T0,
                     T0 + timedelta(days=1))
-    assert owns_upload(user, upload) is allowed
+    assert reaches_upload(user, upload) is allowed
 
 
 @pytest.mark.parametrize("uploader,user", [(CLIENT, OTHER_CLIENT), (ALICE, BOB), (UNBOUND, ALICE)])
