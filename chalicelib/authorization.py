@@ -8,9 +8,11 @@ The principal is the API key's client plus, for a key bound to a user, that user
   signing secret, which decide where and how every user's events go).
 
 A job or an upload outside the principal's reach answers exactly as a missing one
-(404), so a key learns nothing of what it may not see. Every route declares its ``Access``; the edge asks
-``Authorizer.decide`` for it before the route's own code runs, and job-scoped routes get
-their job from that decision, never by reading it themselves.
+(404), so a key learns nothing of what it may not see. Every route declares its
+``Access``; the edge asks ``Authorizer.decide`` for it before the route's own code runs,
+and job-scoped routes get their job from that decision, never by reading it themselves.
+Uploads are named in a submit's body, not its path: the submit checks each one with
+``reaches_upload``.
 """
 import uuid
 from dataclasses import dataclass
