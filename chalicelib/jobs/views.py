@@ -1,5 +1,6 @@
 """What clients see: the typed shapes of the 202, the status view and the error
 body. The OpenAPI document is generated from these models."""
+import re
 from datetime import date, datetime, timezone
 from typing import Any, Dict, List, Optional
 
@@ -128,6 +129,9 @@ def _result_view(job: Job, storage: MediaStorage) -> ResultView:
 
 # ---- the other routes' shapes (documented in /openapi.json) -----------------------------
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
 class JobList(_View):
     jobs: List[JobView]
     nextCursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null "
@@ -141,6 +145,16 @@ class JobListQuery(_View):
     since: Optional[AwareDatetime] = Field(None, description="ISO 8601 time with a zone")
     limit: int = Field(20, ge=1, le=100, description="1 to 100")
     cursor: Optional[str] = Field(None, min_length=1)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: Any) -> Any:
+        # pydantic reads a number (0.5, "1700000000") as Unix time; the documented form
+        # is ISO 8601 text only.
+        if value is not None and (not isinstance(value, str) or _NUMBER.fullmatch(value)):
+            raise PydanticCustomError("iso_8601", "an ISO 8601 time with a zone, e.g. "
+                                                  "2030-01-01T00:00:00Z")
+        return value
 
     @field_validator("since")
     @classmethod
