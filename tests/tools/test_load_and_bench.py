@@ -1,5 +1,5 @@
 """`make load` and `make bench` run end to end, in their short modes, and print
-their tables: the commands the README's figures come from keep working."""
+their tables: the commands the figures in docs/load-and-benchmarks.md come from keep working."""
 import subprocess
 import sys
 
