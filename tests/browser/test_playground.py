@@ -67,6 +67,8 @@ def test_an_image_generated_through_the_form_renders(page):
         "() => { const t = document.querySelector('#result-thumbnail');"
         " return t !== null && t.complete && t.naturalWidth > 0; }", timeout=30_000)
     job_id = page.text_content("#job code")
+    # The list is fetched again when the status changes: its answer may come a moment later.
+    page.wait_for_selector(f"#jobs button[data-open='{job_id}']", timeout=10_000)
     assert page.locator(f"#jobs button[data-open='{job_id}']").count() == 1
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground-image.png"), full_page=True)
