@@ -41,7 +41,8 @@ from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
                               SubmissionWindow, UsageRow, job_to_item)
-from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
+from chalicelib.outbound import Answer, FetchFailed
+from chalicelib.urls import Origin, UrlPolicy, UrlRejected
 from chalicelib.uploads.service import Uploads
 from chalicelib.validation import parse_generate_request
 
@@ -245,7 +246,7 @@ class FakeStorage:
 
 class InMemoryUploadStore:
     def __init__(self):
-        self.items: Dict[str, "Upload"] = {}
+        self.items: Dict[str, object] = {}  # upload id -> chalicelib.uploads.model.Upload
 
     def put(self, upload) -> None:
         assert upload.upload_id not in self.items
@@ -329,7 +330,7 @@ class FakeReplicate:
 
 
 class FakeFetcher:
-    """Serves files by URL under the given policy, as ``chalicelib.urls.fetch`` does."""
+    """Serves files by URL under the given policy, as ``chalicelib.outbound.fetch`` does."""
 
     def __init__(self):
         self.files: Dict[str, bytes] = {}
