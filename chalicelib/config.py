@@ -42,6 +42,11 @@ class Settings(BaseModel):
     # calls (a version lookup, once per process and model, then the create), each at
     # most 3 s to connect and this long to answer.
     replicate_timeout_s: float = Field(7.0, gt=0, le=9)
+    # Prediction starts at Replicate, from every function together, at most this many a
+    # minute: Replicate allows 600 (fewer for low-credit accounts); the rest is margin.
+    replicate_creates_per_minute: int = Field(570, ge=1, le=100_000)
+    # A submit whose start would wait longer than this (a backlog of starts) is refused.
+    max_start_wait_s: int = Field(900, ge=0, le=86400)
     # How long a process trusts an API key it looked up: a revocation takes this long.
     key_cache_s: float = Field(60, ge=0, le=300)
     # How long a processor holds a job's copy: at least the processor's timeout (120 s).
@@ -137,6 +142,8 @@ def settings_from_env(env=None) -> Settings:
         replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
         reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
         key_cache_s=float(env.get("VSL_KEY_CACHE_S", 60)),
+        replicate_creates_per_minute=int(env.get("VSL_REPLICATE_CREATES_PER_MINUTE", 570)),
+        max_start_wait_s=int(env.get("VSL_MAX_START_WAIT_S", 900)),
         copy_lease_s=int(env.get("VSL_COPY_LEASE_S", 150)),
         allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",
         cache_by_default=env.get("VSL_CACHE_BY_DEFAULT", "false").lower() == "true",

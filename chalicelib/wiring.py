@@ -86,6 +86,7 @@ def services() -> Services:
     from chalicelib.jobs.control import JobControl
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.lifecycle import Lifecycle
+    from chalicelib.jobs.pacing import Pace, StartPacer
     from chalicelib.jobs.reuse import Reuse
     from chalicelib.jobs.starter import PredictionStarter
     from chalicelib.jobs.sweep import Sweeper
@@ -104,13 +105,14 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore, DynamoJobStore
+    from chalicelib.store import CounterStore, DynamoJobStore, DynamoStartSchedule
     s, clock = get_settings(), SystemClock()
     jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
-    limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
+    counters = aws.dynamodb_table(s.names.counters_table)
+    limiter = RateLimiter(CounterStore(counters), clock)
     lifecycle = Lifecycle(jobs, QueueNotifier(notifications), clock)
     webhooks = WebhookEndpoints(
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
@@ -120,8 +122,10 @@ def services() -> Services:
                             quiet_after_s=s.reconcile_after_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
-    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
-    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
+    pacer = StartPacer(DynamoStartSchedule(counters),
+                       Pace(s.replicate_creates_per_minute, s.max_start_wait_s), clock)
+    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue, pacer)
+    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter,
                             s.cache_by_default)
     return Services(
         submission=submission,

@@ -111,6 +111,8 @@ class Job:
     follows: Optional[str] = None
     # A processor is copying the outputs until then: nobody else starts the same copy.
     copying_until: Optional[datetime] = None
+    # When its prediction is due to start, when the start was queued (paced starts).
+    start_at: Optional[datetime] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)

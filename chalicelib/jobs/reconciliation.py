@@ -2,7 +2,8 @@
 
 A job quiet for ``quiet_after_s`` is checked against its prediction (at most
 once per that window); what Replicate reports goes through the processor like
-a webhook. A job whose prediction never became known fails at its start deadline.
+a webhook. A job whose prediction never became known fails at its start deadline
+(two minutes after its start was due: its submission, or its queued start time).
 """
 import logging
 from datetime import timedelta
@@ -18,8 +19,8 @@ from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
 
-# A job with no known prediction after this long was never started, or its
-# prediction never reported.
+# A job with no known prediction this long after its start was due was never
+# started, or its prediction never reported.
 START_DEADLINE_S = 120
 # An ended job whose event is still unsent this long after its end lost it to a crash.
 NOTIFY_GRACE = timedelta(seconds=10)
@@ -52,7 +53,8 @@ class Reconciler:
         if job.reconciled_at and now - job.reconciled_at < quiet_after:
             return job
         if job.replicate_id is None:
-            if now - job.created_at > self.start_deadline:
+            # From its start time when the pace queued the start, else from its submission.
+            if now - (job.start_at or job.created_at) > self.start_deadline:
                 return self.lifecycle.fail(job.job_id, "The job could not be started.") or job
             return job
         try:
