@@ -27,8 +27,10 @@ Without a token: ``GET /files/...`` (the outputs; they expire),
     create_disconnects, get_errors, file_errors, fail_predictions,
     broken_outputs ["empty" | "corrupt" | "truncated"], drop_webhooks,
     duplicate_webhooks, reorder_webhooks, webhook_delay_s, output_ttl_s,
-    large_output {"kind": "video", "seconds", "width", "height", "fps", "bytes"}
+    large_output {"kind": "video", "seconds", "width", "height", "fps", "bytes"},
+    create_limit_per_minute (Replicate's 429 with Retry-After over it)
   GET  /_sim/faults   the current faults
+  GET  /_sim/creates  what the create limit did: creates accepted (and when), throttled
   POST /_sim/reset    faults back to defaults; every prediction still running is
                       canceled without a webhook, and every webhook not yet
                       delivered is abandoned, so nothing from an earlier test
@@ -49,9 +51,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional
+from typing import Deque, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 import requests
@@ -112,6 +115,11 @@ class Simulator:
         # Set (and replaced) by reset: everything waiting on it stops.
         self.generation = threading.Event()
         self.faults = fault_settings.defaults()
+        # The create limit's window (monotonic times of the last minute's creates), and
+        # what the limit did: every create let through (Unix times) and every one refused.
+        self._recent_creates: Deque[float] = deque()
+        self.creates_accepted: List[float] = []
+        self.creates_throttled = 0
 
     # ---- controls ----------------------------------------------------------------
 
@@ -134,6 +142,8 @@ class Simulator:
                     self._finish(prediction, "canceled")
                     prediction["_held"] = []
             self.faults = fault_settings.defaults()
+            self._recent_creates.clear()
+            self.creates_accepted, self.creates_throttled = [], 0
             current = dict(self.faults)
         finished_generation.set()
         return current
@@ -161,8 +171,30 @@ class Simulator:
 
     # ---- API -------------------------------------------------------------------
 
+    def _admit_create(self) -> None:
+        """Replicate's create limit: at most ``create_limit_per_minute`` creates in any
+        60 s (stricter than Replicate, which lets short bursts through), else 429 with
+        Retry-After: when the oldest create in the window leaves it."""
+        with self.lock:
+            limit, now = self.faults["create_limit_per_minute"], time.monotonic()
+            while self._recent_creates and self._recent_creates[0] <= now - 60:
+                self._recent_creates.popleft()
+            if limit and len(self._recent_creates) >= limit:
+                self.creates_throttled += 1
+                retry_after = max(1, math.ceil(self._recent_creates[0] + 60 - now))
+                raise Problem(429, f"Request was throttled. Your rate limit resets in "
+                                   f"~{retry_after}s.", {"Retry-After": str(retry_after)})
+            self._recent_creates.append(now)
+            self.creates_accepted.append(time.time())
+
+    def create_stats(self) -> dict:
+        with self.lock:
+            return {"accepted": len(self.creates_accepted), "throttled": self.creates_throttled,
+                    "acceptedAt": list(self.creates_accepted)}
+
     def create(self, model_name: Optional[str], body, prefer_wait: Optional[int],
                cancel_after: Optional[float]) -> dict:
+        self._admit_create()
         self._error_status("create_errors")
         model_input, version = check_create_body(body, by_model=model_name is not None)
         model = self.models[model_name] if model_name else self._model_of_version(version)
@@ -503,6 +535,7 @@ ROUTES = [  # (pattern, needs the token, methods)
     (r"/_sim/faults", False, ("GET", "POST")),
     (r"/_sim/reset", False, ("POST",)),
     (r"/_sim/webhooks", False, ("GET",)),
+    (r"/_sim/creates", False, ("GET",)),
 ]
 
 
@@ -624,6 +657,8 @@ def make_handler(sim: Simulator):
                 return self._send(200, current)
             if pattern == r"/_sim/reset":
                 return self._send(200, sim.reset())
+            if pattern == r"/_sim/creates":
+                return self._send(200, sim.create_stats())
             if pattern == r"/_sim/webhooks":
                 with sim.lock:
                     entries = list(sim.webhook_log)
