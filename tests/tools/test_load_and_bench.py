@@ -1,5 +1,5 @@
 """`make load` and `make bench` run end to end, in their short modes, and print
-their tables: the commands the README's figures come from keep working."""
+their tables: the commands the documented figures come from keep working."""
 import subprocess
 import sys
 
@@ -36,6 +36,24 @@ def test_a_short_load_run_admits_exactly_each_clients_limit_and_loses_no_job():
     assert rows["lost (accepted, not ended)"] == ["0"]
     assert rows["ended completed / failed / cancelled"] == ["30 / 0 / 0"]
     assert rows["limits exact"] == ["yes"]
+    assert rows["result"] == ["PASS"]
+
+
+def test_a_short_paced_run_starts_every_job_at_replicates_limit_without_429s():
+    """`make load ARGS=--paced` for 40 s instead of 5 minutes: 120 jobs offered at three
+    times the simulator's limit of 60 creates a minute, all started at the pace."""
+    done = run_module("tools.load", "--paced", "--minutes", "0.6667", timeout_s=600)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    rows = table_rows(done.stdout, 2)
+    assert rows["accepted (202)"] == ["120"]
+    assert rows["5xx / other errors"] == ["0 / 0"]
+    assert rows["lost (accepted, not ended)"] == ["0"]
+    assert rows["ended completed / failed / cancelled"] == ["120 / 0 / 0"]
+    let_through, throttled = rows["creates let through / throttled (429)"][0].split(" (")[0] \
+        .split(" / ")
+    assert int(throttled) < 0.05 * (int(let_through) + int(throttled))
+    rate = float(rows["start rate, first to last create"][0].split()[0])
+    assert 54 <= rate <= 66
     assert rows["result"] == ["PASS"]
 
 
