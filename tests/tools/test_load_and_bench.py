@@ -61,11 +61,13 @@ def test_the_bench_in_tiny_sizes_prints_every_figure_next_to_its_goal():
     done = run_module("tools.bench", "--quick", timeout_s=600)
     # 1 says a goal is missed (the figures are printed all the same); anything else broke.
     assert done.returncode in (0, 1), done.stdout + done.stderr[-3000:]
-    rows = table_rows(done.stdout, 4)
+    rows = table_rows(done.stdout.split("\n\n")[0], 4)  # the table, not the notes below
     figures = [name for name in rows if name != "figure"]
     expected = ["cold start", "AWS calls per POST /generate-media", "AWS calls per GET /status",
-                "webhook-to-completed", "processor peak memory", "thumbnail",
-                "API function package"]
+                "webhook-to-completed", "processor peak memory"] + [
+                f"AWS cost per job / Replicate's price, {model}"
+                for model in ("flux-schnell", "sdxl", "stability-video", "musicgen")] + [
+                "thumbnail", "API function package"]
     assert len(figures) == len(expected), figures
     assert all(f.startswith(e) for f, e in zip(figures, expected)), figures
     for name in figures:
@@ -79,3 +81,11 @@ def test_the_bench_in_tiny_sizes_prints_every_figure_next_to_its_goal():
     steps = listed.split("AWS calls:", 1)[1].split(";")
     assert len([s for s in steps if s.strip().startswith(("dynamodb.", "s3.", "sqs."))]) \
         == submit_calls
+    # Below, each model's cost: its lines in dollars, and the runs of every function.
+    for model in ("flux-schnell", "sdxl", "stability-video", "musicgen"):
+        priced = next(line for line in done.stdout.splitlines()
+                      if line.startswith(f"{model}: Replicate's price"))
+        assert "% of it (goal <= 2%" in priced, priced
+    for function in ("api submit", "api webhook", "api status", "processor succeeded",
+                     "thumbnailer", "notifications", "sweep"):
+        assert f"    {function}" in done.stdout, function
