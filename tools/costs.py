@@ -130,13 +130,16 @@ class Units:
     reads: float = 0.0        # read request units
     writes: float = 0.0       # write request units on tables
     index_writes: float = 0.0  # write request units on indexes
+    # The index writes by index: one index key's writes share one partition's limit.
+    by_index: Counter = field(default_factory=Counter, compare=False)
 
     def __add__(self, other: "Units") -> "Units":
         return Units(self.reads + other.reads, self.writes + other.writes,
-                     self.index_writes + other.index_writes)
+                     self.index_writes + other.index_writes, self.by_index + other.by_index)
 
     def __mul__(self, n: float) -> "Units":
-        return Units(self.reads * n, self.writes * n, self.index_writes * n)
+        return Units(self.reads * n, self.writes * n, self.index_writes * n,
+                     Counter({k: v * n for k, v in self.by_index.items()}))
 
 
 def write_call_units(shape: TableShape, before: Optional[dict], after: Optional[dict],
@@ -145,17 +148,17 @@ def write_call_units(shape: TableShape, before: Optional[dict], after: Optional[
     table = write_units(max(item_size(before), item_size(after)))
     if not succeeded:
         return Units(writes=table)
-    index = 0
+    by_index = Counter()
     if before != after:
-        for keys in shape.indexes.values():
+        for name, keys in shape.indexes.items():
             old, new = _index_key(before, keys), _index_key(after, keys)
             if old is not None and new is not None and old != new:
-                index += write_units(item_size(before)) + write_units(item_size(after))
+                by_index[name] += write_units(item_size(before)) + write_units(item_size(after))
             elif new is not None:
-                index += write_units(item_size(after))
+                by_index[name] += write_units(item_size(after))
             elif old is not None:
-                index += write_units(item_size(before))
-    return Units(writes=table, index_writes=index)
+                by_index[name] += write_units(item_size(before))
+    return Units(writes=table, index_writes=sum(by_index.values()), by_index=by_index)
 
 
 def read_call_units(items: Iterable[Optional[dict]], consistent: bool) -> Units:
@@ -239,6 +242,7 @@ class Priced:
     lines: List[Line]
     egress: Line
     requests: Dict[str, float]  # AWS requests per job, by service
+    index_writes: Dict[str, float]  # write units per job, by index
 
     @property
     def total(self) -> float:
@@ -311,7 +315,7 @@ def price_job(m: JobMeasure, functions: Dict[str, FunctionConfig], retention: Re
         by_service[op.split(".")[0]] += n
     by_service["sqs"] += sqs - sqs_sent - sqs_other  # the event sources' receives and deletes
     by_service["s3"] += 1  # the download
-    return Priced(m, lines, egress, dict(by_service))
+    return Priced(m, lines, egress, dict(by_service), dict(units.by_index))
 
 
 def render_priced(priced: Priced, goal: float) -> List[str]:
@@ -321,7 +325,9 @@ def render_priced(priced: Priced, goal: float) -> List[str]:
            f"{'pass' if priced.ratio <= goal else 'FAIL'}); egress apart ${priced.egress.usd:.7f}",
            "    AWS requests per job: " + ", ".join(
                f"{service} {_fmt(n)}" for service, n in sorted(priced.requests.items()))
-           + f" ({_fmt(sum(priced.requests.values()))} in all)"]
+           + f" ({_fmt(sum(priced.requests.values()))} in all)",
+           "    DynamoDB index writes per job (WRU): " + ", ".join(
+               f"{name} {_fmt(n)}" for name, n in sorted(priced.index_writes.items()))]
     width = max(len(line.what) for line in priced.lines + [priced.egress])
     qwidth = max(len(line.quantity) for line in priced.lines + [priced.egress])
     for line in priced.lines + [priced.egress]:

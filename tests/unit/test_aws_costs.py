@@ -44,6 +44,7 @@ def test_a_write_costs_a_unit_per_kb_on_the_table_and_on_each_index_it_touches()
     # A changed index key (updatedAt, by-open's sort key) is a delete and a put there.
     moved = dict(created, updatedAt=s("2030-01-01T00:00:05Z"))
     assert write_call_units(JOBS, created, moved, True) == Units(writes=1, index_writes=1 + 2)
+    assert write_call_units(JOBS, created, moved, True).by_index == {"by-owner": 1, "by-open": 2}
     # Leaving a sparse index deletes its entry; nothing changed writes no index.
     closed = {k: v for k, v in created.items() if k != "sweepKey"}
     assert write_call_units(JOBS, created, closed, True) == Units(writes=1, index_writes=2)
@@ -111,6 +112,7 @@ def test_a_jobs_lines_count_what_each_function_did_as_aws_bills_it():
     assert priced.egress.usd == 0.5
     assert priced.ratio == pytest.approx(priced.total / 0.003)
     assert priced.requests["API Gateway"] == 4 and priced.requests["sqs"] == 3
+    assert priced.index_writes == {}  # the measured units said no index
 
 
 def test_the_price_list_has_a_date_a_region_and_a_source_for_every_price():
