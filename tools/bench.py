@@ -57,18 +57,19 @@ class Sizes:
     long_video: dict
     short_video: dict
     thumbnail_runs: int
+    cost_rounds: int
 
 
 FULL = Sizes(cold_start_runs=7, webhook_output_bytes=200 * MB, webhook_rounds=3,
              memory_small_bytes=2 * MB, memory_large_bytes=2000 * MB,
              long_video={"kind": "video", "seconds": 600, "width": 1920, "height": 1080},
              short_video={"kind": "video", "seconds": 2, "width": 1920, "height": 1080},
-             thumbnail_runs=15)
+             thumbnail_runs=15, cost_rounds=3)
 QUICK = Sizes(cold_start_runs=1, webhook_output_bytes=4 * MB, webhook_rounds=1,
               memory_small_bytes=2 * MB, memory_large_bytes=8 * MB,
               long_video={"kind": "video", "seconds": 6, "width": 320, "height": 240},
               short_video={"kind": "video", "seconds": 2, "width": 320, "height": 240},
-              thumbnail_runs=1)
+              thumbnail_runs=1, cost_rounds=1)
 
 
 @dataclass
@@ -528,6 +529,8 @@ COST_JOBS = {
 POLL_INTERVAL_S = 5
 # The fixed shares (the sweep, every minute) are spread over this many jobs a day.
 JOBS_PER_DAY = 1_000_000
+# The capacity plan's peak hour: ten times the day's average rate.
+PEAK_FACTOR = 10
 COST_GOAL = 0.02
 # Chalice's function names, and ours.
 FUNCTION_NAMES = {"api_handler": "api", "process_job_event": "processor",
@@ -655,6 +658,23 @@ def _owner(at: float, thread: int, steps: List[Span]) -> Optional[Span]:
     return max(running, key=lambda sp: sp.began) if running else None
 
 
+def median_durations(rounds: List["JobMeasure"]) -> "JobMeasure":
+    """The last round, each run's duration the median of that run in every round
+    (runs matched by function, what they handled and their order)."""
+    def keyed(measure):
+        seen: Counter = Counter()
+        for inv in measure.invocations:
+            seen[inv.function, inv.kind] += 1
+            yield (inv.function, inv.kind, seen[inv.function, inv.kind]), inv
+    times: Dict[tuple, List[float]] = {}
+    for measure in rounds:
+        for key, inv in keyed(measure):
+            times.setdefault(key, []).append(inv.seconds)
+    for key, inv in keyed(rounds[-1]):
+        inv.seconds = median(times[key])
+    return rounds[-1]
+
+
 class CostRun:
     """One job of each model through every function, in this process: the API's
     routes by chalice.test.Client, the queue and storage events by consumers
@@ -668,7 +688,9 @@ class CostRun:
         self.quiet = boto3.session.Session()  # the bench's own reads: not counted
         self.names = bench.app.wiring.settings().names
 
-    def _timed(self, function: str, handler, kind_of):
+    def _timed(self, function: str, handler, describe):
+        """The Lambda handler, each run timed as ``function:what:jobId`` (``describe``
+        reads what it handled, and for which job, from its event)."""
         recorder = self.bench.recorder
 
         def run(event, context):
@@ -676,17 +698,19 @@ class CostRun:
             try:
                 return handler(event, context)
             finally:
-                recorder.spans.append(Span(f"{function}:{kind_of(event)}", began,
+                kind, job_id = describe(event)
+                recorder.spans.append(Span(f"{function}:{kind}:{job_id}", began,
                                            time.perf_counter(), threading.get_ident()))
         return run
 
     def _run(self, name: str, call):
-        """A function run by the bench itself (a route, the sweep), timed as ``name``."""
+        """A function run by the bench itself (a route, the sweep), timed as
+        ``name:bench``: it belongs to the job the bench is running."""
         began = time.perf_counter()
         try:
             return call()
         finally:
-            self.bench.recorder.spans.append(Span(name, began, time.perf_counter(),
+            self.bench.recorder.spans.append(Span(f"{name}:bench", began, time.perf_counter(),
                                                   threading.get_ident()))
 
     def _job(self, job_id: str) -> dict:
@@ -706,6 +730,11 @@ class CostRun:
             time.sleep(0.05)
         raise TimeoutError(f"cost run: job {job_id} not {status}")
 
+    def _settle(self, queues: List[str], timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._queued(queues) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     def _queued(self, queues: List[str]) -> int:
         sqs = self.quiet.client("sqs")
         return sum(int(v) for url in queues for v in sqs.get_queue_attributes(
@@ -713,27 +742,40 @@ class CostRun:
                                           "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"].values())
 
-    def measure(self, stage: str, kept_months: float) -> Tuple[List[Row], List[str]]:
+    def measure(self, stage: str, kept_months: float, rounds: int
+                ) -> Tuple[List[Row], List[str]]:
         from chalicelib.catalog import CATALOG
-        from local.event_delivery import QueueConsumer, run_forever, s3_delivery, sqs_delivery
+        from local.event_delivery import (QueueConsumer, run_forever, s3_delivery,
+                                          scheduled_event, sqs_delivery)
         from local.provision import media_events_queue
-        from tools.costs import load_prices, price_job, render_invocations, render_priced
+        from tools.costs import (Load, capacity_lines, load_prices, price_job,
+                                 render_invocations, render_priced)
         app, sqs = self.bench.app, self.quiet.client("sqs")
         url = lambda name: sqs.get_queue_url(QueueName=name)["QueueUrl"]  # noqa: E731
-        kind_of_message = lambda e: json.loads(e["Records"][0]["body"]).get(  # noqa: E731
-            "prediction", {}).get("status", json.loads(e["Records"][0]["body"])["kind"])
+        def message(event) -> Tuple[str, str]:
+            body = json.loads(event["Records"][0]["body"])
+            return body.get("prediction", {}).get("status", body["kind"]), body["jobId"]
+
+        def stored(event) -> Tuple[str, str]:
+            from urllib.parse import unquote_plus
+            from chalicelib.storage import parse_original_key
+            key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+            return "original stored", parse_original_key(key)
         consumers = [
             QueueConsumer("jobs", url(self.names.jobs_queue), sqs_delivery(
-                self._timed("processor", app.process_job_event, kind_of_message))),
-            QueueConsumer("media-events", url(media_events_queue(self.bench.stack.stage)), s3_delivery(
-                self._timed("thumbnailer", app.make_thumbnail, lambda e: "original stored"))),
+                self._timed("processor", app.process_job_event, message))),
+            QueueConsumer("media-events", url(media_events_queue(self.bench.stack.stage)),
+                          s3_delivery(self._timed("thumbnailer", app.make_thumbnail, stored))),
             QueueConsumer("notifications", url(self.names.notifications_queue), sqs_delivery(
-                self._timed("notifications", app.deliver_notifications,
-                            lambda e: json.loads(e["Records"][0]["body"])["kind"]))),
+                self._timed("notifications", app.deliver_notifications, message))),
         ]
         self.bench.faults(large_output=None, latency_s=0.3, drop_webhooks=1_000_000)
         stop = threading.Event()
         threads = run_forever(consumers, workers_each=1, stop=stop)
+        # The jobs of the AWS call counts (their webhooks were dropped) end by the sweep
+        # first, once quiet (5 s): they are not this measurement's.
+        time.sleep(6)
+        self.bench.app.sweep_jobs(scheduled_event(), None)
         functions, prices = function_configs(), load_prices()
         keep = retention(stage, kept_months)
         rows, details = [], [
@@ -741,12 +783,16 @@ class CostRun:
             f"(tools/aws_prices.json); the client polls every {POLL_INTERVAL_S} s; the sweep "
             f"shared by {JOBS_PER_DAY:,} jobs a day; Lambda's memory from .chalice/config.json, "
             f"retention from terraform/{stage}.tfvars"]
+        all_priced = []
         try:
             urls = [c.queue_url for c in consumers]
+            self._settle(urls)
             self.one_job("flux-schnell", urls)  # warm-up: clients, imports, the version lookup
             for model_id in COST_JOBS:
-                measure = self.one_job(model_id, urls)
+                measure = median_durations([self.one_job(model_id, urls)
+                                            for _ in range(rounds)])
                 priced = price_job(measure, functions, keep, prices)
+                all_priced.append(priced)
                 rows.append(Row(f"AWS cost per job / Replicate's price, {model_id}",
                                 priced.ratio, f"{priced.ratio:.2%} (${priced.total:.6f} / "
                                               f"${measure.price_usd:g})",
@@ -760,6 +806,9 @@ class CostRun:
             stop.set()
             for t in threads:
                 t.join(5)
+        details += [""] + capacity_lines(all_priced, Load(JOBS_PER_DAY, PEAK_FACTOR), {
+            "by-open": "every job (its one key, 'open')", "by-owner": "one client's",
+            "by-user": "one user's", "by-cache-key": "identical requests'"})
         return rows, details
 
     def one_job(self, model_id: str, queues: List[str]) -> "JobMeasure":
@@ -795,11 +844,16 @@ class CostRun:
             spans = bench.recorder.record(flow)
         finally:
             self.sizer.on.clear()
+        # Every run is an owner (a call belongs to the run it was made in), but only this
+        # job's runs count (others may still be finishing).
         steps = [sp for sp in spans if ":" in sp.name]
         calls = [sp for sp in spans if "." in sp.name and sp.name not in EVENT_SOURCE_CALLS]
+        mine = (done["job"]["jobId"], "bench")
         invocations = []
         for step in sorted(steps, key=lambda sp: sp.began):
-            function, kind = step.name.split(":", 1)
+            function, kind, job_id = step.name.rsplit(":", 2)
+            if job_id not in mine:
+                continue
             shadow = sum(sh.ended - sh.began for sh in self.sizer.shadow_spans
                          if sh.thread == step.thread and step.began <= sh.began <= step.ended)
             invocations.append(Invocation(
@@ -840,7 +894,7 @@ class CostRun:
                 "sweep:run", lambda: self.bench.app.sweep_jobs(scheduled_event(), None)))
         finally:
             self.sizer.on.clear()
-        (step,) = [sp for sp in spans if sp.name == "sweep:run"]
+        (step,) = [sp for sp in spans if sp.name == "sweep:run:bench"]
         calls = Counter(sp.name for sp in spans if "." in sp.name
                         and _owner(sp.began, sp.thread, [step]) is step)
         units = sum((u for _, _, u in self.sizer.units), Units())
@@ -886,7 +940,7 @@ def _measure(stack: LocalStack, sizes: Sizes, api_key: str, stage: str, keep_mon
     bench.faults(latency_s=0.3, drop_webhooks=1_000_000)
     rows = bench.aws_calls()
     print("AWS calls measured", file=sys.stderr, flush=True)
-    cost_rows, costs = CostRun(bench).measure(stage, keep_months)
+    cost_rows, costs = CostRun(bench).measure(stage, keep_months, sizes.cost_rounds)
 
     warm, memory_small = bench.video_jobs(2, sizes.memory_small_bytes)
     memory_small["bytes"] = sizes.memory_small_bytes

@@ -347,3 +347,52 @@ def render_invocations(invocations: List[Invocation], functions: Dict[str, Funct
                    f"RRU {_fmt(u.reads):<5} WRU {_fmt(u.writes)}+{_fmt(u.index_writes):<4} "
                    f"{calls or '-'}")
     return out
+
+
+# ---- capacity: what the measured runs need at a given rate ----------------------------------
+
+@dataclass(frozen=True)
+class Load:
+    jobs_per_day: int
+    peak_factor: float  # the peak hour's rate over the day's average
+
+    @property
+    def average_per_s(self) -> float:
+        return self.jobs_per_day / 86400
+
+    @property
+    def peak_per_s(self) -> float:
+        return self.average_per_s * self.peak_factor
+
+
+def capacity_lines(priced: List[Priced], load: Load, index_keys: Dict[str, str],
+                   partition_wcu: int = 1000) -> List[str]:
+    """An even mix of the measured models at the load's average and peak rates:
+    each function's concurrency (Little's law: rate x runs per job x duration),
+    and each index's write rate if every job wrote the same key of it (``index_keys``
+    says whose jobs share a key): one key's writes share one partition's limit."""
+    def mean(values):
+        values = list(values)
+        return sum(values) / len(values)
+    avg, peak = load.average_per_s, load.peak_per_s
+    out = [f"Capacity at {load.jobs_per_day:,} jobs a day, an even mix of the models above: "
+           f"{avg:.1f} jobs/s on average, {peak:.1f} jobs/s in a {load.peak_factor:g}x peak "
+           f"hour (concurrency = rate x runs per job x measured duration)"]
+    functions = sorted({inv.function for p in priced for inv in p.measure.invocations})
+    for function in functions:
+        runs = mean(sum(i.per_job for i in p.measure.invocations if i.function == function)
+                    for p in priced)
+        busy = mean(sum(i.per_job * i.seconds for i in p.measure.invocations
+                        if i.function == function) for p in priced)
+        if function == "sweep":
+            out.append(f"    {function:<14} 1 run a minute, {busy / runs * 1000:.0f} ms: "
+                       f"concurrency 1")
+            continue
+        out.append(f"    {function:<14} {runs:5.2f} runs per job, {busy / runs * 1000:6.1f} ms "
+                   f"each: concurrency {avg * busy:6.1f} on average, {peak * busy:6.1f} at peak")
+    for index in sorted({name for p in priced for name in p.index_writes}):
+        wru = mean(p.index_writes.get(index, 0) for p in priced)
+        out.append(f"    index {index:<12} {wru:5.1f} WRU per job: {avg * wru:6.0f} WRU/s on "
+                   f"average, {peak * wru:6.0f} at peak, if {index_keys.get(index, 'one key')}"
+                   f" (one key's partition: {partition_wcu} WCU/s)")
+    return out

@@ -124,3 +124,18 @@ def test_the_price_list_has_a_date_a_region_and_a_source_for_every_price():
                for entry in data["prices"].values())
     prices = load_prices()
     assert set(prices.usd) == set(ONES.usd)
+
+
+def test_capacity_is_rate_times_runs_times_duration_for_an_even_mix():
+    from tools.costs import Load, Priced, capacity_lines
+
+    def priced(seconds, index_wru):
+        m = JobMeasure("m", 0.01, [Invocation("api", "submit", seconds),
+                                   Invocation("api", "status", seconds, per_job=3)], [], 0, 0)
+        return Priced(m, [], None, {}, {"by-open": index_wru})
+    lines = capacity_lines([priced(0.1, 10), priced(0.3, 20)], Load(864_000, 10),
+                           {"by-open": "every job"})
+    # 10 jobs/s; 4 runs per job of 0.1 s or 0.3 s: 0.8 s of API per job on average.
+    assert "api             4.00 runs per job,  200.0 ms each: concurrency    8.0 on average," \
+           "   80.0 at peak" in lines[1]
+    assert "15.0 WRU per job:    150 WRU/s on average,   1500 at peak, if every job" in lines[2]
