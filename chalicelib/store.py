@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 from chalicelib.clock import iso, parse_iso
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
-from chalicelib.jobs.pacing import Taken
 
 
 class StaleTransition(Exception):
@@ -455,6 +454,7 @@ class DynamoStartSchedule:
         return float(raw["N"] if isinstance(raw, dict) else raw)
 
     def take(self, earliest: float, interval_s: float, latest: float):
+        from chalicelib.jobs.pacing import Taken  # off the API's cold start: first start only
         interval = self._number(interval_s)
         ahead = self._last_next_free is not None and self._last_next_free > earliest
         for _ in range(self.MAX_ROUNDS):
