@@ -8,6 +8,7 @@ import logging
 from chalice import Chalice, CORSConfig, Rate, Response
 
 from chalicelib import errors, logs, playground, wiring
+from chalicelib.authorization import Access, Grant, scope
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
 from chalicelib.openapi import Operation, document, reference_page
@@ -38,6 +39,7 @@ HTTP_STATUS = {
     errors.MediaTypeMismatch: 400, errors.Unauthorized: 401, errors.InvalidSignature: 401,
     errors.Forbidden: 403, errors.NotFound: 404, errors.MethodNotAllowed: 405,
     errors.JobNotCancellable: 409, errors.IdempotencyKeyInUse: 409,
+    errors.RotationInProgress: 409,
     errors.IdempotencyKeyReused: 422,
     errors.PayloadTooLarge: 413, errors.UnsupportedMediaType: 415, errors.RateLimited: 429,
     errors.ReplicateRefused: 502, errors.ServiceUnavailable: 503, errors.DomainError: 500,
@@ -109,9 +111,11 @@ def _is_dependency_outage(error: Exception) -> bool:
 
 
 def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, cors=_CORS):
-    """A route whose domain errors become documented error responses. GET routes
-    answer HEAD too; a JSON body must say so in its Content-Type. Client routes
-    follow the stage's CORS setting."""
+    """A route whose domain errors become documented error responses. The operation's
+    authorization is decided first, before anything of the route runs, and the route
+    is handed the decision (``Grant``: the caller, and the job on job-scoped routes).
+    GET routes answer HEAD too; a JSON body must say so in its Content-Type. Client
+    routes follow the stage's CORS setting."""
     for method in methods:
         OPERATIONS[path, method] = doc
     methods = list(methods) + (["HEAD"] if "GET" in methods else [])
@@ -124,9 +128,14 @@ def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, co
 
         def answer(**kwargs):
             try:
-                if json_body and "content-type" not in app.current_request.headers:
+                request = app.current_request
+                # The operation as declared (OPERATIONS, which the OpenAPI document reads too).
+                operation = OPERATIONS[path, "GET" if request.method == "HEAD" else request.method]
+                grant = wiring.authorizer().decide(operation.access,
+                                                   request.headers.get("x-api-key"), kwargs)
+                if json_body and "content-type" not in request.headers:
                     raise errors.UnsupportedMediaType("Send the body as application/json.")
-                return view(**kwargs)
+                return view(grant, **kwargs)
             except errors.DomainError as e:
                 return error_response(e)
             except Exception as e:
@@ -140,10 +149,6 @@ def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, co
     return register
 
 
-def _caller():
-    return wiring.api_keys().authenticate(app.current_request.headers.get("x-api-key"))
-
-
 def _public_base_url() -> str:
     configured = wiring.settings().public_base_url
     if configured:
@@ -152,22 +157,23 @@ def _public_base_url() -> str:
     return f"https://{ctx['domainName']}/{ctx['stage']}"
 
 
-@api("/", Operation("The playground: generate media from the browser", {200: None}, auth=False,
-                          content_type="text/html", tags=("docs",)), cors=None)
-def playground_page():
+@api("/", Operation("The playground: generate media from the browser", {200: None},
+                    access=Access.PUBLIC, content_type="text/html", tags=("docs",)), cors=None)
+def playground_page(grant: Grant):
     html, headers = playground.page(wiring.settings().playground_sample_image)
     return Response(body=html, headers=headers)
 
 
 @api("/openapi.json", Operation("This document: OpenAPI 3.1, generated from the code",
-                                {200: None}, auth=False, tags=("docs",)))
-def openapi_document():
+                                {200: None}, access=Access.PUBLIC, tags=("docs",)))
+def openapi_document(grant: Grant):
     return _openapi()
 
 
-@api("/docs", Operation("A readable reference of every operation", {200: None}, auth=False,
-                         content_type="text/html", tags=("docs",)), cors=None)
-def reference():
+@api("/docs", Operation("A readable reference of every operation", {200: None},
+                        access=Access.PUBLIC, content_type="text/html", tags=("docs",)),
+     cors=None)
+def reference(grant: Grant):
     return Response(body=reference_page(_openapi()), headers={
         "Content-Type": "text/html; charset=utf-8",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
@@ -179,28 +185,30 @@ def _openapi() -> dict:
 
 
 @api("/health", Operation("Whether every dependency answers (503 names the one that does not)",
-                          {200: "Health"}, auth=False, tags=("service",)))
-def health():
+                          {200: "Health"}, access=Access.PUBLIC, tags=("service",)))
+def health(grant: Grant):
+    from chalicelib.jobs.views import Health
     checks = wiring.health_checks()
     if all(v == "ok" for v in checks.values()):
-        return {"status": "ok", "checks": checks}
+        return Health(status="ok", checks=checks).model_dump(mode="json")
     raise errors.ServiceUnavailable("Not every dependency is ready.", retry_after=5,
                                     extra={"checks": checks})
 
 
 @api("/models", Operation("The models, with each one's parameters as JSON Schema",
                           {200: "ModelList"}, tags=("models",)))
-def list_models():
-    _caller()
+def list_models(grant: Grant):
     from chalicelib.catalog import describe_catalog
     return {"models": describe_catalog()}
 
 
 def _idempotent(caller, route: str, body: dict, execute) -> Response:
-    """Run a POST once per Idempotency-Key; a retry replays the first response."""
+    """Run a POST once per Idempotency-Key of the caller's principal; a retry by the
+    same principal replays the first response."""
+    principal = scope(caller)
     response, replayed = wiring.services().idempotency.run(
-        caller.client_id, app.current_request.headers.get("idempotency-key"),
-        fingerprint("POST", route, body), execute)
+        principal, app.current_request.headers.get("idempotency-key"),
+        fingerprint(principal, "POST", route, body), execute)
     headers = dict(response.headers)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -218,14 +226,16 @@ JOB_LINKS = {name: (f"{method}_{path}", {"job_id": "$response.body#/jobId"})
                                   idempotent=True, rate_limited=True, tags=("jobs",),
                                   links=JOB_LINKS),
      methods=["POST"], json_body=True)
-def generate_media():
+def generate_media(grant: Grant):
+    from chalicelib.authorization import require_user
     from chalicelib.jobs.views import accepted_view
     from chalicelib.validation import parse_generate_request, parse_json_body
-    caller = _caller()
+    caller = grant.caller
     settings = wiring.settings()
     body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
     request = parse_generate_request(body, settings.input_policy, bound_user_id=caller.user_id,
                                      webhook_policy=settings.webhook_policy)
+    require_user(caller, request.user_id, "submit jobs")  # before a replay can answer
 
     def submit() -> StoredResponse:
         accepted = wiring.services().submission.submit(caller, request, _public_base_url())
@@ -240,18 +250,18 @@ def generate_media():
                {200: "BatchResponse"}, "BatchBody", idempotent=True,
                rate_limited=True, tags=("jobs",)),
      methods=["POST"], json_body=True)
-def generate_media_batch():
+def generate_media_batch(grant: Grant):
     from chalicelib.jobs.views import accepted_view
     from chalicelib.validation import parse_json_body
-    caller = _caller()
+    caller = grant.caller
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * 50)
 
     def submit_all() -> StoredResponse:
         outcome = wiring.services().batch.submit(caller, body, _public_base_url())
         results = []
         for index, item in enumerate(outcome.items):
-            if isinstance(item, errors.DomainError):
-                rendered = error_response(item)
+            if isinstance(item, Exception):
+                rendered = error_response(_item_error(item))
                 results.append({"index": index, "httpStatus": rendered.status_code,
                                 "error": rendered.body})
             else:
@@ -262,90 +272,102 @@ def generate_media_batch():
     return _idempotent(caller, "/generate-media/batch", body, submit_all)
 
 
+def _item_error(error: Exception) -> errors.DomainError:
+    """A batch item's failure as the error it answers (the batch itself stands)."""
+    if isinstance(error, errors.DomainError):
+        return error
+    if _is_dependency_outage(error):
+        return errors.ServiceUnavailable("A dependency is busy or failing; submit this item "
+                                         "again shortly.", retry_after=1)
+    return errors.DomainError("An internal error occurred; it has been logged.")
+
+
 @api("/usage", Operation("What a client's users spent, by model and by day",
                          {200: "UsageResponse"}, query="UsageQuery", tags=("usage",)))
-def usage():
-    return wiring.services().usage.report(_caller(), app.current_request.query_params or {})
+def usage(grant: Grant):
+    return wiring.services().usage.report(grant.caller, app.current_request.query_params or {})
 
 
 @api("/status/{job_id}", Operation("A job's status and, once completed, its result",
-                                   {200: "JobView"}, tags=("jobs",)))
-def job_status(job_id):
-    return wiring.services().status.status(_caller(), job_id)
+                                   {200: "JobView"}, access=Access.JOB, tags=("jobs",)))
+def job_status(grant: Grant, job_id):
+    return wiring.services().status.status(grant.caller, grant.job)
 
 
 @api("/jobs/{job_id}", Operation("The same as GET /status/{job_id}", {200: "JobView"},
-                                 tags=("jobs",)))
-def get_job(job_id):
+                                 access=Access.JOB, tags=("jobs",)))
+def get_job(grant: Grant, job_id):
     """The same as GET /status/{job_id}."""
-    return wiring.services().status.status(_caller(), job_id)
+    return wiring.services().status.status(grant.caller, grant.job)
 
 
 @api("/jobs", Operation("The caller's jobs, newest first, a page at a time",
                         {200: "JobList"}, query="JobListQuery", tags=("jobs",)))
-def list_jobs():
-    return wiring.services().listing.list(_caller(), app.current_request.query_params or {})
+def list_jobs(grant: Grant):
+    return wiring.services().listing.list(grant.caller, app.current_request.query_params or {})
 
 
 @api("/jobs/{job_id}/cancel", Operation("Cancel a job (409 if it already completed or failed)",
-                                        {200: "JobView"}, tags=("jobs",)),
+                                        {200: "JobView"}, access=Access.JOB,
+                                        tags=("jobs",)),
      methods=["POST"])
-def cancel_job(job_id):
-    return wiring.services().control.cancel(_caller(), job_id)
+def cancel_job(grant: Grant, job_id):
+    return wiring.services().control.cancel(grant.job)
 
 
 @api("/jobs/{job_id}/deliveries", Operation("Every webhook delivery of the job's events",
-                                            {200: "Deliveries"}, tags=("webhooks",)))
-def job_deliveries(job_id):
-    job = wiring.services().status.owned_job(_caller(), job_id)
-    return wiring.services().deliverer.deliveries_of(job.job_id)
+                                            {200: "Deliveries"}, access=Access.JOB,
+                                            tags=("webhooks",)))
+def job_deliveries(grant: Grant, job_id):
+    return wiring.services().deliverer.deliveries_of(grant.job.job_id)
 
 
 @api("/webhooks", Operation("Register a webhook endpoint", {201: "WebhookEndpointView"},
-                            "RegisterWebhook", tags=("webhooks",),
+                            "RegisterWebhook", access=Access.CLIENT, tags=("webhooks",),
                             links={"delete": ("delete_/webhooks/{webhook_id}",
                                               {"webhook_id": "$response.body#/id"})}),
      methods=["POST"], json_body=True)
-def register_webhook():
+def register_webhook(grant: Grant):
     from chalicelib.validation import parse_json_body
-    caller = _caller()
     body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
-    return Response(body=wiring.services().webhooks.register(caller, body), status_code=201)
+    return Response(body=wiring.services().webhooks.register(grant.caller, body),
+                    status_code=201)
 
 
-@api("/webhooks", Operation("The caller's webhook endpoints", {200: "WebhookList"},
-                            tags=("webhooks",)))
-def list_webhooks():
-    return wiring.services().webhooks.list(_caller())
+@api("/webhooks", Operation("The client's webhook endpoints", {200: "WebhookList"},
+                            access=Access.CLIENT, tags=("webhooks",)))
+def list_webhooks(grant: Grant):
+    return wiring.services().webhooks.list(grant.caller)
 
 
 @api("/webhooks/{webhook_id}", Operation("Delete a webhook endpoint", {204: None},
-                                         tags=("webhooks",)),
+                                         access=Access.CLIENT, tags=("webhooks",)),
      methods=["DELETE"])
-def delete_webhook(webhook_id):
-    wiring.services().webhooks.delete(_caller(), webhook_id)
+def delete_webhook(grant: Grant, webhook_id):
+    wiring.services().webhooks.delete(grant.caller, webhook_id)
     return Response(body="", status_code=204)
 
 
 @api("/webhooks/secret", Operation("The secret our webhooks are signed with",
-                                   {200: "SigningSecret"}, tags=("webhooks",)))
-def webhook_secret():
-    return wiring.services().webhooks.secret(_caller())
+                                   {200: "SigningSecret"}, access=Access.CLIENT,
+                                   tags=("webhooks",)))
+def webhook_secret(grant: Grant):
+    return wiring.services().webhooks.secret(grant.caller)
 
 
 @api("/webhooks/secret/rotate",
      Operation("A new signing secret; the previous one signs too for 24 hours",
-               {200: "SigningSecret"}, tags=("webhooks",)),
+               {200: "SigningSecret"}, access=Access.CLIENT, tags=("webhooks",)),
      methods=["POST"])
-def rotate_webhook_secret():
-    return wiring.services().webhooks.rotate(_caller())
+def rotate_webhook_secret(grant: Grant):
+    return wiring.services().webhooks.rotate(grant.caller)
 
 
 @api("/webhook/replicate",
      Operation("Replicate's signed callbacks (internal: not for clients)",
-               {200: "WebhookReceived"}, auth=False, tags=("internal",)),
+               {200: "WebhookReceived"}, access=Access.PUBLIC, tags=("internal",)),
      methods=["POST"], json_body=True, cors=None)
-def replicate_webhook():
+def replicate_webhook(grant: Grant):
     request = app.current_request
     wiring.services().prediction_events.accept_webhook(
         (request.query_params or {}).get("jobId"), request.raw_body or b"", dict(request.headers))

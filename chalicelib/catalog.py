@@ -6,16 +6,31 @@ validation, pricing and ``GET /models`` follow from it.
 from dataclasses import dataclass
 from typing import Callable, Dict, Literal, Optional, Type
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.replicate import ModelRef
 
 MediaType = Literal["image", "video", "audio"]
 
+# A non-zero number nearer to 0 than this (1e-200, a subnormal such as 5e-324) is out
+# of range: no model resolves it, and the job's record could not keep it (DynamoDB's
+# numbers stop at 1e-130).
+FLOAT_RESOLUTION = 1e-9
+
 
 class ModelParameters(BaseModel):
     # Unknown parameters and wrong types are client errors, not silently coerced.
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _resolvable(cls, value):
+        if isinstance(value, float) and value != 0 and abs(value) < FLOAT_RESOLUTION:
+            raise PydanticCustomError("float_resolution",
+                                      "Input should be 0 or at least {resolution} away from 0",
+                                      {"resolution": FLOAT_RESOLUTION})
+        return value
 
     def outputs_requested(self) -> int:
         return 1
@@ -127,7 +142,9 @@ CATALOG: Dict[str, CatalogEntry] = {e.model_id: e for e in (
 
 def describe_catalog() -> list:
     """``GET /models``: each model with its parameters' JSON Schema."""
-    return [{"modelId": e.model_id, "mediaType": e.media_type, "description": e.description,
-             "pricing": {"usd": e.price_usd, "per": "output"},
-             "estimatedTime": e.estimated_time_s,
-             "parameters": e.parameters.model_json_schema()} for e in CATALOG.values()]
+    from chalicelib.jobs.views import ModelInfo
+    return [ModelInfo(modelId=e.model_id, mediaType=e.media_type, description=e.description,
+                      pricing={"usd": e.price_usd, "per": "output"},
+                      estimatedTime=e.estimated_time_s,
+                      parameters=e.parameters.model_json_schema()).model_dump(mode="json")
+            for e in CATALOG.values()]

@@ -1,73 +1,144 @@
-"""Settings, read once from the environment and validated."""
-import json
-import os
+"""Settings: one declaration per setting (its environment variable, type, default,
+bounds and meaning), read from the environment once and validated. The
+configuration table in the docs is generated from these declarations
+(``python -m tools.settings_table``)."""
 from functools import lru_cache
-from typing import Dict, Optional, Tuple
+from typing import Annotated, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
-from chalicelib.urls import Origin, UrlPolicy
+from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 # Where Replicate serves prediction outputs.
 REPLICATE_OUTPUT_ORIGINS = ("https://replicate.delivery", "https://*.replicate.delivery")
+DEFAULT_WEBHOOK_RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+class Settings(BaseSettings):
+    """Each field is the environment variable VSL_<NAME> unless it names another."""
+    model_config = SettingsConfigDict(env_prefix="VSL_", extra="ignore",
+                                      arbitrary_types_allowed=True)
 
-    stage: str = "local"
-    names: ResourceNames
-    rate_limits: Limits = Field(default_factory=Limits)
-    replicate_base_url: Optional[str] = None
-    replicate_api_token: Optional[str] = None
-    # Optional: when unset, the secret is read from Replicate's
-    # /v1/webhooks/default/secret once and cached.
-    replicate_webhook_secret: Optional[str] = None
-    # Where Replicate sends webhooks; when unset, derived from the request.
-    public_base_url: Optional[str] = None
-    presign_expiry_s: int = Field(3600, ge=60, le=604800)
-    max_body_bytes: int = Field(65536, ge=1024)
-    # Local stages may point inputs at loopback/private hosts (the simulator).
-    allow_private_inputs: bool = False
-    # Origins outputs may be fetched from (scheme://host[:port]; "*." for subdomains).
-    output_origins: Tuple[str, ...] = REPLICATE_OUTPUT_ORIGINS
-    # The largest output file copied; a larger one fails its job with a clear error.
-    max_output_bytes: int = Field(450_000_000, ge=1)
+    stage: str = Field("local", description="`local` or `homolog`; selects names and "
+                       "settings in `chalicelib/resources.json`")
+    replicate_api_token: Optional[str] = Field(
+        None, validation_alias=AliasChoices("REPLICATE_API_TOKEN"),
+        description="the Replicate token; alone, it means the real "
+                    "api.replicate.com (on AWS the functions get its secret's ARN instead)")
+    replicate_base_url: Optional[str] = Field(
+        None, validation_alias=AliasChoices("REPLICATE_BASE_URL"),
+        description="another Replicate-compatible endpoint (the "
+                    "simulator); default: api.replicate.com when a token is configured")
+    replicate_webhook_secret: Optional[str] = Field(
+        None, validation_alias=AliasChoices("REPLICATE_WEBHOOK_SECRET"),
+        description="Replicate's webhook signing secret; when "
+                    "unset it is read from Replicate once")
+    replicate_versions: Dict[str, str] = Field(
+        default_factory=dict, description='JSON `{"owner/name": "version-id"}` pins; unpinned '
+                                          "models use their latest version")
+    public_base_url: Optional[str] = Field(
+        None, description="where Replicate sends webhooks; default: derived from the request")
+    media_bucket: Optional[str] = Field(
+        None, description="the media bucket's name (bucket names are global on AWS); default: "
+                          "the stage's name from `chalicelib/resources.json`")
+    presign_expiry_s: int = Field(3600, ge=60, le=604800,
+                                  description="how long a result link handed out stays valid")
+    max_body_bytes: int = Field(65536, ge=1024, description="the largest submit body")
+    allow_private_inputs: bool = Field(
+        False, description="`true` only on the local stage: URLs may point at loopback and "
+                           "private hosts (the simulator)")
+    output_origins: Annotated[Tuple[str, ...], NoDecode] = Field(
+        REPLICATE_OUTPUT_ORIGINS,
+        description="comma-separated origins outputs may be fetched from (`*.` for "
+                    "subdomains); default: Replicate's delivery hosts, or the simulator's "
+                    "origin when `REPLICATE_BASE_URL` points at one")
+    max_output_bytes: int = Field(450_000_000, ge=1, description="the largest output file "
+                                  "copied; a larger one fails its job with a clear error")
     # Replicate's answers must fit the API function's 25 s: a submit makes at most two
     # calls (a version lookup, once per process and model, then the create), each at
     # most 3 s to connect and this long to answer.
-    replicate_timeout_s: float = Field(7.0, gt=0, le=9)
-    # Prediction starts at Replicate, from every function together, at most this many a
-    # minute: Replicate allows 600 (fewer for low-credit accounts); the rest is margin.
-    replicate_creates_per_minute: int = Field(570, ge=1, le=100_000)
-    # A submit whose start would wait longer than this (a backlog of starts) is refused.
-    max_start_wait_s: int = Field(900, ge=0, le=86400)
-    # How long a process trusts an API key it looked up: a revocation takes this long.
-    key_cache_s: float = Field(60, ge=0, le=300)
-    # How long a processor holds a job's copy: at least the processor's timeout (120 s).
-    copy_lease_s: int = Field(150, ge=1)
-    # A quiet active job is checked against Replicate when polled (lost webhooks).
-    reconcile_after_s: int = Field(30, ge=1)
-    # Pinned Replicate version ids by "owner/name"; unpinned models use their latest.
-    replicate_versions: Dict[str, str] = Field(default_factory=dict)
-    # Reuse of identical results: on unless a submit says "cache": false, and how far back.
-    cache_by_default: bool = False
-    cache_window_s: int = Field(7 * 86400, ge=0)
-    # Every job's events also go here, signed with its own secret (whsec_...).
-    webhook_url: Optional[str] = None
-    webhook_secret: Optional[str] = None
-    # Seconds between webhook delivery attempts: Standard Webhooks' schedule, about a day.
-    webhook_retry_delays_s: Tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    # The one origin browsers elsewhere may call the API from ("*": any; None: no
-    # CORS). One, because API Gateway answers preflights with a fixed header.
-    cors_origin: Optional[str] = None
-    # An input image the playground offers for image-to-video (locally, the simulator's).
-    playground_sample_image: Optional[str] = None
+    replicate_timeout_s: float = Field(7.0, gt=0, le=9, description="how long a call to "
+                                       "Replicate may take to answer")
+    key_cache_s: float = Field(60, ge=0, le=300, description="how long an API process trusts "
+                               "a key it looked up: the bound on a revocation taking effect")
+    copy_lease_s: int = Field(150, ge=1, description="how long a processor holds a job's copy "
+                              "(at least the processor's timeout)")
+    reconcile_after_s: int = Field(30, ge=1, description="a quiet active job is checked "
+                                   "against Replicate when polled after this long")
+    replicate_creates_per_minute: int = Field(
+        570, ge=1, le=100_000, description="prediction starts at Replicate a minute, every "
+        "function together (Replicate allows 600; the rest is margin); a start beyond this "
+        "pace is queued until its time (`docs/capacity.md`)")
+    max_start_wait_s: int = Field(900, ge=0, le=86400, description="the longest a start may "
+                                  "be queued for; a submit that would wait longer is refused "
+                                  "with 503 and `Retry-After`")
+    start_deadline_s: int = Field(120, ge=1, description="a job whose prediction is still "
+                                  "unknown this long after its start was due (its submission, "
+                                  "or the time Replicate's pace queued its start for) fails as "
+                                  "never started (a job reusing another's result has none: it "
+                                  "ends with that job)")
+    cache_by_default: bool = Field(False, description='reuse identical results when a submit '
+                                   'does not say `"cache"` itself')
+    cache_window_s: int = Field(7 * 86400, ge=0, description="how far back results are reused")
+    webhook_url: Optional[str] = Field(None, description="a stage-wide webhook target for "
+                                       "every job's events")
+    webhook_secret: Optional[str] = Field(None, description="its signing secret (`whsec_...`)")
+    webhook_retry_delays_s: Annotated[Tuple[float, ...], NoDecode] = Field(
+        DEFAULT_WEBHOOK_RETRY_DELAYS_S, description="comma-separated seconds between webhook "
+        "delivery attempts (Standard Webhooks' schedule, about a day)")
+    cors_origin: Optional[str] = Field(
+        None, description="the one origin browsers elsewhere may call the API from: `*`, "
+        "`https://app.example.com`, or empty for none; default: the stage's `cors_origin` in "
+        "`chalicelib/resources.json`. One, because API Gateway answers preflights with a "
+        "fixed header")
+    aws_endpoint_url: Optional[str] = Field(
+        None, validation_alias=AliasChoices("AWS_ENDPOINT_URL"),
+        description="boto3's endpoint for every AWS service (the local stack's emulator); "
+                    "its port is never a webhook target")
+    playground_sample_image: Optional[str] = Field(
+        None, description="an input image the playground offers for image-to-video "
+                          "(`make run` sets the simulator's sample)")
+
+    @field_validator("output_origins", "webhook_retry_delays_s", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("public_base_url", "replicate_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: Optional[str]) -> Optional[str]:
+        return value.rstrip("/") or None if value else None
+
+    @model_validator(mode="after")
+    def _derived_defaults(self):
+        """Defaults that depend on other settings, for those not given."""
+        given = self.model_fields_set
+        if self.replicate_base_url is None and replicate_configured():
+            # On AWS only the token's secret ARN is set: the token is read when first
+            # needed (chalicelib.secrets), but it is configured, so api.replicate.com.
+            self.replicate_base_url = REPLICATE_PUBLIC_URL
+        if "output_origins" not in given and self.replicate_base_url and \
+                self.replicate_base_url != REPLICATE_PUBLIC_URL:
+            self.output_origins = (_origin_of(self.replicate_base_url),)  # a simulator's own
+        if "cors_origin" not in given:
+            self.cors_origin = stage_settings(self.stage).get("cors_origin")
+        return self
+
+    @property
+    def names(self) -> ResourceNames:
+        return resource_names(self.stage, self.media_bucket)
+
+    @property
+    def rate_limits(self) -> Limits:
+        return Limits(**stage_settings(self.stage)["rate_limits"])
 
     @model_validator(mode="after")
     def _webhook_needs_its_secret(self):
@@ -77,15 +148,27 @@ class Settings(BaseModel):
 
     @property
     def webhook_policy(self) -> UrlPolicy:
-        """Client webhook targets: https and public hosts; loopback too on the local stage."""
-        return UrlPolicy(schemes=frozenset({"http", "https"}) if self.allow_private_inputs
-                         else frozenset({"https"}), allow_private=self.allow_private_inputs)
+        """Client webhook targets: https and public hosts; on the local stage, only this
+        machine (loopback, unprivileged ports, never the AWS emulator's)."""
+        if self.allow_private_inputs:
+            return UrlPolicy(schemes=frozenset({"http", "https"}), loopback_only=True,
+                             denied_ports=frozenset(self._service_ports()))
+        return UrlPolicy(schemes=frozenset({"https"}))
+
+    def _service_ports(self) -> Tuple[int, ...]:
+        if not self.aws_endpoint_url:
+            return ()
+        parts = urlsplit(self.aws_endpoint_url)
+        try:
+            return (parts.port or DEFAULT_PORTS.get(parts.scheme, 80),)
+        except ValueError:
+            return ()
 
     @field_validator("cors_origin")
     @classmethod
     def _one_origin(cls, value: Optional[str]) -> Optional[str]:
-        if value in (None, "*"):
-            return value
+        if value in (None, "", "*"):
+            return value or None
         parts = urlsplit(value)
         if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
                 or parts.path not in ("", "/") or parts.query or parts.fragment
@@ -113,52 +196,6 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def settings_from_env(env=None) -> Settings:
-    env = os.environ if env is None else env
-    stage = env.get("VSL_STAGE", "local")
-    token = env.get("REPLICATE_API_TOKEN") or None
-    # On AWS only the token's secret ARN is set: the token is read when first
-    # needed (chalicelib.secrets), but it is configured, so api.replicate.com.
-    base_url = env.get("REPLICATE_BASE_URL") or (
-        REPLICATE_PUBLIC_URL if replicate_configured(env) else None)
-    if env.get("VSL_OUTPUT_ORIGINS"):
-        output_origins = tuple(o.strip() for o in env["VSL_OUTPUT_ORIGINS"].split(",") if o.strip())
-    elif base_url and base_url.rstrip("/") != REPLICATE_PUBLIC_URL:
-        output_origins = (_origin_of(base_url),)  # a simulator serves its own outputs
-    else:
-        output_origins = REPLICATE_OUTPUT_ORIGINS
-    return Settings(
-        stage=stage,
-        names=resource_names(stage, env.get("VSL_MEDIA_BUCKET") or None),
-        rate_limits=Limits(**stage_settings(stage)["rate_limits"]),
-        replicate_base_url=base_url,
-        replicate_api_token=token,
-        replicate_webhook_secret=env.get("REPLICATE_WEBHOOK_SECRET") or None,
-        public_base_url=(env.get("VSL_PUBLIC_BASE_URL") or "").rstrip("/") or None,
-        presign_expiry_s=int(env.get("VSL_PRESIGN_EXPIRY_S", 3600)),
-        max_body_bytes=int(env.get("VSL_MAX_BODY_BYTES", 65536)),
-        output_origins=output_origins,
-        max_output_bytes=int(env.get("VSL_MAX_OUTPUT_BYTES", 450_000_000)),
-        replicate_versions=json.loads(env.get("VSL_REPLICATE_VERSIONS") or "{}"),
-        reconcile_after_s=int(env.get("VSL_RECONCILE_AFTER_S", 30)),
-        key_cache_s=float(env.get("VSL_KEY_CACHE_S", 60)),
-        replicate_creates_per_minute=int(env.get("VSL_REPLICATE_CREATES_PER_MINUTE", 570)),
-        max_start_wait_s=int(env.get("VSL_MAX_START_WAIT_S", 900)),
-        copy_lease_s=int(env.get("VSL_COPY_LEASE_S", 150)),
-        allow_private_inputs=env.get("VSL_ALLOW_PRIVATE_INPUTS", "false").lower() == "true",
-        cache_by_default=env.get("VSL_CACHE_BY_DEFAULT", "false").lower() == "true",
-        cache_window_s=int(env.get("VSL_CACHE_WINDOW_S", 7 * 86400)),
-        webhook_url=env.get("VSL_WEBHOOK_URL") or None,
-        webhook_secret=env.get("VSL_WEBHOOK_SECRET") or None,
-        **({"webhook_retry_delays_s": tuple(float(x) for x in
-                                            env["VSL_WEBHOOK_RETRY_DELAYS_S"].split(","))}
-           if env.get("VSL_WEBHOOK_RETRY_DELAYS_S") else {}),
-        cors_origin=(env["VSL_CORS_ORIGIN"] if "VSL_CORS_ORIGIN" in env
-                     else stage_settings(stage).get("cors_origin")) or None,
-        playground_sample_image=env.get("VSL_PLAYGROUND_SAMPLE_IMAGE") or None,
-    )
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return settings_from_env()
+    return Settings()

@@ -78,6 +78,10 @@ class IdempotencyKeyReused(DomainError):
     code, title = "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key reused with a different request"
 
 
+class RotationInProgress(DomainError):
+    code, title = "ROTATION_IN_PROGRESS", "The signing secret is being rotated"
+
+
 class MethodNotAllowed(DomainError):
     code, title = "METHOD_NOT_ALLOWED", "Method not allowed"
 

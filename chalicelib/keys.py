@@ -37,7 +37,7 @@ class ApiKeys:
     """Keys are looked up once per ``cache_s`` per process (a warm API answers without
     a database read); a revocation takes effect within that bound everywhere."""
 
-    def __init__(self, store: ApiKeyStore, clock: Clock = SystemClock(), cache_s: float = 60):
+    def __init__(self, store: ApiKeyStore, clock: Clock = SystemClock(), cache_s: float = 0):
         self.store = store
         self.clock = clock
         self.cache_s = cache_s

@@ -25,10 +25,6 @@ _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) 
     "message", "asctime", "taskName", "aws_request_id"}
 
 
-def current_job_id() -> Optional[str]:
-    return _job_id.get()
-
-
 @contextmanager
 def job_context(job_id: Optional[str]) -> Iterator[None]:
     """Every log line inside carries ``jobId``; nesting restores the outer job."""

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from chalicelib.authorization import Access
+
 
 REF = "#/components/schemas/{model}"
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
@@ -33,7 +35,7 @@ class Operation:
     responses: Dict[int, Optional[str]]
     request: Optional[str] = None
     query: Optional[str] = None
-    auth: bool = True
+    access: Access = Access.KEY   # who may call it (chalicelib.authorization)
     idempotent: bool = False          # takes an Idempotency-Key header
     rate_limited: bool = False        # answers with the rate-limit headers
     content_type: str = "application/json"
@@ -123,7 +125,7 @@ def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, s
         if op.request is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": REF.format(model=op.request)}}}}
-        operation["security"] = [{"ApiKey": []}] if op.auth else []
+        operation["security"] = [] if op.access is Access.PUBLIC else [{"ApiKey": []}]
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",

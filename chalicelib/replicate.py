@@ -72,7 +72,7 @@ WEBHOOK_EVENTS = ("start", "completed")
 
 
 class ReplicateClient:
-    def __init__(self, base_url: str, token: str, timeout_s: float = 10.0,
+    def __init__(self, base_url: str, token: str, timeout_s: float,
                  connect_timeout_s: float = 3.0, versions: Optional[Dict[str, str]] = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout_s, timeout_s)

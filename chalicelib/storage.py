@@ -53,7 +53,7 @@ class MediaStorage(Protocol):
 
 
 class S3MediaStorage:
-    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int = 3600):
+    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int):
         self.bucket = bucket
         self._s3 = s3
         self.presign_expiry_s = presign_expiry_s

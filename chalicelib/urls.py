@@ -2,15 +2,24 @@
 (which Replicate fetches), Replicate's outputs (which we fetch) and client
 webhook targets (which we call).
 
-A URL passes when its scheme, host and port are allowed and every address its
-host resolves to is a public one (IPv4 embedded in IPv6 is unwrapped first).
-Fetches follow no redirect that leaves the policy, and errors never echo the URL.
+A URL passes when its scheme, host name and port are allowed and every address
+its host resolves to is a public one (IPv4 embedded in IPv6 is unwrapped
+first). What we fetch or post connects to an address that was checked, never
+to a second resolution of the name (DNS rebinding), keeping the name for the
+Host header and the TLS server name. Fetches follow no redirect that leaves the
+policy, a post's whole attempt has one deadline and reads no answer body, and
+errors never echo the URL.
 """
 import ipaddress
+import re
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import BinaryIO, Callable, FrozenSet, List, Optional, Tuple
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Names that mean this machine or a private network rather than a public host.
@@ -87,16 +96,53 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class CheckedUrl:
+    """An allowed URL, with the addresses its host had when it was checked: the
+    only ones a connection may use (empty: a policy that allows any address)."""
+    scheme: str
+    host: str
+    port: int
+    addresses: Tuple[str, ...]
+    # The request target: path and query, percent-encoded where they need it.
+    target: str
+
+
+# A DNS name: labels of letters, digits, hyphens (and underscores, seen in the wild),
+# 1 to 63 characters each, at most 253 in all once IDNA-encoded.
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
+
+
+def _valid_host_name(host: str) -> bool:
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # an empty label, one over 63 characters, or no valid IDNA
+        return False
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label)
+                                          for label in ascii_host.split("."))
+
+
+def _request_target(path: str, query: str) -> str:
+    safe = "/%!$&'()*+,;=:@-._~"
+    target = quote(path or "/", safe=safe)
+    return f"{target}?{quote(query, safe=safe + '?')}" if query else target
+
+
+@dataclass(frozen=True)
 class UrlPolicy:
     schemes: FrozenSet[str] = frozenset({"https"})
-    # Loopback and private addresses (only the local stage, where the simulator lives).
+    # Loopback and private addresses, any port (only the local stage's inputs and
+    # outputs, where the simulator lives).
     allow_private: bool = False
+    # Only this machine: loopback addresses on unprivileged ports (the local stage's
+    # webhook targets), never one of ``denied_ports`` (the stage's own services).
+    loopback_only: bool = False
+    denied_ports: FrozenSet[int] = frozenset()
     # Only these origins (None: any public host on a standard port).
     origins: Optional[Tuple[Origin, ...]] = None
     resolve: Callable[[str, int], List[str]] = field(default=_default_resolve, compare=False)
 
-    def check(self, url: str) -> Tuple[str, str, int]:
-        """(scheme, host, port) of an allowed URL; UrlRejected otherwise."""
+    def check(self, url: str) -> CheckedUrl:
+        """The allowed URL with the addresses it may be reached at; UrlRejected otherwise."""
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -109,68 +155,165 @@ class UrlPolicy:
             raise UrlRejected("has no host")
         if parts.username is not None or parts.password is not None:
             raise UrlRejected("must not contain credentials")
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is None and not _valid_host_name(host):
+            raise UrlRejected("has an invalid host name")
         port = port or DEFAULT_PORTS[scheme]
         if self.origins is not None:
             if not any(o.matches(scheme, host, port) for o in self.origins):
                 raise UrlRejected("is not on an allowed origin")
+        elif self.loopback_only:
+            if port < 1024 or port in self.denied_ports:
+                raise UrlRejected("must use a port from 1024 up that is not one of the "
+                                  "stage's own services")
         elif not self.allow_private and port != DEFAULT_PORTS[scheme]:
             raise UrlRejected(f"must use the standard port ({DEFAULT_PORTS[scheme]})")
+        target = _request_target(parts.path, parts.query)
         if self.allow_private:
-            return scheme, host, port
-        try:
-            literal = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            literal = None
-        if literal is None and ("." not in host or host == "localhost"
-                                or host.endswith(_PRIVATE_SUFFIXES)):
+            return CheckedUrl(scheme, host, port, (), target)
+        if literal is None and not self.loopback_only and (
+                "." not in host or host == "localhost" or host.endswith(_PRIVATE_SUFFIXES)):
             raise UrlRejected("must name a public host")
         try:
             addresses = [str(literal)] if literal is not None else self.resolve(host, port)
         except (OSError, UnicodeError):
             raise UrlRejected("has a host that does not resolve") from None
-        if not addresses or not all(is_public_address(a) for a in addresses):
+        if not addresses:
+            raise UrlRejected("has a host that does not resolve")
+        if self.loopback_only:
+            if not all(_is_loopback(a) for a in addresses):
+                raise UrlRejected("must point at this machine (loopback) on the local stage")
+        elif not all(is_public_address(a) for a in addresses):
             raise UrlRejected("must not point at a loopback, private or reserved address")
-        return scheme, host, port
+        return CheckedUrl(scheme, host, port, tuple(addresses), target)
+
+
+def _is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+# ---- connections to checked addresses -------------------------------------------
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+@lru_cache(maxsize=1)
+def _default_tls():
+    import ssl
+    try:
+        import certifi  # requests' bundle: the same roots as before on every platform
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()
+
+
+def _pinned_connection(checked: CheckedUrl, timeout_s: float, tls=None):
+    """An HTTP(S) connection to one of the checked addresses, named by the host:
+    the Host header and the TLS server name (and certificate check) use the name,
+    which is never resolved again (unless the policy allows any address)."""
+    return _connection_class()(checked, timeout_s, tls)
+
+
+@lru_cache(maxsize=1)
+def _connection_class():
+    import http.client  # here, not at import: the API's cold start never needs it
+
+    class PinnedConnection(http.client.HTTPConnection):
+        def __init__(self, checked: CheckedUrl, timeout_s: float, tls):
+            super().__init__(checked.host, checked.port, timeout=timeout_s)
+            self.checked, self.tls = checked, tls
+            self.default_port = DEFAULT_PORTS[checked.scheme]  # no ":443" in Host
+            self.connected = None  # the socket, kept for abort()
+            self.aborted = False
+
+        def connect(self):
+            checked = self.checked
+            addresses = checked.addresses or tuple(_default_resolve(checked.host, checked.port))
+            sock, error = None, None
+            for address in addresses:
+                ip = address.split("%", 1)[0]
+                candidate = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET,
+                                          socket.SOCK_STREAM)
+                try:
+                    candidate.settimeout(self.timeout)
+                    candidate.connect((ip, checked.port))
+                    sock = candidate
+                    break
+                except OSError as e:
+                    candidate.close()
+                    error = e
+            if sock is None:
+                raise error or OSError("no address to connect to")
+            if checked.scheme == "https":
+                sock = (self.tls or _default_tls()).wrap_socket(sock,
+                                                                server_hostname=checked.host)
+            self.sock = self.connected = sock
+
+        def abort(self):
+            """Unblock whatever waits on the socket (called from another thread)."""
+            self.aborted = True
+            if self.connected is not None:
+                try:
+                    socket.socket.shutdown(self.connected, socket.SHUT_RDWR)
+                except OSError:
+                    pass  # closed already
+
+    return PinnedConnection
 
 
 MAX_REDIRECTS = 3
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def fetch(policy: UrlPolicy, url: str, out: BinaryIO, max_bytes: int,
-          timeout_s: float = 30.0, chunk_size: int = 1 << 20) -> int:
+          timeout_s: float = 30.0, chunk_size: int = 1 << 20, tls=None) -> int:
     """Stream ``url`` into ``out`` under ``policy``; returns the byte count.
 
     Redirects are followed by hand so that every hop is checked."""
-    import requests
+    import http.client
     for _ in range(MAX_REDIRECTS + 1):
         try:
-            policy.check(url)
+            checked = policy.check(url)
         except UrlRejected as e:
             raise FetchFailed(f"the address {e}", gone=True) from None
+        conn = _pinned_connection(checked, CONNECT_TIMEOUT_S, tls)
         try:
-            with requests.get(url, stream=True, timeout=(5.0, timeout_s),
-                              allow_redirects=False) as resp:
-                if resp.is_redirect and resp.headers.get("Location"):
-                    url = urljoin(url, resp.headers["Location"])
-                    continue
-                if resp.status_code in (404, 410):
-                    raise FetchFailed(f"the file is gone (HTTP {resp.status_code})", gone=True)
-                if resp.status_code != 200:
-                    raise FetchFailed(f"HTTP {resp.status_code}")
-                declared = int(resp.headers.get("Content-Length") or 0)
-                if declared > max_bytes:
-                    raise FetchFailed(f"the file is {declared} bytes; the limit is {max_bytes}",
+            conn.request("GET", checked.target, headers={"User-Agent": "vsl-media/1"})
+            conn.sock.settimeout(timeout_s)
+            resp = conn.getresponse()
+            location = resp.getheader("Location")
+            if resp.status in REDIRECTS and location:
+                url = urljoin(url, location)
+                continue
+            if resp.status in (404, 410):
+                raise FetchFailed(f"the file is gone (HTTP {resp.status})", gone=True)
+            if resp.status != 200:
+                raise FetchFailed(f"HTTP {resp.status}")
+            try:
+                declared = int(resp.getheader("Content-Length") or 0)
+            except ValueError:
+                declared = 0
+            if declared > max_bytes:
+                raise FetchFailed(f"the file is {declared} bytes; the limit is {max_bytes}",
+                                  gone=True)
+            size = 0
+            while chunk := resp.read(chunk_size):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchFailed(f"the file is over the limit of {max_bytes} bytes",
                                       gone=True)
-                size = 0
-                for chunk in resp.iter_content(chunk_size):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchFailed(f"the file is over the limit of {max_bytes} bytes",
-                                          gone=True)
-                    out.write(chunk)
-                return size
-        except requests.RequestException as e:
+                out.write(chunk)
+            return size
+        except (OSError, http.client.HTTPException) as e:
             raise FetchFailed(f"the download failed ({type(e).__name__})") from None
+        finally:
+            conn.close()
     raise FetchFailed("too many redirects", gone=True)
 
 
@@ -181,31 +324,53 @@ class Answer:
 
 
 def post(policy: UrlPolicy, url: str, body: bytes, headers: dict,
-         timeout_s: float = 15.0) -> Answer:
+         timeout_s: float = 15.0, tls=None) -> Answer:
     """POST ``body`` under ``policy`` (UrlRejected if the target is not allowed);
-    redirects are not followed: a 3xx is the answer. FetchFailed when none came."""
-    import requests
-    policy.check(url)
+    redirects are not followed: a 3xx is the answer. The whole attempt, from the
+    connection to the answer's headers, ends after ``timeout_s`` however slowly
+    the receiver trickles; the answer's body is never read (a receiver's huge
+    answer costs nothing). FetchFailed when no answer came."""
+    import http.client
+    checked = policy.check(url)
+    deadline = time.monotonic() + timeout_s
+    conn = _pinned_connection(checked, min(CONNECT_TIMEOUT_S, timeout_s), tls)
+    watchdog = threading.Timer(timeout_s, conn.abort)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        resp = requests.post(url, data=body, headers=headers, timeout=(5.0, timeout_s),
-                             allow_redirects=False)
-    except requests.RequestException as e:
+        conn.request("POST", checked.target, body=body, headers=headers)
+        conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        resp = conn.getresponse()
+        if conn.aborted:  # cut at the deadline: what was read may look like an answer
+            raise TimeoutError()
+        return Answer(resp.status, _retry_after(resp.getheader("Retry-After")))
+    except (OSError, http.client.HTTPException) as e:
+        if conn.aborted or time.monotonic() >= deadline:
+            raise FetchFailed(f"no answer within {timeout_s:g} s") from None
         raise FetchFailed(f"no answer ({type(e).__name__})") from None
-    return Answer(resp.status_code, _retry_after(resp.headers.get("Retry-After")))
+    finally:
+        watchdog.cancel()
+        conn.close()
 
 
-def _retry_after(value: Optional[str]) -> Optional[int]:
-    """Seconds from a Retry-After header (seconds or an HTTP date)."""
+# Retry-After values past this are taken as this (the caller caps them further).
+MAX_RETRY_AFTER_S = 7 * 86400
+
+
+def _retry_after(value: Optional[str], now: Optional[datetime] = None) -> Optional[int]:
+    """Whole seconds from a Retry-After header, delay-seconds or an HTTP date, from 0
+    to MAX_RETRY_AFTER_S; None when it is neither (``inf``, ``1e20``, garbage)."""
+    value = (value or "").strip()
     if not value:
         return None
-    try:
-        return max(0, int(float(value)))
-    except ValueError:
-        pass
+    if value.isascii() and value.isdigit():
+        return MAX_RETRY_AFTER_S if len(value) > 7 else min(int(value), MAX_RETRY_AFTER_S)
     from email.utils import parsedate_to_datetime
-    from datetime import datetime, timezone
     try:
-        return max(0, int((parsedate_to_datetime(value) - datetime.now(timezone.utc))
-                          .total_seconds()))
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:  # "-0000": the standard's way of saying UTC
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return int(min(max(seconds, 0), MAX_RETRY_AFTER_S))

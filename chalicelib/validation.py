@@ -43,15 +43,28 @@ _ERROR_CODES = {
     "less_than": "OUT_OF_RANGE", "less_than_equal": "OUT_OF_RANGE",
     "multiple_of": "OUT_OF_RANGE", "string_too_short": "OUT_OF_RANGE",
     "string_too_long": "OUT_OF_RANGE", "too_short": "OUT_OF_RANGE", "too_long": "OUT_OF_RANGE",
+    "float_resolution": "OUT_OF_RANGE", "out_of_range": "OUT_OF_RANGE",
+    "int_parsing": "INVALID_TYPE", "float_parsing": "INVALID_TYPE", "bool_parsing": "INVALID_TYPE",
 }
 
 
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def parse_json(raw: Optional[bytes]) -> Any:
-    """Any JSON document; 400 INVALID_JSON for what is not (deep nesting included)."""
+    """Any JSON document; 400 INVALID_JSON for what is not (deep nesting included, and
+    what Python's parser lets through: NaN, Infinity, and unpaired surrogates such as
+    "\\ud800", which are not Unicode and cannot be stored or hashed)."""
     if not raw:
         raise InvalidJson("The request body is empty; send a JSON object.")
     try:
-        return json.loads(raw)
+        document = json.loads(raw, parse_constant=_not_json)
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise InvalidJson("The body holds a string that is not valid Unicode (an unpaired "
+                          "surrogate escape).") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidJson(f"Could not parse the body: {e}") from None
     except RecursionError:
@@ -101,6 +114,15 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
         except UrlRejected as e:
             raise ValidationFailed(f"webhookUrl: the URL {e}", code="INVALID_VALUE") from None
     return GenerateRequest(user_id, model, parameters, envelope.webhookUrl, envelope.cache)
+
+
+def parse_query(schema: Type[BaseModel], params: dict):
+    """A query string as its documented model; an empty value is refused by name."""
+    empty = sorted(name for name, value in params.items() if value == "")
+    if empty:
+        raise ValidationFailed(f"{empty[0]}: must not be empty (leave it out instead)",
+                               code="INVALID_VALUE")
+    return validate_model(schema, params, prefix="")
 
 
 def validate_model(schema: Type[BaseModel], data: dict, prefix: str):

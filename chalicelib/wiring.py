@@ -15,6 +15,8 @@ from chalicelib.errors import ServiceUnavailable
 from chalicelib.resources import load_spec
 
 if TYPE_CHECKING:
+    from chalicelib.authorization import Authorizer
+    from chalicelib.store import DynamoJobStore
     from chalicelib.idempotency.guard import IdempotencyGuard
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.control import JobControl
@@ -105,9 +107,9 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore, DynamoJobStore, DynamoStartSchedule
+    from chalicelib.store import CounterStore, DynamoStartSchedule
     s, clock = get_settings(), SystemClock()
-    jobs = DynamoJobStore(aws.dynamodb_table(s.names.jobs_table))
+    jobs = job_store()
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
@@ -118,10 +120,11 @@ def services() -> Services:
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
         clock)
     deliveries = DynamoDeliveryStore(aws.dynamodb_table(s.names.deliveries_table))
-    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock,
-                            quiet_after_s=s.reconcile_after_s)
-    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     reuse = Reuse(jobs, lifecycle, storage, clock, s.cache_window_s)
+    reconciler = Reconciler(jobs, lifecycle, queue, replicate_client, clock, reuse,
+                            quiet_after_s=s.reconcile_after_s,
+                            start_deadline_s=s.start_deadline_s)
+    status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
     pacer = StartPacer(DynamoStartSchedule(counters),
                        Pace(s.replicate_creates_per_minute, s.max_start_wait_s), clock)
     starter = PredictionStarter(jobs, lifecycle, replicate_client, queue, pacer)
@@ -151,6 +154,19 @@ def services() -> Services:
         usage=UsageReport(jobs, clock),
         sweeper=Sweeper(jobs, reconciler, lifecycle, clock),
     )
+
+
+@lru_cache(maxsize=1)
+def job_store() -> DynamoJobStore:
+    from chalicelib.store import DynamoJobStore
+    return DynamoJobStore(aws.dynamodb_table(get_settings().names.jobs_table))
+
+
+@lru_cache(maxsize=1)
+def authorizer() -> Authorizer:
+    """The one authorization decision every route asks first."""
+    from chalicelib.authorization import Authorizer
+    return Authorizer(api_keys, job_store)
 
 
 @lru_cache(maxsize=1)

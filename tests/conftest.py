@@ -1,78 +1,13 @@
 """Fixtures that start the real local parts: the moto server, the Replicate
 simulator, the API (chalice local, over HTTP) and the event delivery loop."""
-import base64
-import json
-import time
-import uuid
-from datetime import datetime, timezone
 
-import boto3
 import pytest
-import requests
-from standardwebhooks.webhooks import Webhook
 
-from local.stack import SIMULATOR_TOKEN, LocalStack, free_port
+from tests.support.api import Api
+from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
+from tests.support.simulator import Simulator
+from tests.support.stack import emulator_clients, stack_for_tests
 from tools.webhook_receiver import WebhookReceiver
-
-CLIENT_A_KEY = "vsl_test_client_a_" + uuid.uuid4().hex
-CLIENT_B_KEY = "vsl_test_client_b_" + uuid.uuid4().hex
-
-IMAGE_EXAMPLE = {"userId": "user123", "mediaType": "image", "modelId": "flux-schnell",
-                 "parameters": {"prompt": "A futuristic cityscape at sunset",
-                                "width": 1024, "height": 1024}}
-
-
-class Api:
-    def __init__(self, base_url: str, key: str):
-        self.base_url, self.key = base_url, key
-
-    def request(self, method: str, path: str, key=..., **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        key = self.key if key is ... else key
-        if key is not None:
-            headers["X-API-Key"] = key
-        kwargs.setdefault("timeout", 30)
-        return requests.request(method, self.base_url + path, headers=headers, **kwargs)
-
-    def submit(self, body: dict, **kwargs) -> requests.Response:
-        return self.request("POST", "/generate-media", json=body, **kwargs)
-
-    def status(self, job_id: str, **kwargs) -> requests.Response:
-        return self.request("GET", f"/status/{job_id}", **kwargs)
-
-    def wait_for(self, job_id: str, statuses=("completed", "failed", "cancelled"),
-                 timeout_s: float = 45) -> dict:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            resp = self.status(job_id)
-            assert resp.status_code == 200, resp.text
-            body = resp.json()
-            if body["status"] in statuses:
-                return body
-            if time.monotonic() > deadline:
-                raise AssertionError(f"job {job_id} still {body['status']} after {timeout_s}s")
-            time.sleep(0.2)
-
-
-class Simulator:
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-
-    def faults(self, **changes) -> None:
-        requests.post(f"{self.base_url}/_sim/faults", json=changes, timeout=5).raise_for_status()
-
-    def reset(self) -> None:
-        requests.post(f"{self.base_url}/_sim/reset", timeout=5).raise_for_status()
-
-    def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, self.base_url + path, timeout=10, headers={
-            "Authorization": f"Bearer {SIMULATOR_TOKEN}"}, **kwargs)
-
-    def secret(self) -> str:
-        return self.api("GET", "/v1/webhooks/default/secret").json()["key"]
-
-
-STAGE_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"stage-wide webhook secret, tests").decode()
 
 
 @pytest.fixture(scope="session")
@@ -86,18 +21,7 @@ def receiver():
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, receiver):
-    logs = tmp_path_factory.mktemp("stack-logs")
-    s = LocalStack(api_port=free_port(), emulator_port=free_port(), simulator_port=free_port(),
-                   log_dir=logs, extra_env={
-                       "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
-                       "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
-                       "VSL_RECONCILE_AFTER_S": "2",
-                       "VSL_SWEEP_INTERVAL_S": "3",
-                       "VSL_KEY_CACHE_S": "1",  # revocations show within a second
-                       "VSL_WEBHOOK_URL": f"{receiver.url}/stage",
-                       "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
-                       # Webhook retries compressed from about a day to seconds.
-                       "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
+    s = stack_for_tests(tmp_path_factory.mktemp("stack-logs"), receiver.url)
     s.start()
     yield s
     s.stop()
@@ -131,19 +55,6 @@ def aws_env(stack, monkeypatch):
 
 @pytest.fixture(scope="session")
 def aws(stack):
-    """boto3 clients on the emulator, to look at what the service stored."""
-    def make(service):
-        return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
+    return emulator_clients(stack)
 
 
-def signed_webhook(secret: str, payload: dict, *, timestamp: datetime = None,
-                   msg_id: str = None):
-    """A webhook as Replicate sends it: body plus Standard Webhooks headers."""
-    body = json.dumps(payload)
-    ts = timestamp or datetime.now(timezone.utc)
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    return body, {"Content-Type": "application/json", "webhook-id": msg_id,
-                  "webhook-timestamp": str(int(ts.timestamp())),
-                  "webhook-signature": Webhook(secret).sign(msg_id, ts, body)}

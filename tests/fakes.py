@@ -9,7 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, List, Optional, Tuple
 
+from boto3.dynamodb.types import TypeSerializer
+
 from chalicelib.catalog import CATALOG
+from chalicelib.config import Settings
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
@@ -27,18 +30,20 @@ from chalicelib.notifications.model import Delivery, DeliveryState, Endpoint, Si
 from chalicelib.notifications.persistence import TooManyEndpoints
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
-from chalicelib.jobs.model import ACTIVE, Job, JobEvent, JobStatus, Prediction
+from chalicelib.jobs.model import ACTIVE, Job, JobEvent, Prediction
 from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
 from chalicelib.jobs.reconciliation import Reconciler
 from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.submission import Submission
+from chalicelib.jobs.sweep import Sweeper
 from chalicelib.jobs.thumbnails import Thumbnails
-from chalicelib.keys import Caller
+from chalicelib.authorization import Authorizer
+from chalicelib.keys import ApiKeys, Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
-                              SubmissionWindow, UsageRow)
+                              SubmissionWindow, UsageRow, job_to_item)
 from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
 from chalicelib.validation import parse_generate_request
 
@@ -56,17 +61,29 @@ class FakeClock:
         self._now += timedelta(seconds=seconds)
 
 
+def stored_as_dynamodb_would(job: Job) -> Job:
+    """The job, once the real item encoding and boto3's serializer accepted it: they
+    raise as they would against DynamoDB (numbers from 1e-130 to below 1e126)."""
+    TypeSerializer().serialize(job_to_item(job))
+    return job
+
+
 class InMemoryJobStore:
     def __init__(self):
         self.items: Dict[str, Job] = {}
         self.lock = threading.Lock()
         self.fail_next_update: Optional[Exception] = None
+        self.fail_creates: Dict[int, Exception] = {}  # the Nth create (from 1) raises this
+        self.creates = 0
 
     def create(self, job: Job) -> None:
         with self.lock:
+            self.creates += 1
+            if self.creates in self.fail_creates:
+                raise self.fail_creates[self.creates]
             if job.job_id in self.items:
                 raise AlreadyExists(job.job_id)
-            self.items[job.job_id] = job
+            self.items[job.job_id] = stored_as_dynamodb_would(job)
 
     def get(self, job_id: str) -> Optional[Job]:
         return self.items.get(job_id)
@@ -79,7 +96,7 @@ class InMemoryJobStore:
             job = self.items.get(job_id)
             if job is None or job.status not in set(from_statuses):
                 raise StaleTransition(job_id)
-            self.items[job_id] = replace(job, **changes)
+            self.items[job_id] = stored_as_dynamodb_would(replace(job, **changes))
             return self.items[job_id]
 
     def claim_copy(self, job_id, until, now) -> bool:
@@ -369,6 +386,7 @@ class InMemoryWebhookConfigStore:
     def __init__(self):
         self.endpoint_items: Dict[Tuple[str, str], Endpoint] = {}
         self.secret_items: Dict[str, SigningSecrets] = {}
+        self.send_slots: Dict[Tuple[str, int], Tuple[str, datetime]] = {}
         self.lock = threading.Lock()
 
     def add_endpoint(self, endpoint, max_per_client) -> None:
@@ -388,6 +406,21 @@ class InMemoryWebhookConfigStore:
         if (client_id, endpoint_id) in self.endpoint_items:
             self.endpoint_items[client_id, endpoint_id] = replace(
                 self.endpoint_items[client_id, endpoint_id], disabled_at=at)
+
+    def take_send_slot(self, client_id, slots, holder, until, now):
+        with self.lock:
+            for slot in range(slots):
+                held = self.send_slots.get((client_id, slot))
+                if held is None or held[1] <= now:
+                    self.send_slots[client_id, slot] = (holder, until)
+                    return slot
+            return None
+
+    def release_send_slot(self, client_id, slot, holder, now) -> None:
+        with self.lock:
+            held = self.send_slots.get((client_id, slot))
+            if held is not None and held[0] == holder:
+                self.send_slots[client_id, slot] = (holder, now)
 
     def secrets(self, client_id):
         return self.secret_items.get(client_id)
@@ -430,16 +463,20 @@ class InMemoryDeliveryStore:
 
 
 class FakeReceiver:
-    """A webhook target: answers from a script, records what it got."""
+    """A webhook target: answers from a script (an exception is raised, as the sender
+    raises it), records what it got. It applies no URL policy: the real sender does
+    (tests/unit/test_urls.py runs it against real servers)."""
 
     def __init__(self):
-        self.answers: List[Answer] = []
+        self.answers: List[object] = []
         self.received: List[Tuple[str, bytes, dict]] = []
 
     def __call__(self, policy, url, body, headers, timeout_s):
-        policy.check(url)
+        answer = self.answers.pop(0) if self.answers else Answer(200)
+        if isinstance(answer, Exception):
+            raise answer
         self.received.append((url, body, headers))
-        return self.answers.pop(0) if self.answers else Answer(200)
+        return answer
 
 
 _PNG: Dict[Tuple[int, int], bytes] = {}
@@ -454,6 +491,27 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return _PNG[width, height]
 
 
+class InMemoryApiKeyStore:
+    def __init__(self):
+        self.records: Dict[str, dict] = {}
+
+    def put(self, record: dict) -> None:
+        if record["keyHash"] in self.records:
+            raise AlreadyExists(record["keyHash"])
+        self.records[record["keyHash"]] = dict(record)
+
+    def get(self, key_hash: str) -> Optional[dict]:
+        return self.records.get(key_hash)
+
+    def list(self) -> List[dict]:
+        return list(self.records.values())
+
+    def set_revoked(self, key_hash: str, revoked_at: str) -> None:
+        self.records[key_hash]["revokedAt"] = revoked_at
+
+
+# The service's own defaults, where a service is built here as wiring builds it.
+DEFAULTS = Settings.model_construct()
 CLIENT = Caller(client_id="acme", key_id="key-acme")
 OTHER_CLIENT = Caller(client_id="globex", key_id="key-globex")
 IMAGE_BODY = {"userId": "user123", "mediaType": "image", "modelId": "flux-schnell",
@@ -489,23 +547,28 @@ class World:
         self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
+        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock,
+                           window_s=DEFAULTS.cache_window_s)
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
-                                     lambda: self.replicate, self.clock, quiet_after_s=30)
-        self.reuse = Reuse(self.jobs, self.lifecycle, self.storage, self.clock)
+                                     lambda: self.replicate, self.clock, self.reuse,
+                                     quiet_after_s=30)
         self.pacer = StartPacer(self.start_schedule, self.pace, self.clock)
         self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
                                          self.queue, self.pacer)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
                                      self.clock, self.reuse, self.starter,
+                                     cache_by_default=DEFAULTS.cache_by_default,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
+        self.sweeper = Sweeper(self.jobs, self.reconciler, self.lifecycle, self.clock)
         self.status_service = JobStatusService(self.jobs, self.storage, self.limiter,
                                                self.limits, self.reconciler)
         policy = UrlPolicy(origins=(Origin.parse(OUTPUT_ORIGIN),),
                            resolve=lambda host, port: ["151.101.1.1"])
         self.outputs = OutputCopier(self.storage, policy, self.max_output_bytes, self.files)
         self.events = PredictionEvents(self.jobs, self.lifecycle, self.queue,
-                                       lambda: self.replicate, self.storage, self.outputs)
+                                       lambda: self.replicate, self.storage, self.outputs,
+                                       copy_lease_s=DEFAULTS.copy_lease_s)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
         self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
         self.control = JobControl(self.status_service, self.lifecycle, lambda: self.replicate)
@@ -525,6 +588,8 @@ class World:
                                    send=self.receiver)
         self.attempts: Dict[int, int] = {}
         self._sent = itertools.count()  # the order messages were sent, for equal due times
+        self.keys = ApiKeys(InMemoryApiKeyStore(), self.clock, cache_s=0)
+        self.authorizer = Authorizer(lambda: self.keys, lambda: self.jobs)
 
     # ---- the client's side ---------------------------------------------------
 
@@ -534,7 +599,10 @@ class World:
         return self.submission.submit(caller, request, "https://api.example").job
 
     def status(self, job_id: str, caller: Caller = CLIENT) -> dict:
-        return self.status_service.status(caller, job_id)
+        return self.status_service.status(caller, self.authorizer.job_in_reach(caller, job_id))
+
+    def cancel(self, job_id: str, caller: Caller = CLIENT) -> dict:
+        return self.control.cancel(self.authorizer.job_in_reach(caller, job_id))
 
     def job(self, job_id: str) -> Job:
         return self.jobs.get(job_id)

@@ -63,13 +63,18 @@ def parse_limit(text: str):
     return name, int(value)
 
 
+# A key lives at most a century: a longer life is a mistake (and past the year 9999, none).
+MAX_DAYS = 36500
+
+
 def positive_days(text: str) -> float:
     try:
         days = float(text)
     except ValueError:
         days = float("nan")
-    if not days > 0:  # 0 would mean "never expires" by accident; NaN is no number of days
-        raise argparse.ArgumentTypeError("expected a number of days above 0")
+    # 0 would mean "never expires" by accident; NaN and infinity are no number of days.
+    if not 0 < days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"expected a number of days above 0, at most {MAX_DAYS}")
     return days
 
 

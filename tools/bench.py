@@ -20,7 +20,6 @@ this process plays the event sources) and stops them when done. Exit 0 when
 every goal is met, 1 when one is not.
 """
 import argparse
-import base64
 import json
 import math
 import os
@@ -42,6 +41,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import requests
 
+from chalicelib.notifications.signing import signed_headers
 from local.stack import ROOT, SIMULATOR_TOKEN, LocalStack, free_port
 
 MB = 1_000_000
@@ -268,16 +268,6 @@ def _function_of(call: Span, steps: List[Span]) -> str:
     return max(chosen, key=lambda sp: sp.began).name if chosen else "other"
 
 
-def sign_webhook(secret: str, body: str) -> Dict[str, str]:
-    """Standard Webhooks headers, as Replicate sends them."""
-    from standardwebhooks.webhooks import Webhook
-    msg_id = f"msg_{uuid.uuid4().hex}"
-    now = datetime.now(timezone.utc)
-    return {"Content-Type": "application/json", "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(secret).sign(msg_id, now, body)}
-
-
 class Bench:
     def __init__(self, stack: LocalStack, api_key: str):
         from chalice.test import Client
@@ -422,7 +412,7 @@ class Bench:
         probe, record, upload), the storage event, the thumbnailer (download,
         thumbnail, upload, finish), as on AWS."""
         body = json.dumps(job["prediction"])
-        headers = sign_webhook(self.stack.webhook_secret, body)
+        headers = signed_headers(self.stack.webhook_secret, body)
         jobs = self.app.wiring.services().status.jobs
         times = {}
 
@@ -469,6 +459,7 @@ class Bench:
         """The same work by a plain script: requests, chalicelib.media and boto3,
         in one go (download, probe, upload, thumbnail from the local file, upload)."""
         import boto3
+
         from chalicelib import media
         s3 = boto3.client("s3")
         bucket = self.app.wiring.settings().names.media_bucket
@@ -501,8 +492,8 @@ class Bench:
     def copy_peak_rss(self, job: dict, max_output_bytes: int) -> int:
         """Peak RSS (VmHWM, KiB) of a fresh processor process handling the job's
         succeeded prediction: the Lambda handler, called as the event source calls it."""
-        from chalicelib.jobs.prediction_events import prediction_message
         from chalicelib.jobs.model import Prediction
+        from chalicelib.jobs.prediction_events import prediction_message
         message = prediction_message(job["jobId"], Prediction.from_api(job["prediction"]))
         env = dict(self.stack.env(), VSL_MAX_OUTPUT_BYTES=str(max_output_bytes))
         done = subprocess.run([sys.executable, "-m", "tools.bench", "--copy-child"], cwd=ROOT,

@@ -1,6 +1,9 @@
 """The rules of Idempotency-Key.
 
-- A key is scoped to the client, 1 to 255 printable ASCII characters.
+- A key is scoped to the principal (chalicelib.authorization.scope: the client
+  for its unbound key, the user for a key bound to one), 1 to 255 printable ASCII
+  characters; the request's fingerprint names the principal too, so a replay
+  never crosses from one user to another.
 - The first request with a key runs; its response is kept for 24 hours if it
   created something (2xx). Refusals that created nothing (429, 502, 503) are
   not kept, so a retry with the same key runs anew; requests refused by
@@ -27,9 +30,9 @@ IN_FLIGHT_AT_MOST = timedelta(seconds=60)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-def fingerprint(method: str, route: str, body: dict) -> str:
+def fingerprint(principal: str, method: str, route: str, body: dict) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{method} {route}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{principal}\n{method} {route}\n{canonical}".encode()).hexdigest()
 
 
 class IdempotencyGuard:
@@ -37,7 +40,7 @@ class IdempotencyGuard:
         self.store = store
         self.clock = clock
 
-    def run(self, client_id: str, key: Optional[str], request_fingerprint: str,
+    def run(self, principal: str, key: Optional[str], request_fingerprint: str,
             execute: Callable[[], StoredResponse]) -> "tuple[StoredResponse, bool]":
         """(response, replayed). Without a key, just runs."""
         if key is None:
@@ -46,7 +49,7 @@ class IdempotencyGuard:
             raise ValidationFailed("Idempotency-Key: 1 to 255 printable ASCII characters, "
                                    "no spaces.", code="INVALID_VALUE")
         now = self.clock.now()
-        scoped = f"{client_id}#{key}"
+        scoped = f"{principal}#{key}"
         record = IdempotencyRecord(scoped, request_fingerprint, RecordStatus.IN_PROGRESS,
                                    started_at=now, expires_at=now + KEEP_FOR)
         try:

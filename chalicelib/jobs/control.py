@@ -11,10 +11,9 @@ from typing import Callable, Dict
 
 from chalicelib.errors import JobNotCancellable
 from chalicelib.jobs.lifecycle import Lifecycle
-from chalicelib.jobs.model import JobStatus
+from chalicelib.jobs.model import Job, JobStatus
 from chalicelib.jobs.status import JobStatusService
 from chalicelib.jobs.views import job_view
-from chalicelib.keys import Caller
 from chalicelib.replicate import Replicate, ReplicateUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,14 +28,13 @@ class JobControl:
         self.lifecycle = lifecycle
         self._replicate = replicate
 
-    def cancel(self, caller: Caller, job_id: str) -> Dict:
-        """The job's view, now cancelled (a repeated cancel answers the same);
-        JobNotCancellable if it completed or failed first."""
-        job = self.status.owned_job(caller, job_id)
+    def cancel(self, job: Job) -> Dict:
+        """The job's view (a job the caller reaches), now cancelled (a repeated cancel
+        answers the same); JobNotCancellable if it completed or failed first."""
         if not job.status.is_terminal:
             job = self.lifecycle.finish(job.job_id, JobStatus.CANCELLED,
                                         error=CANCELLED_BY_CLIENT) \
-                or self.status.owned_job(caller, job_id)  # it ended meanwhile: as what?
+                or self.status.jobs.get(job.job_id)  # it ended meanwhile: as what?
         job = self.lifecycle.resume_notification(job)
         if job.status != JobStatus.CANCELLED:
             raise JobNotCancellable(f"The job has already ended: it is {job.status.value}.",

@@ -9,59 +9,18 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime
 from typing import Dict, Optional
 
-from chalicelib.errors import Forbidden, ValidationFailed
-from chalicelib.jobs.model import JobStatus
-from chalicelib.jobs.views import job_view
+from chalicelib.authorization import require_user
+from chalicelib.errors import ValidationFailed
+from chalicelib.validation import parse_query
+from chalicelib.jobs.views import JobList, JobListQuery, job_view
 from chalicelib.keys import Caller
 from chalicelib.storage import MediaStorage
 from chalicelib.store import JobQuery, JobRepository
 
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
-
-
 def _invalid(field: str, why: str) -> ValidationFailed:
     return ValidationFailed(f"{field}: {why}", code="INVALID_VALUE")
-
-
-def parse_list_params(params: Dict[str, str]) -> Dict:
-    """Query string -> typed filters; 400 for anything unknown or malformed."""
-    allowed = {"userId", "status", "modelId", "since", "limit", "cursor"}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ValidationFailed(f"{unknown[0]}: unknown parameter; allowed: "
-                               f"{', '.join(sorted(allowed))}", code="UNKNOWN_PARAMETER")
-    empty = sorted(name for name, value in params.items() if value == "")
-    if empty:
-        raise _invalid(empty[0], "must not be empty (leave it out instead)")
-    out: Dict = {"user_id": params.get("userId") or None, "model_id": params.get("modelId") or None,
-                 "cursor": params.get("cursor") or None, "status": None, "since": None,
-                 "limit": DEFAULT_LIMIT}
-    if params.get("status"):
-        try:
-            out["status"] = JobStatus(params["status"])
-        except ValueError:
-            raise _invalid("status", f"one of {', '.join(s.value for s in JobStatus)}") from None
-    if params.get("since"):
-        try:
-            since = datetime.fromisoformat(params["since"].replace("Z", "+00:00"))
-        except ValueError:
-            raise _invalid("since", "an ISO 8601 time, e.g. 2030-01-01T00:00:00Z") from None
-        if since.tzinfo is None:
-            raise _invalid("since", "needs a time zone, e.g. a trailing Z")
-        out["since"] = since
-    if "limit" in params:
-        try:
-            out["limit"] = int(params["limit"])
-        except ValueError:
-            raise ValidationFailed("limit: an integer from 1 to 100", code="INVALID_TYPE") \
-                from None
-        if not 1 <= out["limit"] <= MAX_LIMIT:
-            raise ValidationFailed(f"limit: from 1 to {MAX_LIMIT}; got {out['limit']}",
-                                   code="OUT_OF_RANGE")
-    return out
 
 
 class JobListing:
@@ -70,22 +29,19 @@ class JobListing:
         self.storage = storage
 
     def list(self, caller: Caller, params: Dict[str, str]) -> Dict:
-        p = parse_list_params(params)
-        user_id = p["user_id"]
-        if caller.user_id:
-            if user_id not in (None, caller.user_id):
-                raise Forbidden(f"This API key may only list jobs of userId '{caller.user_id}'.")
-            user_id = caller.user_id
-        filters = {"userId": user_id, "status": p["status"] and p["status"].value,
-                   "modelId": p["model_id"], "since": params.get("since") or None}
-        start_after = self._open(caller, p["cursor"], filters) if p["cursor"] else None
-        page = self.jobs.list(JobQuery(owner_id=caller.client_id, limit=p["limit"],
-                                       user_id=user_id, status=p["status"],
-                                       model_id=p["model_id"], since=p["since"],
+        query = parse_query(JobListQuery, params)
+        user_id = query.userId or caller.user_id
+        require_user(caller, user_id, "list jobs")
+        filters = {"userId": user_id, "status": query.status and query.status.value,
+                   "modelId": query.modelId, "since": params.get("since") or None}
+        start_after = self._open(caller, query.cursor, filters) if query.cursor else None
+        page = self.jobs.list(JobQuery(owner_id=caller.client_id, limit=query.limit,
+                                       user_id=user_id, status=query.status,
+                                       model_id=query.modelId, since=query.since,
                                        start_after=start_after))
-        return {"jobs": [job_view(j, self.storage) for j in page.jobs],
-                "nextCursor": self._seal(caller, page.next_position, filters)
-                if page.next_position else None}
+        return JobList(jobs=[job_view(j, self.storage) for j in page.jobs],
+                       nextCursor=self._seal(caller, page.next_position, filters)
+                       if page.next_position else None).model_dump(mode="json")
 
     @staticmethod
     def _signature(caller: Caller, payload: bytes) -> bytes:

@@ -43,8 +43,8 @@ def prediction_message(job_id: str, prediction: Prediction) -> dict:
 class PredictionEvents:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
                  replicate: Callable[[], Replicate], storage: MediaStorage,
-                 outputs: OutputCopier, webhook_secret: Optional[str] = None,
-                 copy_lease_s: int = 150):
+                 outputs: OutputCopier, *, copy_lease_s: int,
+                 webhook_secret: Optional[str] = None):
         self.jobs = jobs
         self.lifecycle = lifecycle
         self.queue = queue

@@ -3,7 +3,9 @@
 A job quiet for ``quiet_after_s`` is checked against its prediction (at most
 once per that window); what Replicate reports goes through the processor like
 a webhook. A job whose prediction never became known fails at its start deadline
-(two minutes after its start was due: its submission, or its queued start time).
+(counted from when its start was due: its submission, or its queued start time).
+A job that reuses another's result (a follower) has no prediction and no start
+deadline of its own: it lives as long as the job it follows, and ends with it.
 """
 import logging
 from datetime import timedelta
@@ -13,6 +15,7 @@ from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus
 from chalicelib.jobs.prediction_events import prediction_message
+from chalicelib.jobs.reuse import Reuse
 from chalicelib.queue import MessageQueue
 from chalicelib.replicate import Replicate, ReplicateUnavailable
 from chalicelib.store import JobRepository, StaleTransition
@@ -28,9 +31,10 @@ NOTIFY_GRACE = timedelta(seconds=10)
 
 class Reconciler:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
-                 replicate: Callable[[], Replicate], clock: Clock, quiet_after_s: int = 30,
-                 start_deadline_s: int = START_DEADLINE_S):
+                 replicate: Callable[[], Replicate], clock: Clock, reuse: Reuse,
+                 quiet_after_s: int, start_deadline_s: int = START_DEADLINE_S):
         self.jobs = jobs
+        self.reuse = reuse
         self.lifecycle = lifecycle
         self.queue = queue
         self._replicate = replicate
@@ -52,6 +56,8 @@ class Reconciler:
             return job  # the result is being copied: Replicate has nothing newer to say
         if job.reconciled_at and now - job.reconciled_at < quiet_after:
             return job
+        if job.follows:
+            return self._follow(job)
         if job.replicate_id is None:
             # From its start time when the pace queued the start, else from its submission.
             if now - (job.start_at or job.created_at) > self.start_deadline:
@@ -67,3 +73,15 @@ class Reconciler:
                                       and job.status == JobStatus.PENDING):
             self.queue.send(prediction_message(job.job_id, prediction))
         return job
+
+    def _follow(self, follower: Job) -> Job:
+        """A follower ends when its source has ended (its event may have been lost),
+        as the source did; while the source runs, so does the follower."""
+        source = self.jobs.get(follower.follows)
+        if source is None:
+            return self.lifecycle.fail(follower.job_id, "The job it reused no longer "
+                                                        "exists.") or follower
+        if source.status.is_terminal:
+            self.reuse.settle(follower.job_id, source)
+            return self.jobs.get(follower.job_id) or follower
+        return follower

@@ -2,7 +2,9 @@
 media of an identical job instead of running the model again.
 
 Identical means the same client, model and parameters once defaults are
-filled in. A completed job within the window gives its media at once (copied
+filled in, and the result must be within the caller's reach
+(chalicelib.authorization): a key bound to a user reuses only that user's
+results; the client's unbound key reuses any of its users'. A completed job within the window gives its media at once (copied
 into the new job's folder, so it lives as long as the new job's own would); a
 running one is followed: the follower ends when it ends, with the same media or
 the same failure. Failed and cancelled jobs are never reused. A reused job
@@ -14,16 +16,15 @@ import logging
 from datetime import timedelta
 from typing import Optional
 
+from chalicelib.authorization import reaches_job
 from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.keys import Caller
 from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, job_prefix
 from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WINDOW_S = 7 * 86400
-
 
 def cache_key(client_id: str, model_id: str, parameters: dict) -> str:
     canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
@@ -32,20 +33,26 @@ def cache_key(client_id: str, model_id: str, parameters: dict) -> str:
 
 class Reuse:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, storage: MediaStorage,
-                 clock: Clock, window_s: int = DEFAULT_WINDOW_S):
+                 clock: Clock, window_s: int):
         self.jobs = jobs
         self.lifecycle = lifecycle
         self.storage = storage
         self.clock = clock
         self.window = timedelta(seconds=window_s)
 
-    def source_for(self, key: str) -> Optional[Job]:
-        """The newest completed or running job with this key in the window."""
+    def source_for(self, caller: Caller, key: str) -> Optional[Job]:
+        """The newest completed or running job with this key in the window that the
+        caller reaches (a follower stands for the job it follows, which must be
+        reachable too)."""
         for job in self.jobs.latest_with_cache_key(key, self.clock.now() - self.window):
+            if not reaches_job(caller, job):
+                continue
             if job.status == JobStatus.COMPLETED and job.result is not None:
                 return job
             if job.status in ACTIVE:
-                return job.follows and self.jobs.get(job.follows) or job
+                source = job.follows and self.jobs.get(job.follows) or job
+                if reaches_job(caller, source):
+                    return source
         return None
 
     def take(self, follower: Job, source: Job) -> Job:

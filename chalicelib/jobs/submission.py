@@ -19,11 +19,12 @@ from typing import Callable
 
 from chalicelib import logs
 from chalicelib.clock import Clock
-from chalicelib.errors import Forbidden, ReplicateRefused, ServiceUnavailable
+from chalicelib.authorization import require_user
+from chalicelib.errors import ReplicateRefused, ServiceUnavailable
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import Job, JobStatus
-from chalicelib.jobs.reuse import Reuse, cache_key
 from chalicelib.jobs.pacing import wait_s
+from chalicelib.jobs.reuse import Reuse, cache_key
 from chalicelib.jobs.starter import PredictionStarter
 from chalicelib.keys import Caller
 from chalicelib.limits import Admission, Limits, RateLimiter
@@ -46,7 +47,7 @@ class Accepted:
 class Submission:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle,
                  limiter: RateLimiter, limits: Limits, clock: Clock, reuse: Reuse,
-                 starter: PredictionStarter, cache_by_default: bool = False,
+                 starter: PredictionStarter, cache_by_default: bool,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
         self.jobs = jobs
         self.lifecycle = lifecycle
@@ -64,8 +65,7 @@ class Submission:
         when ``start_later`` (the call must not wait on Replicate) or when Replicate's
         pace puts its start later, or take an identical job's result when the
         request asks for reuse."""
-        if caller.user_id and caller.user_id != request.user_id:
-            raise Forbidden(f"This API key may only submit jobs for userId '{caller.user_id}'.")
+        require_user(caller, request.user_id, "submit jobs")
         model, params = request.model, request.parameters
         # Rejections before this point (401, 400, 403) cost the caller nothing; a reused
         # result still counts (the limits count requests).
@@ -81,7 +81,7 @@ class Submission:
                   cache_key=cache_key(caller.client_id, model.model_id, parameters))
         use_cache = self.cache_by_default if request.cache is None else request.cache
         try:
-            source = self.reuse.source_for(job.cache_key) if use_cache else None
+            source = self.reuse.source_for(caller, job.cache_key) if use_cache else None
             if source is not None:
                 job = job.with_changes(cached=True, estimated_cost=0.0)
             else:

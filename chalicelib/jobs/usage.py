@@ -10,21 +10,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, Optional
 
 from chalicelib.clock import Clock
-from chalicelib.errors import Forbidden, ValidationFailed
+from chalicelib.authorization import require_user
+from chalicelib.errors import ValidationFailed
 from chalicelib.jobs.model import JobStatus
+from chalicelib.jobs.views import UsageQuery, UsageResponse
 from chalicelib.keys import Caller
 from chalicelib.store import JobRepository, UsageRow
+from chalicelib.validation import parse_query
 
 MAX_DAYS = 366
 _COUNTED = ("jobs", "completed", "failed", "cancelled", "cached", "cost", "predictTime")
-
-
-def _day(field: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(f"{field}: a UTC date, e.g. 2030-01-31", code="INVALID_VALUE") \
-            from None
 
 
 def _empty() -> Dict:
@@ -51,26 +46,17 @@ class UsageReport:
         self.clock = clock
 
     def report(self, caller: Caller, params: Dict[str, str]) -> Dict:
-        unknown = sorted(set(params) - {"userId", "from", "to"})
-        if unknown:
-            raise ValidationFailed(f"{unknown[0]}: unknown parameter; allowed: userId, from, to",
-                                   code="UNKNOWN_PARAMETER")
-        empty = sorted(name for name, value in params.items() if value == "")
-        if empty:
-            raise ValidationFailed(f"{empty[0]}: must not be empty (leave it out instead)",
-                                   code="INVALID_VALUE")
+        query = parse_query(UsageQuery, params)
         today = self.clock.now().date()
-        start = _day("from", params["from"]) if params.get("from") else today.replace(day=1)
-        end = _day("to", params["to"]) if params.get("to") else today
+        start, end = query.from_ or today.replace(day=1), query.to or today
         if end < start or (end - start).days >= MAX_DAYS:
             raise ValidationFailed(f"from/to: from must not be after to, and at most {MAX_DAYS} "
                                    "days apart", code="OUT_OF_RANGE")
-        user_id: Optional[str] = params.get("userId") or None
-        if caller.user_id:
-            if user_id not in (None, caller.user_id):
-                raise Forbidden(f"This API key may only read the usage of userId "
-                                f"'{caller.user_id}'.")
-            user_id = caller.user_id
+        if end >= date.max:  # the range ends the day after "to", which must exist
+            raise ValidationFailed(f"to: at most {date.max - timedelta(days=1)}",
+                                   code="OUT_OF_RANGE")
+        user_id: Optional[str] = query.userId or caller.user_id
+        require_user(caller, user_id, "read the usage")
         totals, by_model, by_day = _empty(), {}, {}
         rows = self.jobs.usage_rows(
             caller.client_id, user_id, datetime.combine(start, time(0), timezone.utc),
@@ -79,7 +65,9 @@ class UsageReport:
             _add(totals, row)
             _add(by_model.setdefault(row.model_id, _empty()), row)
             _add(by_day.setdefault(row.created_at.date().isoformat(), _empty()), row)
-        return {"from": start.isoformat(), "to": end.isoformat(), "userId": user_id,
-                "totals": _rounded(totals),
-                "byModel": {m: _rounded(t) for m, t in sorted(by_model.items())},
-                "byDay": [dict(date=d, **_rounded(t)) for d, t in sorted(by_day.items())]}
+        return UsageResponse.model_validate({
+            "from": start.isoformat(), "to": end.isoformat(), "userId": user_id,
+            "totals": _rounded(totals),
+            "byModel": {m: _rounded(t) for m, t in sorted(by_model.items())},
+            "byDay": [dict(date=d, **_rounded(t)) for d, t in sorted(by_day.items())],
+        }).model_dump(mode="json", by_alias=True)

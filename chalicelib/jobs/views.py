@@ -1,8 +1,10 @@
 """What clients see: the typed shapes of the 202, the status view and the error
 body. The OpenAPI document is generated from these models."""
+from datetime import date, datetime, timezone
 from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import iso
 from chalicelib.jobs.model import Job, JobStatus
@@ -131,9 +133,18 @@ class JobListQuery(_View):
     userId: Optional[str] = Field(None, min_length=1)
     status: Optional[JobStatus] = None
     modelId: Optional[str] = Field(None, min_length=1)
-    since: Optional[str] = Field(None, min_length=1, description="ISO 8601 time with a zone")
-    limit: Optional[int] = Field(None, ge=1, le=100, description="1 to 100 (20)")
+    since: Optional[AwareDatetime] = Field(None, description="ISO 8601 time with a zone")
+    limit: int = Field(20, ge=1, le=100, description="1 to 100")
     cursor: Optional[str] = Field(None, min_length=1)
+
+    @field_validator("since")
+    @classmethod
+    def _in_utc(cls, value: Optional[datetime]) -> Optional[datetime]:
+        try:
+            return value.astimezone(timezone.utc) if value else None
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+            raise PydanticCustomError("out_of_range", "a time from year 1 to 9999 in UTC") \
+                from None
 
 
 class BatchBody(_View):
@@ -155,9 +166,9 @@ class BatchResponse(_View):
 
 class UsageQuery(_View):
     userId: Optional[str] = Field(None, min_length=1)
-    from_: Optional[str] = Field(None, alias="from", min_length=1,
-                                 description="UTC date (first of the month)")
-    to: Optional[str] = Field(None, min_length=1, description="UTC date (today)")
+    from_: Optional[date] = Field(None, alias="from",
+                                  description="UTC date (default: the first of this month)")
+    to: Optional[date] = Field(None, description="UTC date (default: today)")
 
 
 class UsageTotals(_View):

@@ -1,15 +1,16 @@
 """DynamoDB backends: the webhooks table (a client's endpoints and its signing
 secret, one partition per client) and the deliveries table (one partition per job)."""
+from datetime import timedelta
 from typing import List, Optional
 
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.notifications.model import (Delivery, DeliveryState, Endpoint, SigningSecrets,
-                                            Target)
+from chalicelib.notifications.model import (ROTATION_OVERLAP_S, Delivery, DeliveryState,
+                                            Endpoint, RetiredSecret, SigningSecrets, Target)
 from chalicelib.notifications.persistence import TooManyEndpoints
 
-_ENDPOINT, _SECRET, _COUNT = "endpoint#", "secret", "endpoint-count"
+_ENDPOINT, _SECRET, _COUNT, _SLOT = "endpoint#", "secret", "endpoint-count", "send-slot#"
 
 
 def _failed_condition(e: ClientError) -> bool:
@@ -78,21 +79,51 @@ class DynamoWebhookConfigStore:
             if not _failed_condition(e):
                 raise
 
+    def take_send_slot(self, client_id: str, slots: int, holder: str, until,
+                       now) -> Optional[int]:
+        for slot in range(slots):
+            try:
+                self.table.put_item(
+                    Item={"clientId": client_id, "itemId": f"{_SLOT}{slot}", "holder": holder,
+                          "until": iso(until)},
+                    ConditionExpression="attribute_not_exists(itemId) OR #u <= :now",
+                    ExpressionAttributeNames={"#u": "until"},
+                    ExpressionAttributeValues={":now": iso(now)})
+                return slot
+            except ClientError as e:
+                if not _failed_condition(e):
+                    raise
+        return None
+
+    def release_send_slot(self, client_id: str, slot: int, holder: str, now) -> None:
+        try:
+            self.table.update_item(
+                Key={"clientId": client_id, "itemId": f"{_SLOT}{slot}"},
+                UpdateExpression="SET #u = :now", ConditionExpression="holder = :holder",
+                ExpressionAttributeNames={"#u": "until"},
+                ExpressionAttributeValues={":now": iso(now), ":holder": holder})
+        except ClientError as e:
+            if not _failed_condition(e):
+                raise
+
     def secrets(self, client_id: str) -> Optional[SigningSecrets]:
         item = self.table.get_item(Key={"clientId": client_id, "itemId": _SECRET},
                                    ConsistentRead=True).get("Item")
         if not item:
             return None
-        return SigningSecrets(item["current"], item.get("previous"),
-                              parse_iso(item["rotatedAt"]) if item.get("rotatedAt") else None)
+        retired = tuple(RetiredSecret(r["key"], parse_iso(r["validUntil"]))
+                        for r in item.get("retired", []))
+        if item.get("previous") and item.get("rotatedAt"):  # written before "retired"
+            retired += (RetiredSecret(item["previous"], parse_iso(item["rotatedAt"]) +
+                                      timedelta(seconds=ROTATION_OVERLAP_S)),)
+        return SigningSecrets(item["current"], retired)
 
     def put_secrets(self, client_id: str, secrets: SigningSecrets,
                     expected_current: Optional[str]) -> bool:
         item = {"clientId": client_id, "itemId": _SECRET, "current": secrets.current}
-        if secrets.previous:
-            item["previous"] = secrets.previous
-        if secrets.rotated_at:
-            item["rotatedAt"] = iso(secrets.rotated_at)
+        if secrets.retired:
+            item["retired"] = [{"key": r.key, "validUntil": iso(r.valid_until)}
+                               for r in secrets.retired]
         kwargs = ({"ConditionExpression": "attribute_not_exists(itemId)"}
                   if expected_current is None else
                   {"ConditionExpression": "#c = :expected",

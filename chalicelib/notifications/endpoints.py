@@ -7,16 +7,17 @@ from typing import Callable, Dict, List, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.clock import Clock, iso
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.errors import NotFound, RotationInProgress, ValidationFailed
 from chalicelib.keys import Caller
-from chalicelib.notifications.model import ALL_EVENTS, DEFAULT_EVENTS, Endpoint, SigningSecrets
+from chalicelib.notifications.model import (ALL_EVENTS, DEFAULT_EVENTS, ROTATION_OVERLAP_S,
+                                            Endpoint, SigningSecrets)
 from chalicelib.notifications.persistence import TooManyEndpoints, WebhookConfigStore
 from chalicelib.urls import UrlPolicy, UrlRejected
 from chalicelib.validation import validate_model
 
 MAX_ENDPOINTS_PER_CLIENT = 10
-# After a rotation the previous secret keeps signing this long, so receivers can switch.
-ROTATION_OVERLAP_S = 86400
+# Secrets replaced within the overlap that may sign at once, besides the current one.
+MAX_RETIRED_SECRETS = 3
 
 EventName = Literal["job.completed", "job.failed", "job.cancelled"]
 
@@ -34,13 +35,14 @@ def new_signing_secret() -> str:
 
 
 def endpoint_view(e: Endpoint) -> Dict:
-    view = {"id": e.endpoint_id, "url": e.url, "events": list(e.events),
-            "createdAt": iso(e.created_at)}
+    from chalicelib.jobs.views import WebhookEndpointView
+    view = WebhookEndpointView(id=e.endpoint_id, url=e.url, events=list(e.events),
+                               createdAt=iso(e.created_at))
     if e.description:
-        view["description"] = e.description
+        view.description = e.description
     if e.disabled_at:
-        view["disabledAt"] = iso(e.disabled_at)
-    return view
+        view.disabledAt = iso(e.disabled_at)
+    return view.model_dump(mode="json", exclude_unset=True)
 
 
 def check_target(policy: UrlPolicy, field: str, url: str) -> None:
@@ -95,15 +97,23 @@ class WebhookEndpoints:
         return {"key": self.secrets_of(caller.client_id).current}
 
     def rotate(self, caller: Caller) -> Dict:
+        """A new current secret; the replaced one signs for ROTATION_OVERLAP_S more, as
+        every earlier one signs until its own promised time. Rotations of one client
+        are serialized: one that overlaps another, or that would keep more than
+        MAX_RETIRED_SECRETS earlier secrets signing, is refused (409), never run."""
         now = self.clock.now()
-        for _ in range(3):
-            old = self.secrets_of(caller.client_id)
-            rotated = SigningSecrets(self.new_secret(), previous=old.current, rotated_at=now)
-            if self.store.put_secrets(caller.client_id, rotated, expected_current=old.current):
-                return {"key": rotated.current,
-                        "previousKeyValidUntil": iso(now.fromtimestamp(
-                            now.timestamp() + ROTATION_OVERLAP_S, now.tzinfo))}
-        raise ValidationFailed("The secret is being rotated by another request; retry.")
+        old = self.secrets_of(caller.client_id)
+        still_valid = old.still_valid(now)
+        if len(still_valid) >= MAX_RETIRED_SECRETS:
+            raise RotationInProgress(
+                f"{len(still_valid)} earlier secrets still sign (the first until "
+                f"{iso(still_valid[0].valid_until)}); rotate again after that.")
+        rotated = old.rotated(self.new_secret(), now, ROTATION_OVERLAP_S)
+        if not self.store.put_secrets(caller.client_id, rotated, expected_current=old.current):
+            raise RotationInProgress("Another rotation of this secret ran at the same time; "
+                                     "GET /webhooks/secret gives the one it made.")
+        return {"key": rotated.current,
+                "previousKeyValidUntil": iso(rotated.retired[-1].valid_until)}
 
     def is_subscribed(self, endpoint: Endpoint, event: str) -> bool:
         return endpoint.disabled_at is None and event in endpoint.events and event in ALL_EVENTS

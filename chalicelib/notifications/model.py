@@ -1,7 +1,7 @@
 """Endpoints, secrets, deliveries, and the payload the spec defines."""
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Dict, List, Optional, Tuple
 
@@ -10,6 +10,8 @@ from chalicelib.jobs.model import Job, JobEvent, JobStatus
 
 DEFAULT_EVENTS: Tuple[str, ...] = (JobEvent.COMPLETED.value, JobEvent.FAILED.value)
 ALL_EVENTS: Tuple[str, ...] = tuple(e.value for e in JobEvent)
+# After a rotation the previous secret keeps signing this long, so receivers can switch.
+ROTATION_OVERLAP_S = 86400
 
 
 @dataclass(frozen=True)
@@ -25,16 +27,29 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class SigningSecrets:
-    """A client's secret; after a rotation the previous one signs too, for a day."""
-    current: str
-    previous: Optional[str] = None
-    rotated_at: Optional[datetime] = None
+class RetiredSecret:
+    """A secret a rotation replaced: it still signs until ``valid_until``."""
+    key: str
+    valid_until: datetime
 
-    def active(self, now: datetime, overlap_s: int) -> List[str]:
-        keep_previous = self.previous and self.rotated_at and \
-            (now - self.rotated_at).total_seconds() < overlap_s
-        return [self.current] + ([self.previous] if keep_previous else [])
+
+@dataclass(frozen=True)
+class SigningSecrets:
+    """A client's secret, and those rotations replaced, each signing until the time
+    its rotation promised (a day after it)."""
+    current: str
+    retired: Tuple[RetiredSecret, ...] = ()
+
+    def active(self, now: datetime) -> List[str]:
+        return [self.current] + [r.key for r in self.retired if now < r.valid_until]
+
+    def still_valid(self, now: datetime) -> Tuple[RetiredSecret, ...]:
+        return tuple(r for r in self.retired if now < r.valid_until)
+
+    def rotated(self, new_secret: str, now: datetime, overlap_s: int) -> "SigningSecrets":
+        """The new secret current; every secret still promised keeps signing."""
+        return SigningSecrets(new_secret, self.still_valid(now) + (
+            RetiredSecret(self.current, now + timedelta(seconds=overlap_s)),))
 
 
 class DeliveryState(str, Enum):
@@ -65,12 +80,15 @@ class Delivery:
     next_attempt_at: Optional[datetime] = None
 
     def view(self) -> Dict:
-        return {"webhookId": self.webhook_id, "event": self.event, "url": self.target.url,
-                "state": self.state.value, "attempts": self.attempts,
-                "lastStatus": self.last_status, "lastError": self.last_error,
-                "deliveredAt": iso(self.delivered_at) if self.delivered_at else None,
-                "nextAttemptAt": iso(self.next_attempt_at)
-                if self.next_attempt_at and self.state == DeliveryState.PENDING else None}
+        from chalicelib.jobs.views import DeliveryView
+        return DeliveryView(
+            webhookId=self.webhook_id, event=self.event, url=self.target.url,
+            state=self.state.value, attempts=self.attempts, lastStatus=self.last_status,
+            lastError=self.last_error,
+            deliveredAt=iso(self.delivered_at) if self.delivered_at else None,
+            nextAttemptAt=iso(self.next_attempt_at)
+            if self.next_attempt_at and self.state == DeliveryState.PENDING else None,
+        ).model_dump(mode="json")
 
 
 def webhook_id(job_id: str, event: str, target: Target) -> str:

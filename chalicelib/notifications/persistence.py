@@ -16,6 +16,15 @@ class WebhookConfigStore(Protocol):
 
     def disable_endpoint(self, client_id: str, endpoint_id: str, at: datetime) -> None: ...
 
+    def take_send_slot(self, client_id: str, slots: int, holder: str, until: datetime,
+                       now: datetime) -> Optional[int]:
+        """Lease one of the client's ``slots`` send slots to ``holder`` until ``until`` (a
+        slot whose lease ran out is free); its number, or None when all are held."""
+
+    def release_send_slot(self, client_id: str, slot: int, holder: str,
+                          now: datetime) -> None:
+        """Free the slot if ``holder`` still holds it."""
+
     def secrets(self, client_id: str) -> Optional[SigningSecrets]: ...
 
     def put_secrets(self, client_id: str, secrets: SigningSecrets,

@@ -1,14 +1,27 @@
 """Real media for the simulator: content depends on the prompt and seed."""
+import base64
 import hashlib
 import io
 import math
 import random
 from typing import Optional, Tuple
 
+import requests
+
 
 def _rng(*parts) -> random.Random:
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def fetch_input(url: str) -> bytes:
+    """An input file, as a model's worker gets it: a URL, or a data URL."""
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        return base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
+    resp = requests.get(url, timeout=10)
+    resp.raise_for_status()
+    return resp.content
 
 
 def flux_size(aspect_ratio: str, megapixels: str) -> Tuple[int, int]:

@@ -46,25 +46,22 @@ import math
 import os
 import re
 import secrets
-import socket
-import tempfile
 import threading
 import time
 import uuid
 from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Deque, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
-import requests
-from standardwebhooks.webhooks import Webhook
 
+from chalicelib.notifications.signing import signed_headers
 from local.replicate_sim import faults as fault_settings
 from local.replicate_sim import large, media
 from local.replicate_sim.models import ModelError, SimModel, models_from_catalog
 from local.replicate_sim.schema import (WEBHOOK_EVENTS, InvalidFields, check_create_body,
                                         check_input, with_defaults)
+from local.simulator_base import JsonHandler, Server, SimulatorBase, deliver
 
 log = logging.getLogger("replicate-sim")
 
@@ -97,7 +94,9 @@ class Disconnect(Exception):
     """Close the connection without answering (the request's effect stays)."""
 
 
-class Simulator:
+class Simulator(SimulatorBase):
+    fault_settings = fault_settings
+
     def __init__(self, public_url: str, token: str, webhook_secret: Optional[str] = None,
                  models: Optional[Dict[str, SimModel]] = None):
         self.public_url = public_url.rstrip("/")
@@ -106,15 +105,8 @@ class Simulator:
             secrets.token_bytes(32)).decode()
         self.models = models if models is not None else models_from_catalog()
         self.versions = {m.version: m for m in self.models.values()}
-        self.lock = threading.Lock()
+        super().__init__("vsl-replicate-sim-")
         self.predictions: Dict[str, dict] = {}
-        self.sequence = 0
-        self.files: Dict[str, large.OutputFile] = {}
-        self._output_dir = tempfile.TemporaryDirectory(prefix="vsl-replicate-sim-")
-        self.webhook_log: List[dict] = []
-        # Set (and replaced) by reset: everything waiting on it stops.
-        self.generation = threading.Event()
-        self.faults = fault_settings.defaults()
         # The create limit's window (monotonic times of the last minute's creates), and
         # what the limit did: every create let through (Unix times) and every one refused.
         self._recent_creates: Deque[float] = deque()
@@ -122,15 +114,6 @@ class Simulator:
         self.creates_throttled = 0
 
     # ---- controls ----------------------------------------------------------------
-
-    def set_faults(self, changes) -> dict:
-        try:
-            checked = fault_settings.validate(changes)
-        except ValueError as e:
-            raise Problem(400, str(e)) from None
-        with self.lock:
-            self.faults.update(checked)
-            return dict(self.faults)
 
     def reset(self) -> dict:
         """Faults back to defaults; predictions still running end canceled, with no
@@ -148,26 +131,11 @@ class Simulator:
         finished_generation.set()
         return current
 
-    def _take(self, name: str) -> bool:
-        with self.lock:
-            if self.faults[name] > 0:
-                self.faults[name] -= 1
-                return True
-            return False
+    def problem(self, status: int, detail: str, headers: Optional[dict] = None) -> Exception:
+        return Problem(status, detail, headers)
 
-    def _pop(self, name: str):
-        with self.lock:
-            return self.faults[name].pop(0) if self.faults[name] else None
-
-    def _error_status(self, name: str) -> None:
-        """Raise the next status of a ``*_errors`` fault list, if any."""
-        status = self._pop(name)
-        if status == 429:
-            retry_after = math.ceil(self.faults["retry_after_s"])  # whole seconds, as HTTP has it
-            raise Problem(429, f"Request was throttled. Your rate limit resets in ~{retry_after}s.",
-                          {"Retry-After": str(retry_after)})
-        if status:
-            raise Problem(status, "Internal server error (simulated)")
+    def throttled_detail(self, retry_after: int) -> str:
+        return f"Request was throttled. Your rate limit resets in ~{retry_after}s."
 
     # ---- API -------------------------------------------------------------------
 
@@ -182,8 +150,8 @@ class Simulator:
             if limit and len(self._recent_creates) >= limit:
                 self.creates_throttled += 1
                 retry_after = max(1, math.ceil(self._recent_creates[0] + 60 - now))
-                raise Problem(429, f"Request was throttled. Your rate limit resets in "
-                                   f"~{retry_after}s.", {"Retry-After": str(retry_after)})
+                raise Problem(429, self.throttled_detail(retry_after),
+                              {"Retry-After": str(retry_after)})
             self._recent_creates.append(now)
             self.creates_accepted.append(time.time())
 
@@ -337,17 +305,8 @@ class Simulator:
                     self.files.pop(path).remove()
                 prediction.update(output=None, data_removed=True)
 
-    def file(self, path: str) -> large.OutputFile:
-        self._error_status("file_errors")
-        with self.lock:
-            entry = self.files.get(path)
-        if entry is not None:
-            self._expire(self.predictions[entry.prediction_id])
-            with self.lock:
-                entry = self.files.get(path)
-        if entry is None:
-            raise Problem(404, "Not found.")
-        return entry
+    def _expire_owner(self, owner_id: str) -> None:
+        self._expire(self.predictions[owner_id])
 
     # ---- the model run ---------------------------------------------------------
 
@@ -403,7 +362,8 @@ class Simulator:
         if spec and spec["kind"] == model.media_type:
             return [("output.mp4", large.large_video(prediction["id"], spec))]
         knowledge = model.knowledge
-        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]), _fetch)
+        made = knowledge.generate(with_defaults(knowledge.inputs, prediction["input"]),
+                                  media.fetch_input)
         broken = self._pop("broken_outputs")
         outputs = []
         for name, data, content_type in made:
@@ -455,40 +415,15 @@ class Simulator:
     def _deliver(self, url: str, body: str, pid: str, event: str,
                  generation: threading.Event) -> None:
         msg_id = f"msg_{uuid.uuid4().hex}"  # the same across retries, as Replicate's
-        result = "failed"
-        for delay in (0,) + WEBHOOK_RETRY_DELAYS_S:
-            if generation.wait(delay):
-                result = "abandoned"
-                break
-            ts = datetime.now(timezone.utc)
-            headers = {"Content-Type": "application/json", "webhook-id": msg_id,
-                       "webhook-timestamp": str(int(ts.timestamp())),
-                       "webhook-signature": Webhook(self.webhook_secret).sign(msg_id, ts, body)}
-            try:
-                resp = requests.post(url, data=body.encode(), headers=headers, timeout=10,
-                                     allow_redirects=False)
-                if 200 <= resp.status_code < 300:
-                    result = "delivered"
-                    break
-                result = f"HTTP {resp.status_code}"
-            except requests.RequestException as e:
-                result = type(e).__name__
+        result = deliver(url, body.encode(),
+                         lambda: signed_headers(self.webhook_secret, body, msg_id),
+                         generation, WEBHOOK_RETRY_DELAYS_S)
         self._log(pid, event, result, msg_id)
 
     def _log(self, pid: str, event: str, result: str, msg_id: Optional[str] = None) -> None:
         with self.lock:
             self.webhook_log.append({"id": pid, "event": event, "result": result,
                                      "webhook_id": msg_id})
-
-
-def _fetch(url: str) -> bytes:
-    """An input file, as the model's worker gets it: a URL, or a data URL."""
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        return base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
-    resp = requests.get(url, timeout=10)
-    resp.raise_for_status()
-    return resp.content
 
 
 def _prefer_wait(value: Optional[str]) -> Optional[int]:
@@ -540,47 +475,14 @@ ROUTES = [  # (pattern, needs the token, methods)
 
 
 def make_handler(sim: Simulator):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(JsonHandler):
+        error_content_type = "application/problem+json"
 
-        def log_message(self, fmt, *args):
-            log.debug(fmt, *args)
+        def error_body(self, status: int, detail: str) -> dict:
+            return Problem(status, detail).body()
 
-        def __getattr__(self, name):
-            # Every method, known or not, goes through one dispatcher (so an
-            # unknown one gets a JSON 405/404, not http.server's 501 HTML).
-            if name.startswith("do_"):
-                return lambda: self._dispatch(name[3:])
-            raise AttributeError(name)
-
-        def send_error(self, code, message=None, explain=None):
-            # Malformed requests (bad request line, headers too long...) too.
-            self.close_connection = True
-            self._send(code, Problem(code, message or explain or "Bad request").body(),
-                       content_type="application/problem+json")
-
-        def _send(self, status: int, body, headers: Optional[dict] = None,
-                  content_type: str = "application/json"):
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self._start(status, len(data), content_type, headers)
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        def _start(self, status: int, length: int, content_type: str, headers=None):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(length))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-
-        def _body(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                return json.loads(raw) if raw else {}
-            except (ValueError, RecursionError):
-                raise Problem(400, "Body is not valid JSON") from None
+        def problem(self, status: int, detail: str) -> Exception:
+            return Problem(status, detail)
 
         def _authorize(self):
             scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
@@ -589,7 +491,7 @@ def make_handler(sim: Simulator):
                 raise Problem(401, "You did not pass a valid authentication token",
                               title="Unauthenticated")
 
-        def _dispatch(self, method: str):
+        def dispatch(self, method: str):
             url = urlparse(self.path)
             try:
                 for pattern, needs_token, methods in ROUTES:
@@ -611,8 +513,7 @@ def make_handler(sim: Simulator):
             except InvalidFields as e:
                 self._send(422, e.body(), content_type="application/problem+json")
             except Disconnect:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self._disconnect()
 
         def _route(self, pattern: str, method: str, args: dict, query: dict):
             if pattern == r"/v1/predictions" and method == "POST":
@@ -649,42 +550,13 @@ def make_handler(sim: Simulator):
             if pattern == r"/samples/input\.jpg":
                 return self._send(200, media.image_bytes("sample input", 7, 1024, 576, "jpg"),
                                   content_type="image/jpeg")
-            if pattern == r"/_sim/faults":
-                if method == "POST":
-                    return self._send(200, sim.set_faults(self._body()))
-                with sim.lock:
-                    current = json.loads(json.dumps(sim.faults))
-                return self._send(200, current)
-            if pattern == r"/_sim/reset":
-                return self._send(200, sim.reset())
             if pattern == r"/_sim/creates":
                 return self._send(200, sim.create_stats())
-            if pattern == r"/_sim/webhooks":
-                with sim.lock:
-                    entries = list(sim.webhook_log)
-                return self._send(200, entries)
+            if pattern.startswith("/_sim/"):
+                return self._sim_control(sim, pattern, method)
             raise Problem(404, "Not found.")
 
-        def _send_file(self, output: large.OutputFile):
-            try:
-                size = output.size
-            except FileNotFoundError:  # expired meanwhile
-                raise Problem(404, "Not found.") from None
-            self._start(200, size, output.content_type)
-            if self.command == "HEAD":
-                return
-            try:
-                for chunk in output.chunks():
-                    self.wfile.write(chunk)
-            except OSError:  # the downloader went away, or the file expired mid-send
-                self.close_connection = True
-
     return Handler
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # bursts of concurrent creates must not be refused at accept
 
 
 def serve(host: str, port: int, token: str, webhook_secret: Optional[str] = None,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import CLIENT_A_KEY
+from tests.support.keys import CLIENT_A_KEY
 
 pytestmark = pytest.mark.integration
 

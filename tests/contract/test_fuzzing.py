@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_keys_and_limits import new_key
+from tests.support.keys import new_key
 
 pytestmark = pytest.mark.integration
 

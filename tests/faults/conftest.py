@@ -4,7 +4,7 @@ stage-wide webhooks reach the session receiver at a path of its own."""
 from contextlib import contextmanager
 
 from local.stack import LocalStack, free_port
-from tests.conftest import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
+from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 
 
 @contextmanager

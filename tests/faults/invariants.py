@@ -10,8 +10,9 @@ from typing import Dict, List, Optional, Tuple
 import boto3
 import requests
 
-from tests.conftest import Api, Simulator
-from tests.integration.test_keys_and_limits import new_key
+from tests.support.api import Api
+from tests.support.keys import new_key
+from tests.support.simulator import Simulator
 
 BUCKET = "vsl-media-local-media"
 # The first bytes of each kind of stored original.

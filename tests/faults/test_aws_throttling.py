@@ -4,9 +4,9 @@ local/fault_proxy.py, which refuses a fifth of each service's requests.
 botocore's retries absorb most; SQS redelivery must absorb the rest."""
 import pytest
 
-from local.fault_proxy import FaultPlan, FaultProxy
+from local.fault_proxy import FaultProxy
 from local.stack import free_port
-from tests.conftest import Simulator
+from tests.support.simulator import Simulator
 from tests.faults.conftest import separate_stack
 from tests.faults.invariants import Run, assert_invariants, fresh_api, wait_terminal
 

@@ -4,7 +4,7 @@ VSL_EVENT_DUPLICATES=3). Each job still runs, stores, charges and notifies once.
 import pytest
 
 from local.stack import wait_until
-from tests.conftest import Simulator
+from tests.support.simulator import Simulator
 from tests.faults.conftest import separate_stack
 from tests.faults.invariants import Run, assert_invariants, fresh_api, wait_terminal
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import Simulator
+from tests.support.simulator import Simulator
 from tests.faults.conftest import separate_stack
 from tests.faults.invariants import (BUCKET, Run, assert_invariants, emulator_client,
                                      fresh_api, wait_terminal)

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_keys_and_limits import predictions_with_prompt
+from tests.support.simulator import predictions_with_prompt
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,9 @@ import pytest
 
 from local.stack import LocalStack
 
+# Runs processes or builds artifacts: not a pure test, so not in `make unit`.
+pytestmark = pytest.mark.integration
+
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 CRASHER = [sys.executable, "-c", "raise SystemExit(3)"]
 

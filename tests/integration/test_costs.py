@@ -5,8 +5,9 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_keys_and_limits import new_key, predictions_with_prompt
+from tests.support.api import IMAGE_EXAMPLE, Api
+from tests.support.keys import new_key
+from tests.support.simulator import predictions_with_prompt
 
 pytestmark = pytest.mark.integration
 
@@ -81,23 +82,27 @@ def test_a_batch_of_mixed_items(stack, sim):
 def test_a_batch_crossing_the_hourly_limit(stack, sim):
     client = fresh(stack, "batchlimit", "--limit", "submissions_per_hour=3")
     sim.faults(latency_s=600)
+    started = time.time()
     resp = client.request("POST", "/generate-media/batch",
                           json={"items": [body(f"b{i}") for i in range(5)]})
     results = resp.json()["results"]
     assert [r["httpStatus"] for r in results] == [202, 202, 202, 429, 429]
     assert results[3]["error"]["code"] == "RATE_LIMIT_EXCEEDED"
-    assert 3500 < results[3]["error"]["retryAfter"] <= 3601
+    assert 3600 - (time.time() - started) - 1 <= results[3]["error"]["retryAfter"] <= 3601
     assert resp.headers["X-RateLimit-Remaining"] == "0"
 
 
 def test_fifty_items_against_a_throttling_simulator_all_start(stack, sim):
     client = fresh(stack, "batch50")
     sim.faults(create_errors=[429] * 30, retry_after_s=1, latency_s=0.2)
-    started = time.monotonic()
     resp = client.request("POST", "/generate-media/batch",
                           json={"items": [body(f"fifty {i}") for i in range(50)]}, timeout=60)
-    assert resp.status_code == 200 and time.monotonic() - started < 29
-    jobs = [r["job"]["jobId"] for r in resp.json()["results"]]
+    assert resp.status_code == 200
+    # The answer waited on no call to Replicate (which is what keeps it within API
+    # Gateway's 29 s however Replicate behaves): every item is started from the queue.
+    accepted = [r["job"] for r in resp.json()["results"]]
+    assert all(j["status"] == "pending" and j["replicateId"] is None for j in accepted)
+    jobs = [j["jobId"] for j in accepted]
     assert len(jobs) == 50
     finals = [client.wait_for(j, timeout_s=120)["status"] for j in jobs]
     assert finals == ["completed"] * 50

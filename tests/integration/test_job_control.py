@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
-from tests.integration.test_keys_and_limits import new_key, predictions_with_prompt
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.keys import new_key
+from tests.support.simulator import predictions_with_prompt
 
 pytestmark = pytest.mark.integration
 
@@ -153,14 +153,27 @@ def test_a_reused_key_with_another_body_is_422_and_refused_requests_are_not_kept
                  "INVALID_VALUE")
 
 
+def wait_for_record_in_flight(aws, key: str, timeout_s: float = 30) -> None:
+    """Until the first request with this Idempotency-Key holds its record."""
+    deadline = time.monotonic() + timeout_s
+    while not [i for i in aws("dynamodb").scan(TableName="vsl-media-local-idempotency")["Items"]
+               if i["idempotencyKey"]["S"].endswith(f"#{key}")]:
+        assert time.monotonic() < deadline, "the first request never took its key"
+        time.sleep(0.05)
+
+
 def test_a_retry_in_flight_is_409_and_twenty_racing_submits_make_one_job(stack, sim, aws):
     client = fresh_client(stack, "race")
+    key = f"same-{uuid.uuid4().hex}"
     prompt = f"race {uuid.uuid4().hex}"
     body = dict(IMAGE_EXAMPLE, userId=f"race-{uuid.uuid4().hex[:6]}",
                 parameters={"prompt": prompt})
-    sim.faults(create_hang_s=3, latency_s=600)  # the first request stays in flight
+    sim.faults(create_hang_s=6, latency_s=600)  # the first request stays in flight
     with ThreadPoolExecutor(20) as pool:
-        responses = list(pool.map(lambda _: submit_with_key(client, "same", body), range(20)))
+        first = pool.submit(submit_with_key, client, key, body)
+        wait_for_record_in_flight(aws, key)  # then nineteen arrive while it hangs
+        rest = list(pool.map(lambda _: submit_with_key(client, key, body), range(19)))
+    responses = [first.result()] + rest
     codes = sorted(r.status_code for r in responses)
     assert codes.count(202) >= 1 and set(codes) <= {202, 409}, codes
     assert 409 in codes
@@ -172,4 +185,4 @@ def test_a_retry_in_flight_is_409_and_twenty_racing_submits_make_one_job(stack, 
                                 ExpressionAttributeValues={":u": {"S": body["userId"]}})["Items"]
     assert len(jobs) == 1
     assert predictions_with_prompt(sim, prompt) == 1
-    assert submit_with_key(client, "same", body).headers["Idempotent-Replayed"] == "true"
+    assert submit_with_key(client, key, body).headers["Idempotent-Replayed"] == "true"

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from local.stack import ROOT, free_port
-from tests.conftest import IMAGE_EXAMPLE
+from tests.support.api import IMAGE_EXAMPLE
 from tools import api_keys
 
 pytestmark = pytest.mark.integration

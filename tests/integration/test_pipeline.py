@@ -1,6 +1,5 @@
 """The seed's image example through the whole pipeline, over HTTP."""
 import io
-import time
 import re
 import uuid
 
@@ -8,7 +7,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import IMAGE_EXAMPLE
+from tests.support.api import IMAGE_EXAMPLE
 
 pytestmark = pytest.mark.integration
 
@@ -62,29 +61,6 @@ def test_result_is_stored_in_our_bucket_not_replicates(api, aws, stack):
     assert keys == {f"{job['result']['s3Path']}/original.png",
                     f"{job['result']['s3Path']}/thumbnail.jpg"}
     assert stack.simulator_url not in job["result"]["originalUrl"]
-
-
-def wait_health(api, status: int, timeout_s: float = 30) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        resp = api.request("GET", "/health", key=None)
-        if resp.status_code == status:
-            return resp.json()
-        assert time.monotonic() < deadline, resp.text
-        time.sleep(0.5)
-
-
-def test_health_is_503_while_replicate_is_down_without_exposing_why(api, stack):
-    stack.stop("simulator")
-    try:
-        body = wait_health(api, 503)
-        assert body["code"] == "SERVICE_UNAVAILABLE"
-        assert body["checks"]["replicate"] == "unavailable"
-        assert body["checks"]["dynamodb"] == "ok"
-        assert "Error" not in str(body) and "127.0.0.1" not in str(body)
-    finally:
-        stack.start_simulator()
-    wait_health(api, 200)
 
 
 def test_the_document_and_its_reference_are_served_without_a_key(api):

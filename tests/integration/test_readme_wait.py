@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from local.stack import ROOT
-from tests.conftest import CLIENT_A_KEY
+from tests.support.keys import CLIENT_A_KEY
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from local.stack import ROOT, free_port, wait_until
-from tests.conftest import IMAGE_EXAMPLE, Api
-from tests.integration.test_errors import assert_error
-from tests.integration.test_keys_and_limits import new_key
+from tests.support.api import IMAGE_EXAMPLE, Api, assert_error
+from tests.support.api_server import api_with
+from tests.support.keys import new_key
 
 pytestmark = pytest.mark.integration
 
@@ -124,18 +124,8 @@ def test_secret_rotation_signs_with_both_secrets(client, receiver):
 @pytest.fixture
 def strict_api(stack):
     """The same service with the policy of a deployed stage: public https targets only."""
-    port = free_port()
-    env = dict(stack.env(), VSL_ALLOW_PRIVATE_INPUTS="false")
-    proc = subprocess.Popen([sys.executable, "-m", "local.api_server", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 30,
-                   "strict API", [proc])
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with api_with(stack, "strict API", VSL_ALLOW_PRIVATE_INPUTS="false") as url:
+        yield url
 
 
 @pytest.mark.parametrize("url", ["http://example.com/hook", "https://127.0.0.1/hook",

@@ -19,6 +19,9 @@ import pytest
 from local.replicate_sim import media as sample_media
 from tools.package_terraform import BUILD, LAYER_PYTHON, ZIP_TIME, write_reproducible_zip
 
+# Runs processes or builds artifacts: not a pure test, so not in `make unit`.
+pytestmark = pytest.mark.integration
+
 LAYER_ZIP = BUILD / "media-layer.zip"
 FUNCTION_ZIP = BUILD / "chalice" / "deployment.zip"
 

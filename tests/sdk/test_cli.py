@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from local.stack import free_port
-from tests.conftest import CLIENT_A_KEY
+from tests.support.keys import CLIENT_A_KEY
 
 pytestmark = pytest.mark.integration
 

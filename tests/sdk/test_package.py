@@ -5,7 +5,12 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from local.stack import ROOT
+
+# Runs processes or builds artifacts: not a pure test, so not in `make unit`.
+pytestmark = pytest.mark.integration
 
 SDK = ROOT / "sdk" / "python"
 

@@ -5,48 +5,14 @@ import io
 import uuid
 import wave
 
-import httpx
 import pytest
 from PIL import Image
 
 import vsl
-from tests.conftest import CLIENT_A_KEY
-from tests.integration.test_keys_and_limits import new_key
+from tests.support.keys import CLIENT_A_KEY, new_key
+from tests.support.sdk import Recorder, make_client
 
 pytestmark = pytest.mark.integration
-
-
-class Recorder:
-    """Counts the requests a client sends and records its sleeps (without sleeping:
-    the simulator's faults are consumed per request, not per second)."""
-
-    def __init__(self):
-        self.requests, self.sleeps, self.events = [], [], []
-
-    def on_request(self, request):
-        self.requests.append((request.method, request.url.path))
-
-    def on_response(self, response):
-        self.events.append(("response", response.status_code,
-                            response.headers.get("Retry-After")))
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.events.append(("sleep", seconds))
-
-    def posts(self):
-        return [r for r in self.requests if r[0] == "POST"]
-
-
-def make_client(stack, key=CLIENT_A_KEY, user_id="sdk-user", recorder=None, **kwargs):
-    hooks = ({"request": [recorder.on_request], "response": [recorder.on_response]}
-             if recorder else {})
-    http = httpx.Client(event_hooks=hooks)
-    client = vsl.Client(api_key=key, base_url=stack.api_url, user_id=user_id, http_client=http,
-                        **kwargs)
-    if recorder:
-        client._sleep = recorder.sleep
-    return client
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 import vsl
-from tests.conftest import CLIENT_A_KEY, CLIENT_B_KEY
-from tests.sdk.test_sdk_client import Recorder, make_client
+from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY
+from tests.support.sdk import Recorder, make_client
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,10 @@ from tools import api_keys
 
 @pytest.mark.parametrize("args", [
     ["create", "--expires-in-days", "0"], ["create", "--expires-in-days", "-1"],
-    ["create", "--expires-in-days", "nan"], ["create", "--client", "a/b"],
+    ["create", "--expires-in-days", "nan"], ["create", "--expires-in-days", "inf"],
+    # past the last date there is: a traceback once, from `make api-key`
+    ["--local", "create", "--client", "x", "--expires-in-days", "99999999"],
+    ["create", "--expires-in-days", "36501"], ["create", "--client", "a/b"],
     ["create", "--client", ""], ["create", "--limit", "submissions_per_hour=x"]])
 def test_bad_arguments_exit_2_before_touching_storage(args, capsys):
     with pytest.raises(SystemExit) as exit_:

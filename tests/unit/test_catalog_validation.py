@@ -179,3 +179,33 @@ def test_input_image_on_a_name_resolving_to_a_private_address_is_rejected():
         parse_generate_request(request("stability-video", image="https://rebind.example/x.jpg"),
                                policy)
     assert err.value.code == "INVALID_VALUE"
+
+
+@pytest.mark.parametrize("field,value", [("top_p", 1e-200), ("top_p", 5e-324),
+                                         ("temperature", 1e-320), ("temperature", 1e-10),
+                                         ("top_p", -1e-300)])
+def test_a_number_too_near_zero_to_mean_anything_is_out_of_range(field, value):
+    body = {"userId": "u", "mediaType": "audio", "modelId": "musicgen",
+            "parameters": {"prompt": "p", field: value}}
+    with pytest.raises(ValidationFailed) as err:
+        parse_generate_request(body)
+    assert err.value.code == "OUT_OF_RANGE" and f"parameters.{field}" in err.value.details
+    ok = dict(body, parameters={"prompt": "p", field: 1e-9})
+    assert getattr(parse_generate_request(ok).parameters, field) == 1e-9
+
+
+@pytest.mark.parametrize("url", ["http://a..b/", "https://a..b/hook",
+                                 f"http://{'x' * 70}.example.com/hook",
+                                 f"https://{'x' * 70}.example.com/hook", "http://exa mple.com/",
+                                 f"https://{'a.' * 130}com/"])
+@pytest.mark.parametrize("policy", ["deployed", "local"])
+def test_a_webhook_url_with_an_impossible_host_name_is_refused_at_submit(url, policy,
+                                                                         monkeypatch):
+    from tests.support.settings import settings_with
+    local = settings_with(monkeypatch, {"VSL_ALLOW_PRIVATE_INPUTS": "true"}).webhook_policy
+    body = {"userId": "u", "mediaType": "image", "modelId": "flux-schnell",
+            "parameters": {"prompt": "p"}, "webhookUrl": url}
+    with pytest.raises(ValidationFailed) as err:
+        validation.parse_generate_request(
+            body, LOCAL, webhook_policy=local if policy == "local" else PUBLIC)
+    assert err.value.code == "INVALID_VALUE" and "webhookUrl" in err.value.details

@@ -1,4 +1,6 @@
 """Reuse of identical results, batch submission and usage, on fakes."""
+import json
+
 import pytest
 
 from chalicelib.errors import Forbidden, RateLimited, ValidationFailed
@@ -46,7 +48,7 @@ def test_reuse_window_and_failed_or_cancelled_jobs_are_never_reused():
     world.webhook(failed, world.replicate.set("p1", status="failed"))
     world.run_all()
     cancelled = world.submit()
-    world.control.cancel(CLIENT, cancelled.job_id)
+    world.cancel(cancelled.job_id)
     assert not world.submit(CACHED).cached
     world2 = World()
     world2.complete(world2.submit())
@@ -76,6 +78,38 @@ def test_a_follower_fails_with_its_original():
     world.run_notifications()
     failed = world.job(follower.job_id)
     assert failed.status == JobStatus.FAILED and "did not complete: NSFW" in failed.error
+
+
+def test_a_follower_lives_as_long_as_its_original_past_the_start_deadline():
+    """A follower has no prediction of its own: the start deadline (2 minutes) is not
+    its business. Polled, and swept, while the original runs for 151 s, it waits."""
+    world = World()
+    original = world.submit()
+    follower = world.submit(CACHED)
+    world.webhook(original, world.replicate.set("p1", status="processing"))
+    world.run_all()
+    for _ in range(5):
+        world.clock.advance(30)
+        assert world.status(follower.job_id)["status"] == "pending"
+        world.sweeper.sweep()
+    world.clock.advance(1)
+    world.complete(original)
+    world.run_notifications()
+    done = world.job(follower.job_id)
+    assert done.status == JobStatus.COMPLETED and done.error is None
+
+
+def test_a_follower_whose_originals_end_was_never_announced_ends_when_seen():
+    world = World()
+    original = world.submit()
+    follower = world.submit(CACHED)
+    world.webhook(original, world.replicate.set("p1", status="failed", error="NSFW"))
+    world.run_all()
+    world.notifications.messages.clear()  # the original's event is lost
+    world.notifications.delays.clear()
+    world.clock.advance(31)
+    assert world.status(follower.job_id)["status"] == "failed"
+    assert "did not complete: NSFW" in world.job(follower.job_id).error
 
 
 def test_a_reused_request_still_counts_against_the_limits():
@@ -131,6 +165,77 @@ def test_queued_starts_honour_throttling_then_fail_clearly():
     assert failed.status == JobStatus.FAILED and "kept throttling after 10 attempts" in failed.error
 
 
+MUSIC = {"userId": "user123", "mediaType": "audio", "modelId": "musicgen",
+         "parameters": {"prompt": "drums"}}
+
+
+@pytest.mark.parametrize("parameter,value", [("top_p", 1e-200), ("temperature", 1e-320),
+                                             ("top_p", 5e-324)])
+def test_a_batch_with_an_unstorable_number_creates_only_its_valid_items(parameter, value):
+    """The number is in the model's range, but no record could keep it: it is refused
+    with the other invalid items, before any job is made (it was a 500 after the
+    first item's job had been created and started)."""
+    world = World()
+    bad = dict(MUSIC, parameters={"prompt": "drums", parameter: value})
+    outcome = world.batch.submit(CLIENT, {"items": [IMAGE_BODY, bad]}, "https://api.example")
+    assert type(outcome.items[0]).__name__ == "Accepted"
+    assert isinstance(outcome.items[1], ValidationFailed)
+    assert outcome.items[1].code == "OUT_OF_RANGE" and parameter in outcome.items[1].details
+    assert list(world.jobs.items) == [outcome.items[0].job.job_id]
+
+
+def test_a_failure_after_the_first_job_is_made_ends_in_its_item_not_the_batch():
+    world = World()
+    world.jobs.fail_creates[2] = RuntimeError("the store broke (fake)")
+    outcome = world.batch.submit(CLIENT, {"items": [IMAGE_BODY] * 3}, "https://api.example")
+    kinds = [type(i).__name__ for i in outcome.items]
+    assert kinds == ["Accepted", "RuntimeError", "Accepted"] and len(world.jobs.items) == 2
+
+
+def test_a_failure_before_any_job_is_made_fails_the_batch():
+    world = World()
+    world.jobs.fail_creates[1] = RuntimeError("the store broke (fake)")
+    with pytest.raises(RuntimeError):
+        world.batch.submit(CLIENT, {"items": [IMAGE_BODY] * 2}, "https://api.example")
+    assert world.jobs.items == {}
+
+
+@pytest.fixture
+def batch_route(monkeypatch):
+    """POST /generate-media/batch in process, its services on fakes."""
+    from types import SimpleNamespace
+
+    from chalice.test import Client
+
+    import app
+    world = World()
+    monkeypatch.setattr(app.wiring, "services", lambda: SimpleNamespace(
+        batch=world.batch, idempotency=world.idempotency))
+    monkeypatch.setattr(app.wiring, "api_keys", lambda: SimpleNamespace(
+        authenticate=lambda key: CLIENT))
+    monkeypatch.setattr(app, "_public_base_url", lambda: "https://api.example")
+    with Client(app.app) as client:
+        def post(items, key="batch-1"):
+            return client.http.post("/generate-media/batch", body=json.dumps({"items": items}),
+                                    headers={"Content-Type": "application/json",
+                                             "X-API-Key": "k", "Idempotency-Key": key})
+        yield world, post
+
+
+def test_the_batch_answer_names_every_job_made_and_is_replayed_not_run_again(batch_route):
+    world, post = batch_route
+    world.jobs.fail_creates[2] = RuntimeError("the store broke (fake)")
+    first = post([IMAGE_BODY] * 3)
+    assert first.status_code == 200, first.body
+    results = json.loads(first.body)["results"]
+    assert [r["httpStatus"] for r in results] == [202, 500, 202]
+    assert results[1]["error"]["code"] == "INTERNAL_ERROR"
+    assert {r["job"]["jobId"] for r in results if "job" in r} == set(world.jobs.items)
+    again = post([IMAGE_BODY] * 3)  # the SDKs' retry: the same answer, no new job
+    assert again.status_code == 200 and json.loads(again.body) == json.loads(first.body)
+    assert again.headers["Idempotent-Replayed"] == "true" and len(world.jobs.items) == 2
+
+
 @pytest.mark.parametrize("body,code", [({}, "MISSING_PARAMETER"), ({"items": {}}, "INVALID_TYPE"),
                                        ({"items": []}, "OUT_OF_RANGE"),
                                        ({"items": [IMAGE_BODY] * 51}, "OUT_OF_RANGE"),
@@ -152,7 +257,7 @@ def test_usage_adds_up_the_jobs_by_model_and_day():
     world.run_all()
     world.clock.advance(86400)
     world.submit(CACHED)                                                     # reused: 0
-    world.control.cancel(CLIENT, world.submit(dict(IMAGE_BODY, userId="bob")).job_id)
+    world.cancel(world.submit(dict(IMAGE_BODY, userId="bob")).job_id)
     report = world.usage.report(CLIENT, {"from": "2030-01-01", "to": "2030-01-31"})
     assert report["totals"] == {"jobs": 5, "completed": 3, "failed": 1, "cancelled": 1,
                                 "cached": 1, "cost": 0.009, "predictTime": 3.0}
@@ -168,7 +273,10 @@ def test_usage_adds_up_the_jobs_by_model_and_day():
 
 @pytest.mark.parametrize("params,code", [({"from": "yesterday"}, "INVALID_VALUE"),
                                          ({"from": "2030-02-01", "to": "2030-01-01"}, "OUT_OF_RANGE"),
-                                         ({"colour": "red"}, "UNKNOWN_PARAMETER")])
+                                         ({"colour": "red"}, "UNKNOWN_PARAMETER"),
+                                         # the day after "to" does not exist (a 500 once)
+                                         ({"from": "9999-12-31", "to": "9999-12-31"},
+                                          "OUT_OF_RANGE")])
 def test_bad_usage_parameters_are_400(params, code):
     with pytest.raises(ValidationFailed) as err:
         World().usage.report(CLIENT, params)

@@ -17,3 +17,12 @@ def test_every_error_code_the_api_can_return_is_documented():
     codes |= set(validation._ERROR_CODES.values()) | {"INVALID_TYPE", "INVALID_VALUE"}
     codes |= set(re.findall(r'"([A-Z][A-Z_]{4,})"', inspect.getsource(api_server)))
     assert codes - documented == set()
+
+
+def test_the_configuration_table_is_generated_from_the_settings():
+    from tools import settings_table
+    [document] = settings_table.documents()
+    assert f"{settings_table.START}\n{settings_table.table()}\n{settings_table.END}" in \
+        document.read_text(), "run: python -m tools.settings_table --write"
+    for name, field in settings_table.Settings.model_fields.items():
+        assert field.description, f"setting {name} has no description"

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.errors import (Forbidden, IdempotencyKeyInUse, IdempotencyKeyReused,
                                JobNotCancellable, JobNotFound, ValidationFailed)
+from chalicelib.authorization import scope
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
 from chalicelib.jobs.model import JobEvent, JobStatus
@@ -22,7 +23,7 @@ OTHER_KEY = Caller("acme", "key-acme-2", key_hash="b" * 64)
 def test_cancel_a_running_job_cancels_its_prediction_and_emits_one_event():
     world = World()
     job = world.submit()
-    view = world.control.cancel(CLIENT, job.job_id)
+    view = world.cancel(job.job_id, CLIENT)
     assert view["status"] == "cancelled" and view["error"] == "The job was cancelled by the client."
     assert world.replicate.cancelled == ["p1"]
     assert world.notifier.events == [(job.job_id, JobEvent.CANCELLED)]
@@ -30,14 +31,14 @@ def test_cancel_a_running_job_cancels_its_prediction_and_emits_one_event():
     world.webhook(job)
     world.run_all()
     assert world.notifier.events == [(job.job_id, JobEvent.CANCELLED)]
-    assert world.control.cancel(CLIENT, job.job_id)["status"] == "cancelled"  # repeatable
+    assert world.cancel(job.job_id, CLIENT)["status"] == "cancelled"  # repeatable
 
 
 def test_cancel_a_job_still_waiting_for_its_prediction_cancels_it_on_arrival():
     world = World()
     world.replicate.lose_create_answer = True
     job = world.submit()
-    world.control.cancel(CLIENT, job.job_id)
+    world.cancel(job.job_id, CLIENT)
     assert world.replicate.cancelled == []  # nothing known to cancel yet
     world.webhook(job, world.replicate.set("p1", status="processing"))
     world.run_queue()
@@ -55,7 +56,7 @@ def test_cancel_a_finished_job_is_409_with_its_status(end):
         world.webhook(job, world.replicate.set("p1", status="failed"))
         world.run_all()
     with pytest.raises(JobNotCancellable) as err:
-        world.control.cancel(CLIENT, job.job_id)
+        world.cancel(job.job_id, CLIENT)
     assert err.value.extra == {"status": end}
 
 
@@ -63,7 +64,7 @@ def test_cancel_another_clients_job_is_404():
     world = World()
     job = world.submit()
     with pytest.raises(JobNotFound):
-        world.control.cancel(OTHER_CLIENT, job.job_id)
+        world.cancel(job.job_id, OTHER_CLIENT)
     assert world.job(job.job_id).status == JobStatus.PENDING
 
 
@@ -74,13 +75,13 @@ def test_a_cancel_racing_a_completion_ends_in_one_state_with_one_event(first):
     world.webhook(job, world.replicate.succeed("p1", world.files))
     world.run_queue()  # result recorded and stored; the thumbnail would complete it
     if first == "cancel":
-        world.control.cancel(CLIENT, job.job_id)
+        world.cancel(job.job_id, CLIENT)
         world.run_storage_events()
         assert world.job(job.job_id).status == JobStatus.CANCELLED
     else:
         world.run_storage_events()
         with pytest.raises(JobNotCancellable):
-            world.control.cancel(CLIENT, job.job_id)
+            world.cancel(job.job_id, CLIENT)
         assert world.job(job.job_id).status == JobStatus.COMPLETED
     assert len(world.notifier.events) == 1
 
@@ -129,8 +130,8 @@ def test_listing_is_newest_first_across_pages_of_the_asked_size():
 def test_each_filter_across_pages(params, expected):
     world = World()
     ids = make_jobs(world)
-    world.control.cancel(CALLER, ids[2])
-    world.control.cancel(CALLER, ids[5])
+    world.cancel(ids[2], CALLER)
+    world.cancel(ids[5], CALLER)
     jobs, _ = pages(world, CALLER, limit=2, **params)
     wanted = [j for j in sorted(world.jobs.items.values(), key=lambda j: j.created_at,
                                 reverse=True) if expected(j)]
@@ -172,6 +173,9 @@ def test_a_foreign_tampered_or_refiltered_cursor_is_400():
     ({"limit": "0"}, "OUT_OF_RANGE"), ({"limit": "101"}, "OUT_OF_RANGE"),
     ({"limit": "ten"}, "INVALID_TYPE"), ({"status": "done"}, "INVALID_VALUE"),
     ({"since": "yesterday"}, "INVALID_VALUE"), ({"since": "2030-01-01T00:00:00"}, "INVALID_VALUE"),
+    # past the last or before the first UTC time a date can hold (a 500 once)
+    ({"since": "9999-12-31T23:59:59-14:00"}, "OUT_OF_RANGE"),
+    ({"since": "0001-01-01T00:00:00+14:00"}, "OUT_OF_RANGE"),
     ({"colour": "red"}, "UNKNOWN_PARAMETER")])
 def test_bad_list_parameters_are_400(params, code):
     with pytest.raises(ValidationFailed) as err:
@@ -187,8 +191,9 @@ def submit_with_key(world, key, body=None, caller=CLIENT):
     def execute():
         job = world.submit(body, caller)
         return StoredResponse(202, {"jobId": job.job_id}, {"X-RateLimit-Remaining": "99"})
-    return world.idempotency.run(caller.client_id, key,
-                                 fingerprint("POST", "/generate-media", body), execute)
+    principal = scope(caller)
+    return world.idempotency.run(principal, key,
+                                 fingerprint(principal, "POST", "/generate-media", body), execute)
 
 
 def test_a_retry_replays_the_first_response_without_a_new_job():
@@ -225,7 +230,7 @@ def test_a_retry_while_the_first_is_in_flight_is_409_until_it_is_stale():
         inside.set()
         release.wait(5)
         return StoredResponse(202, {"jobId": "j"}, {})
-    fp = fingerprint("POST", "/generate-media", IMAGE_BODY)
+    fp = fingerprint("acme", "POST", "/generate-media", IMAGE_BODY)
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(world.idempotency.run, "acme", "k1", fp, slow)
         inside.wait(5)
@@ -240,7 +245,7 @@ def test_a_retry_while_the_first_is_in_flight_is_409_until_it_is_stale():
 
 def test_a_request_that_died_in_flight_lets_a_later_retry_run():
     world = World()
-    fp = fingerprint("POST", "/generate-media", IMAGE_BODY)
+    fp = fingerprint("acme", "POST", "/generate-media", IMAGE_BODY)
     from chalicelib.idempotency.record import IdempotencyRecord, RecordStatus
     now = world.clock.now()
     world.idempotency_store.records["acme#k1"] = IdempotencyRecord(

@@ -3,14 +3,15 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from standardwebhooks.webhooks import Webhook
 
 from chalicelib.catalog import nearest_aspect_ratio
-from chalicelib.config import REPLICATE_PUBLIC_URL, settings_from_env
+from chalicelib.config import REPLICATE_PUBLIC_URL
 from chalicelib.jobs.model import Prediction
+from chalicelib.notifications.signing import signed_headers
 from chalicelib.replicate import WebhookRejected, verify_webhook
 from chalicelib.resources import load_spec, resource_names
 from chalicelib.storage import job_prefix, output_name, parse_original_key
+from tests.support.settings import settings_with
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -41,8 +42,7 @@ def test_output_urls_accepts_replicates_shapes():
 
 
 def _signed(body: str, ts: datetime, msg_id="msg_1"):
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(ts.timestamp())),
-            "webhook-signature": Webhook(SECRET).sign(msg_id, ts, body)}
+    return signed_headers(SECRET, body, msg_id, ts)
 
 
 def test_verify_webhook_accepts_a_valid_signature_among_several():
@@ -66,12 +66,12 @@ def test_verify_webhook_rejects_tampering(mangle):
         verify_webhook(SECRET, b.encode(), h)
 
 
-def test_settings_token_without_base_url_means_the_real_service():
-    s = settings_from_env({"REPLICATE_API_TOKEN": "r8_x"})
+def test_settings_token_without_base_url_means_the_real_service(monkeypatch):
+    s = settings_with(monkeypatch, {"REPLICATE_API_TOKEN": "r8_x"})
     assert s.replicate_base_url == REPLICATE_PUBLIC_URL
-    assert settings_from_env({}).replicate_base_url is None
-    sim = settings_from_env({"REPLICATE_API_TOKEN": "t", "REPLICATE_BASE_URL": "http://sim/"})
-    assert sim.replicate_base_url == "http://sim/"
+    assert settings_with(monkeypatch, {}).replicate_base_url is None
+    sim = settings_with(monkeypatch, {"REPLICATE_API_TOKEN": "t", "REPLICATE_BASE_URL": "http://sim/"})
+    assert sim.replicate_base_url == "http://sim"
 
 
 def test_resource_names_come_from_the_shared_spec():

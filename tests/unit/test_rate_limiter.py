@@ -1,5 +1,5 @@
 """The limiter's windows and the headers they produce, driven by a controllable
-clock, on the in-memory counter store (tests/integration/test_counter_store.py
+clock, on the in-memory counter store (tests/integration/test_stores.py
 holds the DynamoDB store to the same contract)."""
 import uuid
 from datetime import datetime, timezone

@@ -3,7 +3,8 @@ import pytest
 from moto import mock_aws
 
 from chalicelib import aws, secrets
-from chalicelib.config import REPLICATE_PUBLIC_URL, settings_from_env
+from chalicelib.config import REPLICATE_PUBLIC_URL
+from tests.support.settings import settings_with
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_the_environment_token_is_used_as_is(fresh):
 
 def test_nothing_configured_is_none(fresh):
     assert secrets.replicate_api_token() is None
-    assert settings_from_env({}).replicate_base_url is None
+    assert settings_with(fresh, {}).replicate_base_url is None
 
 
 @mock_aws
@@ -43,6 +44,6 @@ def test_the_secret_is_read_once_per_process(fresh):
 
 def test_a_secret_arn_alone_means_the_public_replicate_without_reading_it(fresh):
     # No AWS here: reading the secret would fail, so this proves it is not read.
-    settings = settings_from_env({"REPLICATE_API_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:x"})
+    settings = settings_with(fresh, {"REPLICATE_API_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:x"})
     assert settings.replicate_base_url == REPLICATE_PUBLIC_URL
     assert settings.replicate_api_token is None

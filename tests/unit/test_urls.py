@@ -1,7 +1,7 @@
 """The one URL policy: schemes, ports, origins and every resolved address."""
 import pytest
 
-from chalicelib.urls import Origin, UrlPolicy, UrlRejected, is_public_address
+from chalicelib.urls import CheckedUrl, Origin, UrlPolicy, UrlRejected, is_public_address
 
 
 def resolving(*addresses):
@@ -48,7 +48,8 @@ def test_refusals_say_why_without_repeating_the_url(url, why):
 
 
 def test_a_name_is_judged_by_every_address_it_resolves_to():
-    assert PUBLIC.check("https://example.com/x.jpg") == ("https", "example.com", 443)
+    assert PUBLIC.check("https://example.com/x.jpg") == CheckedUrl(
+        "https", "example.com", 443, ("93.184.215.14",), "/x.jpg")
     rebinding = UrlPolicy(resolve=resolving("93.184.215.14", "169.254.169.254"))
     with pytest.raises(UrlRejected):
         rebinding.check("https://example.com/x.jpg")

@@ -1,7 +1,7 @@
 """Client webhooks on fakes: configuration, the spec's payload, signatures,
 retries, 410, giving up, duplicates, and a crash between a job's end and its event."""
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -9,7 +9,7 @@ from standardwebhooks.webhooks import Webhook
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.jobs.model import JobEvent, JobStatus
 from chalicelib.notifications.model import DeliveryState
-from chalicelib.urls import Answer, FetchFailed, UrlPolicy
+from chalicelib.urls import Answer, FetchFailed, UrlRejected
 from tests.fakes import CLIENT, IMAGE_BODY, OTHER_CLIENT, World
 
 STAGE_SECRET = "whsec_" + "c3RhZ2Utc2VjcmV0LXN0YWdlLXNlY3JldC0xMjM0NTY="
@@ -106,7 +106,7 @@ def test_events_go_only_to_endpoints_subscribed_to_them():
     world.webhooks.register(CLIENT, {"url": f"{HOOK}/failures", "events": ["job.failed"]})
     world.webhooks.register(CLIENT, {"url": f"{HOOK}/cancels", "events": ["job.cancelled"]})
     job = world.submit()
-    world.control.cancel(CLIENT, job.job_id)
+    world.cancel(job.job_id, CLIENT)
     finished_job(world, "completed")
     world.run_notifications()
     assert [url for url, _, _ in world.receiver.received] == [f"{HOOK}/cancels"]
@@ -182,16 +182,18 @@ def test_410_disables_the_endpoint():
     assert len(world.receiver.received) == 1  # a disabled endpoint gets nothing more
 
 
-def test_a_target_that_became_private_is_refused_at_delivery():
+def test_a_target_the_sender_refuses_ends_failed_at_once():
+    """The sender applies the URL policy at every delivery (tests/unit/test_urls.py runs
+    the real one against real servers); a refusal is final, never retried."""
     world = World()
     world.webhooks.register(CLIENT, {"url": HOOK})
-    world.webhooks.policy = world.deliverer.policy = UrlPolicy(
-        resolve=lambda host, port: ["10.0.0.5"])  # DNS now points inside
+    world.receiver.answers = [UrlRejected("must not point at a loopback, private or "
+                                          "reserved address")]
     job = finished_job(world)
-    world.run_notifications()
+    world.run_notifications(until_s=10_000)
     (view,) = world.deliverer.deliveries_of(job.job_id)["deliveries"]
-    assert view["state"] == "failed" and "private" in view["lastError"]
-    assert world.receiver.received == []
+    assert view["state"] == "failed" and view["attempts"] == 1 and "private" in view["lastError"]
+    assert world.receiver.received == [] and not world.notifications.messages
 
 
 def test_the_terminal_event_handled_three_times_makes_one_delivery_per_target():
@@ -254,7 +256,6 @@ def test_rotation_signs_with_both_secrets_for_a_day():
 def test_a_message_early_for_its_attempt_comes_back_no_sooner_than_due(remaining_s):
     """Jitter leaves fractions of a second: rounding them down would send the
     message back at once, again and again, before the attempt is due."""
-    from datetime import timedelta
     world = World()
     world.webhooks.register(CLIENT, {"url": HOOK})
     world.receiver.answers = [Answer(500)]
@@ -266,3 +267,131 @@ def test_a_message_early_for_its_attempt_comes_back_no_sooner_than_due(remaining
     world.notifications.delays.clear()
     world.deliverer.attempt(job.job_id, d.webhook_id)
     assert world.notifications.delays == [max(1, int(remaining_s + 0.999999))]
+
+
+def test_a_deleted_endpoint_gets_no_more_retries():
+    world = World()
+    endpoint = world.webhooks.register(CLIENT, {"url": HOOK})
+    world.receiver.answers = [Answer(500)] * 10
+    job = finished_job(world)
+    world.run_notifications()  # the first attempt fails; a retry is scheduled
+    assert len(world.receiver.received) == 1
+    world.webhooks.delete(CLIENT, endpoint["id"])
+    world.run_notifications(until_s=10_000)
+    assert len(world.receiver.received) == 1
+    (view,) = world.deliverer.deliveries_of(job.job_id)["deliveries"]
+    assert view["state"] == "failed" and view["lastError"] == "the endpoint was deleted"
+    assert not world.notifications.messages
+
+
+@pytest.mark.parametrize("error", [ValueError("Invalid URL"), UnicodeError("label too long"),
+                                   OverflowError("cannot convert float infinity to integer")])
+def test_an_unexpected_error_in_an_attempt_counts_as_one_and_the_delivery_ends(error):
+    """Whatever the sender raises, the attempt is recorded and the schedule goes on to
+    its end: never the same crash on every redelivery, forever."""
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    world.receiver.answers = [error] * 10
+    job = finished_job(world)
+    world.run_notifications(until_s=10_000)
+    (view,) = world.deliverer.deliveries_of(job.job_id)["deliveries"]
+    assert view["state"] == "failed" and view["attempts"] == 4
+    assert type(error).__name__ in view["lastError"] and not world.notifications.messages
+
+
+@pytest.mark.parametrize("retry_after", [10 ** 9, 7 * 86400])
+def test_a_retry_after_beyond_the_schedule_waits_only_the_schedules_longest_wait(retry_after):
+    world = World()  # the schedule: 5, 300, 1800 s
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    world.receiver.answers = [Answer(503, retry_after=retry_after)] * 10
+    job = finished_job(world)
+    world.run_notifications()
+    (d,) = world.deliveries.for_job(job.job_id)
+    assert (d.next_attempt_at - world.clock.now()).total_seconds() == 1800
+    world.run_notifications(until_s=10_000)
+    (view,) = world.deliverer.deliveries_of(job.job_id)["deliveries"]
+    assert view["state"] == "failed" and view["attempts"] == 4
+
+
+def test_a_clients_busy_send_slot_holds_its_own_deliveries_in_the_queue_not_others():
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    world.webhooks.register(OTHER_CLIENT, {"url": "https://other.example.com/hook"})
+    # One of the client's attempts is in flight (a slow receiver) and holds its slot.
+    until = world.clock.now() + timedelta(seconds=30)
+    assert world.webhook_config.take_send_slot(CLIENT.client_id, 1, "slow", until,
+                                               world.clock.now()) == 0
+    mine = finished_job(world)
+    world.complete(world.submit(caller=OTHER_CLIENT))
+    world.run_notifications(until_s=1)
+    assert [url for url, _, _ in world.receiver.received] == ["https://other.example.com/hook"]
+    (waiting,) = world.deliveries.for_job(mine.job_id)
+    assert waiting.attempts == 0 and world.notifications.delays == [2]  # back in the queue
+    world.webhook_config.release_send_slot(CLIENT.client_id, 0, "slow", world.clock.now())
+    world.run_notifications(until_s=5)
+    assert [url for url, _, _ in world.receiver.received][-1] == HOOK
+    assert world.deliveries.for_job(mine.job_id)[0].state == DeliveryState.DELIVERED
+
+
+def test_concurrent_rotations_make_one_secret_and_refuse_the_others():
+    """Four rotations read the same secret before any writes (as four concurrent
+    requests do): one rotates, three are refused with 409; every secret handed out
+    verifies, and the one replaced still signs for a day."""
+    import threading
+
+    from chalicelib.errors import RotationInProgress
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    old = world.webhooks.secret(CLIENT)["key"]
+    store, all_read = world.webhook_config, threading.Barrier(4)
+    read = store.secrets
+
+    def secrets_read_together(client_id):
+        held = read(client_id)
+        all_read.wait(5)
+        return held
+    store.secrets = secrets_read_together
+    outcomes = []
+
+    def rotate():
+        try:
+            outcomes.append(world.webhooks.rotate(CLIENT))
+        except RotationInProgress as e:
+            outcomes.append(e)
+    threads = [threading.Thread(target=rotate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    store.secrets = read
+    rotated = [o for o in outcomes if isinstance(o, dict)]
+    assert len(rotated) == 1 and len(outcomes) == 4
+    assert all(o.code == "ROTATION_IN_PROGRESS" for o in outcomes if not isinstance(o, dict))
+    finished_job(world)
+    world.run_notifications()
+    verify(rotated[0]["key"], world.receiver.received[-1])
+    verify(old, world.receiver.received[-1])
+
+
+def test_rotating_again_within_a_day_keeps_every_promise():
+    from chalicelib.errors import RotationInProgress
+    world = World()
+    world.webhooks.register(CLIENT, {"url": HOOK})
+    keys = [world.webhooks.secret(CLIENT)["key"]]
+    for _ in range(3):
+        keys.append(world.webhooks.rotate(CLIENT)["key"])
+        world.clock.advance(3600)
+    with pytest.raises(RotationInProgress):  # three earlier secrets sign already
+        world.webhooks.rotate(CLIENT)
+    finished_job(world)
+    world.run_notifications()
+    for key in keys:  # each secret ever handed out signs until its promised time
+        verify(key, world.receiver.received[-1])
+    world.clock.advance(86400 - 3 * 3600 + 1)  # the first rotation's day is over
+    finished_job(world)
+    world.run_notifications()
+    with pytest.raises(AssertionError):
+        verify(keys[0], world.receiver.received[-1])
+    for key in keys[1:]:
+        verify(key, world.receiver.received[-1])
+    assert world.webhooks.rotate(CLIENT)["key"] not in keys

@@ -1,0 +1,1 @@
+"""What each generation provider besides Replicate knows about our catalog's models."""

@@ -1,0 +1,1 @@
+"""A local stand-in for fal.ai's queue API: see server.py."""

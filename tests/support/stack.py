@@ -1,0 +1,30 @@
+"""The local stack as the integration tests run it: fast sweeps and retries, two
+clients' keys, and a stage-wide webhook to the tests' receiver."""
+from pathlib import Path
+
+import boto3
+
+from local.stack import LocalStack, free_port
+from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
+
+
+def stack_for_tests(log_dir: Path, webhook_receiver_url: str) -> LocalStack:
+    return LocalStack(api_port=free_port(), emulator_port=free_port(), simulator_port=free_port(),
+                      log_dir=log_dir, extra_env={
+                          "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
+                          "VSL_LOCAL_KEYS_FILE": str(log_dir / "api-keys"),
+                          "VSL_RECONCILE_AFTER_S": "2",
+                          "VSL_SWEEP_INTERVAL_S": "3",
+                          "VSL_KEY_CACHE_S": "1",  # revocations show within a second
+                          "VSL_WEBHOOK_URL": f"{webhook_receiver_url}/stage",
+                          "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
+                          # Webhook retries compressed from about a day to seconds.
+                          "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
+
+
+def emulator_clients(stack: LocalStack):
+    """boto3 clients on the stack's emulator, to look at what the service stored."""
+    def make(service: str):
+        return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    return make
