@@ -821,7 +821,7 @@ class CostRun:
                            metrics={})
             for payload, status in ((started, "processing"), (prediction, "completed")):
                 raw = json.dumps(payload)
-                headers = sign_webhook(bench.stack.webhook_secret, raw)
+                headers = signed_headers(bench.stack.webhook_secret, raw)
                 resp = self._run("api:webhook", lambda: bench.client.http.post(
                     f"/webhook/replicate?jobId={job['jobId']}", body=raw, headers=headers))
                 if resp.status_code != 200:
