@@ -735,7 +735,6 @@ class CostRun:
 
     def measure(self, stage: str, kept_months: float, rounds: int
                 ) -> Tuple[List[Row], List[str]]:
-        from chalicelib.catalog import CATALOG
         from local.event_delivery import (QueueConsumer, run_forever, s3_delivery,
                                           scheduled_event, sqs_delivery)
         from local.provision import media_events_queue
