@@ -455,6 +455,8 @@ class DynamoStartSchedule:
 
     def take(self, earliest: float, interval_s: float, latest: float):
         from chalicelib.jobs.pacing import Taken  # off the API's cold start: first start only
+        if earliest > latest:
+            return Taken(None, earliest)
         interval = self._number(interval_s)
         ahead = self._last_next_free is not None and self._last_next_free > earliest
         for _ in range(self.MAX_ROUNDS):

@@ -40,8 +40,9 @@ class Pace:
 
 @dataclass(frozen=True)
 class Taken:
-    """What the schedule answered: a start time, or None when it was full (nothing
-    taken), and its next free time afterwards (when full: as found)."""
+    """What the schedule answered: a start time and the schedule's next free time
+    afterwards; or, when the start would have been after the latest allowed, no
+    start (nothing taken) and the time it would have had."""
     start: Optional[float]
     next_free: float
 
@@ -53,7 +54,7 @@ def take(next_free: Optional[float], earliest: float, interval_s: float,
     ``latest``. Unix seconds."""
     start = earliest if next_free is None else max(next_free, earliest)
     if start > latest:
-        return Taken(None, next_free)
+        return Taken(None, start)
     return Taken(start, start + interval_s)
 
 

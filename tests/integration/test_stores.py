@@ -108,6 +108,8 @@ def test_starters_sharing_a_schedule_get_distinct_times_an_interval_apart(start_
     # Idle since: from the earliest asked, whatever either process last saw.
     assert second.take(5000.0, 0.5, 6000.0) == Taken(5000.0, 5000.5)
     assert first.take(5000.0, 0.5, 6000.0) == Taken(5000.5, 5001.0)
+    # Not before a time beyond the latest: refused, nothing taken.
+    assert first.take(7000.0, 0.5, 6500.0) == Taken(None, 7000.0)
     # Held by a throttle: nothing before the hold, and a hold never moves it back.
     first.hold(6000.0)
     second.hold(5500.0)

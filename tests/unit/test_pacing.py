@@ -38,6 +38,8 @@ def test_a_busy_schedule_gives_each_starter_the_next_time_an_interval_apart():
 def test_a_start_after_the_longest_wait_is_refused_and_takes_nothing():
     assert pacing.take(130.0, 100.0, 2.0, 129.0) == Taken(None, 130.0)
     assert pacing.take(129.0, 100.0, 2.0, 129.0) == Taken(129.0, 131.0)
+    # Asked not to start before a time beyond the latest (a long Retry-After): refused too.
+    assert pacing.take(None, 140.0, 2.0, 129.0) == Taken(None, 140.0)
     # Asked again once the backlog is inside the longest wait (30 s here), it is taken.
     assert pacing.retry_after_s(130.0, 100.0, 29.0) == 1
     assert pacing.retry_after_s(160.0, 100.0, 29.0) == 31
