@@ -11,6 +11,7 @@ from chalicelib import errors, logs, playground, wiring
 from chalicelib.authorization import Access, Grant, scope
 from chalicelib.idempotency.guard import fingerprint
 from chalicelib.idempotency.record import StoredResponse
+from chalicelib.jobs.model import MAX_BATCH_ITEMS
 from chalicelib.openapi import Operation, document, reference_page
 from chalicelib.storage import parse_original_key
 # The domain's models (pydantic), the catalog and the services are imported by the
@@ -246,7 +247,7 @@ def generate_media(grant: Grant):
 
 
 @api("/generate-media/batch",
-     Operation("Submit up to 50 jobs; each item is admitted on its own",
+     Operation(f"Submit up to {MAX_BATCH_ITEMS} jobs; each item is admitted on its own",
                {200: "BatchResponse"}, "BatchBody", idempotent=True,
                rate_limited=True, tags=("jobs",)),
      methods=["POST"], json_body=True)
@@ -254,7 +255,7 @@ def generate_media_batch(grant: Grant):
     from chalicelib.jobs.views import accepted_view
     from chalicelib.validation import parse_json_body
     caller = grant.caller
-    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * 50)
+    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes * MAX_BATCH_ITEMS)
 
     def submit_all() -> StoredResponse:
         outcome = wiring.services().batch.submit(caller, body, _public_base_url())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Union
 
 from chalicelib.errors import DomainError, ValidationFailed
+from chalicelib.jobs.model import MAX_BATCH_ITEMS
 from chalicelib.jobs.submission import Accepted, Submission
 from chalicelib.keys import Caller
 from chalicelib.urls import UrlPolicy
@@ -18,7 +19,6 @@ from chalicelib.validation import GenerateRequest, parse_generate_request
 
 log = logging.getLogger(__name__)
 
-MAX_ITEMS = 50
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Batch:
         if not isinstance(items, list):
             raise ValidationFailed("items: a list of submit bodies is required",
                                    code="MISSING_PARAMETER" if items is None else "INVALID_TYPE")
-        if not 1 <= len(items) <= MAX_ITEMS:
-            raise ValidationFailed(f"items: from 1 to {MAX_ITEMS}; got {len(items)}",
+        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            raise ValidationFailed(f"items: from 1 to {MAX_BATCH_ITEMS}; got {len(items)}",
                                    code="OUT_OF_RANGE")
         requests = [self._parse(caller, item) for item in items]
         outcomes: List[Union[Accepted, Exception]] = []

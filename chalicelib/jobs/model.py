@@ -3,7 +3,7 @@ table of the lifecycle:
 
     pending -> processing -> completed | failed | cancelled   (never backwards)
 """
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional
@@ -40,6 +40,10 @@ TRANSITIONS: Mapping[JobStatus, FrozenSet[JobStatus]] = {
 def sources_of(target: JobStatus) -> FrozenSet[JobStatus]:
     """The statuses from which a job may move to ``target``."""
     return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+# The most submit bodies one POST /generate-media/batch takes.
+MAX_BATCH_ITEMS = 50
 
 
 class JobEvent(str, Enum):

@@ -7,7 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import iso
-from chalicelib.jobs.model import Job, JobStatus
+from chalicelib.jobs.model import MAX_BATCH_ITEMS, Job, JobStatus
 from chalicelib.jobs.pacing import wait_s
 from chalicelib.storage import MediaStorage
 
@@ -149,7 +149,7 @@ class JobListQuery(_View):
 
 class BatchBody(_View):
     # Anything per item: a bad item gets its own error entry and does not sink the batch.
-    items: List[Any] = Field(min_length=1, max_length=50,
+    items: List[Any] = Field(min_length=1, max_length=MAX_BATCH_ITEMS,
                              description="Submit bodies, as for POST /generate-media")
 
 

@@ -7,7 +7,7 @@ job's own webhookUrl) and queues its first attempt. Recording is conditional on
 the delivery's id, so an event handled three times makes one delivery per target.
 """
 import logging
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from chalicelib.jobs.model import Job, JobEvent
 from chalicelib.notifications.endpoints import WebhookEndpoints

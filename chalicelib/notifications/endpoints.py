@@ -2,13 +2,14 @@
 import base64
 import secrets
 import uuid
-from typing import Callable, Dict, List, Literal, Optional
+from typing import Annotated, Callable, Dict, List, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import NotFound, RotationInProgress, ValidationFailed
 from chalicelib.keys import Caller
+from chalicelib.jobs.model import JobEvent
 from chalicelib.notifications.model import (ALL_EVENTS, DEFAULT_EVENTS, ROTATION_OVERLAP_S,
                                             Endpoint, SigningSecrets)
 from chalicelib.notifications.persistence import TooManyEndpoints, WebhookConfigStore
@@ -19,14 +20,13 @@ MAX_ENDPOINTS_PER_CLIENT = 10
 # Secrets replaced within the overlap that may sign at once, besides the current one.
 MAX_RETIRED_SECRETS = 3
 
-EventName = Literal["job.completed", "job.failed", "job.cancelled"]
-
-
 class RegisterWebhook(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     url: str = Field(min_length=1, max_length=2048, description="https URL of a public host")
-    events: List[EventName] = Field(default_factory=lambda: list(DEFAULT_EVENTS), min_length=1,
-                                    description="Which job events to send")
+    # The events by their names (a JSON string is never a JobEvent instance in strict mode).
+    events: List[Annotated[JobEvent, Strict(False)]] = Field(
+        default_factory=lambda: list(DEFAULT_EVENTS), min_length=1,
+        description="Which job events to send")
     description: Optional[str] = Field(None, max_length=200)
 
 
@@ -66,7 +66,8 @@ class WebhookEndpoints:
         request = validate_model(RegisterWebhook, body, prefix="")
         check_target(self.policy, "url", request.url)
         endpoint = Endpoint(caller.client_id, self.new_id(), request.url,
-                            tuple(dict.fromkeys(request.events)), self.clock.now(),
+                            tuple(dict.fromkeys(JobEvent(e).value for e in request.events)),
+                            self.clock.now(),
                             request.description)
         try:
             self.store.add_endpoint(endpoint, MAX_ENDPOINTS_PER_CLIENT)

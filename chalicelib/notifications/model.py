@@ -1,6 +1,6 @@
 """Endpoints, secrets, deliveries, and the payload the spec defines."""
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Dict, List, Optional, Tuple
