@@ -1,36 +1,47 @@
 # VSL Media. `make run` starts the whole service locally; `make test` runs every test.
+# `make run` installs what running needs (requirements-run.txt); the test tools and
+# the docs site (requirements-dev.txt) come with `make install`, which `make test` runs.
 # Python 3.13, as Lambda's python3.13 runtime: the first python3.13 that runs, from the
 # PATH or from pyenv (whose shim on the PATH may not select 3.13).
 PYTHON  ?= $(or $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do "$$p" -c '' 2>/dev/null && { command -v "$$p"; break; }; done),$(error Python 3.13 is needed: install it (pyenv install 3.13, or your system's python3.13) and run make again))
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed-$(shell cat requirements*.txt | sha1sum | cut -c1-12)
+RUN_REQUIREMENTS := requirements.txt requirements-media.txt requirements-run.txt
+RUN_STAMP := $(VENV)/.run-$(shell cat $(RUN_REQUIREMENTS) | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat $(RUN_REQUIREMENTS) requirements-dev.txt | sha1sum | cut -c1-12)
 # checkov pins an old boto3: it gets a virtualenv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
 STAGE   ?= homolog
 
-.PHONY: install browser run test unit package checkov deploy api-key load bench clean
+.PHONY: install install-run browser run test unit docs package checkov deploy api-key load bench clean
 
-$(STAMP):
-	rm -f $(VENV)/.installed-*
+$(RUN_STAMP):
+	rm -f $(VENV)/.run-* $(VENV)/.dev-* $(VENV)/.installed-*
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip<26.3'
+	$(BIN)/python -m pip install --quiet -r requirements-run.txt
+	touch $@
+
+$(DEV_STAMP): $(RUN_STAMP)
+	rm -f $(VENV)/.dev-*
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(STAMP)
+install-run: $(RUN_STAMP)
+
+install: $(DEV_STAMP)
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
 
 # The functions (chalice package, made a Terraform module) and the media layer, in build/.
-package: install
+package: install-run
 	$(BIN)/python -m tools.package_terraform --stage $(STAGE)
 
 # VSL_PROVISION=terraform make run provisions the emulator with Terraform.
-run: install $(if $(filter terraform,$(VSL_PROVISION)),package)
+run: install-run $(if $(filter terraform,$(VSL_PROVISION)),package)
 	@$(BIN)/python -m local.stack
 
 # Debian's Chromium for the browser test (tests/browser); a no-op when it is there.
@@ -44,12 +55,18 @@ test: install package $(CHECKOV) browser
 unit: install
 	$(BIN)/python -m pytest -m "not integration" -q
 
+# The documentation site (docs/, mkdocs.yml) at http://127.0.0.1:$(DOCS_PORT), rebuilt on
+# every change; `make test` builds it with --strict (tests/docs).
+DOCS_PORT ?= 8001
+docs: install
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
 checkov: package $(CHECKOV)
 	$(CHECKOV) -d terraform --compact --quiet --skip-download
 	$(CHECKOV) -d build/chalice --config-file build/chalice/.checkov.yaml --compact --quiet --skip-download
 
 # Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars;
-# README "Deploy to AWS"). The lock file pins the provider with hashes for linux_amd64 only:
+# docs/deploy.md). The lock file pins the provider with hashes for linux_amd64 only:
 # `providers lock` adds this machine's platform (needs the registry) before init.
 TF_PLATFORM = $(shell terraform version -json | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["platform"])')
 deploy: package
@@ -68,7 +85,7 @@ bench: install
 	$(BIN)/python -m tools.bench $(ARGS)
 
 # Manage API keys: make api-key ARGS="--local create --client acme --user user123"
-api-key: install
+api-key: install-run
 	$(BIN)/python -m tools.api_keys $(ARGS)
 
 clean:

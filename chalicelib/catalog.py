@@ -36,10 +36,18 @@ class ModelParameters(BaseModel):
         return 1
 
 
+# flux-schnell takes an aspect ratio and a megapixel count, not a size: what a client
+# asks for is mapped (flux_schnell_input), and the result reports the file's real size.
+FLUX_SIZE_NOTE = ("Wanted {}: flux-schnell draws the nearest of its aspect ratios at 0.25 "
+                  "megapixels (width x height up to 400,000) or 1 megapixel, so the image's "
+                  "size differs: 768x512 asks for 3:2 at 0.25 MP (the local simulator draws "
+                  "624x416); the result reports the real size")
+
+
 class FluxSchnellParameters(ModelParameters):
     prompt: str = Field(min_length=1, max_length=4000, description="A detailed description of the image")
-    width: int = Field(1024, ge=256, le=2048, description="Wanted width; mapped to the nearest supported aspect ratio")
-    height: int = Field(1024, ge=256, le=2048, description="Wanted height; mapped to the nearest supported aspect ratio")
+    width: int = Field(1024, ge=256, le=2048, description=FLUX_SIZE_NOTE.format("width"))
+    height: int = Field(1024, ge=256, le=2048, description=FLUX_SIZE_NOTE.format("height"))
     num_outputs: int = Field(1, ge=1, le=4, description="Number of images")
 
     def outputs_requested(self) -> int:

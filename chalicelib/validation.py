@@ -86,7 +86,8 @@ def parse_generate_request(body: dict, input_policy: UrlPolicy,
     envelope = validate_model(GenerateBody, body, prefix="")
     user_id = envelope.userId or bound_user_id
     if user_id is None:
-        raise ValidationFailed("userId: Field required", code="MISSING_PARAMETER")
+        raise ValidationFailed("userId: Field required (this API key is bound to no user, so "
+                               "the body says whom the job is for)", code="MISSING_PARAMETER")
     model = CATALOG.get(envelope.modelId)
     if model is None:
         raise UnknownModel(f"modelId '{envelope.modelId}' is not one of: "

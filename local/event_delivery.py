@@ -124,15 +124,47 @@ def s3_delivery(handler) -> Callable[[dict], None]:
     return deliver
 
 
+class _StatusWrites(logging.Handler):
+    """Collects, per thread, the status writes the lifecycle logs (chalicelib.jobs.
+    lifecycle: one record per write that took effect), while a sink is open."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = getattr(self.local, "sink", None)
+        if sink is not None and hasattr(record, "status"):
+            sink.append((getattr(record, "jobId", None), record.status))
+
+    @contextmanager
+    def collecting(self):
+        self.local.sink = sink = []
+        try:
+            yield sink
+        finally:
+            self.local.sink = None
+
+
+_status_writes = _StatusWrites()
+_lifecycle_log = logging.getLogger("chalicelib.jobs.lifecycle")
+_lifecycle_log.addHandler(_status_writes)
+
+
 class JobEventReporter:
-    """Wraps a delivery: reads the job's status before and after the handler and
-    prints one concise line, e.g. ``12:00:01  job 296cc432  flux-schnell
-    pending -> processing  (prediction processing)``."""
+    """Wraps a delivery and prints one concise line of what its handler did to the
+    job, e.g. ``12:00:01  job 296cc432  flux-schnell  pending -> processing
+    (prediction processing)``: the status before, then the status the handler itself
+    wrote, if any. Handlers of one job run at once (the processor is still returning
+    when its stored original wakes the thumbnailer), so the status read afterwards
+    may be another handler's doing: each line claims only its own handler's writes."""
 
     def __init__(self, get_job: Callable[[str], object], out=None):
         self.get_job = get_job
         self.out = out or sys.stdout
         self._lock = threading.Lock()
+        if not _lifecycle_log.isEnabledFor(logging.INFO):
+            _lifecycle_log.setLevel(logging.INFO)
 
     def wrap(self, source: str, deliver: Callable[[dict], None]) -> Callable[[dict], None]:
         def deliver_and_report(record: dict) -> None:
@@ -140,14 +172,16 @@ class JobEventReporter:
             if job_id is None:
                 return deliver(record)
             before = self._job(job_id)
-            try:
-                deliver(record)
-            except Exception:
-                receive = record.get("attributes", {}).get("ApproximateReceiveCount", "?")
-                self.line(job_id, before, before, f"{cause}: handler failed on receive "
-                          f"{receive}, will retry (details in the log)")
-                raise
-            self.line(job_id, before, self._job(job_id), cause)
+            with _status_writes.collecting() as writes:
+                try:
+                    deliver(record)
+                except Exception:
+                    receive = record.get("attributes", {}).get("ApproximateReceiveCount", "?")
+                    self.line(job_id, before, None, f"{cause}: handler failed on receive "
+                              f"{receive}, will retry (details in the log)")
+                    raise
+            written = [status for written_job, status in writes if written_job == job_id]
+            self.line(job_id, before, written[-1] if written else None, cause)
         return deliver_and_report
 
     @staticmethod
@@ -164,7 +198,7 @@ class JobEventReporter:
         for s3_record in body.get("Records", []):  # s3:TestEvent has none
             job_id = parse_original_key(unquote_plus(s3_record["s3"]["object"]["key"]))
             if job_id:
-                return job_id, "original stored, thumbnail"
+                return job_id, "original stored"
         return None, ""
 
     def _job(self, job_id: str):
@@ -174,17 +208,16 @@ class JobEventReporter:
             log.exception("could not read job %s for the report", job_id)
             return None
 
-    def line(self, job_id: str, before, after, cause: str) -> None:
-        def status(job):
-            return job.status.value if job is not None else "unknown"
-        job = after or before
-        move = status(before) if status(before) == status(after) else \
-            f"{status(before)} -> {status(after)}"
-        error = f": {job.error[:100]}" if job is not None and job.error and \
-            status(after) in ("failed", "cancelled") else ""
+    def line(self, job_id: str, before, written: Optional[str], cause: str) -> None:
+        """``written``: the last status this handler wrote (None: it wrote none)."""
+        was = before.status.value if before is not None else "unknown"
+        move = f"{was} -> {written}" if written and written != was else (written or was)
+        job = self._job(job_id) if written in ("failed", "cancelled") else before
+        error = f": {job.error[:100]}" if written in ("failed", "cancelled") and \
+            job is not None and job.error else ""
         with self._lock:
             print(f"{time.strftime('%H:%M:%S')}  job {job_id[:8]}  "
-                  f"{getattr(job, 'model_id', '?'):15} {move:24} ({cause}){error}",
+                  f"{getattr(job or before, 'model_id', '?'):15} {move:24} ({cause}){error}",
                   file=self.out, flush=True)
 
 

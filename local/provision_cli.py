@@ -1,21 +1,39 @@
-"""Provision the emulator and create the local API keys (run by local.stack).
+"""Provision the emulator and register the local API keys (run by local.stack).
 
 VSL_PROVISION=terraform provisions the service's resources with Terraform
 (terraform/emulator, functions off: the event delivery loop plays them);
-otherwise with local.provision, from the same resources.json. Keys come from
-VSL_LOCAL_API_KEYS (comma-separated, one client each); otherwise one is
-generated. They are written to .local/api-keys (readable by its owner only);
-`make run` shows them in its banner.
+otherwise with local.provision, from the same resources.json.
+
+Keys: VSL_LOCAL_API_KEYS (comma-separated, each its own client, bound to no
+user) when set, written to the keys file. Otherwise the client LOCAL_CLIENT_ID
+gets two keys: the first line of the keys file, bound to the default user (what
+the examples use), and the second, the client's own unbound key (for what only
+a client may do: its webhook endpoints and signing secret). The file's keys come
+back at every start (the emulator forgot them when it stopped, but a key you
+exported must keep working); a missing one is generated and the file written.
+The file is readable by its owner only; `make run` shows both keys in its banner.
 """
 import os
-from pathlib import Path
+from typing import List
 
 from chalicelib.aws import dynamodb_table
 from chalicelib.keys import ApiKeys
-from chalicelib.store import ApiKeyStore
 from chalicelib.resources import resource_names
+from chalicelib.store import ApiKeyStore
 from local.provision import provision, provision_local_events
-from local.stack import local_dir
+from local.stack import DEFAULT_USER_ID, LOCAL_CLIENT_ID, keys_file, local_dir, write_private
+
+
+def register_keys(keys: ApiKeys, wanted: List[str], kept: List[str]) -> List[str]:
+    """Register the keys the stack runs with; the ones to write to the keys file
+    (none when the file's own keys all came back: it is left as it is)."""
+    if wanted:
+        for key in wanted:
+            keys.create(key=key)
+        return wanted
+    user_key = keys.create(LOCAL_CLIENT_ID, DEFAULT_USER_ID, key=kept[0] if kept else None)[0]
+    client_key = keys.create(LOCAL_CLIENT_ID, key=kept[1] if len(kept) > 1 else None)[0]
+    return [] if len(kept) >= 2 else [user_key, client_key]
 
 
 def main():
@@ -32,20 +50,14 @@ def main():
     provision_local_events(stage)
     keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(stage).api_keys_table)))
     wanted = [k.strip() for k in os.environ.get("VSL_LOCAL_API_KEYS", "").split(",") if k.strip()]
-    issued = [keys.create(key=k)[0] for k in wanted] if wanted else [keys.create()[0]]
-    keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or local_dir() / "api-keys")
-    write_private(keys_file, "\n".join(issued) + "\n")
+    path = keys_file()
+    kept = path.read_text().split() if path.exists() else []
+    written = register_keys(keys, wanted, kept)
+    if written:
+        write_private(path, "\n".join(written) + "\n")
     # The keys themselves stay out of this output (it goes to a log file).
-    print(f"{len(issued)} API key(s) written to {keys_file}", flush=True)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, also when it exists already."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    print(f"{len(written)} API key(s) written to {path}" if written else
+          f"the API keys in {path} registered again", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,14 @@ simulator, the API (chalice local) and the event delivery loop.
 
 The terminal shows a banner (URLs, key, commands to try), then one line per job
 event; every part's own log goes to .local/logs/. The ports in use are recorded
-in .local/ports.json, where `make api-key ARGS="--local ..."` finds them.
+in .local/ports.json, where `make api-key ARGS="--local ..."` finds them, and
+.local/env holds the lines another terminal sources to call the API.
+
+A stack already running from the same folder, or a port taken, stops a second
+one before it touches anything. Each part dies with the stack however the stack
+dies (local.lifeline). The generated key is kept in .local/api-keys and comes
+back with the next start; everything else (jobs, media, other keys) lives in the
+emulator's memory and goes with it.
 """
 import argparse
 import base64
@@ -26,6 +33,13 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMULATOR_TOKEN = "r8_local_simulator_token"
+# The user `make run`'s generated key is bound to: the spec's own example user, so
+# its examples run as printed, and a body without a userId is this user's.
+DEFAULT_USER_ID = "user123"
+# The client both of `make run`'s keys belong to: the user's key above, and the
+# client's own unbound key for what only a client may do (webhook settings).
+LOCAL_CLIENT_ID = "local"
+SAMPLE_IMAGE_PATH = "/samples/input.jpg"
 
 
 def local_dir() -> Path:
@@ -35,6 +49,23 @@ def local_dir() -> Path:
 
 def ports_file() -> Path:
     return local_dir() / "ports.json"
+
+
+def env_file() -> Path:
+    return local_dir() / "env"
+
+
+def keys_file() -> Path:
+    return Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or local_dir() / "api-keys")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, also when it exists already."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def free_port() -> int:
@@ -96,6 +127,16 @@ class LocalStack:
     def simulator_url(self) -> str:
         return f"http://127.0.0.1:{self.simulator_port}"
 
+    @property
+    def sample_image_url(self) -> str:
+        """An input image for image-to-video, served by the simulator."""
+        return self.simulator_url + SAMPLE_IMAGE_PATH
+
+    @staticmethod
+    def _tied(args: List[str]) -> List[str]:
+        """The command run so that it dies with this process (local.lifeline)."""
+        return [sys.executable, "-m", "local.lifeline", str(os.getpid()), *args]
+
     def env(self) -> Dict[str, str]:
         env = dict(os.environ)
         env.update({
@@ -104,7 +145,7 @@ class LocalStack:
             "VSL_STAGE": self.stage, "REPLICATE_BASE_URL": self.simulator_url,
             "REPLICATE_API_TOKEN": SIMULATOR_TOKEN, "VSL_PUBLIC_BASE_URL": self.api_url,
             "VSL_ALLOW_PRIVATE_INPUTS": "true", "PYTHONUNBUFFERED": "1",
-            "VSL_PLAYGROUND_SAMPLE_IMAGE": f"{self.simulator_url}/samples/input.jpg",
+            "VSL_PLAYGROUND_SAMPLE_IMAGE": self.sample_image_url,
             # No function timeout here bounds a dead copy's claim: a short one does.
             "VSL_COPY_LEASE_S": "30",
         })
@@ -121,7 +162,7 @@ class LocalStack:
                ) -> subprocess.Popen:
         log_file = self.log_file(name)
         out = open(log_file, "ab") if log_file else None
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env(),
+        proc = subprocess.Popen(self._tied(args), cwd=ROOT, env=self.env(),
                                 stdout=None if stdout_on_terminal else out,
                                 stderr=out if stdout_on_terminal else (
                                     subprocess.STDOUT if out else None),
@@ -143,7 +184,7 @@ class LocalStack:
         log_file = self.log_file("provision")
         out = open(log_file, "ab") if log_file else None
         try:
-            subprocess.run([sys.executable, "-m", "local.provision_cli"], cwd=ROOT,
+            subprocess.run(self._tied([sys.executable, "-m", "local.provision_cli"]), cwd=ROOT,
                            env=self.env(), check=True, stdout=out,
                            stderr=subprocess.STDOUT if out else None)
         finally:
@@ -241,32 +282,45 @@ class LocalStack:
                 proc.wait()
 
 
-def banner(stack: LocalStack, keys: List[str], keys_file: Path) -> str:
+def _shown(path: Optional[Path]) -> str:
+    if path is None:
+        return "-"
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def banner(stack: LocalStack, keys: List[str], keys_path: Path,
+           bound_user: Optional[str] = DEFAULT_USER_ID) -> str:
     """What `make run` shows once everything answers: where each part is, the
-    key, and what to try next."""
-    def shown(path: Optional[Path]) -> str:
-        if path is None:
-            return "-"
-        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    keys and whom they are bound to, what survives a restart, and what to try next."""
     api, key = stack.api_url, (keys[0] if keys else "(none: see make api-key)")
-    logs = shown(stack.log_dir)
+    if bound_user:
+        binding = f"bound to userId {bound_user}: a body without userId is theirs"
+        client_key = (f"\n  Client key           {keys[1]}\n                       "
+                      f"the client's own key, any userId; only it may manage webhook "
+                      f"endpoints and the signing secret") if len(keys) > 1 else ""
+    else:
+        binding, client_key = "from VSL_LOCAL_API_KEYS, bound to no user: send a userId", ""
     return f"""
 VSL Media is running. Ctrl-C stops everything.
 
   Playground           {api}/   (open it in a browser and paste the key)
-  API                  {api}
+  API                  {api}    (reference: {api}/docs, {api}/openapi.json)
   AWS emulator         {stack.emulator_url}
   Replicate simulator  {stack.simulator_url}
-  Logs                 {logs}/  (api, emulator, simulator, events, provision)
+  Sample input image   {stack.sample_image_url}   (for image-to-video)
+  Logs                 {_shown(stack.log_dir)}/  (api, emulator, simulator, events, provision)
 
   API key              {key}
-                       (all keys: {shown(keys_file)}; more: make api-key ARGS="--local create --client NAME")
+                       {binding}{client_key}
+                       kept in {_shown(keys_path)} for the next start; jobs, media and
+                       other keys live in the emulator's memory and go when it stops
+                       more keys: make api-key ARGS="--local create --client NAME"
 
 Try, in another terminal:
-  export VSL_API_KEY=$(head -1 {shown(keys_file)})
+  source {_shown(env_file())}   # sets VSL_BASE_URL, VSL_API_KEY, VSL_CLIENT_KEY, VSL_SAMPLE_IMAGE
   curl {api}/models -H "X-API-Key: $VSL_API_KEY"
   curl -X POST {api}/generate-media -H "Content-Type: application/json" \\
-    -H "X-API-Key: $VSL_API_KEY" -d '{{"userId": "user123", "mediaType": "image",
+    -H "X-API-Key: $VSL_API_KEY" -d '{{"userId": "{DEFAULT_USER_ID}", "mediaType": "image",
     "modelId": "flux-schnell", "parameters": {{"prompt": "A futuristic cityscape at sunset"}}}}'
   curl {api}/status/JOB_ID -H "X-API-Key: $VSL_API_KEY"
   make api-key ARGS="--local list"
@@ -282,6 +336,61 @@ def write_ports(stack: LocalStack, path: Path) -> None:
         "simulator": stack.simulator_port, "stage": stack.stage, "pid": os.getpid()}) + "\n")
 
 
+def write_env(stack: LocalStack, keys: List[str], path: Path) -> None:
+    """The lines another terminal sources to call this stack (readable by its owner
+    only): the user's key as VSL_API_KEY, the client's own as VSL_CLIENT_KEY."""
+    lines = ["# Written by `make run` (local/stack.py): `source` it in another terminal.",
+             f"export VSL_BASE_URL={stack.api_url}"]
+    lines += [f"export {name}={key}" for name, key in zip(("VSL_API_KEY", "VSL_CLIENT_KEY"), keys)]
+    lines.append(f"export VSL_SAMPLE_IMAGE={stack.sample_image_url}")
+    write_private(path, "\n".join(lines) + "\n")
+
+
+def running_stack(path: Path) -> Optional[dict]:
+    """What ports.json records, if the stack that wrote it still runs."""
+    try:
+        recorded = json.loads(path.read_text())
+        pid = int(recorded["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none recorded, unreadable, or its process is gone
+    try:  # a pid reused by another program since a hard kill is not our stack
+        if b"local.stack" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None
+    except OSError:
+        pass  # no /proc here: the live pid is all we can tell
+    return recorded
+
+
+def port_in_use(port: int) -> bool:
+    """Whether a server listens there. SO_REUSEADDR, as the servers bind: connections
+    of a stopped stack still in TIME_WAIT do not count."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def why_not_start(ports: Dict[str, int], recorded_path: Path) -> Optional[str]:
+    """One line saying why a new stack must not start here, or None. Checked before
+    anything is touched, so a second `make run` leaves the first as it was."""
+    running = running_stack(recorded_path)
+    if running is not None:
+        return (f"VSL Media is already running from this folder (pid {running['pid']}): "
+                f"API http://127.0.0.1:{running['api']}, AWS emulator "
+                f"http://127.0.0.1:{running['emulator']}, Replicate simulator "
+                f"http://127.0.0.1:{running['simulator']}. Nothing was changed; stop it with "
+                f"Ctrl-C in its terminal (or kill {running['pid']}) to start again.")
+    taken = [f"{port} ({name})" for name, port in ports.items() if port_in_use(port)]
+    if taken:
+        return (f"Port {', '.join(taken)} is in use by another program, so nothing was started; "
+                f"free it, or choose other ports: PORT, VSL_EMULATOR_PORT, VSL_SIMULATOR_PORT.")
+    return None
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -294,13 +403,18 @@ def main():
     parser.add_argument("--simulator-port", type=int,
                         default=int(os.environ.get("VSL_SIMULATOR_PORT", 5060)))
     args = parser.parse_args()
+    refusal = why_not_start({"API": args.port, "AWS emulator": args.emulator_port,
+                             "Replicate simulator": args.simulator_port}, ports_file())
+    if refusal:
+        print(refusal, file=sys.stderr)
+        sys.exit(1)
     log_dir = local_dir() / "logs"
     for old in log_dir.glob("*.log"):
         old.unlink()
-    keys_file = Path(os.environ.get("VSL_LOCAL_KEYS_FILE") or local_dir() / "api-keys")
+    keys_path = keys_file()
     stack = LocalStack(args.port, args.emulator_port, args.simulator_port, log_dir=log_dir,
                        job_events_on_terminal=True,
-                       extra_env={"VSL_LOCAL_KEYS_FILE": str(keys_file)})
+                       extra_env={"VSL_LOCAL_KEYS_FILE": str(keys_path)})
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
@@ -315,8 +429,11 @@ def main():
             sys.exit(1)
         write_ports(stack, ports_file())
         wrote_ports = True
-        keys = [k for k in keys_file.read_text().split() if k] if keys_file.exists() else []
-        print(banner(stack, keys, keys_file), flush=True)
+        keys = [k for k in keys_path.read_text().split() if k] if keys_path.exists() else []
+        bound = None if os.environ.get("VSL_LOCAL_API_KEYS", "").strip() else DEFAULT_USER_ID
+        # VSL_LOCAL_API_KEYS's keys are each their own client: none is the first's client key.
+        write_env(stack, keys if bound else keys[:1], env_file())
+        print(banner(stack, keys, keys_path, bound), flush=True)
         # The supervisor restarts a child that dies; only what it cannot mend stops us.
         while stack.failed is None:
             time.sleep(0.5)

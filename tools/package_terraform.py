@@ -125,7 +125,7 @@ def post_process(module_dir: Path, stage: str) -> dict:
     if runtime != f"python{LAYER_PYTHON}":
         raise SystemExit(f"chalice packaged for {runtime} but the layer is built for "
                          f"python{LAYER_PYTHON}: package with Python {LAYER_PYTHON} "
-                         "or move LAYER_PYTHON (README: Deploy to AWS, runtime)")
+                         "or move LAYER_PYTHON (docs/deploy.md, runtime dates)")
     function_names = {}
     for name, fn in functions.items():
         fn["count"] = "${var.enable_functions ? 1 : 0}"

@@ -1,12 +1,15 @@
 """A local receiver for VSL Media's webhooks: prints each event whose signature
 verifies (Standard Webhooks), so a developer can watch their webhooks.
 
-    python -m tools.webhook_receiver --port 9000 --secret whsec_...
+    .venv/bin/python -m tools.webhook_receiver --port 9000 --secret whsec_...
     # then: curl -X POST $API/webhooks -d '{"url": "http://127.0.0.1:9000/hook"}' ...
 
 Without --secret it reads the client's secret from GET /webhooks/secret with
-VSL_API_KEY and VSL_BASE_URL. Answers 200 to verified events and 401 otherwise;
-tests script other answers per path.
+VSL_CLIENT_KEY (the client's own key: a key bound to a user may not read it) or
+else VSL_API_KEY, at VSL_BASE_URL (default http://127.0.0.1:8000); `source
+.local/env` sets them for `make run`'s stack. It needs the project's packages (.venv).
+Answers 200 to verified events and 401 otherwise; tests script other answers per
+path.
 """
 import argparse
 import json
@@ -80,13 +83,36 @@ class WebhookReceiver:
                     (job_id is None or (e["payload"] or {}).get("jobId") == job_id)]
 
 
-def _client_secret() -> str:
-    import requests
-    base = os.environ.get("VSL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    resp = requests.get(f"{base}/webhooks/secret",
-                        headers={"X-API-Key": os.environ.get("VSL_API_KEY", "")}, timeout=10)
-    resp.raise_for_status()
-    return resp.json()["key"]
+class SetupError(Exception):
+    """The receiver cannot start; the message says what to do."""
+
+
+def _client_secret(env=os.environ) -> str:
+    """The client's signing secret from GET /webhooks/secret, or SetupError saying why not."""
+    import urllib.error
+    import urllib.request
+    key = env.get("VSL_CLIENT_KEY") or env.get("VSL_API_KEY")
+    if not key:
+        raise SetupError("no signing secret: pass --secret whsec_..., or export VSL_CLIENT_KEY "
+                         "(the client's key; and VSL_BASE_URL) to read yours from GET "
+                         "/webhooks/secret; `source .local/env` sets them for make run's stack")
+    base = (env.get("VSL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    where = base if env.get("VSL_BASE_URL") else f"{base} (VSL_BASE_URL is not set)"
+    request = urllib.request.Request(f"{base}/webhooks/secret", headers={"X-API-Key": key})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return json.loads(resp.read())["key"]
+    except urllib.error.HTTPError as e:
+        raise SetupError(f"the API at {where} refused to give the secret: HTTP {e.code} "
+                         f"(it takes the client's own key, VSL_CLIENT_KEY: a key bound to "
+                         f"a user is refused)") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise SetupError(f"could not reach the API at {where}: {reason}; is `make run` "
+                         f"running, or is VSL_BASE_URL wrong?") from None
+    except (ValueError, KeyError):
+        raise SetupError(f"{where} did not answer GET /webhooks/secret with a secret: is "
+                         f"VSL_BASE_URL the API's address?") from None
 
 
 def main(argv=None) -> int:
@@ -96,7 +122,18 @@ def main(argv=None) -> int:
     parser.add_argument("--secret", action="append",
                         help="whsec_... (repeatable); default: GET /webhooks/secret")
     args = parser.parse_args(argv)
-    secrets = args.secret or [_client_secret()]
+    try:
+        import standardwebhooks  # noqa: F401  (verifies every event)
+    except ImportError:
+        print("webhook_receiver: the project's packages are missing from this Python; run it "
+              "from the repository with .venv/bin/python -m tools.webhook_receiver (make run "
+              "or make install creates .venv)", file=sys.stderr)
+        return 2
+    try:
+        secrets = args.secret or [_client_secret()]
+    except SetupError as e:
+        print(f"webhook_receiver: {e}", file=sys.stderr)
+        return 2
     receiver = WebhookReceiver(secrets, args.host, args.port,
                                echo=lambda p: print(json.dumps(p), flush=True))
     print(f"listening on {receiver.url}; verified events are printed, one per line",

@@ -15,6 +15,13 @@ from chalicelib.store import JobRepository, StaleTransition
 log = logging.getLogger(__name__)
 
 
+def _changed(job_id: str, to: JobStatus) -> None:
+    """One log record per status write that took effect (``jobId`` and ``status`` as
+    fields): the trail of what each handler did to a job (the local terminal's job
+    event lines are made from it)."""
+    log.info("job %s: now %s", job_id, to.value, extra={"jobId": job_id, "status": to.value})
+
+
 class Lifecycle:
     def __init__(self, jobs: JobRepository, notifier: Notifier, clock: Clock):
         self.jobs = jobs
@@ -31,8 +38,10 @@ class Lifecycle:
         take it. ``only_from`` narrows the table's sources (e.g. a start applies only once)."""
         if to in TERMINAL:
             raise ValueError("a job ends through finish()")
-        return self.jobs.update(job_id, {"status": to, "updated_at": self.clock.now(), **changes},
-                                self._allowed(to, only_from))
+        job = self.jobs.update(job_id, {"status": to, "updated_at": self.clock.now(), **changes},
+                               self._allowed(to, only_from))
+        _changed(job_id, to)
+        return job
 
     def finish(self, job_id: str, to: JobStatus, **changes) -> Optional[Job]:
         """End the job as ``to`` and emit its event; None when it had already ended
@@ -47,6 +56,7 @@ class Lifecycle:
         except StaleTransition:
             log.info("job %s: not ended as %s (already ended)", job_id, to.value)
             return None
+        _changed(job_id, to)
         return self._notify(job)
 
     def fail(self, job_id: str, error: str) -> Optional[Job]:

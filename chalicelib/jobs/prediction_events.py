@@ -13,6 +13,7 @@ prediction of this same model and input: the adoption check refuses anything
 else, and a job that has its prediction accepts no other.
 """
 import logging
+import re
 import tempfile
 from datetime import timedelta
 from typing import Callable, Dict, Optional
@@ -34,6 +35,31 @@ log = logging.getLogger(__name__)
 
 class CopyInProgress(Exception):
     """Another processor holds the job's copy; the event is retried later."""
+
+
+# A model's own error is shown to the client only when it says what went wrong in
+# words: an address (a URL, host or port), a traceback or an exception's repr would
+# tell them about our network or someone's code, so such a message is only logged.
+MODEL_FAILED = ("The model failed at Replicate; its message named addresses or internal "
+                "errors, so it is logged, not shown.")
+_ADDRESSES = re.compile(r"[a-z][a-z0-9+.-]*://|\b\d{1,3}(?:\.\d{1,3}){3}\b|\b(?:host|port)=|"
+                        r"\burl:|\blocalhost\b", re.I)
+_INTERNALS = re.compile(r"Traceback \(most recent call last\)|\bFile \"|\w(?:Error|Exception)\(")
+# "RuntimeError: CUDA out of memory" says "CUDA out of memory".
+_EXCEPTION_NAME = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception):\s*")
+
+
+def public_model_error(raw: Optional[str]) -> str:
+    """What a client sees of a failed prediction's error: its first line, at most 300
+    characters, without an exception's name; MODEL_FAILED when it names addresses
+    or internals."""
+    text = (raw or "").strip()
+    first = _EXCEPTION_NAME.sub("", text.splitlines()[0].strip()) if text else ""
+    if not first:
+        return "The prediction failed."
+    if _ADDRESSES.search(text) or _INTERNALS.search(text):
+        return MODEL_FAILED
+    return first[:300]
 
 
 def prediction_message(job_id: str, prediction: Prediction) -> dict:
@@ -104,8 +130,12 @@ class PredictionEvents:
                                     only_from=(JobStatus.PENDING,), started_at=self.lifecycle.clock.now(),
                                     replicate_id=prediction.id)
             elif status == "failed":
+                error = public_model_error(prediction.error)
+                if error != prediction.error:
+                    log.warning("job %s: prediction %s failed: %r (shown as %r)", job.job_id,
+                                prediction.id, prediction.error, error)
                 self.lifecycle.finish(job.job_id, JobStatus.FAILED, replicate_id=prediction.id,
-                                      error=prediction.error or "The prediction failed.")
+                                      error=error)
             elif status == "canceled":
                 self.lifecycle.finish(job.job_id, JobStatus.CANCELLED, replicate_id=prediction.id,
                                       error="The job was cancelled.")

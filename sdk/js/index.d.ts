@@ -237,7 +237,9 @@ declare namespace VSLClient {
 }
 
 declare class VSLClient {
+  /** Options, or the API key alone (`new VSLClient(key)`), or both (`new VSLClient(key, { baseUrl })`). */
   constructor(options?: VSLClient.ClientOptions);
+  constructor(apiKey: string, options?: Omit<VSLClient.ClientOptions, 'apiKey'>);
   readonly apiKey: string;
   readonly baseUrl: string;
   readonly userId: string | undefined;

@@ -46,6 +46,12 @@ def page(browser, stack):
     context.close()
 
 
+def test_the_page_opens_on_flux_schnell_for_the_users_own_key(page):
+    """The spec's first example and the quickest model; the user is make run's key's."""
+    assert page.input_value("#model") == "flux-schnell"
+    assert page.input_value("#userId") == "user123"
+
+
 def test_an_image_generated_through_the_form_renders(page):
     page.select_option("#model", "flux-schnell")
     page.fill("#userId", "browser-user")
@@ -74,7 +80,7 @@ def test_an_out_of_range_width_shows_the_apis_message(page, api):
 
     page.wait_for_selector("#form-error:not([hidden])")
     shown = page.text_content("#form-error")
-    expected = api.submit({"userId": "playground-user", "mediaType": "image",
+    expected = api.submit({"userId": "user123", "mediaType": "image",
                            "modelId": "flux-schnell",
                            "parameters": {"prompt": "too wide", "width": 99999}}).json()
     assert expected["code"] == "OUT_OF_RANGE"

@@ -1,5 +1,6 @@
-"""The README's "submit and wait" runs as written (its URL pointed at the test
-stack) and ends with the finished job, not whatever the status was after a sleep."""
+"""The docs' "submit and wait" (docs/getting-started.md) runs as written (its URL
+pointed at the test stack) and ends with the finished job, not whatever the status
+was after a sleep."""
 import json
 import os
 import re
@@ -14,9 +15,9 @@ pytestmark = pytest.mark.integration
 
 
 def wait_example() -> str:
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(r"^Or submit and wait in one go.*?```bash\n(.*?)^```", readme, re.S | re.M)
-    assert match, "README.md has no 'submit and wait' example"
+    page = (ROOT / "docs" / "getting-started.md").read_text()
+    match = re.search(r"^Or submit and wait in one go.*?```bash\n(.*?)^```", page, re.S | re.M)
+    assert match, "docs/getting-started.md has no 'submit and wait' example"
     return match.group(1)
 
 

@@ -578,3 +578,35 @@ def test_webhook_verification_accepts_a_genuine_event_and_refuses_tampering():
             vsl.webhooks.verify(bad_body, bad_headers, secret)
     with pytest.raises(vsl.VSLError):
         vsl.webhooks.verify(body, headers, "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
+
+
+# ---- the user a job is for ------------------------------------------------------------
+
+def test_a_key_bound_to_no_user_is_told_where_the_user_id_comes_from(monkeypatch):
+    monkeypatch.delenv("VSL_USER_ID", raising=False)
+    missing = error_body(400, "MISSING_PARAMETER")
+    missing["details"] = "userId: Field required (this API key is bound to no user)"
+    script = Script((400, missing))
+    client = vsl.Client(api_key="k", base_url=BASE,
+                        http_client=httpx.Client(transport=httpx.MockTransport(script)))
+    with pytest.raises(vsl.BadRequestError) as caught:
+        client.generate_image("A fox")
+    assert "userId" not in json.loads(script.requests[0].content)
+    assert "user_id=" in str(caught.value) and "VSL_USER_ID" in str(caught.value)
+
+
+def test_the_hint_is_only_for_a_missing_user():
+    missing_prompt = error_body(400, "MISSING_PARAMETER")
+    missing_prompt["details"] = "parameters.prompt: Field required"
+    client, _ = make_client(Script((400, missing_prompt)))
+    with pytest.raises(vsl.BadRequestError) as caught:
+        client.generate_image(None)
+    assert caught.value.details == "parameters.prompt: Field required"
+
+
+def test_webhooks_come_with_a_plain_import_vsl():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", "import vsl; print(vsl.webhooks.verify.__name__)"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "verify", done.stderr

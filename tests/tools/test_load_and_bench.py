@@ -1,5 +1,6 @@
 """`make load` and `make bench` run end to end, in their short modes, and print
-their tables: the commands the documented figures come from keep working."""
+their tables: the commands the figures in docs/load-and-benchmarks.md and
+docs/capacity.md come from keep working."""
 import subprocess
 import sys
 

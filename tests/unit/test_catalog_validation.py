@@ -181,6 +181,15 @@ def test_input_image_on_a_name_resolving_to_a_private_address_is_rejected():
     assert err.value.code == "INVALID_VALUE"
 
 
+def test_the_flux_size_note_is_what_the_mapping_and_the_simulator_do():
+    from chalicelib.catalog import FLUX_SIZE_NOTE, FluxSchnellParameters, flux_schnell_input
+    from local.replicate_sim.media import flux_size
+    sent = flux_schnell_input(FluxSchnellParameters(prompt="x", width=768, height=512))
+    assert (sent["aspect_ratio"], sent["megapixels"]) == ("3:2", "0.25")
+    assert flux_size(sent["aspect_ratio"], sent["megapixels"]) == (624, 416)
+    assert "768x512 asks for 3:2 at 0.25 MP" in FLUX_SIZE_NOTE and "624x416" in FLUX_SIZE_NOTE
+
+
 @pytest.mark.parametrize("field,value", [("top_p", 1e-200), ("top_p", 5e-324),
                                          ("temperature", 1e-320), ("temperature", 1e-10),
                                          ("top_p", -1e-300)])

@@ -1,4 +1,4 @@
-"""What the README promises matches what the code does."""
+"""What the README and the docs promise matches what the code does."""
 import inspect
 import re
 from pathlib import Path
@@ -6,12 +6,14 @@ from pathlib import Path
 from chalicelib import errors, validation
 from local import api_server
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTATION = "\n".join(
+    p.read_text() for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 
 
 def test_every_error_code_the_api_can_return_is_documented():
     """Codes come from the domain errors, the validation's rule codes and the edge."""
-    documented = set(re.findall(r"`([A-Z_]{5,})`", README))
+    documented = set(re.findall(r"`([A-Z_]{5,})`", DOCUMENTATION))
     codes = {c.code for c in vars(errors).values()
              if inspect.isclass(c) and issubclass(c, errors.DomainError)}
     codes |= set(validation._ERROR_CODES.values()) | {"INVALID_TYPE", "INVALID_VALUE"}

@@ -1,6 +1,7 @@
 """The job lifecycle on in-memory fakes: every state, every event order,
 duplicates, late and lost events, crashes between steps. No server, no network."""
 import itertools
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from chalicelib.errors import (Forbidden, JobNotFound, RateLimited, ReplicateRefused,
                                ServiceUnavailable)
 from chalicelib.jobs.lifecycle import Lifecycle
+from chalicelib.jobs.prediction_events import MODEL_FAILED
 from chalicelib.jobs.model import (ACTIVE, TERMINAL, TRANSITIONS, JobEvent, JobStatus,
                                    Prediction, sources_of)
 from chalicelib.keys import Caller
@@ -154,6 +156,26 @@ def test_failure_keeps_replicates_message_and_cancellation_says_so():
     view = world.status(cancelled.job_id)
     assert view["status"] == "cancelled" and view["error"] == "The job was cancelled."
     assert sorted(e for _, e in world.notifier.events) == [JobEvent.CANCELLED, JobEvent.FAILED]
+
+
+@pytest.mark.parametrize("raw, shown", [
+    # What reached a client once, when an example's input image pointed at a closed port.
+    ("ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=5060): Max retries exceeded "
+     "with url: /samples/input.jpg (Caused by NewConnectionError('<urllib3.connection."
+     "HTTPConnection object at 0x7f2c>: Failed to establish a new connection'))", MODEL_FAILED),
+    ("could not download https://example.com/input.jpg", MODEL_FAILED),
+    ("Traceback (most recent call last):\n  File \"predict.py\", line 3", MODEL_FAILED),
+    ("RuntimeError: CUDA out of memory\nmore lines", "CUDA out of memory"),
+    ("", "The prediction failed."),
+])
+def test_a_models_error_reaches_the_client_without_addresses_or_exception_text(raw, shown):
+    world = World()
+    job = world.submit()
+    world.webhook(job, world.replicate.set("p1", status="failed", error=raw))
+    world.run_queue()
+    error = world.status(job.job_id)["error"]
+    assert error == shown
+    assert not re.search(r"://|127\.0\.0\.1|5060|Error\b", error)
 
 
 def test_duplicate_success_events_complete_the_job_once_and_copy_once():

@@ -4,15 +4,17 @@ is one readable line."""
 import io
 import json
 import os
+import re
 import subprocess
 import sys
-from dataclasses import dataclass
-from typing import Optional
+import threading
 
 import pytest
 
+from chalicelib.jobs.model import ACTIVE, JobStatus
 from local.event_delivery import JobEventReporter
 from local.stack import LocalStack, banner, write_ports
+from tests.fakes import World
 from tools import api_keys
 
 
@@ -61,59 +63,76 @@ def test_the_banner_names_every_url_the_key_and_what_to_try(tmp_path):
         assert expected in text, expected
 
 
-@dataclass
-class FakeStatus:
-    value: str
+def report(world: World, source: str, record: dict, deliver) -> str:
+    out = io.StringIO()
+    JobEventReporter(world.job, out).wrap(source, deliver)(record)
+    return out.getvalue()
 
 
-@dataclass
-class FakeJob:
-    status: FakeStatus
-    model_id: str = "flux-schnell"
-    error: Optional[str] = None
+def prediction_record(job_id: str, status: str) -> dict:
+    return {"body": json.dumps({"kind": "prediction", "jobId": job_id,
+                                "prediction": {"status": status}})}
 
 
 def test_a_handled_message_prints_one_line_with_the_job_and_its_status_change():
-    states = iter([FakeJob(FakeStatus("pending")), FakeJob(FakeStatus("processing"))])
-    out = io.StringIO()
-    reporter = JobEventReporter(lambda job_id: next(states), out)
-    delivered = []
-    deliver = reporter.wrap("jobs", delivered.append)
-    record = {"body": json.dumps({"kind": "prediction", "jobId": "296cc432-bb1e",
-                                  "prediction": {"status": "processing"}})}
-    deliver(record)
-    assert delivered == [record]
-    [line] = out.getvalue().splitlines()
-    assert "job 296cc432" in line and "pending -> processing" in line
+    world = World()
+    job = world.submit()
+    shown = report(world, "jobs", prediction_record(job.job_id, "processing"),
+                   lambda r: world.lifecycle.move(job.job_id, JobStatus.PROCESSING))
+    [line] = shown.splitlines()
+    assert f"job {job.job_id[:8]}" in line and "pending -> processing" in line
     assert "flux-schnell" in line and "(prediction processing)" in line
 
 
+def test_a_line_claims_only_what_its_own_handler_wrote():
+    """The processor is still returning when its stored original wakes the
+    thumbnailer, which completes the job: the processor's line must not say
+    `-> completed` too (it did, once for each handler)."""
+    world = World()
+    job = world.submit()
+    world.lifecycle.move(job.job_id, JobStatus.PROCESSING)
+
+    def processor(record):
+        world.lifecycle.move(job.job_id, JobStatus.PROCESSING, only_from=ACTIVE)  # the result
+        thumbnailer = threading.Thread(
+            target=lambda: world.lifecycle.finish(job.job_id, JobStatus.COMPLETED))
+        thumbnailer.start()
+        thumbnailer.join()
+    shown = report(world, "jobs", prediction_record(job.job_id, "succeeded"), processor)
+    assert world.job(job.job_id).status == JobStatus.COMPLETED
+    [line] = shown.splitlines()
+    assert "completed" not in line and re.search(r" processing +\(prediction succeeded\)$", line)
+
+    world2 = World()
+    job2 = world2.submit()
+    world2.lifecycle.move(job2.job_id, JobStatus.PROCESSING)
+    key = f"images/acme/user123/2026/11/25/{job2.job_id}/original.png"
+    shown = report(world2, "media-events",
+                   {"body": json.dumps({"Records": [{"s3": {"object": {"key": key}}}]})},
+                   lambda r: world2.lifecycle.finish(job2.job_id, JobStatus.COMPLETED))
+    assert "processing -> completed  (original stored)" in shown
+
+
 def test_a_failed_job_shows_its_error_and_a_failed_handler_says_it_will_retry():
-    out = io.StringIO()
-    failed = FakeJob(FakeStatus("failed"), error="The output expired at Replicate.")
-    states = iter([FakeJob(FakeStatus("processing")), failed])
-    JobEventReporter(lambda job_id: next(states), out).wrap("jobs", lambda r: None)(
-        {"body": json.dumps({"jobId": "job-1", "prediction": {"status": "succeeded"}})})
-    assert "processing -> failed" in out.getvalue()
-    assert "The output expired at Replicate." in out.getvalue()
+    world = World()
+    job = world.submit()
+    world.lifecycle.move(job.job_id, JobStatus.PROCESSING)
+    shown = report(world, "jobs", prediction_record(job.job_id, "succeeded"),
+                   lambda r: world.lifecycle.fail(job.job_id, "The output expired at Replicate."))
+    assert "processing -> failed" in shown and "The output expired at Replicate." in shown
 
     def broken(record):
         raise RuntimeError("boom")
     out = io.StringIO()
-    reporter = JobEventReporter(lambda job_id: FakeJob(FakeStatus("processing")), out)
+    reporter = JobEventReporter(world.job, out)
     with pytest.raises(RuntimeError):
-        reporter.wrap("jobs", broken)({"body": json.dumps({"jobId": "job-2"}),
+        reporter.wrap("jobs", broken)({"body": json.dumps({"jobId": job.job_id}),
                                        "attributes": {"ApproximateReceiveCount": "2"}})
     assert "handler failed on receive 2, will retry" in out.getvalue()
 
 
-def test_s3_events_report_the_job_of_the_stored_original_and_test_events_nothing():
+def test_s3_test_events_report_nothing():
     out = io.StringIO()
-    reporter = JobEventReporter(lambda job_id: FakeJob(FakeStatus("completed")), out)
-    key = "images/acme/user123/2026/11/25/job-3/original.png"
-    reporter.wrap("media-events", lambda r: None)(
-        {"body": json.dumps({"Records": [{"s3": {"object": {"key": key}}}]})})
-    reporter.wrap("media-events", lambda r: None)(
+    JobEventReporter(lambda job_id: None, out).wrap("media-events", lambda r: None)(
         {"body": json.dumps({"Event": "s3:TestEvent"})})
-    [line] = out.getvalue().splitlines()
-    assert "job job-3" in line and "(original stored, thumbnail)" in line
+    assert out.getvalue() == ""

@@ -4,7 +4,7 @@ const errors = require('./errors');
 const retry = require('./retry');
 
 const {
-  VSLError, RateLimitError, APIConnectionError, APITimeoutError,
+  VSLError, BadRequestError, RateLimitError, APIConnectionError, APITimeoutError,
   JobFailedError, JobCancelledError, WaitTimeoutError, errorFromResponse,
 } = errors;
 
@@ -60,24 +60,72 @@ function headersObject(headers) {
   return out;
 }
 
+const OPTION_NAMES = ['apiKey', 'baseUrl', 'userId', 'maxRetries', 'timeout', 'idempotentRetries',
+  'fetch', 'sleep'];
+
+function describe(value) {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+function isOptions(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The constructor's arguments as one options object: `(options)`, `(apiKey)` or
+ * `(apiKey, options)`. Anything that would be ignored (a second options object, an
+ * unknown option, a key given twice) is a TypeError instead.
+ */
+function constructorOptions(args) {
+  if (args.length > 2) throw new TypeError(`new VSLClient() takes at most 2 arguments, got ${args.length}`);
+  const [first, second] = args;
+  if (typeof first === 'string') {
+    if (second !== undefined && !isOptions(second)) {
+      throw new TypeError(`new VSLClient(apiKey, options): options must be an object, not ${describe(second)}`);
+    }
+    if (second && second.apiKey !== undefined) {
+      throw new TypeError('new VSLClient(apiKey, options): the API key is given twice (the string and options.apiKey)');
+    }
+    return checkedOptions({ ...second, apiKey: first });
+  }
+  if (first === undefined && second === undefined) return {};
+  if (!isOptions(first)) {
+    throw new TypeError('new VSLClient() takes an options object ({ apiKey, baseUrl, userId, ... }) '
+      + `or an API key string, not ${describe(first)}`);
+  }
+  if (second !== undefined) {
+    throw new TypeError('new VSLClient(options) takes one options object; put every setting in it');
+  }
+  return checkedOptions(first);
+}
+
+function checkedOptions(options) {
+  const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.includes(name));
+  if (unknown.length) {
+    throw new TypeError(`new VSLClient(): unknown option ${unknown.join(', ')}; the options are ${OPTION_NAMES.join(', ')}`);
+  }
+  return options;
+}
+
 /**
  * Client for the VSL Media API. Zero dependencies: Node 18+ global fetch.
  *
- *   const client = new VSLClient({ apiKey, baseUrl, userId });
+ *   const client = new VSLClient({ apiKey, baseUrl, userId });   // or new VSLClient(apiKey, { baseUrl })
  *   const job = await client.generateImage({ prompt: 'A beautiful sunset' });
  *   const result = await client.waitForCompletion(job.jobId);
  */
 class VSLClient {
-  constructor({
-    apiKey = env('VSL_API_KEY'),
-    baseUrl = env('VSL_BASE_URL'),
-    userId = env('VSL_USER_ID'),
-    maxRetries = DEFAULT_MAX_RETRIES,
-    timeout = DEFAULT_TIMEOUT_MS,
-    idempotentRetries = true,
-    fetch: fetchImpl = globalThis.fetch,
-    sleep = defaultSleep,
-  } = {}) {
+  constructor(...args) {
+    const {
+      apiKey = env('VSL_API_KEY'),
+      baseUrl = env('VSL_BASE_URL'),
+      userId = env('VSL_USER_ID'),
+      maxRetries = DEFAULT_MAX_RETRIES,
+      timeout = DEFAULT_TIMEOUT_MS,
+      idempotentRetries = true,
+      fetch: fetchImpl = globalThis.fetch,
+      sleep = defaultSleep,
+    } = constructorOptions(args);
     if (!apiKey) {
       throw new VSLError('No API key: pass { apiKey } or set VSL_API_KEY.', { code: 'CONFIGURATION' });
     }
@@ -276,11 +324,22 @@ class VSLClient {
     return jobId;
   }
 
-  _submit({ mediaType, modelId, userId, parameters }, options = {}) {
+  async _submit({ mediaType, modelId, userId, parameters }, options = {}) {
     const body = { mediaType, modelId, parameters };
     const user = userId || this.userId;
     if (user) body.userId = user;
-    return this._api('POST', '/generate-media', body, options);
+    try {
+      return await this._api('POST', '/generate-media', body, options);
+    } catch (error) {
+      // A key bound to no user needs a userId on every job: say where this client takes one.
+      if (!user && error instanceof BadRequestError && error.code === 'MISSING_PARAMETER'
+          && String(error.details || '').startsWith('userId')) {
+        const hint = '. Pass { userId } (to the client or to this call) or set VSL_USER_ID.';
+        error.details += hint;
+        error.message += hint;
+      }
+      throw error;
+    }
   }
 
   async _catalog(options) {

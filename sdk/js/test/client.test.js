@@ -321,3 +321,40 @@ test("a failed download's error does not repeat the presigned URL's signature", 
   assert.match(error.message, /GET http:\/\/s3\.test\/bucket\/original\.png failed/);
   assert.doesNotMatch(error.message, /Signature/);
 });
+
+test('the API key may be passed alone, as a string; nothing passed is ever ignored', () => {
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, { VSL_API_KEY: 'env_key', VSL_BASE_URL: 'http://env.test' });
+    // A string was silently dropped for the environment's key, which then got a 401.
+    assert.equal(new VSLClient('valid-key').apiKey, 'valid-key');
+    const both = new VSLClient('valid-key', { baseUrl: 'http://x.test', userId: 'u' });
+    assert.deepEqual([both.apiKey, both.baseUrl, both.userId], ['valid-key', 'http://x.test', 'u']);
+    assert.throws(() => new VSLClient(''), { code: 'CONFIGURATION', message: /API key/ });
+    assert.throws(() => new VSLClient('k', { apiKey: 'other' }), { name: 'TypeError', message: /twice/ });
+    assert.throws(() => new VSLClient(42), { name: 'TypeError', message: /options object .* or an API key string, not a number/ });
+    assert.throws(() => new VSLClient(['k']), { name: 'TypeError', message: /not an array/ });
+    assert.throws(() => new VSLClient({ apiKey: 'k' }, { baseUrl: 'http://x' }), { name: 'TypeError', message: /one options object/ });
+    assert.throws(() => new VSLClient({ apikey: 'k' }), { name: 'TypeError', message: /unknown option apikey/ });
+    assert.throws(() => new VSLClient('k', 'http://x'), { name: 'TypeError', message: /must be an object/ });
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+});
+
+test('a key bound to no user is told where the userId comes from', async () => {
+  const missing = apiError(400, 'MISSING_PARAMETER', {}, { details: 'userId: Field required (this API key is bound to no user)' });
+  const { client, calls } = fakeClient([missing], { userId: undefined });
+  client.userId = undefined;
+  const error = await client.generateImage({ prompt: 'A fox' }).catch((e) => e);
+  assert.ok(error instanceof VSLClient.BadRequestError, String(error));
+  assert.ok(!('userId' in JSON.parse(calls[0].body)));
+  assert.match(error.message, /userId.*VSL_USER_ID/);
+  assert.match(error.details, /Pass \{ userId \}.*VSL_USER_ID/);
+
+  const prompt = apiError(400, 'MISSING_PARAMETER', {}, { details: 'parameters.prompt: Field required' });
+  const other = fakeClient([prompt]);
+  const plain = await other.client.generateImage({}).catch((e) => e);
+  assert.equal(plain.details, 'parameters.prompt: Field required');
+});

@@ -250,14 +250,17 @@ integration('503: Replicate throttling is an InternalServerError with its Retry-
 
 integration('Retry-After is honoured while the simulator throttles: 3 attempts, one job', async () => {
   await faults({ create_errors: [429, 429], retry_after_s: 1 });
-  const before = (await simulator('GET', '/v1/predictions')).results.length;
+  // Newest first, 100 a page: count what came in ahead of the newest one before (a count of
+  // the first page stops at 100 once the session's other tests have made that many).
+  const newest = ((await simulator('GET', '/v1/predictions')).results[0] || {}).id;
   const { client, attempts, delays } = observedClient();
   const job = await client.generateImage({ prompt: 'after the throttle', width: 512, height: 512 });
   assert.deepEqual(attempts, ['POST /generate-media', 'POST /generate-media', 'POST /generate-media']);
   // The server's Retry-After (1 s), not the backoff (at most 0.5 s, then 1 s with jitter).
   assert.deepEqual(delays, [1000, 1000]);
   assert.deepEqual((await simulator('GET', '/_sim/faults')).create_errors, []);
-  assert.equal((await simulator('GET', '/v1/predictions')).results.length, before + 1);
+  const after = (await simulator('GET', '/v1/predictions')).results.map((p) => p.id);
+  assert.equal(newest === undefined ? after.length : after.indexOf(newest), 1);
   assert.equal((await client.getStatus(job.jobId)).jobId, job.jobId);
 });
 

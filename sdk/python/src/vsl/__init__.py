@@ -17,6 +17,7 @@ from ._errors import (APIConnectionError, APIError, APITimeoutError, Authenticat
                       JobFailed, NotFoundError, PermissionDeniedError, RateLimitError,
                       UnprocessableEntityError, VSLError, WaitTimeoutError)
 from ._types import Job, JobStatus, Model, Result
+from . import webhooks  # vsl.webhooks.verify(...) after a plain `import vsl`
 
 __all__ = [
     "Client", "AsyncClient", "DEFAULT_BASE_URL", "__version__",
@@ -24,5 +25,5 @@ __all__ = [
     "VSLError", "APIError", "BadRequestError", "AuthenticationError", "PermissionDeniedError",
     "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
     "InternalServerError", "APIConnectionError", "APITimeoutError",
-    "JobError", "JobFailed", "JobCancelled", "WaitTimeoutError",
+    "JobError", "JobFailed", "JobCancelled", "WaitTimeoutError", "webhooks",
 ]

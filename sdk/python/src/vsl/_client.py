@@ -114,6 +114,16 @@ class _BaseClient:
             str(message), status=response.status_code, code=body.get("code"),
             details=body.get("details"), retry_after=retry_after, body=body, response=response)
 
+    @staticmethod
+    def _user_hint(error: BadRequestError, body: Mapping[str, Any]) -> BadRequestError:
+        """A key bound to no user needs a userId on every job: say where this client
+        takes one from, when it sent none."""
+        if error.code == "MISSING_PARAMETER" and "userId" not in body and \
+                (error.details or "").startswith("userId"):
+            error.details = (f"{error.details}. Pass user_id=... (the vsl command: --user) "
+                             "or set VSL_USER_ID.")
+        return error
+
     # ---- bodies --------------------------------------------------------------------
 
     def _submit_body(self, model_id: str, media_type: str, parameters: Dict[str, Any],
@@ -323,7 +333,10 @@ class Client(_BaseClient):
         if media_type is None:
             media_type = self._media_type_of(model_id, self.models())
         body = self._submit_body(model_id, media_type, parameters, user_id)
-        return self._job(self._request("POST", "/generate-media", body))
+        try:
+            return self._job(self._request("POST", "/generate-media", body))
+        except BadRequestError as error:
+            raise self._user_hint(error, body) from None
 
     def generate_image(self, prompt: str, model_id: str = "flux-schnell", *,
                        user_id: Optional[str] = None, **parameters: Any) -> Job:
@@ -532,7 +545,10 @@ class AsyncClient(_BaseClient):
         if media_type is None:
             media_type = self._media_type_of(model_id, await self.models())
         body = self._submit_body(model_id, media_type, parameters, user_id)
-        return self._job(await self._request("POST", "/generate-media", body))
+        try:
+            return self._job(await self._request("POST", "/generate-media", body))
+        except BadRequestError as error:
+            raise self._user_hint(error, body) from None
 
     async def generate_image(self, prompt: str, model_id: str = "flux-schnell", *,
                              user_id: Optional[str] = None, **parameters: Any) -> Job:

@@ -1,6 +1,6 @@
 """Verify VSL Media's webhooks (Standard Webhooks signatures).
 
-    import vsl.webhooks
+    import vsl
     event = vsl.webhooks.verify(request_body, request_headers, secret)  # secret: "whsec_..."
 
 ``verify`` checks the signature over the raw body with the client's secret (from

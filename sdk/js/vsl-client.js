@@ -1,0 +1,850 @@
+/*
+ * vsl-client.js 0.1.0: the VSL Media API's JavaScript client in one file, with no
+ * dependencies (Node 18+). Copy it next to your code:
+ *
+ *   const VSLClient = require('./vsl-client');
+ *   const client = new VSLClient({ apiKey: process.env.VSL_API_KEY, baseUrl: '...' });
+ *
+ * GENERATED from sdk/js (index.js and lib/) by sdk/js/scripts/build-single-file.js: edit
+ * those and run it again, never this file. The npm package (sdk/js) is the same client.
+ */
+'use strict';
+
+module.exports = (function () {
+const sources = {
+  "./index": function (module, exports, require) {
+'use strict';
+
+// const VSLClient = require('./sdk/js'); the error classes are properties of the class too.
+const VSLClient = require('./lib/client');
+const errors = require('./lib/errors');
+const { verifyWebhook, WebhookVerificationError } = require('./lib/webhooks');
+
+for (const name of [
+  'VSLError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
+  'ConflictError', 'UnprocessableEntityError', 'RateLimitError', 'InternalServerError',
+  'APIConnectionError', 'APITimeoutError', 'JobFailedError', 'JobCancelledError', 'WaitTimeoutError',
+]) {
+  VSLClient[name] = errors[name];
+}
+VSLClient.WebhookVerificationError = WebhookVerificationError;
+VSLClient.verifyWebhook = verifyWebhook;
+VSLClient.VSLClient = VSLClient;
+VSLClient.default = VSLClient;
+
+module.exports = VSLClient;
+  },
+  "./lib/client": function (module, exports, require) {
+'use strict';
+
+const errors = require('./errors');
+const retry = require('./retry');
+
+const {
+  VSLError, BadRequestError, RateLimitError, APIConnectionError, APITimeoutError,
+  JobFailedError, JobCancelledError, WaitTimeoutError, errorFromResponse,
+} = errors;
+
+const { version: VERSION } = require('../package.json');
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_ESTIMATED_TIME_S = 10;
+const MIN_POLL_MS = 500;
+const MAX_FIRST_POLL_MS = 5_000;
+const MAX_POLL_MS = 10_000;
+
+function env(name) {
+  return typeof process !== 'undefined' && process.env ? process.env[name] || undefined : undefined;
+}
+
+function randomId() {
+  if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') {
+    return globalThis.crypto.randomUUID();
+  }
+  return require('node:crypto').randomUUID();
+}
+
+function defaultSleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      if (signal) signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function nonNegativeNumber(value, fallback, name) {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`${name} must be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function headersObject(headers) {
+  const out = {};
+  if (headers && typeof headers.forEach === 'function') headers.forEach((v, k) => { out[k] = v; });
+  return out;
+}
+
+const OPTION_NAMES = ['apiKey', 'baseUrl', 'userId', 'maxRetries', 'timeout', 'idempotentRetries',
+  'fetch', 'sleep'];
+
+function describe(value) {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+function isOptions(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The constructor's arguments as one options object: `(options)`, `(apiKey)` or
+ * `(apiKey, options)`. Anything that would be ignored (a second options object, an
+ * unknown option, a key given twice) is a TypeError instead.
+ */
+function constructorOptions(args) {
+  if (args.length > 2) throw new TypeError(`new VSLClient() takes at most 2 arguments, got ${args.length}`);
+  const [first, second] = args;
+  if (typeof first === 'string') {
+    if (second !== undefined && !isOptions(second)) {
+      throw new TypeError(`new VSLClient(apiKey, options): options must be an object, not ${describe(second)}`);
+    }
+    if (second && second.apiKey !== undefined) {
+      throw new TypeError('new VSLClient(apiKey, options): the API key is given twice (the string and options.apiKey)');
+    }
+    return checkedOptions({ ...second, apiKey: first });
+  }
+  if (first === undefined && second === undefined) return {};
+  if (!isOptions(first)) {
+    throw new TypeError('new VSLClient() takes an options object ({ apiKey, baseUrl, userId, ... }) '
+      + `or an API key string, not ${describe(first)}`);
+  }
+  if (second !== undefined) {
+    throw new TypeError('new VSLClient(options) takes one options object; put every setting in it');
+  }
+  return checkedOptions(first);
+}
+
+function checkedOptions(options) {
+  const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.includes(name));
+  if (unknown.length) {
+    throw new TypeError(`new VSLClient(): unknown option ${unknown.join(', ')}; the options are ${OPTION_NAMES.join(', ')}`);
+  }
+  return options;
+}
+
+/**
+ * Client for the VSL Media API. Zero dependencies: Node 18+ global fetch.
+ *
+ *   const client = new VSLClient({ apiKey, baseUrl, userId });   // or new VSLClient(apiKey, { baseUrl })
+ *   const job = await client.generateImage({ prompt: 'A beautiful sunset' });
+ *   const result = await client.waitForCompletion(job.jobId);
+ */
+class VSLClient {
+  constructor(...args) {
+    const {
+      apiKey = env('VSL_API_KEY'),
+      baseUrl = env('VSL_BASE_URL'),
+      userId = env('VSL_USER_ID'),
+      maxRetries = DEFAULT_MAX_RETRIES,
+      timeout = DEFAULT_TIMEOUT_MS,
+      idempotentRetries = true,
+      fetch: fetchImpl = globalThis.fetch,
+      sleep = defaultSleep,
+    } = constructorOptions(args);
+    if (!apiKey) {
+      throw new VSLError('No API key: pass { apiKey } or set VSL_API_KEY.', { code: 'CONFIGURATION' });
+    }
+    if (!baseUrl) {
+      throw new VSLError('No base URL: pass { baseUrl } or set VSL_BASE_URL.', { code: 'CONFIGURATION' });
+    }
+    if (typeof fetchImpl !== 'function') {
+      throw new VSLError('No fetch: use Node 18+ or pass { fetch }.', { code: 'CONFIGURATION' });
+    }
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
+    }
+    this.apiKey = apiKey;
+    this.baseUrl = String(baseUrl).replace(/\/+$/, '');
+    this.userId = userId || undefined;
+    this.maxRetries = maxRetries;
+    this.timeout = nonNegativeNumber(timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    this.idempotentRetries = Boolean(idempotentRetries);
+    this._fetch = fetchImpl;
+    this._sleep = sleep;
+    this._models = null; // Promise of the catalog, shared by concurrent callers
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------
+
+  /** Submit an image job: `prompt` plus the model's parameters (width, height, ...). */
+  generateImage({ prompt, modelId = 'flux-schnell', userId, ...parameters } = {}, options) {
+    return this._submit({ mediaType: 'image', modelId, userId, parameters: { prompt, ...parameters } }, options);
+  }
+
+  /** Submit a video job from an input image URL (`imageUrl`) plus the model's parameters. */
+  generateVideo({ imageUrl, modelId = 'stability-video', userId, ...parameters } = {}, options) {
+    return this._submit({ mediaType: 'video', modelId, userId, parameters: { image: imageUrl, ...parameters } }, options);
+  }
+
+  /** Submit an audio job: `prompt` plus the model's parameters (duration, ...). */
+  generateAudio({ prompt, modelId = 'musicgen', userId, ...parameters } = {}, options) {
+    return this._submit({ mediaType: 'audio', modelId, userId, parameters: { prompt, ...parameters } }, options);
+  }
+
+  /** Submit a job for any model; its mediaType comes from models() (cached) when omitted. */
+  async generate({ modelId, mediaType, userId, ...parameters } = {}, options) {
+    if (!modelId || typeof modelId !== 'string') throw new TypeError('generate() needs a modelId');
+    const type = mediaType || await this._mediaTypeOf(modelId, options);
+    return this._submit({ mediaType: type, modelId, userId, parameters }, options);
+  }
+
+  /** The job's status view: status, and `result` once completed or `error` once failed. */
+  getStatus(jobId, options) {
+    return this._api('GET', `/status/${encodeURIComponent(this._jobIdOf(jobId))}`, undefined, options);
+  }
+
+  /**
+   * Poll until the job ends; returns its `result`. Throws JobFailedError, JobCancelledError,
+   * or WaitTimeoutError after `timeout` ms. Polls start at a tenth of the job's estimated time
+   * (at least 0.5 s) and grow; a 429 on a poll is waited out as its Retry-After asks.
+   */
+  async waitForCompletion(job, { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = {}) {
+    const jobId = this._jobIdOf(job);
+    const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
+    const deadline = performance.now() + timeoutMs;
+    let estimate = job && typeof job === 'object' ? Number(job.estimatedTime) : NaN;
+    let delayMs = null;
+    let lastStatus = null;
+    let polls = 0;
+    for (;;) {
+      let view;
+      try {
+        view = await this._api('GET', `/status/${encodeURIComponent(jobId)}`, undefined,
+          { signal, retryRateLimits: false });
+      } catch (error) {
+        if (!(error instanceof RateLimitError)) throw error;
+        const waitMs = error.retryAfter !== null ? error.retryAfter * 1000 : retry.backoffMs(polls);
+        if (performance.now() + waitMs > deadline) throw error; // cannot poll again in time
+        await this._sleep(waitMs, signal);
+        polls += 1;
+        continue;
+      }
+      polls += 1;
+      if (view.status !== lastStatus) {
+        lastStatus = view.status;
+        if (onUpdate) await onUpdate(view);
+      }
+      if (view.status === 'completed') return view.result;
+      if (view.status === 'failed') throw new JobFailedError(view);
+      if (view.status === 'cancelled') throw new JobCancelledError(view);
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw new WaitTimeoutError(view, timeoutMs);
+      if (delayMs === null) {
+        if (!Number.isFinite(estimate)) estimate = await this._cachedEstimate(view.modelId);
+        delayMs = Math.min(Math.max(estimate * 100, MIN_POLL_MS), MAX_FIRST_POLL_MS);
+      } else {
+        delayMs = Math.min(delayMs * 1.5, MAX_POLL_MS);
+      }
+      await this._sleep(Math.min(delayMs, remaining), signal);
+    }
+  }
+
+  /**
+   * Cancel a pending or processing job; resolves to its status view (now cancelled). Cancelling
+   * a cancelled job answers the same; one that completed or failed rejects with a ConflictError
+   * of code JOB_NOT_CANCELLABLE (its `body.status` says which).
+   */
+  cancelJob(job, options) {
+    return this._api('POST', `/jobs/${encodeURIComponent(this._jobIdOf(job))}/cancel`, undefined, options);
+  }
+
+  /** The same as cancelJob, by the Python client's name. */
+  cancel(job, options) {
+    return this.cancelJob(job, options);
+  }
+
+  /**
+   * The key's jobs, newest first, as status views: `for await (const job of client.listJobs())`.
+   * Pages are fetched as the loop goes (`pageSize` jobs a request, 1-100; the service's default
+   * is 20). Filters: userId, status, modelId, since (a Date or an ISO 8601 string with a zone).
+   */
+  listJobs({ userId, status, modelId, since, pageSize } = {}, options) {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit: pageSize })) {
+      if (value !== undefined && value !== null && value !== '') {
+        query.set(name, value instanceof Date ? value.toISOString() : String(value));
+      }
+    }
+    return this._jobs(query, options);
+  }
+
+  /** The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters. */
+  async models(options) {
+    const body = await this._api('GET', '/models', undefined, options);
+    const models = Array.isArray(body && body.models) ? body.models : [];
+    this._models = Promise.resolve(models);
+    return models;
+  }
+
+  /**
+   * Stream a result's media (its `originalUrl`, or a URL string) to a file at `path`.
+   * Written to `path + '.part'` first, so a failed download leaves no truncated file.
+   * Resolves to `path`.
+   */
+  async download(result, path, { signal } = {}) {
+    const url = typeof result === 'string' ? result : result && result.originalUrl;
+    if (!url) throw new TypeError('download() needs a result with originalUrl, or a URL');
+    if (!path) throw new TypeError('download() needs a file path');
+    const fs = require('node:fs');
+    const { pipeline } = require('node:stream/promises');
+    const { Readable } = require('node:stream');
+    const partial = `${path}.part`;
+    await fs.promises.writeFile(partial, ''); // a path we cannot write fails here, not as a network error
+    // The URL is presigned: it carries its own authorization, and our key must not leave for S3.
+    await this._withRetries(url, { method: 'GET' }, {
+      signal,
+      repeatable: true,
+      bodyWithinTimeout: false,
+      read: async (response, failed) => {
+        if (!response.body) throw new VSLError('The download has no body', { code: 'EMPTY_DOWNLOAD' });
+        const source = Readable.fromWeb(response.body);
+        let sourceFailed = false;
+        source.once('error', () => { sourceFailed = true; });
+        try {
+          await pipeline(source, fs.createWriteStream(partial));
+        } catch (cause) {
+          throw sourceFailed ? failed(cause) : cause; // a lost connection is retried, a full disk is not
+        }
+      },
+    }).catch(async (error) => {
+      await fs.promises.rm(partial, { force: true });
+      throw error;
+    });
+    await fs.promises.rename(partial, path);
+    return path;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  async* _jobs(query, options) {
+    // The service binds a cursor to the filters it was issued with: every page asks with the
+    // same ones. A page may hold fewer jobs than asked, even none, and still not be the last.
+    let cursor = null;
+    do {
+      const page = new URLSearchParams(query);
+      if (cursor) page.set('cursor', cursor);
+      const search = page.toString();
+      const body = await this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
+      if (!body || !Array.isArray(body.jobs)) {
+        throw new VSLError('GET /jobs answered without a list of jobs', { code: 'INVALID_RESPONSE' });
+      }
+      yield* body.jobs;
+      cursor = typeof body.nextCursor === 'string' && body.nextCursor ? body.nextCursor : null;
+    } while (cursor);
+  }
+
+  _jobIdOf(job) {
+    const jobId = job && typeof job === 'object' ? job.jobId : job;
+    if (typeof jobId !== 'string' || !jobId) throw new TypeError('a jobId (or a job with jobId) is required');
+    return jobId;
+  }
+
+  async _submit({ mediaType, modelId, userId, parameters }, options = {}) {
+    const body = { mediaType, modelId, parameters };
+    const user = userId || this.userId;
+    if (user) body.userId = user;
+    try {
+      return await this._api('POST', '/generate-media', body, options);
+    } catch (error) {
+      // A key bound to no user needs a userId on every job: say where this client takes one.
+      if (!user && error instanceof BadRequestError && error.code === 'MISSING_PARAMETER'
+          && String(error.details || '').startsWith('userId')) {
+        const hint = '. Pass { userId } (to the client or to this call) or set VSL_USER_ID.';
+        error.details += hint;
+        error.message += hint;
+      }
+      throw error;
+    }
+  }
+
+  async _catalog(options) {
+    if (!this._models) {
+      const pending = this.models(options);
+      this._models = pending;
+      pending.catch(() => { if (this._models === pending) this._models = null; });
+    }
+    return this._models;
+  }
+
+  async _mediaTypeOf(modelId, options) {
+    let models = await this._catalog(options);
+    if (!models.some((m) => m.modelId === modelId)) { // the catalog may have grown since cached
+      this._models = null;
+      models = await this._catalog(options);
+    }
+    const model = models.find((m) => m.modelId === modelId);
+    if (!model) {
+      const known = models.map((m) => m.modelId).join(', ');
+      throw new VSLError(`Unknown modelId '${modelId}'. Available: ${known}`,
+        { code: 'UNKNOWN_MODEL', details: `Available models: ${known}` });
+    }
+    return model.mediaType;
+  }
+
+  async _cachedEstimate(modelId) {
+    if (this._models) {
+      const models = await this._models.catch(() => []);
+      const model = models.find((m) => m.modelId === modelId);
+      const seconds = Number(model && model.estimatedTime);
+      if (Number.isFinite(seconds) && seconds > 0) return seconds;
+    }
+    return DEFAULT_ESTIMATED_TIME_S;
+  }
+
+  /** One logical API call: JSON in and out, with the retry rules. */
+  async _api(method, path, body, { signal, timeout, retryRateLimits = true } = {}) {
+    const headers = {
+      'X-API-Key': this.apiKey,
+      Accept: 'application/json',
+      'User-Agent': `vsl-js/${VERSION}`,
+    };
+    let payload;
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const isGet = method === 'GET' || method === 'HEAD';
+    if (!isGet) headers['Idempotency-Key'] = `vsl-js-${randomId()}`; // one per call, every attempt
+    const text = await this._withRetries(this.baseUrl + path,
+      { method, headers, body: payload }, {
+        signal,
+        timeout,
+        repeatable: isGet || this.idempotentRetries,
+        retryRateLimits,
+        read: (response, failed) => response.text().catch((cause) => { throw failed(cause); }),
+      });
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new VSLError(`${method} ${path}: the answer is not JSON`,
+        { code: 'INVALID_RESPONSE', details: String(text).slice(0, 500), body: text, cause });
+    }
+  }
+
+  /** Attempts until success, a non-retryable error, or maxRetries retries. */
+  async _withRetries(url, init, { signal, timeout, repeatable, retryRateLimits = true,
+    bodyWithinTimeout = true, read }) {
+    for (let retryIndex = 0; ; retryIndex += 1) {
+      let error;
+      try {
+        return await this._attempt(url, init, { signal, timeout, bodyWithinTimeout, read });
+      } catch (caught) {
+        if (!(caught instanceof VSLError)) throw caught; // the caller's abort, or a bug
+        error = caught;
+      }
+      const delayMs = !retryRateLimits && error instanceof RateLimitError ? null
+        : retry.retryDelayMs(error, { repeatable, retryIndex, maxRetries: this.maxRetries });
+      if (delayMs === null) throw error;
+      await this._sleep(delayMs, signal);
+    }
+  }
+
+  /**
+   * One HTTP exchange: what `read(response, failed)` returns when 2xx, else a VSLError.
+   * `read` turns its network failures into errors with `failed(cause)`.
+   */
+  async _attempt(url, init, { signal, timeout, bodyWithinTimeout, read }) {
+    if (signal && signal.aborted) throw signal.reason;
+    const timeoutMs = nonNegativeNumber(timeout, this.timeout, 'timeout');
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+    const where = `${init.method} ${String(url).split('?')[0]}`; // a presigned query is a credential
+    const failed = (cause) => {
+      if (signal && signal.aborted) return signal.reason;
+      if (timedOut) return new APITimeoutError(`${where} timed out after ${timeoutMs} ms`, { cause });
+      const code = retry.connectErrorCode(cause);
+      return new APIConnectionError(`${where} failed: ${cause && cause.message}${code ? ` (${code})` : ''}`,
+        { cause, details: code, beforeSending: retry.CONNECT_ERROR_CODES.has(code) });
+    };
+    try {
+      let response;
+      try {
+        response = await this._fetch(url, { ...init, signal: controller.signal });
+      } catch (cause) {
+        throw failed(cause);
+      }
+      if (!bodyWithinTimeout) clearTimeout(timer);
+      if (!response.ok) {
+        let text = '';
+        try {
+          text = await response.text();
+        } catch (cause) {
+          throw failed(cause);
+        }
+        let parsed = null;
+        try { parsed = JSON.parse(text); } catch { parsed = null; }
+        throw errorFromResponse(response.status, headersObject(response.headers), text,
+          retry.retryAfterOf(response.headers, parsed));
+      }
+      return await read(response, failed);
+    } finally {
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+VSLClient.VERSION = VERSION;
+
+module.exports = VSLClient;
+  },
+  "./lib/errors": function (module, exports, require) {
+'use strict';
+
+/**
+ * Every error the client throws. HTTP errors carry the API's documented body:
+ * `status` (HTTP status), `code` (e.g. RATE_LIMIT_EXCEEDED), `details`, and
+ * `retryAfter` in seconds when the server said when to retry.
+ */
+class VSLError extends Error {
+  constructor(message, { status = null, code = null, details = null, retryAfter = null,
+    body = null, headers = null, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.retryAfter = retryAfter;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+class BadRequestError extends VSLError {}
+class AuthenticationError extends VSLError {}
+class PermissionDeniedError extends VSLError {}
+class NotFoundError extends VSLError {}
+class ConflictError extends VSLError {}
+class UnprocessableEntityError extends VSLError {}
+class RateLimitError extends VSLError {}
+class InternalServerError extends VSLError {}
+
+/** The request never got an HTTP answer. `beforeSending` is true when nothing was sent. */
+class APIConnectionError extends VSLError {
+  constructor(message, { beforeSending = false, ...rest } = {}) {
+    super(message, { code: 'CONNECTION_ERROR', ...rest });
+    this.beforeSending = beforeSending;
+  }
+}
+
+class APITimeoutError extends APIConnectionError {
+  constructor(message, rest = {}) {
+    super(message, { code: 'TIMEOUT', ...rest });
+  }
+}
+
+/** The job ended as failed; `job` is its status view, `details` the job's error. */
+class JobFailedError extends VSLError {
+  constructor(job) {
+    super(`Job ${job.jobId} failed: ${job.error || 'no reason given'}`,
+      { code: 'JOB_FAILED', details: job.error ?? null });
+    this.jobId = job.jobId;
+    this.job = job;
+  }
+}
+
+class JobCancelledError extends VSLError {
+  constructor(job) {
+    super(`Job ${job.jobId} was cancelled${job.error ? `: ${job.error}` : ''}`,
+      { code: 'JOB_CANCELLED', details: job.error ?? null });
+    this.jobId = job.jobId;
+    this.job = job;
+  }
+}
+
+/** waitForCompletion ran out of time; `job` is the last status seen. */
+class WaitTimeoutError extends VSLError {
+  constructor(job, timeoutMs) {
+    super(`Job ${job.jobId} still ${job.status} after ${timeoutMs} ms`,
+      { code: 'WAIT_TIMEOUT', details: `last status: ${job.status}` });
+    this.jobId = job.jobId;
+    this.job = job;
+    this.timeout = timeoutMs;
+  }
+}
+
+const BY_STATUS = {
+  400: BadRequestError,
+  401: AuthenticationError,
+  403: PermissionDeniedError,
+  404: NotFoundError,
+  409: ConflictError,
+  422: UnprocessableEntityError,
+  429: RateLimitError,
+};
+
+function errorClassFor(status) {
+  if (BY_STATUS[status]) return BY_STATUS[status];
+  return status >= 500 ? InternalServerError : VSLError;
+}
+
+/** The error for a non-2xx answer; `text` is its body, JSON in the documented format or not. */
+function errorFromResponse(status, headers, text, retryAfter) {
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  const documented = body !== null && typeof body === 'object' && !Array.isArray(body);
+  const error = documented && typeof body.error === 'string' ? body.error : `HTTP ${status}`;
+  const code = documented && typeof body.code === 'string' ? body.code : `HTTP_${status}`;
+  const details = documented && typeof body.details === 'string'
+    ? body.details : (text || '').slice(0, 500) || null;
+  const Class = errorClassFor(status);
+  return new Class(details ? `${status} ${error}: ${details}` : `${status} ${error}`, {
+    status, code, details, retryAfter, body: documented ? body : text, headers,
+  });
+}
+
+module.exports = {
+  VSLError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  APIConnectionError,
+  APITimeoutError,
+  JobFailedError,
+  JobCancelledError,
+  WaitTimeoutError,
+  errorClassFor,
+  errorFromResponse,
+};
+  },
+  "./lib/retry": function (module, exports, require) {
+'use strict';
+
+const { APIConnectionError } = require('./errors');
+
+/** When and how long to retry: pure functions, so every rule is testable without a network. */
+
+const INITIAL_DELAY_MS = 500;
+const MAX_DELAY_MS = 8000;
+// A server asking for a longer wait than this gets the error back instead of a blocked caller.
+const MAX_RETRY_AFTER_S = 60;
+
+// Failures while connecting: the request was never sent, so even a POST is safe to repeat.
+const CONNECT_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Exponential backoff with down-jitter: 0.5 s doubling to 8 s, times a factor in [0.75, 1]. */
+function backoffMs(retryIndex, random = Math.random) {
+  const index = Number.isInteger(retryIndex) && retryIndex > 0 ? retryIndex : 0;
+  const base = Math.min(INITIAL_DELAY_MS * 2 ** Math.min(index, 30), MAX_DELAY_MS);
+  const r = Number(random());
+  const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 1;
+  return base * (1 - 0.25 * unit);
+}
+
+/**
+ * Seconds asked for by a Retry-After header: delta-seconds or an HTTP date.
+ * Anything else (absent, empty, negative, garbage) is null, never NaN.
+ */
+function parseRetryAfter(value, nowMs = Date.now()) {
+  if (value === null || value === undefined) return null;
+  const text = String(value).trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const seconds = Number(text);
+    return Number.isFinite(seconds) ? seconds : null;
+  }
+  if (/[a-z]/i.test(text)) { // an HTTP date always names a day and a month
+    const at = Date.parse(text);
+    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - nowMs) / 1000));
+  }
+  return null;
+}
+
+/** Retry-After of an answer: the header first, else the documented body field. */
+function retryAfterOf(headers, body, nowMs = Date.now()) {
+  const fromHeader = parseRetryAfter(headers && headers.get ? headers.get('retry-after') : null, nowMs);
+  if (fromHeader !== null) return fromHeader;
+  const fromBody = body && typeof body === 'object' ? Number(body.retryAfter) : NaN;
+  return Number.isFinite(fromBody) && fromBody >= 0 ? fromBody : null;
+}
+
+function isRetryableStatus(status) {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+// A 409 saying the first attempt with this Idempotency-Key is still running: it created nothing.
+const KEY_IN_USE = 'IDEMPOTENCY_KEY_IN_USE';
+
+/**
+ * Whether a failed attempt may be repeated. `repeatable` is true for GETs and, by default, for
+ * POSTs: each carries an Idempotency-Key, the same on every attempt, and the service answers a
+ * retry with the first attempt's job. Without it, a POST is repeated only on answers proving
+ * nothing was created: a connection refused before sending, 429, 503 (throttling), or a 409
+ * IDEMPOTENCY_KEY_IN_USE (waited out like a 429 either way).
+ */
+function mayRetry(error, repeatable) {
+  if (error.status === 409) return error.code === KEY_IN_USE;
+  if (typeof error.status === 'number') {
+    if (!isRetryableStatus(error.status)) return false;
+    return repeatable || error.status === 429 || error.status === 503;
+  }
+  if (error instanceof APIConnectionError) { // timeouts too: a timed-out POST may have landed
+    return repeatable || error.beforeSending === true;
+  }
+  return false;
+}
+
+/**
+ * Milliseconds to wait before the next attempt, or null to give up and throw.
+ * Retry-After comes first; a wait longer than MAX_RETRY_AFTER_S is not retried.
+ */
+function retryDelayMs(error, { repeatable, retryIndex, maxRetries, random = Math.random }) {
+  if (!(retryIndex < maxRetries) || !mayRetry(error, repeatable)) return null;
+  const asked = error.retryAfter;
+  if (typeof asked === 'number' && Number.isFinite(asked) && asked >= 0) {
+    return asked <= MAX_RETRY_AFTER_S ? asked * 1000 : null;
+  }
+  return backoffMs(retryIndex, random);
+}
+
+function connectErrorCode(error) {
+  const cause = error && error.cause;
+  return (cause && cause.code) || (error && error.code) || null;
+}
+
+module.exports = {
+  INITIAL_DELAY_MS,
+  MAX_DELAY_MS,
+  MAX_RETRY_AFTER_S,
+  CONNECT_ERROR_CODES,
+  backoffMs,
+  parseRetryAfter,
+  retryAfterOf,
+  isRetryableStatus,
+  mayRetry,
+  retryDelayMs,
+  connectErrorCode,
+};
+  },
+  "./lib/webhooks": function (module, exports, require) {
+'use strict';
+
+// Verifying the webhooks VSL Media sends to clients, signed per Standard Webhooks
+// (https://www.standardwebhooks.com): HMAC-SHA256 of "id.timestamp.body" with the secret.
+
+const { VSLError } = require('./errors');
+
+const DEFAULT_TOLERANCE_S = 300;
+
+class WebhookVerificationError extends VSLError {
+  constructor(message) {
+    super(message, { code: 'INVALID_WEBHOOK', details: message });
+  }
+}
+
+function headerValue(headers, name) {
+  if (!headers) return undefined;
+  if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  const value = key === undefined ? undefined : headers[key];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Check a webhook's signature and age; returns its parsed JSON body.
+ * `payload` is the raw body (string or Buffer) exactly as received; `headers` a Headers object or
+ * a plain object (Node's req.headers); `secret` the "whsec_..." signing secret.
+ * Throws WebhookVerificationError when a header is missing, the timestamp is more than
+ * `tolerance` seconds away from now, or no v1 signature matches.
+ */
+function verifyWebhook(payload, headers, secret, { tolerance = DEFAULT_TOLERANCE_S, now = Date.now() } = {}) {
+  const crypto = require('node:crypto');
+  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    throw new TypeError('verifyWebhook() needs the raw body (string or Buffer), not parsed JSON');
+  }
+  if (typeof secret !== 'string' || !secret) throw new TypeError('verifyWebhook() needs the signing secret');
+  const body = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+  const id = headerValue(headers, 'webhook-id');
+  const timestamp = headerValue(headers, 'webhook-timestamp');
+  const signatures = headerValue(headers, 'webhook-signature');
+  if (!id || !timestamp || !signatures) throw new WebhookVerificationError('Missing required headers');
+  if (!/^\d+$/.test(String(timestamp))) throw new WebhookVerificationError('Invalid webhook-timestamp');
+  const age = now / 1000 - Number(timestamp);
+  if (age > tolerance) throw new WebhookVerificationError('Message timestamp too old');
+  if (age < -tolerance) throw new WebhookVerificationError('Message timestamp too new');
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  const expected = crypto.createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
+  for (const entry of String(signatures).split(' ')) {
+    const [version, signature] = entry.split(',');
+    if (version !== 'v1' || !signature) continue;
+    const given = Buffer.from(signature, 'base64');
+    if (given.length === expected.length && crypto.timingSafeEqual(given, expected)) {
+      try {
+        return JSON.parse(body);
+      } catch {
+        throw new WebhookVerificationError('The signed body is not JSON');
+      }
+    }
+  }
+  throw new WebhookVerificationError('No matching signature found');
+}
+
+module.exports = { verifyWebhook, WebhookVerificationError, DEFAULT_TOLERANCE_S };
+  },
+  "./package.json": function (module) {
+  module.exports = {"version":"0.1.0"};
+  },
+};
+const cache = {};
+const nodeRequire = typeof require === 'function' ? require : null;
+
+function resolve(from, request) {
+  const parts = from.split('/').slice(0, -1);
+  for (const part of request.split('/')) {
+    if (part === '..') parts.pop();
+    else if (part !== '.') parts.push(part);
+  }
+  return `./${parts.slice(1).join('/')}`.replace(/\.js$/, '');
+}
+
+function load(name) {
+  if (!cache[name]) {
+    const module = { exports: {} };
+    cache[name] = module;
+    const local = (request) => (request.startsWith('.') ? load(resolve(name, request)) : nodeRequire(request));
+    sources[name](module, module.exports, local);
+  }
+  return cache[name].exports;
+}
+
+return load("./index");
+}());
