@@ -93,6 +93,7 @@ def services() -> Services:
     from chalicelib.jobs.control import JobControl
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.lifecycle import Lifecycle
+    from chalicelib.jobs.pacing import Pace, StartPacer
     from chalicelib.jobs.reuse import Reuse
     from chalicelib.jobs.starter import PredictionStarter
     from chalicelib.jobs.sweep import Sweeper
@@ -112,7 +113,7 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore
+    from chalicelib.store import CounterStore, DynamoStartSchedule
     from chalicelib.resources import uploads_spec
     from chalicelib.uploads.dynamodb import DynamoUploadStore
     from chalicelib.uploads.service import Uploads
@@ -125,7 +126,8 @@ def services() -> Services:
                       s.max_upload_bytes, s.upload_url_expiry_s, s.input_url_expiry_s)
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
-    limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
+    counters = aws.dynamodb_table(s.names.counters_table)
+    limiter = RateLimiter(CounterStore(counters), clock)
     lifecycle = Lifecycle(jobs, QueueNotifier(notifications), clock)
     webhooks = WebhookEndpoints(
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
@@ -136,8 +138,10 @@ def services() -> Services:
                             quiet_after_s=s.reconcile_after_s,
                             start_deadline_s=s.start_deadline_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
-    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
-    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
+    pacer = StartPacer(DynamoStartSchedule(counters),
+                       Pace(s.replicate_creates_per_minute, s.max_start_wait_s), clock)
+    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue, pacer)
+    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter,
                             s.cache_by_default)
     return Services(
         submission=submission,

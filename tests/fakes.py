@@ -2,6 +2,7 @@
 notifier, fetcher), with the same contracts as the adapters, and a ``World``
 that wires the real domain services onto them."""
 import io
+import itertools
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,9 @@ from chalicelib.config import Settings
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
+from chalicelib.jobs import pacing
 from chalicelib.jobs.batch import Batch
+from chalicelib.jobs.pacing import Pace, StartPacer, Taken
 from chalicelib.jobs.control import JobControl
 from chalicelib.jobs.reuse import Reuse
 from chalicelib.jobs.starter import PredictionStarter
@@ -187,6 +190,27 @@ class InMemoryCounterStore:
             return count + amount
 
 
+class InMemoryStartSchedule:
+    """The StartSchedule contract: the pacing rule, applied under a lock."""
+
+    def __init__(self):
+        self.next_free: Optional[float] = None
+        self.lock = threading.Lock()
+        self.taken: List[float] = []
+
+    def take(self, earliest, interval_s, latest) -> Taken:
+        with self.lock:
+            taken = pacing.take(self.next_free, earliest, interval_s, latest)
+            if taken.start is not None:
+                self.next_free = taken.next_free
+                self.taken.append(taken.start)
+            return taken
+
+    def hold(self, until) -> None:
+        with self.lock:
+            self.next_free = pacing.hold(self.next_free, until)
+
+
 class FakeStorage:
     """A bucket: every stored object also produces a creation event, as S3 does."""
 
@@ -257,13 +281,16 @@ class InMemoryUploadStore:
 
 
 class FakeQueue:
-    def __init__(self):
+    def __init__(self, clock: Optional[FakeClock] = None):
         self.messages: List[dict] = []
         self.delays: List[int] = []
+        self.clock = clock
+        self.sent_at: List[Optional[datetime]] = []  # with a clock: when each was sent
 
     def send(self, message: dict, delay_s: int = 0) -> None:
         self.messages.append(message)
         self.delays.append(delay_s)
+        self.sent_at.append(self.clock.now() if self.clock else None)
 
     def check(self) -> None:
         pass
@@ -550,12 +577,17 @@ class World:
     limits: Limits = field(default_factory=Limits)
     max_output_bytes: int = 10_000_000
     max_upload_bytes: int = 1_000_000
+    # Starts at Replicate: so fast by default that no test waits for one unless it sets a pace.
+    pace: Pace = field(default_factory=lambda: Pace(creates_per_minute=10_000_000,
+                                                    max_wait_s=900))
+    start_schedule: InMemoryStartSchedule = field(default_factory=InMemoryStartSchedule)
 
     stage_webhook: Optional[Tuple[str, str]] = None   # (url, secret)
     webhook_policy: UrlPolicy = field(default_factory=lambda: UrlPolicy(
         resolve=lambda host, port: ["93.184.215.14"]))
 
     def __post_init__(self):
+        self.queue.clock = self.queue.clock or self.clock
         self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
@@ -564,10 +596,11 @@ class World:
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      lambda: self.replicate, self.clock, self.reuse,
                                      quiet_after_s=30)
+        self.pacer = StartPacer(self.start_schedule, self.pace, self.clock)
         self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
-                                         self.queue)
+                                         self.queue, self.pacer)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
-                                     self.clock, self.reuse, self.starter, self.queue,
+                                     self.clock, self.reuse, self.starter,
                                      cache_by_default=DEFAULTS.cache_by_default,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
@@ -602,6 +635,7 @@ class World:
                                    (5, 300, 1800), stage_secret=stage_secret,
                                    send=self.receiver)
         self.attempts: Dict[int, int] = {}
+        self._sent = itertools.count()  # the order messages were sent, for equal due times
         self.keys = ApiKeys(InMemoryApiKeyStore(), self.clock, cache_s=0)
         self.authorizer = Authorizer(lambda: self.keys, lambda: self.jobs)
 
@@ -632,10 +666,22 @@ class World:
 
     def run_queue(self, crash: Callable[[dict], Optional[Exception]] = None) -> int:
         """Deliver every queued message as Lambda's SQS source does: a handler error
-        leaves the message for a redelivery, up to MAX_ATTEMPTS receives."""
+        leaves the message for a redelivery, up to MAX_ATTEMPTS receives. A delayed
+        message is delivered when due: the clock moves on to it when nothing is due
+        before."""
         handled = 0
-        while self.queue.messages:
-            message = self.queue.messages.pop(0)
+        due: List[Tuple[datetime, int, dict]] = []
+        while self.queue.messages or due:
+            due += [((sent or self.clock.now()) + timedelta(seconds=d), next(self._sent), m)
+                    for m, d, sent in zip(self.queue.messages, self.queue.delays,
+                                          self.queue.sent_at)]
+            self.queue.messages.clear()
+            self.queue.delays.clear()
+            self.queue.sent_at.clear()
+            due.sort(key=lambda x: (x[0], x[1]))
+            at, _, message = due.pop(0)
+            if at > self.clock.now():
+                self.clock._now = at
             attempt = self.attempts.get(id(message), 0) + 1
             self.attempts[id(message)] = attempt
             try:
@@ -646,7 +692,7 @@ class World:
                 handled += 1
             except Exception:
                 if attempt < MAX_ATTEMPTS:
-                    self.queue.messages.append(message)
+                    self.queue.send(message)
         return handled
 
     def run_storage_events(self) -> int:
