@@ -76,6 +76,7 @@ deploy: package
 
 # 1000 jobs from 50 concurrent clients against a local stack of its own (loopback,
 # free ports; stops by itself). Short run: make load ARGS="--jobs 40 --clients 5 --hourly-limit 6"
+# Starts at Replicate's pace (about 17 min): make load ARGS=--paced (docs/capacity.md)
 load: install
 	$(BIN)/python -m tools.load $(ARGS)
 

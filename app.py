@@ -4,6 +4,7 @@ and domain errors become HTTP responses here, at the edge, and nowhere else."""
 import functools
 import json
 import logging
+import time
 
 from chalice import Chalice, CORSConfig, Rate, Response
 
@@ -29,9 +30,10 @@ _names = wiring.settings().names
 # the rate-limit headers too.
 _CORS = CORSConfig(
     allow_origin=wiring.settings().cors_origin, max_age=600,
-    allow_headers=["Idempotency-Key"],  # besides Chalice's Content-Type, X-Api-Key, ...
+    allow_headers=["Idempotency-Key", "Prefer"],  # besides Chalice's Content-Type, X-Api-Key, ...
     expose_headers=["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                    "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"],
+                    "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed",
+                    "Preference-Applied"],
 ) if wiring.settings().cors_origin else None
 
 # Each domain error's HTTP status (the most specific class wins).
@@ -40,7 +42,7 @@ HTTP_STATUS = {
     errors.MediaTypeMismatch: 400, errors.Unauthorized: 401, errors.InvalidSignature: 401,
     errors.Forbidden: 403, errors.NotFound: 404, errors.MethodNotAllowed: 405,
     errors.JobNotCancellable: 409, errors.IdempotencyKeyInUse: 409,
-    errors.RotationInProgress: 409,
+    errors.RotationInProgress: 409, errors.UploadIncomplete: 409, errors.UploadExpired: 410,
     errors.IdempotencyKeyReused: 422,
     errors.PayloadTooLarge: 413, errors.UnsupportedMediaType: 415, errors.RateLimited: 429,
     errors.ReplicateRefused: 502, errors.ServiceUnavailable: 503, errors.DomainError: 500,
@@ -161,7 +163,8 @@ def _public_base_url() -> str:
 @api("/", Operation("The playground: generate media from the browser", {200: None},
                     access=Access.PUBLIC, content_type="text/html", tags=("docs",)), cors=None)
 def playground_page(grant: Grant):
-    html, headers = playground.page(wiring.settings().playground_sample_image)
+    html, headers = playground.page(wiring.settings().playground_sample_image,
+                                    wiring.upload_origin())
     return Response(body=html, headers=headers)
 
 
@@ -229,18 +232,25 @@ JOB_LINKS = {name: (f"{method}_{path}", {"job_id": "$response.body#/jobId"})
                                         ("deliveries", "get", "/jobs/{job_id}/deliveries"))}
 
 
-@api("/generate-media", Operation("Submit a job", {202: "AcceptedJob"}, "GenerateBody",
-                                  idempotent=True, rate_limited=True, tags=("jobs",),
-                                  links=JOB_LINKS),
+@api("/generate-media", Operation(
+        "Submit a job", {202: "AcceptedJob", 200: "JobView"}, "GenerateBody", idempotent=True,
+        rate_limited=True, prefer_wait=True, tags=("jobs",), links=JOB_LINKS,
+        description="With `Prefer: wait=N` (1 to 25; `wait` alone: 25) the answer waits up to "
+                    "N seconds: 200 with the job's status view if it ended by then, else the "
+                    "202 as without it."),
      methods=["POST"], json_body=True)
 def generate_media(grant: Grant):
     from chalicelib.authorization import require_user
     from chalicelib.jobs.views import accepted_view
+    from chalicelib.jobs.waiting import parse_prefer_wait
     from chalicelib.validation import parse_generate_request, parse_json_body
+    arrived = time.monotonic()
     caller = grant.caller
+    wait_s = parse_prefer_wait(app.current_request.headers.get("prefer"))
     settings = wiring.settings()
     body = parse_json_body(app.current_request.raw_body, settings.max_body_bytes)
-    request = parse_generate_request(body, settings.input_policy, bound_user_id=caller.user_id,
+    inputs = wiring.services().uploads.resolve_inputs(caller, body)
+    request = parse_generate_request(inputs, settings.input_policy, bound_user_id=caller.user_id,
                                      webhook_policy=settings.webhook_policy)
     require_user(caller, request.user_id, "submit jobs")  # before a replay can answer
 
@@ -249,7 +259,46 @@ def generate_media(grant: Grant):
         admission = accepted.admission
         return StoredResponse(202, accepted_view(accepted.job),
                               rate_limit_headers(admission.quotas, admission.now))
-    return _idempotent(caller, "/generate-media", body, submit)
+    response = _idempotent(caller, "/generate-media", body, submit)
+    if wait_s is None or response.status_code != 202:
+        return response
+    return _after_waiting(response, wait_s, min(arrived + wait_s, _function_deadline(arrived)))
+
+
+# Time the API function keeps for itself after a wait: to render the answer (presigned links).
+WAIT_MARGIN_S = 2.0
+
+
+def _function_deadline(arrived: float) -> float:
+    """When the API function must have answered (its timeout, less a margin)."""
+    context = getattr(app, "lambda_context", None)
+    if context is None:
+        return float("inf")
+    return arrived + context.get_remaining_time_in_millis() / 1000 - WAIT_MARGIN_S
+
+
+def _after_waiting(accepted: Response, wait_s: int, deadline: float) -> Response:
+    """The submit's 202, or once the job has ended by ``deadline`` its status view (200)."""
+    from chalicelib.jobs.views import accepted_view, job_view
+    headers = {**accepted.headers, "Preference-Applied": f"wait={wait_s}"}
+    job = wiring.services().waiter.wait(accepted.body["jobId"], deadline)
+    if job is not None and job.status.is_terminal:
+        return Response(body=job_view(job, wiring.services().status.storage), status_code=200,
+                        headers=headers)
+    body = accepted.body if job is None else {**accepted.body, **accepted_view(job)}
+    return Response(body=body, status_code=202, headers=headers)
+
+
+@api("/uploads", Operation(
+        "Announce a file to use as an input image; PUT it to the answer's uploadUrl",
+        {201: "UploadView"}, "UploadRequest", tags=("uploads",),
+        description="Then name it as `upload:<uploadId>` in an image parameter. PNG, JPEG or "
+                    "WebP; the upload expires after a day."),
+     methods=["POST"], json_body=True)
+def create_upload(grant: Grant):
+    from chalicelib.validation import parse_json_body
+    body = parse_json_body(app.current_request.raw_body, wiring.settings().max_body_bytes)
+    return Response(body=wiring.services().uploads.create(grant.caller, body), status_code=201)
 
 
 @api("/generate-media/batch",

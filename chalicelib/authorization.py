@@ -7,20 +7,25 @@ The principal is the API key's client plus, for a key bound to a user, that user
   reusable results only, and none of the client-wide settings (webhook endpoints and the
   signing secret, which decide where and how every user's events go).
 
-A job outside the principal's reach answers exactly as a missing one (404), so a key
-learns nothing of jobs it may not see. Every route declares its ``Access``; the edge asks
-``Authorizer.decide`` for it before the route's own code runs, and job-scoped routes get
-their job from that decision, never by reading it themselves.
+A job or an upload outside the principal's reach answers exactly as a missing one
+(404), so a key learns nothing of what it may not see. Every route declares its
+``Access``; the edge asks ``Authorizer.decide`` for it before the route's own code runs,
+and job-scoped routes get their job from that decision, never by reading it themselves.
+Uploads are named in a submit's body, not its path: the submit checks each one with
+``reaches_upload``.
 """
 import uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
 from chalicelib.errors import Forbidden, JobNotFound
 from chalicelib.keys import ApiKeys, Caller
 from chalicelib.jobs.model import Job
 from chalicelib.store import JobRepository
+
+if TYPE_CHECKING:
+    from chalicelib.uploads.model import Upload
 
 
 class Access(Enum):
@@ -37,6 +42,13 @@ def reaches_user(caller: Caller, user_id: Optional[str]) -> bool:
 
 def reaches_job(caller: Caller, job: Job) -> bool:
     return job.owner_id == caller.client_id and reaches_user(caller, job.user_id)
+
+
+def reaches_upload(caller: Caller, upload: "Upload") -> bool:
+    """An upload is its uploader's: the same client, and for a bound key the same user
+    (an unbound key reaches every upload of its client; an upload made with an unbound
+    key is no bound key's). One outside reach answers as a missing one (404)."""
+    return upload.client_id == caller.client_id and reaches_user(caller, upload.user_id)
 
 
 def require_user(caller: Caller, user_id: Optional[str], doing: str) -> None:

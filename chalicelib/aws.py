@@ -15,6 +15,15 @@ def client(service: str):
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
+@lru_cache(maxsize=None)
+def presigner():
+    """S3 links signed with SigV4: their query names the headers they fix
+    (X-Amz-SignedHeaders) and when they expire (X-Amz-Expires). Signing makes no call."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
 class Table:
     _ITEM_KEYS = ("Item", "Key", "ExclusiveStartKey", "ExpressionAttributeValues")
     _RESULT_KEYS = ("Item", "Attributes", "LastEvaluatedKey")

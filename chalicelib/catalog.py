@@ -63,8 +63,19 @@ class SdxlParameters(ModelParameters):
     guidance_scale: float = Field(7.5, ge=1, le=50)
 
 
+# What marks a parameter as an input image in the catalog (and in GET /models): it
+# takes a URL, or ``upload:<uploadId>`` of the caller's upload, or a small data: URI.
+IMAGE_INPUT = "x-vsl-image-input"
+
+
+def image_input(description: str):
+    return Field(description=description, json_schema_extra={IMAGE_INPUT: True})
+
+
 class StabilityVideoParameters(ModelParameters):
-    image: HttpUrl = Field(description="URL of the input image (http or https)")
+    image: HttpUrl = image_input("The input image: an http(s) URL, upload:<uploadId> of your "
+                                 "upload (POST /uploads), or a data: URI of a small PNG, JPEG "
+                                 "or WebP")
     motion_bucket_id: int = Field(127, ge=1, le=255)
     fps: int = Field(24, ge=5, le=30)
     num_frames: int = Field(25, ge=14, le=25, description="14 uses SVD, more uses SVD-XT (25 frames)")
@@ -146,6 +157,12 @@ CATALOG: Dict[str, CatalogEntry] = {e.model_id: e for e in (
                  ModelRef("meta/musicgen"), 0.02, 30,
                  MusicgenParameters, musicgen_input),
 )}
+
+
+def image_parameters(entry: CatalogEntry) -> list:
+    """The names of the model's input image parameters."""
+    return [name for name, info in entry.parameters.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(IMAGE_INPUT)]
 
 
 def describe_catalog() -> list:

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     presign_expiry_s: int = Field(3600, ge=60, le=604800,
                                   description="how long a result link handed out stays valid")
     max_body_bytes: int = Field(65536, ge=1024, description="the largest submit body")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024,
+                                  description="the largest upload (an input image)")
+    upload_url_expiry_s: int = Field(900, ge=60, le=3600,
+                                     description="how long an upload's PUT link works")
+    input_url_expiry_s: int = Field(3600, ge=60, le=43200,
+                                    description="how long the link Replicate gets to an "
+                                                "uploaded input works (it fetches it when the "
+                                                "prediction starts)")
     allow_private_inputs: bool = Field(
         False, description="`true` only on the local stage: URLs may point at loopback and "
                            "private hosts (the simulator)")
@@ -105,10 +113,18 @@ class Settings(BaseSettings):
                               "(at least the processor's timeout)")
     reconcile_after_s: int = Field(30, ge=1, description="a quiet active job is checked "
                                    "against Replicate when polled after this long")
+    replicate_creates_per_minute: int = Field(
+        570, ge=1, le=100_000, description="prediction starts at Replicate a minute, every "
+        "function together (Replicate allows 600; the rest is margin); a start beyond this "
+        "pace is queued until its time (`docs/capacity.md`)")
+    max_start_wait_s: int = Field(900, ge=0, le=86400, description="the longest a start may "
+                                  "be queued for; a submit that would wait longer is refused "
+                                  "with 503 and `Retry-After`")
     start_deadline_s: int = Field(120, ge=1, description="a job whose prediction is still "
-                                  "unknown this long after its submission fails as never "
-                                  "started (a job reusing another's result has none: it ends "
-                                  "with that job)")
+                                  "unknown this long after its start was due (its submission, "
+                                  "or the time Replicate's pace queued its start for) fails as "
+                                  "never started (a job reusing another's result has none: it "
+                                  "ends with that job)")
     cache_by_default: bool = Field(False, description='reuse identical results when a submit '
                                    'does not say `"cache"` itself')
     cache_window_s: int = Field(7 * 86400, ge=0, description="how far back results are reused")

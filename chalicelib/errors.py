@@ -65,6 +65,23 @@ class JobNotFound(NotFound):
     code, title = "JOB_NOT_FOUND", "Job ID not found"
 
 
+class UploadNotFound(NotFound):
+    code, title = "UPLOAD_NOT_FOUND", "Upload not found"
+
+
+class UploadExpired(DomainError):
+    code, title = "UPLOAD_EXPIRED", "Upload expired"
+
+
+class UploadIncomplete(DomainError):
+    code, title = "UPLOAD_INCOMPLETE", "Nothing was uploaded yet"
+
+
+class UnsupportedUpload(ValidationFailed):
+    """Not a PNG, JPEG or WebP image, or not the type it was declared as."""
+    code, title = "UNSUPPORTED_UPLOAD", "Unsupported upload"
+
+
 class JobNotCancellable(DomainError):
     """The job has already ended; ``extra`` carries its status."""
     code, title = "JOB_NOT_CANCELLABLE", "Job cannot be cancelled"
@@ -88,6 +105,10 @@ class MethodNotAllowed(DomainError):
 
 class PayloadTooLarge(DomainError):
     code, title = "PAYLOAD_TOO_LARGE", "Request body too large"
+
+
+class UploadTooLarge(PayloadTooLarge):
+    code, title = "UPLOAD_TOO_LARGE", "Upload too large"
 
 
 class UnsupportedMediaType(DomainError):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from chalicelib.authorization import Access
+from chalicelib.jobs.waiting import MAX_WAIT_S
 
 
 REF = "#/components/schemas/{model}"
@@ -14,7 +15,7 @@ RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit
 
 # Where the models a route names live (imported only when the document is made).
 MODEL_MODULES = ("chalicelib.jobs.views", "chalicelib.validation",
-                 "chalicelib.notifications.endpoints")
+                 "chalicelib.notifications.endpoints", "chalicelib.uploads.service")
 
 
 def model(name: str):
@@ -38,6 +39,7 @@ class Operation:
     access: Access = Access.KEY   # who may call it (chalicelib.authorization)
     idempotent: bool = False          # takes an Idempotency-Key header
     rate_limited: bool = False        # answers with the rate-limit headers
+    prefer_wait: bool = False         # takes Prefer: wait=N (chalicelib.jobs.waiting)
     content_type: str = "application/json"
     tags: Tuple[str, ...] = ()
     description: str = ""
@@ -67,6 +69,10 @@ def _headers(op: Operation, status: int) -> dict:
         headers["Retry-After"] = {"schema": {"type": "string"}, "description": "Seconds"}
     if op.idempotent and 200 <= status < 300:
         headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
+    if op.prefer_wait and 200 <= status < 300:
+        headers["Preference-Applied"] = {
+            "schema": {"type": "string", "pattern": "^wait=[0-9]+$"},
+            "description": "The wait honoured, when the request asked for one"}
     return headers
 
 
@@ -120,6 +126,12 @@ def document(routes: Dict[str, Dict[str, object]], operations: Dict[Tuple[str, s
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                "description": "Makes a retry replay the first response",
                                "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+        if op.prefer_wait:
+            parameters.append({
+                "name": "Prefer", "in": "header", "required": False,
+                "description": f"wait=N: answer once the job ends, waiting at most N seconds "
+                               f"(1 to {MAX_WAIT_S}; wait alone: {MAX_WAIT_S})",
+                "schema": {"type": "string", "example": "wait=10"}})
         if parameters:
             operation["parameters"] = parameters
         if op.request is not None:

@@ -43,8 +43,10 @@ class Replicate(Protocol):
         """A real, cheap call: raises ReplicateUnavailable if Replicate does not answer."""
 
 
-# The webhooks we ask for: the start (the job shows it is processing) and the end.
-WEBHOOK_EVENTS = ("start", "completed")
+# The webhooks we ask for: the start (the job shows it is processing), the logs
+# (their progress bars show how far it is; Replicate sends them at most every
+# 500 ms) and the end.
+WEBHOOK_EVENTS = ("start", "logs", "completed")
 
 
 class ReplicateClient:

@@ -27,6 +27,7 @@ class ResourceNames:
     idempotency_table: str
     webhooks_table: str
     deliveries_table: str
+    uploads_table: str
     jobs_queue: str
     jobs_dlq: str
     notifications_queue: str
@@ -45,6 +46,7 @@ def resource_names(stage: str, bucket_override: Optional[str] = None) -> Resourc
         idempotency_table=tables["idempotency"],
         webhooks_table=tables["webhooks"],
         deliveries_table=tables["deliveries"],
+        uploads_table=tables["uploads"],
         jobs_queue=f"{prefix}-jobs",
         jobs_dlq=f"{prefix}-jobs-dlq",
         notifications_queue=f"{prefix}-notifications",
@@ -58,3 +60,16 @@ def stage_settings(stage: str) -> dict:
     if stage not in stages:
         raise ValueError(f"unknown stage {stage!r}; known: {sorted(stages)}")
     return stages[stage]
+
+
+@dataclass(frozen=True)
+class UploadsSpec:
+    """Where clients' uploads live in the media bucket, and how long: a lifecycle rule
+    deletes them after ``expiration_days`` (Terraform and the local provisioning)."""
+    prefix: str
+    expiration_days: int
+
+
+def uploads_spec() -> UploadsSpec:
+    spec = load_spec()["bucket"]["uploads"]
+    return UploadsSpec(spec["prefix"], spec["expiration_days"])

@@ -48,15 +48,32 @@ class MediaStorage(Protocol):
 
     def presigned_url(self, key: str) -> str: ...
 
+    def upload_url(self, key: str, content_type: str, size: int, expires_s: int) -> str:
+        """A presigned PUT of a file of exactly this type and size: both are in its
+        signature, so S3 refuses any other."""
+
+    def input_url(self, key: str, expires_s: int) -> str:
+        """A presigned GET valid for ``expires_s`` (an input Replicate fetches)."""
+
+    def size_of(self, key: str) -> Optional[int]:
+        """The stored object's size in bytes; None when there is none."""
+
+    def read_start(self, key: str, length: int) -> bytes:
+        """The object's first ``length`` bytes (fewer when it is shorter)."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+
     def check(self) -> None:
         """Raise if the bucket cannot be reached."""
 
 
 class S3MediaStorage:
-    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int):
+    def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int,
+                 presigner: Optional[Callable[[], object]] = None):
         self.bucket = bucket
         self._s3 = s3
         self.presign_expiry_s = presign_expiry_s
+        self._presigner = presigner or s3
 
     @property
     def s3(self):
@@ -99,6 +116,31 @@ class S3MediaStorage:
         return self.s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=self.presign_expiry_s)
+
+    def upload_url(self, key: str, content_type: str, size: int, expires_s: int) -> str:
+        return self._presigner().generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type,
+                                  "ContentLength": size}, ExpiresIn=expires_s)
+
+    def input_url(self, key: str, expires_s: int) -> str:
+        return self._presigner().generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s)
+
+    def size_of(self, key: str) -> Optional[int]:
+        from botocore.exceptions import ClientError
+        try:
+            return int(self.s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def read_start(self, key: str, length: int) -> bytes:
+        body = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+        return body["Body"].read(length)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def check(self) -> None:
         self.s3.head_bucket(Bucket=self.bucket)

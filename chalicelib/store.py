@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
+from chalicelib.errors import ServiceUnavailable
 from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 
 
@@ -90,6 +91,10 @@ class JobRepository(Protocol):
         """Take the job's copy until ``until`` unless another holder's claim is still
         running; False then (or when the job is no longer active)."""
 
+    def raise_progress(self, job_id: str, progress: float) -> bool:
+        """Record ``progress`` if it is higher than the job's and the job is active;
+        False when it changed nothing (so concurrent events never lower it)."""
+
     def list(self, query: JobQuery) -> JobPage:
         """One query of an index: no scan, no per-item read. A page may hold fewer
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
@@ -112,7 +117,7 @@ class JobRepository(Protocol):
 # attribute; the sparse by-open index holds only them, so the sweep never scans.
 SWEEP_KEY, OPEN = "sweepKey", "open"
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at",
-                    "copying_until"}
+                    "copying_until", "start_at"}
 
 
 def _attribute(field: str) -> str:
@@ -212,15 +217,25 @@ class DynamoJobStore:
         return job_from_item(resp["Attributes"])
 
     def claim_copy(self, job_id: str, until: datetime, now: datetime) -> bool:
+        return self._set_while_active(
+            job_id, "SET copyingUntil = :until",
+            "attribute_not_exists(copyingUntil) OR copyingUntil <= :now",
+            {":until": iso(until), ":now": iso(now)})
+
+    def raise_progress(self, job_id: str, progress: float) -> bool:
+        return self._set_while_active(job_id, "SET progress = :p",
+                                      "attribute_not_exists(progress) OR progress < :p",
+                                      {":p": to_dynamo(progress)})
+
+    def _set_while_active(self, job_id: str, update: str, condition: str, values: dict) -> bool:
+        """One write to a pending or processing job, if ``condition`` holds; False if not."""
         try:
             self.table.update_item(
-                Key={"jobId": job_id}, UpdateExpression="SET copyingUntil = :until",
-                ConditionExpression="attribute_exists(jobId) AND #s IN (:pending, :processing) "
-                                    "AND (attribute_not_exists(copyingUntil) OR "
-                                    "copyingUntil <= :now)",
+                Key={"jobId": job_id}, UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(jobId) AND #s IN (:pending, :processing) "
+                                    f"AND ({condition})",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":until": iso(until), ":now": iso(now),
-                                           ":pending": JobStatus.PENDING.value,
+                ExpressionAttributeValues={**values, ":pending": JobStatus.PENDING.value,
                                            ":processing": JobStatus.PROCESSING.value})
             return True
         except ClientError as e:
@@ -420,3 +435,89 @@ class CounterStore:
             if _is_conditional_failure(e):
                 return None
             raise
+
+
+class DynamoStartSchedule:
+    """The shared schedule of prediction starts (chalicelib.jobs.pacing): one item
+    in the counters table holding the next free start time. Each take is one
+    conditional UpdateItem, no read: when the schedule runs ahead, ``nextFree``
+    moves on by an interval in place (many starters at once all succeed, each with
+    its own time); when it has fallen behind, it is set from now. A starter that
+    guessed wrong learns the item from the failed condition and tries the other."""
+
+    SCOPE, NAME = "replicate", "starts"
+    MAX_ROUNDS = 20
+    # The item outlives its last start by this long (TTL), then an idle schedule starts afresh.
+    KEEP_S = 86400
+
+    def __init__(self, table, name: str = NAME):
+        self.table = table
+        self._key = {"scope": self.SCOPE, "name": name}
+        self._last_next_free: Optional[float] = None  # as this process last saw it
+
+    @staticmethod
+    def _number(value: float) -> Decimal:
+        return Decimal(f"{value:.6f}")
+
+    def _failed_item(self, e: ClientError) -> Optional[float]:
+        """The item's next free time, from a failed condition (ALL_OLD), or None."""
+        item = e.response.get("Item") or {}
+        raw = item.get("nextFree")
+        if raw is None:
+            return None
+        return float(raw["N"] if isinstance(raw, dict) else raw)
+
+    def take(self, earliest: float, interval_s: float, latest: float):
+        from chalicelib.jobs.pacing import Taken  # off the API's cold start: first start only
+        if earliest > latest:
+            return Taken(None, earliest)
+        interval = self._number(interval_s)
+        ahead = self._last_next_free is not None and self._last_next_free > earliest
+        for _ in range(self.MAX_ROUNDS):
+            try:
+                if ahead:
+                    resp = self.table.update_item(
+                        Key=self._key, UpdateExpression="SET nextFree = nextFree + :i, "
+                                                        "expiresAt = :exp",
+                        ConditionExpression="nextFree > :earliest AND nextFree <= :latest",
+                        ExpressionAttributeValues={
+                            ":i": interval, ":earliest": self._number(earliest),
+                            ":latest": self._number(latest),
+                            ":exp": int(latest) + self.KEEP_S},
+                        ReturnValues="UPDATED_NEW",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                    next_free = float(resp["Attributes"]["nextFree"])
+                    self._last_next_free = next_free
+                    return Taken(next_free - float(interval), next_free)
+                next_free = float(self._number(earliest) + interval)
+                self.table.update_item(
+                    Key=self._key, UpdateExpression="SET nextFree = :next, expiresAt = :exp",
+                    ConditionExpression="attribute_not_exists(nextFree) OR nextFree <= :earliest",
+                    ExpressionAttributeValues={
+                        ":next": self._number(next_free), ":earliest": self._number(earliest),
+                        ":exp": int(next_free) + self.KEEP_S},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                self._last_next_free = next_free
+                return Taken(earliest, next_free)
+            except ClientError as e:
+                if not _is_conditional_failure(e):
+                    raise
+                current = self._failed_item(e)
+                self._last_next_free = current
+                if current is not None and current > latest:
+                    return Taken(None, current)
+                ahead = current is not None and current > earliest
+        raise ServiceUnavailable("Too much contention on the start schedule; retry.",
+                                 retry_after=1)
+
+    def hold(self, until: float) -> None:
+        try:
+            self.table.update_item(
+                Key=self._key, UpdateExpression="SET nextFree = :until, expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(nextFree) OR nextFree < :until",
+                ExpressionAttributeValues={":until": self._number(until),
+                                           ":exp": int(until) + self.KEEP_S})
+            self._last_next_free = until
+        except ClientError as e:
+            if not _is_conditional_failure(e):
+                raise

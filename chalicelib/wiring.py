@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Dict
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.jobs.sweep import Sweeper
     from chalicelib.jobs.thumbnails import Thumbnails
     from chalicelib.jobs.usage import UsageReport
+    from chalicelib.jobs.waiting import JobWaiter
     from chalicelib.keys import ApiKeys
     from chalicelib.notifications.delivery import Deliverer
     from chalicelib.notifications.dispatch import Dispatcher
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.providers.health import ProviderHealth
     from chalicelib.providers.port import Provider
     from chalicelib.providers.replicate import ReplicateProvider
+    from chalicelib.uploads.service import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,6 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
     from chalicelib.replicate import ReplicateClient
-    from chalicelib.providers.fal import FalProvider
-    from chalicelib.providers.health import ProviderHealth
-    from chalicelib.providers.port import Provider
-    from chalicelib.providers.replicate import ReplicateProvider
     s = get_settings()
     try:
         token = s.replicate_api_token or secrets.replicate_api_token()
@@ -117,6 +116,8 @@ class Services:
     batch: Batch
     usage: UsageReport
     sweeper: Sweeper
+    uploads: Uploads
+    waiter: JobWaiter
 
 
 @lru_cache(maxsize=1)
@@ -127,10 +128,12 @@ def services() -> Services:
     from chalicelib.jobs.control import JobControl
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.lifecycle import Lifecycle
+    from chalicelib.jobs.pacing import Pace, StartPacer
     from chalicelib.jobs.reuse import Reuse
     from chalicelib.jobs.starter import PredictionStarter
     from chalicelib.jobs.sweep import Sweeper
     from chalicelib.jobs.usage import UsageReport
+    from chalicelib.jobs.waiting import JobWaiter
     from chalicelib.jobs.listing import JobListing
     from chalicelib.jobs.outputs import OutputCopier
     from chalicelib.jobs.prediction_events import PredictionEvents
@@ -145,13 +148,21 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore
+    from chalicelib.store import CounterStore, DynamoStartSchedule
+    from chalicelib.resources import uploads_spec
+    from chalicelib.uploads.dynamodb import DynamoUploadStore
+    from chalicelib.uploads.service import Uploads
     s, clock = get_settings(), SystemClock()
     jobs = job_store()
-    storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s)
+    storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s,
+                             presigner=aws.presigner)
+    uploads = Uploads(DynamoUploadStore(aws.dynamodb_table(s.names.uploads_table)), storage, clock,
+                      uploads_spec().prefix, timedelta(days=uploads_spec().expiration_days),
+                      s.max_upload_bytes, s.upload_url_expiry_s, s.input_url_expiry_s)
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
-    limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
+    counters = aws.dynamodb_table(s.names.counters_table)
+    limiter = RateLimiter(CounterStore(counters), clock)
     lifecycle = Lifecycle(jobs, QueueNotifier(notifications), clock)
     webhooks = WebhookEndpoints(
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
@@ -162,8 +173,11 @@ def services() -> Services:
                             quiet_after_s=s.reconcile_after_s,
                             start_deadline_s=s.start_deadline_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
-    starter = PredictionStarter(jobs, lifecycle, provider, queue, s.routes, provider_health())
-    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
+    pacer = StartPacer(DynamoStartSchedule(counters),
+                       Pace(s.replicate_creates_per_minute, s.max_start_wait_s), clock)
+    starter = PredictionStarter(jobs, lifecycle, provider, queue, pacer, s.routes,
+                                provider_health())
+    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter,
                             s.cache_by_default)
     return Services(
         submission=submission,
@@ -185,9 +199,11 @@ def services() -> Services:
                             stage_secret=s.webhook_secret),
         reuse=reuse,
         starter=starter,
-        batch=Batch(submission, s.input_policy, s.webhook_policy),
+        batch=Batch(submission, s.input_policy, s.webhook_policy, uploads.resolve_inputs),
         usage=UsageReport(jobs, clock),
         sweeper=Sweeper(jobs, reconciler, lifecycle, clock),
+        uploads=uploads,
+        waiter=JobWaiter(jobs),
     )
 
 
@@ -202,6 +218,15 @@ def authorizer() -> Authorizer:
     """The one authorization decision every route asks first."""
     from chalicelib.authorization import Authorizer
     return Authorizer(api_keys, job_store)
+
+
+@lru_cache(maxsize=1)
+def upload_origin() -> str:
+    """Where browsers PUT uploads (the media bucket's origin), for the playground's CSP."""
+    from urllib.parse import urlsplit
+    uploads = services().uploads
+    url = urlsplit(uploads.storage.upload_url(uploads.key("origin"), "image/png", 1, 60))
+    return f"{url.scheme}://{url.netloc}"
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib.media import CONTENT_TYPES
-from chalicelib.resources import load_spec, resource_names, stage_settings
+from chalicelib.resources import load_spec, resource_names, stage_settings, uploads_spec
 from chalicelib.storage import output_name
 
 log = logging.getLogger("provision")
@@ -34,6 +34,7 @@ def provision(stage: str = "local") -> None:
                       queue["max_receive_count"], queue["message_retention_s"],
                       queue["dlq_retention_s"])
     _create_bucket(s3, names.media_bucket)
+    _uploads_rules(s3, names.media_bucket)
 
 
 def provision_local_events(stage: str = "local") -> None:
@@ -111,3 +112,16 @@ def _create_bucket(s3, name: str) -> None:
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True,
         "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+
+
+def _uploads_rules(s3, bucket: str) -> None:
+    """What Terraform sets for clients' uploads: they expire after a day, and browsers
+    may PUT them with their presigned link (the emulator enforces neither)."""
+    uploads = uploads_spec()
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+        "ID": f"expire-prefix-{uploads.prefix.rstrip('/')}", "Status": "Enabled",
+        "Filter": {"Prefix": uploads.prefix},
+        "Expiration": {"Days": uploads.expiration_days}}]})
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "AllowedMethods": ["PUT"], "AllowedOrigins": ["*"], "AllowedHeaders": ["content-type"],
+        "MaxAgeSeconds": 3600}]})

@@ -2,6 +2,7 @@
 notifier, fetcher), with the same contracts as the adapters, and a ``World``
 that wires the real domain services onto them."""
 import io
+import itertools
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,9 @@ from chalicelib.config import Settings
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
+from chalicelib.jobs import pacing
 from chalicelib.jobs.batch import Batch
+from chalicelib.jobs.pacing import Pace, StartPacer, Taken
 from chalicelib.jobs.control import JobControl
 from chalicelib.jobs.reuse import Reuse
 from chalicelib.jobs.starter import PredictionStarter
@@ -46,7 +49,9 @@ from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
                               SubmissionWindow, UsageRow, job_to_item)
-from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
+from chalicelib.outbound import Answer, FetchFailed
+from chalicelib.urls import Origin, UrlPolicy, UrlRejected
+from chalicelib.uploads.service import Uploads
 from chalicelib.validation import parse_generate_request
 
 T0 = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
@@ -108,6 +113,15 @@ class InMemoryJobStore:
                     job.copying_until is not None and job.copying_until > now):
                 return False
             self.items[job_id] = replace(job, copying_until=until)
+            return True
+
+    def raise_progress(self, job_id, progress) -> bool:
+        with self.lock:
+            job = self.items.get(job_id)
+            if job is None or job.status not in ACTIVE or (
+                    job.progress is not None and job.progress >= progress):
+                return False
+            self.items[job_id] = replace(job, progress=progress)
             return True
 
     def latest_with_cache_key(self, cache_key, since, limit=10):
@@ -181,6 +195,27 @@ class InMemoryCounterStore:
             return count + amount
 
 
+class InMemoryStartSchedule:
+    """The StartSchedule contract: the pacing rule, applied under a lock."""
+
+    def __init__(self):
+        self.next_free: Optional[float] = None
+        self.lock = threading.Lock()
+        self.taken: List[float] = []
+
+    def take(self, earliest, interval_s, latest) -> Taken:
+        with self.lock:
+            taken = pacing.take(self.next_free, earliest, interval_s, latest)
+            if taken.start is not None:
+                self.next_free = taken.next_free
+                self.taken.append(taken.start)
+            return taken
+
+    def hold(self, until) -> None:
+        with self.lock:
+            self.next_free = pacing.hold(self.next_free, until)
+
+
 class FakeStorage:
     """A bucket: every stored object also produces a creation event, as S3 does."""
 
@@ -214,18 +249,53 @@ class FakeStorage:
     def presigned_url(self, key) -> str:
         return f"https://media.example/{key}?X-Amz-Expires=3600"
 
+    def upload_url(self, key, content_type, size, expires_s) -> str:
+        return (f"https://media.example/{key}?X-Amz-Expires={expires_s}"
+                f"&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost")
+
+    def input_url(self, key, expires_s) -> str:
+        return f"https://media.example/{key}?X-Amz-Expires={expires_s}"
+
+    def size_of(self, key):
+        return len(self.objects[key][0]) if key in self.objects else None
+
+    def read_start(self, key, length) -> bytes:
+        return self.objects[key][0][:length]
+
+    def put_bytes(self, key, data, content_type) -> None:
+        self.objects[key] = (data, content_type, "upload")
+
+    def put_file(self, key, data: bytes) -> None:
+        """What a client's PUT to an upload URL leaves (the content type as it was sent)."""
+        self.objects[key] = (data, "application/octet-stream", "upload")
+
     def check(self) -> None:
         pass
 
 
-class FakeQueue:
+class InMemoryUploadStore:
     def __init__(self):
+        self.items: Dict[str, object] = {}  # upload id -> chalicelib.uploads.model.Upload
+
+    def put(self, upload) -> None:
+        assert upload.upload_id not in self.items
+        self.items[upload.upload_id] = upload
+
+    def get(self, upload_id):
+        return self.items.get(upload_id)
+
+
+class FakeQueue:
+    def __init__(self, clock: Optional[FakeClock] = None):
         self.messages: List[dict] = []
         self.delays: List[int] = []
+        self.clock = clock
+        self.sent_at: List[Optional[datetime]] = []  # with a clock: when each was sent
 
     def send(self, message: dict, delay_s: int = 0) -> None:
         self.messages.append(message)
         self.delays.append(delay_s)
+        self.sent_at.append(self.clock.now() if self.clock else None)
 
     def check(self) -> None:
         pass
@@ -368,7 +438,7 @@ class FakeFal:
 
 
 class FakeFetcher:
-    """Serves files by URL under the given policy, as ``chalicelib.urls.fetch`` does."""
+    """Serves files by URL under the given policy, as ``chalicelib.outbound.fetch`` does."""
 
     def __init__(self):
         self.files: Dict[str, bytes] = {}
@@ -590,12 +660,18 @@ class World:
     counters: InMemoryCounterStore = field(default_factory=InMemoryCounterStore)
     limits: Limits = field(default_factory=Limits)
     max_output_bytes: int = 10_000_000
+    max_upload_bytes: int = 1_000_000
+    # Starts at Replicate: so fast by default that no test waits for one unless it sets a pace.
+    pace: Pace = field(default_factory=lambda: Pace(creates_per_minute=10_000_000,
+                                                    max_wait_s=900))
+    start_schedule: InMemoryStartSchedule = field(default_factory=InMemoryStartSchedule)
 
     stage_webhook: Optional[Tuple[str, str]] = None   # (url, secret)
     webhook_policy: UrlPolicy = field(default_factory=lambda: UrlPolicy(
         resolve=lambda host, port: ["93.184.215.14"]))
 
     def __post_init__(self):
+        self.queue.clock = self.queue.clock or self.clock
         self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
@@ -607,10 +683,11 @@ class World:
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      self.provider, self.clock, self.reuse,
                                      quiet_after_s=30)
+        self.pacer = StartPacer(self.start_schedule, self.pace, self.clock)
         self.starter = PredictionStarter(self.jobs, self.lifecycle, self.provider,
-                                         self.queue, self.routes, self.health)
+                                         self.queue, self.pacer, self.routes, self.health)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
-                                     self.clock, self.reuse, self.starter, self.queue,
+                                     self.clock, self.reuse, self.starter,
                                      cache_by_default=DEFAULTS.cache_by_default,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
@@ -624,7 +701,11 @@ class World:
                                        self.provider, self.storage, self.outputs,
                                        copy_lease_s=DEFAULTS.copy_lease_s)
         self.thumbnails = Thumbnails(self.jobs, self.lifecycle, self.storage)
-        self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy)
+        self.upload_records = InMemoryUploadStore()
+        self.uploads = Uploads(self.upload_records, self.storage, self.clock, "uploads/",
+                               timedelta(days=1), self.max_upload_bytes)
+        self.batch = Batch(self.submission, UrlPolicy(allow_private=True), self.webhook_policy,
+                           self.uploads.resolve_inputs)
         self.control = JobControl(self.status_service, self.lifecycle, self.provider)
         self.listing = JobListing(self.jobs, self.storage)
         self.idempotency_store = InMemoryIdempotencyStore()
@@ -641,6 +722,7 @@ class World:
                                    (5, 300, 1800), stage_secret=stage_secret,
                                    send=self.receiver)
         self.attempts: Dict[int, int] = {}
+        self._sent = itertools.count()  # the order messages were sent, for equal due times
         self.keys = ApiKeys(InMemoryApiKeyStore(), self.clock, cache_s=0)
         self.authorizer = Authorizer(lambda: self.keys, lambda: self.jobs)
 
@@ -650,7 +732,10 @@ class World:
     # ---- the client's side ---------------------------------------------------
 
     def submit(self, body: dict = None, caller: Caller = CLIENT) -> Job:
-        request = parse_generate_request(body or IMAGE_BODY, UrlPolicy(allow_private=True),
+        """As POST /generate-media does: image inputs resolved, the body validated, submitted."""
+        request = parse_generate_request(self.uploads.resolve_inputs(caller, body or IMAGE_BODY),
+                                         UrlPolicy(allow_private=True),
+                                         bound_user_id=caller.user_id,
                                          webhook_policy=self.webhook_policy)
         return self.submission.submit(caller, request, "https://api.example").job
 
@@ -674,10 +759,22 @@ class World:
 
     def run_queue(self, crash: Callable[[dict], Optional[Exception]] = None) -> int:
         """Deliver every queued message as Lambda's SQS source does: a handler error
-        leaves the message for a redelivery, up to MAX_ATTEMPTS receives."""
+        leaves the message for a redelivery, up to MAX_ATTEMPTS receives. A delayed
+        message is delivered when due: the clock moves on to it when nothing is due
+        before."""
         handled = 0
-        while self.queue.messages:
-            message = self.queue.messages.pop(0)
+        due: List[Tuple[datetime, int, dict]] = []
+        while self.queue.messages or due:
+            due += [((sent or self.clock.now()) + timedelta(seconds=d), next(self._sent), m)
+                    for m, d, sent in zip(self.queue.messages, self.queue.delays,
+                                          self.queue.sent_at)]
+            self.queue.messages.clear()
+            self.queue.delays.clear()
+            self.queue.sent_at.clear()
+            due.sort(key=lambda x: (x[0], x[1]))
+            at, _, message = due.pop(0)
+            if at > self.clock.now():
+                self.clock._now = at
             attempt = self.attempts.get(id(message), 0) + 1
             self.attempts[id(message)] = attempt
             try:
@@ -688,7 +785,7 @@ class World:
                 handled += 1
             except Exception:
                 if attempt < MAX_ATTEMPTS:
-                    self.queue.messages.append(message)
+                    self.queue.send(message)
         return handled
 
     def run_storage_events(self) -> int:

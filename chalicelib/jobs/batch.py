@@ -8,7 +8,7 @@ replays) names every job that was made.
 """
 import logging
 from dataclasses import dataclass
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 from chalicelib.errors import DomainError, ValidationFailed
 from chalicelib.jobs.model import MAX_BATCH_ITEMS
@@ -33,10 +33,13 @@ class BatchOutcome:
 
 class Batch:
     def __init__(self, submission: Submission, input_policy: UrlPolicy,
-                 webhook_policy: UrlPolicy):
+                 webhook_policy: UrlPolicy,
+                 resolve_inputs: Callable[[Caller, dict], dict] = lambda caller, item: item):
         self.submission = submission
         self.input_policy = input_policy
         self.webhook_policy = webhook_policy
+        # Uploads and data: URIs in image parameters -> links (chalicelib.uploads).
+        self.resolve_inputs = resolve_inputs
 
     def submit(self, caller: Caller, body: dict, public_base_url: str) -> BatchOutcome:
         items = body.get("items")
@@ -80,7 +83,8 @@ class Batch:
         if not isinstance(item, dict):
             return ValidationFailed("each item must be a JSON object", code="INVALID_TYPE")
         try:
-            return parse_generate_request(item, self.input_policy, bound_user_id=caller.user_id,
+            return parse_generate_request(self.resolve_inputs(caller, item), self.input_policy,
+                                          bound_user_id=caller.user_id,
                                           webhook_policy=self.webhook_policy)
         except DomainError as e:
             return e

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
+from chalicelib.jobs.progress import model_fraction
+
 
 class JobStatus(str, Enum):
     PENDING = "pending"
@@ -122,6 +124,10 @@ class Job:
     provider: Optional[str] = None
     # The provider the client asked for; None: the model's routing decides.
     pinned_provider: Optional[str] = None
+    # How far the job is, 0 to 1 (chalicelib.jobs.progress): only ever raised.
+    progress: Optional[float] = None
+    # When its prediction is due to start, when the start was queued (paced starts).
+    start_at: Optional[datetime] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)
@@ -129,7 +135,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Prediction:
-    """What we use of a Replicate prediction (its logs can be large: not kept)."""
+    """What we use of a Replicate prediction. Its logs can be large: only how far
+    their last progress bar is (0 to 1) is kept."""
     id: str
     status: str                      # starting | processing | succeeded | failed | canceled
     output: Any = None
@@ -139,6 +146,8 @@ class Prediction:
     input: Optional[Dict[str, Any]] = None
     # Replicate deleted the outputs (about an hour after the end).
     data_removed: bool = False
+    # The model's progress bar in the logs, 0 to 1 (None: the logs show none).
+    progress: Optional[float] = None
 
     ACTIVE_STATUSES = ("starting", "processing")
     TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
@@ -175,7 +184,8 @@ class Prediction:
                    else None,
                    model=data.get("model") if isinstance(data.get("model"), str) else None,
                    input=data.get("input") if isinstance(data.get("input"), dict) else None,
-                   data_removed=data.get("data_removed") is True)
+                   data_removed=data.get("data_removed") is True,
+                   progress=model_fraction(data.get("logs")))
 
     def to_message(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None and v is not False}

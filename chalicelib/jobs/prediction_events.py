@@ -21,6 +21,7 @@ from typing import Callable, Dict, Optional
 
 from chalicelib.catalog import CATALOG
 from chalicelib.errors import InvalidSignature, ServiceUnavailable, ValidationFailed
+from chalicelib.jobs import progress
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
 from chalicelib.jobs.starter import display_name
@@ -30,7 +31,7 @@ from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable, 
 from chalicelib.providers.routing import stored_provider
 from chalicelib.storage import MediaStorage
 from chalicelib.store import JobRepository, StaleTransition
-from chalicelib.urls import FetchFailed
+from chalicelib.outbound import FetchFailed
 from chalicelib.validation import parse_json
 
 log = logging.getLogger(__name__)
@@ -136,9 +137,7 @@ class PredictionEvents:
         status = prediction.status
         try:
             if prediction.is_active:
-                self.lifecycle.move(job.job_id, JobStatus.PROCESSING,
-                                    only_from=(JobStatus.PENDING,), started_at=self.lifecycle.clock.now(),
-                                    replicate_id=prediction.id)
+                self._running(job, prediction)
             elif status == "failed":
                 error = public_model_error(prediction.error)
                 if error != prediction.error:
@@ -155,6 +154,19 @@ class PredictionEvents:
                 log.warning("job %s: unknown prediction status %r ignored", job.job_id, status)
         except StaleTransition:
             log.info("job %s: %s event ignored (job is %s)", job.job_id, status, job.status.value)
+
+    def _running(self, job: Job, prediction: Prediction) -> None:
+        """A start, or the model's logs: the job is processing, as far as the logs say."""
+        if job.status == JobStatus.PENDING:
+            try:
+                self.lifecycle.move(job.job_id, JobStatus.PROCESSING,
+                                    only_from=(JobStatus.PENDING,),
+                                    started_at=self.lifecycle.clock.now(),
+                                    replicate_id=prediction.id)
+            except StaleTransition:
+                log.info("job %s: start ignored (no longer pending)", job.job_id)
+        if prediction.progress is not None:
+            self.jobs.raise_progress(job.job_id, progress.generating(prediction.progress))
 
     def _is_adoptable(self, provider: str, job: Job, prediction: Prediction) -> bool:
         """A run the job never heard of is its own only if it runs the job's work."""
@@ -200,6 +212,7 @@ class PredictionEvents:
             # Another processor is copying (a duplicate or reconciled event): leave this
             # message for a retry, which finds the job completed, or the copy abandoned.
             raise CopyInProgress(job.job_id)
+        self.jobs.raise_progress(job.job_id, progress.STORING)
         try:
             self._copy(job, prediction, urls, attempt, max_attempts)
         finally:

@@ -1,8 +1,10 @@
 """Catching up a quiet job with its provider: webhooks can be lost.
 
 A job quiet for ``quiet_after_s`` is checked against its run (at most once per
-that window) at the provider it runs on; what that reports goes through the processor like
-a webhook. A job whose prediction never became known fails at its start deadline.
+that window) at the provider it runs on; what that reports goes through the
+processor like a webhook. A job whose run never became known fails at its start
+deadline (counted from when its start was due: its submission, or its queued
+start time).
 A job that reuses another's result (a follower) has no prediction and no start
 deadline of its own: it lives as long as the job it follows, and ends with it.
 """
@@ -14,6 +16,7 @@ from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus
 from chalicelib.jobs.prediction_events import prediction_message
+from chalicelib.jobs.progress import generating
 from chalicelib.jobs.reuse import Reuse
 from chalicelib.queue import MessageQueue
 from chalicelib.providers.port import Provider, ProviderUnavailable
@@ -22,8 +25,8 @@ from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
 
-# A job with no known prediction after this long was never started, or its
-# prediction never reported.
+# A job with no known prediction this long after its start was due was never
+# started, or its prediction never reported.
 START_DEADLINE_S = 120
 # An ended job whose event is still unsent this long after its end lost it to a crash.
 NOTIFY_GRACE = timedelta(seconds=10)
@@ -59,7 +62,8 @@ class Reconciler:
         if job.follows:
             return self._follow(job)
         if job.replicate_id is None:
-            if now - job.created_at > self.start_deadline:
+            # From its start time when the pace queued the start, else from its submission.
+            if now - (job.start_at or job.created_at) > self.start_deadline:
                 return self.lifecycle.fail(job.job_id, "The job could not be started.") or job
             return job
         try:
@@ -72,6 +76,9 @@ class Reconciler:
         if prediction.is_terminal or (prediction.status == "processing"
                                       and job.status == JobStatus.PENDING):
             self.queue.send(prediction_message(job.job_id, prediction, provider))
+        elif prediction.is_active and prediction.progress is not None:
+            # Its logs webhooks were lost: the progress they carried, from the prediction.
+            self.jobs.raise_progress(job.job_id, generating(prediction.progress))
         return job
 
     def _follow(self, follower: Job) -> Job:

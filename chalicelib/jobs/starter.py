@@ -1,21 +1,26 @@
-"""Starting a job's run at a provider, now (a single submit) or from the queue
-(batch items: the API call must not wait on a provider).
+"""Starting a job's run at a provider, now (a submit whose start is due) or from
+the queue (batch items, and starts the pace puts later: the API call must not
+wait on a provider).
 
-The providers are tried in the model's routing order (``providers.routing``): one
-that definitely refuses for its own reasons hands the job to the next; an unknown
-outcome hands it to nobody, and the job adopts its run when that reports. From the
-queue, a job every provider refused with an outage is tried again later, with the
-provider's Retry-After when it gives one; after the last try the job fails with a
-clear error.
+Every create takes its start time from the shared pace first
+(chalicelib.jobs.pacing; a Replicate throttle holds back every other start as long
+as it says). The providers are then tried in the model's routing order
+(``providers.routing``): one that definitely refuses for its own reasons hands the
+job to the next; an unknown outcome hands it to nobody, and the job adopts its run
+when that reports. From the queue, a job every provider refused with an outage is
+tried again later, with a new start time not before the provider's Retry-After
+when it gives one; after the last try the job fails with a clear error.
 """
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional, Tuple
 
 from chalicelib.catalog import CATALOG
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
+from chalicelib.jobs.pacing import StartPacer, StartsBacklogged, wait_s
 from chalicelib.providers.health import ProviderHealth
-from chalicelib.providers.port import Provider, ProviderUnavailable
+from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable
 from chalicelib.providers.routing import NoProvider, Routes, candidates, hands_over
 from chalicelib.queue import MessageQueue
 from chalicelib.store import JobRepository, StaleTransition
@@ -31,8 +36,16 @@ def display_name(provider: str) -> str:
     return DISPLAY_NAMES.get(provider, provider)
 
 
-def start_message(job_id: str, public_base_url: str, attempt: int = 1) -> dict:
-    return {"kind": "start", "jobId": job_id, "webhookBase": public_base_url, "attempt": attempt}
+def start_message(job_id: str, public_base_url: str, attempt: int = 1,
+                  start_at: Optional[datetime] = None) -> dict:
+    """A queued start; ``startAt`` (Unix seconds) is the time taken from the pace.
+    Without it (a message from before the pace, or a refused reservation) the
+    start takes its time when it arrives."""
+    message = {"kind": "start", "jobId": job_id, "webhookBase": public_base_url,
+               "attempt": attempt}
+    if start_at is not None:
+        message["startAt"] = start_at.timestamp()
+    return message
 
 
 class StartRefused(Exception):
@@ -56,12 +69,13 @@ class StartUnknown(Exception):
 
 class PredictionStarter:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle,
-                 providers: Callable[[str], Provider], queue: MessageQueue,
+                 providers: Callable[[str], Provider], queue: MessageQueue, pacer: StartPacer,
                  routes: Routes, health: ProviderHealth):
         self.jobs = jobs
         self.lifecycle = lifecycle
         self._providers = providers
         self.queue = queue
+        self.pacer = pacer
         self.routes = routes
         self.health = health
 
@@ -91,6 +105,11 @@ class PredictionStarter:
                     raise StartUnknown(job, e) from e
                 if e.outage:
                     self.health.failed(name)
+                if e.throttled and name == REPLICATE:
+                    # Our pace is above what Replicate allows this account now: every
+                    # starter holds back as long as it says.
+                    self.pacer.back_off(e.retry_after if e.retry_after is not None
+                                        else QUEUED_RETRY_S)
                 refused = StartRefused(name, e)
                 if not hands_over(e):
                     break
@@ -108,13 +127,29 @@ class PredictionStarter:
         except StaleTransition:
             return self.jobs.get(job.job_id) or job
 
+    def queue_start(self, job_id: str, public_base_url: str, start_at: datetime,
+                    attempt: int = 1) -> None:
+        """Start the job from the queue at ``start_at`` (a longer wait than SQS's
+        longest delay arrives early and is queued again for the rest)."""
+        self.queue.send(start_message(job_id, public_base_url, attempt, start_at),
+                        delay_s=wait_s(start_at, self.pacer.clock.now()))
+
     def start_queued(self, message: dict) -> None:
         job = self.jobs.get(message["jobId"])
         if job is None or job.status != JobStatus.PENDING or job.replicate_id:
             return  # started, adopted, cancelled or gone meanwhile
         attempt = int(message.get("attempt", 1))
+        base = message["webhookBase"]
+        now = self.pacer.clock.now()
+        if message.get("startAt") is None:
+            self._queue_retry(job, base, attempt, not_before=now)
+            return
+        start = datetime.fromtimestamp(float(message["startAt"]), timezone.utc)
+        if wait_s(start, now) > 0:
+            self.queue_start(job.job_id, base, start, attempt)
+            return
         try:
-            job, prediction = self.create(job, message["webhookBase"])
+            job, prediction = self.create(job, base)
             self.record(job, prediction)
             return
         except StaleTransition:
@@ -131,12 +166,29 @@ class PredictionStarter:
             retryable = hands_over(e)
             if retryable and attempt < QUEUED_START_ATTEMPTS:
                 delay = e.retry_after if e.retry_after is not None else QUEUED_RETRY_S
-                log.info("job %s: %s said %s; start again in %s s", job.job_id, who, e, delay)
-                self.queue.send(start_message(job.job_id, message["webhookBase"], attempt + 1),
-                                delay_s=delay)
+                log.info("job %s: %s said %s; start again in %s s or later", job.job_id, who,
+                         e, delay)
+                self._queue_retry(job, base, attempt + 1,
+                                  not_before=now + timedelta(seconds=delay))
                 return
             why = "kept throttling" if e.throttled else (
                 "could not be reached" if not e.sent else f"refused it (HTTP {e.status})")
             self.lifecycle.fail(job.job_id, f"The prediction could not be started: {who} "
                                             f"{why} after {attempt} attempts."
                                 if retryable else f"{who} {why}.")
+
+    def _queue_retry(self, job: Job, base: str, attempt: int, not_before: datetime) -> None:
+        """Another create takes another start time; when the pace is full, the message
+        comes back when it has room (and takes its time then)."""
+        try:
+            start = self.pacer.reserve(not_before)
+        except StartsBacklogged as e:
+            log.info("job %s: the start schedule is full; asking again in %s s", job.job_id,
+                     e.retry_after)
+            self.queue.send(start_message(job.job_id, base, attempt), delay_s=e.retry_after)
+            return
+        try:  # the start deadline counts from the new time
+            self.jobs.update(job.job_id, {"start_at": start}, [JobStatus.PENDING])
+        except StaleTransition:
+            return  # cancelled (or ended) meanwhile: nothing to start
+        self.queue_start(job.job_id, base, start, attempt)

@@ -1,5 +1,6 @@
 """What clients see: the typed shapes of the 202, the status view and the error
 body. The OpenAPI document is generated from these models."""
+import re
 from datetime import date, datetime, timezone
 from typing import Any, Dict, List, Optional
 
@@ -8,6 +9,8 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import iso
 from chalicelib.jobs.model import MAX_BATCH_ITEMS, Job, JobStatus
+from chalicelib.jobs.pacing import wait_s
+from chalicelib.jobs.progress import Stage, progress_of, stage_of
 from chalicelib.storage import MediaStorage
 
 
@@ -26,7 +29,9 @@ class ErrorBody(_View):
 class AcceptedJob(_View):
     jobId: str
     status: JobStatus
-    estimatedTime: int = Field(description="Seconds the model usually takes")
+    estimatedTime: int = Field(description="Seconds until the result is expected: what the "
+                                           "model usually takes, plus the wait for its start "
+                                           "when Replicate's rate limit queues it")
     estimatedCost: float = Field(description="US dollars")
     replicateId: Optional[str] = Field(
         description="Replicate's prediction id; null until Replicate confirms it started, "
@@ -72,6 +77,13 @@ class JobView(_View):
                                        "the job runs on Replicate, else null")
     provider: Optional[str] = Field(None, description="The provider the job runs (or ran) "
                                     "on: `replicate` or `fal`; null for a reused result")
+    progress: Optional[float] = Field(
+        None, ge=0, le=1, description="How far the job is, 0 to 1, never decreasing; 1 once "
+                                      "completed; null while unknown")
+    stage: Optional[Stage] = Field(
+        None, description="While pending or processing: queued (no prediction yet), starting "
+                          "(the model is booting), generating (the model runs), storing (the "
+                          "result is being copied)")
     completedAt: Optional[str] = None
     processingTime: Optional[int] = Field(None, description="Seconds from submit to completed")
     result: Optional[ResultView] = None
@@ -85,9 +97,13 @@ def replicate_id_of(job: Job) -> Optional[str]:
 
 
 def accepted_view(job: Job) -> Dict:
-    view = AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
+    queued_s = wait_s(job.start_at, job.created_at) if job.start_at else 0
+    view = AcceptedJob(jobId=job.job_id, status=job.status,
+                       estimatedTime=job.estimated_time + queued_s,
                        estimatedCost=job.estimated_cost, replicateId=replicate_id_of(job),
-                       provider=job.provider, message="Media generation started")
+                       provider=job.provider,
+                       message=f"Queued: Replicate's rate limit starts it in about {queued_s} s"
+                       if queued_s else "Media generation started")
     if job.cached:
         view.cached = True
         view.message = ("Reused an identical job's result" if job.status.is_terminal
@@ -98,7 +114,11 @@ def accepted_view(job: Job) -> Dict:
 def job_view(job: Job, storage: MediaStorage) -> Dict:
     view = JobView(jobId=job.job_id, status=job.status, mediaType=job.media_type,
                    modelId=job.model_id, userId=job.user_id, createdAt=iso(job.created_at),
-                   replicateId=replicate_id_of(job), provider=job.provider)
+                   replicateId=replicate_id_of(job), provider=job.provider,
+                   progress=progress_of(job))
+    stage = stage_of(job)
+    if stage is not None:
+        view.stage = stage
     if job.cached:
         view.cached = True
     if job.status.is_terminal:
@@ -129,6 +149,9 @@ def _result_view(job: Job, storage: MediaStorage) -> ResultView:
 
 # ---- the other routes' shapes (documented in /openapi.json) -----------------------------
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
 class JobList(_View):
     jobs: List[JobView]
     nextCursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null "
@@ -142,6 +165,16 @@ class JobListQuery(_View):
     since: Optional[AwareDatetime] = Field(None, description="ISO 8601 time with a zone")
     limit: int = Field(20, ge=1, le=100, description="1 to 100")
     cursor: Optional[str] = Field(None, min_length=1)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: Any) -> Any:
+        # pydantic reads a number (0.5, "1700000000") as Unix time; the documented form
+        # is ISO 8601 text only.
+        if value is not None and (not isinstance(value, str) or _NUMBER.fullmatch(value)):
+            raise PydanticCustomError("iso_8601", "an ISO 8601 time with a zone, e.g. "
+                                                  "2030-01-01T00:00:00Z")
+        return value
 
     @field_validator("since")
     @classmethod

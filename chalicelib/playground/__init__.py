@@ -21,14 +21,18 @@ def _hashes(html: str, tag: str) -> str:
 
 
 @lru_cache(maxsize=2)
-def page(sample_image: Optional[str] = None) -> Tuple[str, Dict[str, str]]:
-    """The page and its headers; ``sample_image`` prefills image-to-video's input."""
+def page(sample_image: Optional[str] = None,
+         upload_origin: Optional[str] = None) -> Tuple[str, Dict[str, str]]:
+    """The page and its headers; ``sample_image`` prefills image-to-video's input, and
+    files dropped on the page are PUT to ``upload_origin`` (the media bucket)."""
     html = PAGE.read_text(encoding="utf-8").replace(
         _SAMPLE_META, f'<meta name="vsl-sample-image" content="{escape(sample_image or "")}">')
-    # Results are presigned links to the bucket (plain http on the local emulator).
+    connect = "'self'" + (f" {upload_origin}" if upload_origin else "")
+    # Results are presigned links to the bucket (plain http on the local emulator); a
+    # chosen file's preview is a blob: URL.
     csp = (f"default-src 'none'; script-src {_hashes(html, 'script')}; "
-           f"style-src {_hashes(html, 'style')}; connect-src 'self'; "
-           "img-src 'self' http: https:; media-src 'self' http: https:; "
+           f"style-src {_hashes(html, 'style')}; connect-src {connect}; "
+           "img-src 'self' http: https: blob:; media-src 'self' http: https:; "
            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     return html, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp,
                   "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",

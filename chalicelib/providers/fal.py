@@ -22,7 +22,8 @@ from chalicelib.catalog import ModelParameters
 from chalicelib.jobs.model import Prediction
 from chalicelib.providers.fal_models import FAL_MODELS, NotServable
 from chalicelib.providers.port import FAL, ProviderUnavailable, WebhookRejected
-from chalicelib.urls import FetchFailed, UrlPolicy, UrlRejected, fetch
+from chalicelib.outbound import FetchFailed, fetch
+from chalicelib.urls import UrlPolicy, UrlRejected
 
 if TYPE_CHECKING:
     import requests

@@ -94,6 +94,9 @@ class ReplicateKnowledge:
     generate: Callable[[dict, Callable[[str], bytes]], List[OutputFile]]
     run_count: int = 1_000_000
     github_url: Optional[str] = None
+    # How many steps the model's progress bar counts for an input (with defaults), as its
+    # logs show them; None: the model prints no bar.
+    progress_steps: Optional[Callable[[dict], int]] = None
 
 
 FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
@@ -113,7 +116,8 @@ KNOWLEDGE: Dict[str, ReplicateKnowledge] = {
          "disable_safety_checker": _bool(False, "Disable safety checker for generated images."),
          "go_fast": _bool(True, "Run faster predictions with an fp8 quantized model"),
          "megapixels": _enum(("1", "0.25"), "1", "Approximate number of megapixels")},
-        ("prompt",), True, _flux_schnell, github_url="https://github.com/replicate/cog-flux"),
+        ("prompt",), True, _flux_schnell, github_url="https://github.com/replicate/cog-flux",
+        progress_steps=lambda inp: inp["num_inference_steps"]),
     "stability-ai/sdxl": ReplicateKnowledge(
         "A text-to-image generative AI model that creates beautiful images",
         {"prompt": _str("An astronaut riding a rainbow unicorn", "Input prompt"),
@@ -136,7 +140,8 @@ KNOWLEDGE: Dict[str, ReplicateKnowledge] = {
          "lora_scale": _num(0.6, 0, 1, "LoRA additive scale"),
          "replicate_weights": _str(description="Replicate LoRA weights to use"),
          "disable_safety_checker": _bool(False, "Disable safety checker for generated images")},
-        (), True, _sdxl, github_url="https://github.com/replicate/cog-sdxl"),
+        (), True, _sdxl, github_url="https://github.com/replicate/cog-sdxl",
+        progress_steps=lambda inp: inp["num_inference_steps"]),
     "stability-ai/stable-video-diffusion": ReplicateKnowledge(
         "SVD is a research-only image to video model",
         {"input_image": _str(description="Input image", fmt="uri"),
@@ -149,7 +154,9 @@ KNOWLEDGE: Dict[str, ReplicateKnowledge] = {
          "cond_aug": _num(0.02, description="Amount of noise to add to input image"),
          "decoding_t": _int(14, description="Number of frames to decode at a time"),
          "seed": _int(description="Random seed. Leave blank to randomize the seed")},
-        ("input_image",), False, _stable_video_diffusion),
+        ("input_image",), False, _stable_video_diffusion,
+        # the sampler's steps (decoding prints no bar)
+        progress_steps=lambda inp: 25),
     "meta/musicgen": ReplicateKnowledge(
         "Generate music from a prompt or melody",
         {"model_version": _enum(("stereo-melody-large", "stereo-large", "melody-large", "large"),

@@ -33,9 +33,32 @@ declare namespace VSLClient {
   interface WaitOptions {
     /** Give up after this many milliseconds with WaitTimeoutError. Default 300000. */
     timeout?: number;
-    /** Called with the status view each time the job's status changes (the first one too). */
+    /** Called with the status view each time its status, stage or progress changes (the first one too). */
     onUpdate?: (job: JobStatusView) => void | Promise<void>;
     signal?: AbortSignal;
+  }
+
+  interface UploadOptions {
+    /** Default: the type the file's first bytes say (PNG, JPEG, WebP), else a Blob's own type. */
+    contentType?: string;
+    signal?: AbortSignal;
+  }
+
+  /** A local file: uploaded (POST /uploads, then a PUT to its presigned link) before it is used. */
+  type FileInput = Blob | ArrayBuffer | ArrayBufferView;
+
+  /** An input image: a local file, or an http(s) URL, `upload:<uploadId>` or a data: URI. */
+  type ImageInput = string | FileInput;
+
+  /** POST /uploads, once the file is in: `ref` is what an image parameter takes. */
+  interface Upload {
+    uploadId: string;
+    /** The presigned PUT the file went to. */
+    uploadUrl: string;
+    /** When the upload is deleted (a day after it was made). */
+    expiresAt: string;
+    /** `upload:<uploadId>` */
+    ref: string;
   }
 
   interface DownloadOptions {
@@ -64,8 +87,10 @@ declare namespace VSLClient {
   }
 
   interface VideoJobInput extends JobInputBase {
+    /** The input image: a local file (uploaded first) or a URL string. Give this or imageUrl. */
+    image?: ImageInput;
     /** The input image's URL, sent as the model's `image` parameter. */
-    imageUrl: string;
+    imageUrl?: string;
     /** Default 'stability-video'. */
     modelId?: string;
     motion_bucket_id?: number;
@@ -128,6 +153,8 @@ declare namespace VSLClient {
     [field: string]: unknown;
   }
 
+  type Stage = 'queued' | 'starting' | 'generating' | 'storing';
+
   interface JobStatusView {
     jobId: string;
     status: JobStatus;
@@ -136,6 +163,10 @@ declare namespace VSLClient {
     userId: string;
     createdAt: string;
     replicateId: string | null;
+    /** How far the job is, 0 to 1 (1 once completed), never decreasing; null while unknown. */
+    progress: number | null;
+    /** While the job runs; absent once it has ended. */
+    stage?: Stage;
     completedAt?: string;
     processingTime?: number;
     result?: JobResult;
@@ -251,6 +282,13 @@ declare class VSLClient {
   generateVideo(input: VSLClient.VideoJobInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
   generateAudio(input: VSLClient.AudioJobInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
   generate(input: VSLClient.GenerateInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
+  /**
+   * Submit and resolve to the result: the service waits for the job first (Prefer: wait, up to
+   * 25 s), then the client polls. Rejects with JobFailedError, JobCancelledError or WaitTimeoutError.
+   */
+  run(input: VSLClient.GenerateInput, options?: VSLClient.WaitOptions): Promise<VSLClient.JobResult>;
+  /** Upload a local image (PNG, JPEG or WebP, at most 10 MiB, kept a day); pass `ref` as a parameter. */
+  upload(file: VSLClient.FileInput, options?: VSLClient.UploadOptions): Promise<VSLClient.Upload>;
   getStatus(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
   /** Resolves to the job's result; rejects with JobFailedError, JobCancelledError or WaitTimeoutError. */
   waitForCompletion(job: string | { jobId: string; estimatedTime?: number },

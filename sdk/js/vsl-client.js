@@ -53,6 +53,8 @@ const DEFAULT_ESTIMATED_TIME_S = 10;
 const MIN_POLL_MS = 500;
 const MAX_FIRST_POLL_MS = 5_000;
 const MAX_POLL_MS = 10_000;
+// The longest the service holds a submit for its job to end (Prefer: wait).
+const MAX_SERVER_WAIT_S = 25;
 
 function env(name) {
   return typeof process !== 'undefined' && process.env ? process.env[name] || undefined : undefined;
@@ -89,6 +91,28 @@ function nonNegativeNumber(value, fallback, name) {
     throw new TypeError(`${name} must be a non-negative number, got ${String(value)}`);
   }
   return value;
+}
+
+/** A local file as the client takes it: a Buffer or other byte view, an ArrayBuffer, a Blob. */
+function isFileInput(value) {
+  return value instanceof ArrayBuffer || ArrayBuffer.isView(value)
+    || (typeof Blob !== 'undefined' && value instanceof Blob);
+}
+
+async function bytesOf(file) {
+  if (typeof Blob !== 'undefined' && file instanceof Blob) return new Uint8Array(await file.arrayBuffer());
+  if (file instanceof ArrayBuffer) return new Uint8Array(file);
+  return new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+}
+
+/** The image type a file's first bytes say (as the service checks them), or null. */
+function sniffImageType(bytes) {
+  const starts = (...sig) => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
+  if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
+  const ascii = (from, to) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return null;
 }
 
 function headersObject(headers) {
@@ -193,9 +217,17 @@ class VSLClient {
     return this._submit({ mediaType: 'image', modelId, userId, parameters: { prompt, ...parameters } }, options);
   }
 
-  /** Submit a video job from an input image URL (`imageUrl`) plus the model's parameters. */
-  generateVideo({ imageUrl, modelId = 'stability-video', userId, ...parameters } = {}, options) {
-    return this._submit({ mediaType: 'video', modelId, userId, parameters: { image: imageUrl, ...parameters } }, options);
+  /**
+   * Submit a video job animating `image`: a local file (Buffer, Uint8Array, ArrayBuffer or Blob,
+   * uploaded first) or a string (an http(s) URL, `upload:<id>` or a data: URI). `imageUrl` is the
+   * same as a string `image`.
+   */
+  async generateVideo({ image, imageUrl, modelId = 'stability-video', userId, ...parameters } = {}, options) {
+    if ((image === undefined) === (imageUrl === undefined)) {
+      throw new TypeError('generateVideo() takes one image: image (a file or a URL) or imageUrl');
+    }
+    const inputs = await this._inputs({ image: image === undefined ? imageUrl : image, ...parameters }, options);
+    return this._submit({ mediaType: 'video', modelId, userId, parameters: inputs }, options);
   }
 
   /** Submit an audio job: `prompt` plus the model's parameters (duration, ...). */
@@ -203,11 +235,58 @@ class VSLClient {
     return this._submit({ mediaType: 'audio', modelId, userId, parameters: { prompt, ...parameters } }, options);
   }
 
-  /** Submit a job for any model; its mediaType comes from models() (cached) when omitted. */
+  /**
+   * Submit a job for any model; its mediaType comes from models() (cached) when omitted. A local
+   * file among the parameters (Buffer, Uint8Array, ArrayBuffer, Blob) is uploaded first.
+   */
   async generate({ modelId, mediaType, userId, ...parameters } = {}, options) {
     if (!modelId || typeof modelId !== 'string') throw new TypeError('generate() needs a modelId');
     const type = mediaType || await this._mediaTypeOf(modelId, options);
-    return this._submit({ mediaType: type, modelId, userId, parameters }, options);
+    const inputs = await this._inputs(parameters, options);
+    return this._submit({ mediaType: type, modelId, userId, parameters: inputs }, options);
+  }
+
+  /**
+   * Submit a job and resolve to its result: the service holds the submit until the job ends (up
+   * to 25 s, `Prefer: wait`), then the client polls as waitForCompletion does. Rejects with
+   * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all.
+   */
+  async run({ modelId, mediaType, userId, ...parameters } = {},
+    { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = {}) {
+    if (!modelId || typeof modelId !== 'string') throw new TypeError('run() needs a modelId');
+    const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
+    const started = performance.now();
+    const type = mediaType || await this._mediaTypeOf(modelId, { signal });
+    const inputs = await this._inputs(parameters, { signal });
+    const waitS = Math.floor(Math.min(MAX_SERVER_WAIT_S, timeoutMs / 1000, this.timeout / 1000 - 5));
+    const { status, body } = await this._submit({ mediaType: type, modelId, userId, parameters: inputs },
+      { signal, headers: waitS >= 1 ? { Prefer: `wait=${waitS}` } : {}, withStatus: true });
+    if (status === 200) {
+      if (onUpdate) await onUpdate(body);
+      if (body.status === 'failed') throw new JobFailedError(body);
+      if (body.status === 'cancelled') throw new JobCancelledError(body);
+      return body.result;
+    }
+    const left = Math.max(0, timeoutMs - (performance.now() - started));
+    return this.waitForCompletion(body, { timeout: left, onUpdate, signal });
+  }
+
+  /**
+   * Upload a local file (Buffer, Uint8Array, ArrayBuffer or Blob) for use as an input image;
+   * resolves to `{ uploadId, uploadUrl, expiresAt, ref }`, where `ref` (`upload:<id>`) is what an
+   * image parameter takes. PNG, JPEG or WebP of at most 10 MiB, kept for a day. The type is read
+   * from the file's first bytes unless `contentType` is given.
+   */
+  async upload(file, { contentType, signal } = {}) {
+    if (!isFileInput(file)) throw new TypeError('upload() takes a Buffer, Uint8Array, ArrayBuffer or Blob');
+    const bytes = await bytesOf(file);
+    const type = contentType || sniffImageType(bytes) || file.type || 'application/octet-stream';
+    const created = await this._api('POST', '/uploads', { contentType: type, size: bytes.byteLength }, { signal });
+    // The link carries its own authorization: our key must not leave for the bucket.
+    await this._withRetries(created.uploadUrl, { method: 'PUT', headers: { 'Content-Type': type }, body: bytes }, {
+      signal, repeatable: true, read: (response, failed) => response.arrayBuffer().catch((cause) => { throw failed(cause); }),
+    });
+    return { ...created, ref: `upload:${created.uploadId}` };
   }
 
   /** The job's status view: status, and `result` once completed or `error` once failed. */
@@ -218,7 +297,8 @@ class VSLClient {
   /**
    * Poll until the job ends; returns its `result`. Throws JobFailedError, JobCancelledError,
    * or WaitTimeoutError after `timeout` ms. Polls start at a tenth of the job's estimated time
-   * (at least 0.5 s) and grow; a 429 on a poll is waited out as its Retry-After asks.
+   * (at least 0.5 s) and grow; a 429 on a poll is waited out as its Retry-After asks. `onUpdate`
+   * gets the status view whenever its status, stage or progress changed.
    */
   async waitForCompletion(job, { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = {}) {
     const jobId = this._jobIdOf(job);
@@ -226,7 +306,7 @@ class VSLClient {
     const deadline = performance.now() + timeoutMs;
     let estimate = job && typeof job === 'object' ? Number(job.estimatedTime) : NaN;
     let delayMs = null;
-    let lastStatus = null;
+    let lastSeen = null;
     let polls = 0;
     for (;;) {
       let view;
@@ -242,8 +322,9 @@ class VSLClient {
         continue;
       }
       polls += 1;
-      if (view.status !== lastStatus) {
-        lastStatus = view.status;
+      const seen = JSON.stringify([view.status, view.stage ?? null, view.progress ?? null]);
+      if (seen !== lastSeen) {
+        lastSeen = seen;
         if (onUpdate) await onUpdate(view);
       }
       if (view.status === 'completed') return view.result;
@@ -379,6 +460,15 @@ class VSLClient {
     }
   }
 
+  /** The parameters, each local file among them uploaded and named by its `upload:<id>`. */
+  async _inputs(parameters, options = {}) {
+    const out = {};
+    for (const [name, value] of Object.entries(parameters)) {
+      out[name] = isFileInput(value) ? (await this.upload(value, { signal: options.signal })).ref : value;
+    }
+    return out;
+  }
+
   async _catalog(options) {
     if (!this._models) {
       const pending = this.models(options);
@@ -413,12 +503,17 @@ class VSLClient {
     return DEFAULT_ESTIMATED_TIME_S;
   }
 
-  /** One logical API call: JSON in and out, with the retry rules. */
-  async _api(method, path, body, { signal, timeout, retryRateLimits = true } = {}) {
+  /**
+   * One logical API call: JSON in and out, with the retry rules. `withStatus` resolves to
+   * `{ status, body }` instead of the body alone.
+   */
+  async _api(method, path, body, { signal, timeout, retryRateLimits = true, headers: extra = {},
+    withStatus = false } = {}) {
     const headers = {
       'X-API-Key': this.apiKey,
       Accept: 'application/json',
       'User-Agent': `vsl-js/${VERSION}`,
+      ...extra,
     };
     let payload;
     if (body !== undefined) {
@@ -427,16 +522,20 @@ class VSLClient {
     }
     const isGet = method === 'GET' || method === 'HEAD';
     if (!isGet) headers['Idempotency-Key'] = `vsl-js-${randomId()}`; // one per call, every attempt
-    const text = await this._withRetries(this.baseUrl + path,
+    const { status, text } = await this._withRetries(this.baseUrl + path,
       { method, headers, body: payload }, {
         signal,
         timeout,
         repeatable: isGet || this.idempotentRetries,
         retryRateLimits,
-        read: (response, failed) => response.text().catch((cause) => { throw failed(cause); }),
+        read: async (response, failed) => ({
+          status: response.status,
+          text: await response.text().catch((cause) => { throw failed(cause); }),
+        }),
       });
     try {
-      return JSON.parse(text);
+      const parsed = JSON.parse(text);
+      return withStatus ? { status, body: parsed } : parsed;
     } catch (cause) {
       throw new VSLError(`${method} ${path}: the answer is not JSON`,
         { code: 'INVALID_RESPONSE', details: String(text).slice(0, 500), body: text, cause });

@@ -2,6 +2,7 @@
 Playwright (its own browser download is not used: tools/install_browser.sh
 installs Chromium, and `make test` runs it when the browser is missing)."""
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,8 @@ def test_an_image_generated_through_the_form_renders(page):
         "() => { const t = document.querySelector('#result-thumbnail');"
         " return t !== null && t.complete && t.naturalWidth > 0; }", timeout=30_000)
     job_id = page.text_content("#job code")
+    # The list is fetched again when the status changes: its answer may come a moment later.
+    page.wait_for_selector(f"#jobs button[data-open='{job_id}']", timeout=10_000)
     assert page.locator(f"#jobs button[data-open='{job_id}']").count() == 1
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground-image.png"), full_page=True)
@@ -129,3 +132,72 @@ def test_a_video_and_a_sound_play_in_the_page(page, model_id, ready):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"playground-{model_id}.png"), full_page=True)
     assert page.csp_violations == []
+
+
+# ---- a file of this computer as the input image, and the job's progress ------------------------
+
+VIDEO_READY = ("() => { const m = document.querySelector('#result-media');"
+               " return m !== null && m.tagName === 'VIDEO' && m.readyState >= 2 && m.videoWidth > 0; }")
+
+
+def picture(path: Path, fmt: str = "PNG") -> Path:
+    from PIL import Image
+    Image.new("RGB", (320, 180), (40, 160, 90)).save(path, fmt)
+    return path
+
+
+def test_a_file_picked_from_disk_becomes_a_video_with_a_progress_bar(page, sim, tmp_path):
+    sim.faults(latency_s=6)   # long enough to watch the bar move
+    uploads = []
+    page.on("request", lambda r: r.method in ("POST", "PUT") and "/uploads" in r.url
+            and uploads.append((r.method, r.url.split("?")[0])))
+    page.select_option("#model", "stability-video")
+    page.set_input_files("#p-image-file", str(picture(tmp_path / "cat.png")))
+    assert page.input_value("#p-image") == ""          # the file, not the sample URL
+    assert "cat.png" in page.text_content("#p-image-chosen")
+    page.wait_for_function("() => document.querySelector('#p-image-preview')?.naturalWidth > 0")
+    page.click("#submit")
+
+    shown = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        state = page.evaluate("""() => ({status: document.querySelector('#job-status')?.textContent,
+            value: document.querySelector('#job-progress')?.getAttribute('value'),
+            stage: document.querySelector('#job-stage')?.textContent})""")
+        shown.append(state)
+        if state["status"] == "completed":
+            break
+        time.sleep(0.2)
+    page.wait_for_function(VIDEO_READY, timeout=30_000)
+    values = [int(s["value"]) for s in shown if s["value"] is not None]
+    assert values == sorted(values) and len(set(values)) >= 2, shown
+    assert any((s["stage"] or "").startswith("generating") for s in shown), shown
+    # POST /uploads to the API, then the PUT straight into the bucket
+    assert [m for m, _ in uploads] == ["POST", "PUT"] and "/uploads/upl_" in uploads[1][1]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground-upload.png"), full_page=True)
+    assert page.csp_violations == []
+
+
+def test_a_file_dropped_on_the_page_is_used(page, tmp_path):
+    data = picture(tmp_path / "dropped.jpg", "JPEG").read_bytes()
+    page.select_option("#model", "stability-video")
+    transfer = page.evaluate_handle("""bytes => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], 'dropped.jpg', {type: 'image/jpeg'}));
+        return dt; }""", list(data))
+    page.dispatch_event("#p-image-drop", "drop", {"dataTransfer": transfer})
+    assert "dropped.jpg" in page.text_content("#p-image-chosen")
+    page.click("#submit")
+    page.wait_for_function(VIDEO_READY, timeout=60_000)
+    assert page.text_content("#job-status") == "completed"
+    assert page.csp_violations == []
+
+
+def test_a_file_that_is_not_an_image_shows_the_apis_error(page, tmp_path):
+    (tmp_path / "notes.png").write_text("these are notes, not a picture")
+    page.select_option("#model", "stability-video")
+    page.set_input_files("#p-image-file", str(tmp_path / "notes.png"))
+    page.click("#submit")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "UNSUPPORTED_UPLOAD" in page.text_content("#form-error")

@@ -91,7 +91,7 @@ def test_shell_examples(page, reader, stack):
                           text=True, timeout=300)
     assert proc.returncode == 0, (page, proc.stdout, proc.stderr)
     assert_not_broken(page, proc.stdout)
-    if "vsl generate" in script:
+    if "--out city.png" in script:   # the CLI page's examples
         with Image.open(cwd / "city.png") as image:
             assert image.size[0] == 1024
         with Image.open(cwd / "fox.png") as image:
@@ -99,6 +99,9 @@ def test_shell_examples(page, reader, stack):
         assert (cwd / "clip.mp4").read_bytes()[4:8] == b"ftyp"
         with wave.open(str(cwd / "song.wav")) as w:
             assert w.getnframes() / w.getframerate() == pytest.approx(8, abs=0.1)
+    if "--out cat.mp4" in script:    # an image file on disk became a video
+        assert (cwd / "cat.mp4").read_bytes()[4:8] == b"ftyp"
+        assert re.search(r"^upload:upl_\S+$", proc.stdout, re.M), proc.stdout
     if "vsl jobs" in script:
         assert re.search(r"^JOB +STATUS +MODEL +USER +CREATED$", proc.stdout, re.M), proc.stdout
     if "vsl cancel" in script:

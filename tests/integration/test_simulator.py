@@ -7,6 +7,7 @@ fault settings never leak between tests.
 """
 import base64
 import json
+import re
 import socket
 import threading
 import time
@@ -382,6 +383,37 @@ def test_webhooks_are_signed_and_follow_the_filter(sim, receiver):
         ("completed", "delivered")}
 
 
+def test_the_logs_show_a_progress_bar_filling_as_the_model_runs(sim, receiver):
+    from chalicelib.jobs.progress import model_fraction
+    sim.faults(latency_s=3)
+    prediction = sim.create(FLUX, {"prompt": "x", "num_inference_steps": 4}, webhook=receiver.url,
+                            webhook_events_filter=["logs"])
+    seen = []
+    while True:
+        current = sim.api("GET", f"/v1/predictions/{prediction['id']}").json()
+        seen.append(model_fraction(current["logs"]))
+        if current["status"] == "succeeded":
+            break
+        time.sleep(0.05)
+    assert current["logs"].startswith("Using seed: 42\n  0%|          | 0/4 [00:00<?, ?it/s]\n")
+    assert re.search(r"\n100%\|██████████\| 4/4 \[00:0\d<00:00, +[\d.]+it/s\]\n$",
+                     current["logs"])
+    known = [f for f in seen if f is not None]
+    assert known == sorted(known) and {0.25, 0.5, 0.75, 1.0} <= set(known)
+    # logs webhooks: at most one every half second, the last with the whole bar
+    entries = sim.webhook_log(prediction["id"], lambda e: any(x["event"] == "completed"
+                                                             for x in e))
+    sent = [body for _, body in receiver.wait_for(len([e for e in entries
+                                                        if e["event"] == "logs"]))]
+    assert 2 <= len(sent) <= 5 and model_fraction(sent[-1]["logs"]) == 1.0
+
+
+def test_a_model_without_a_progress_bar_logs_none(sim):
+    from chalicelib.jobs.progress import model_fraction
+    done = sim.wait(sim.create(MUSICGEN, {"prompt": "x", "duration": 1})["id"])
+    assert done["status"] == "succeeded" and model_fraction(done["logs"]) is None
+
+
 def test_completed_is_not_sent_when_filtered_out(sim, receiver):
     # Replicate's docs: "completed" is sent when requested (and then never
     # throttled); a filter without it gets no completion webhook.
@@ -474,6 +506,27 @@ def test_create_errors_and_retry_after(sim):
     assert sim.api("POST", "/v1/predictions", json=body).status_code == 500
     assert sim.api("POST", "/v1/predictions", json=body).status_code == 201
     assert len(sim.api("GET", "/v1/predictions").json()["results"]) == 1
+
+
+def test_creates_over_the_limit_in_any_minute_are_throttled_as_replicate_does(sim):
+    sim.faults(create_limit_per_minute=3, latency_s=0)
+    body = {"version": sim.version(SDXL), "input": {"prompt": "x"}}
+    assert [sim.api("POST", "/v1/predictions", json=body).status_code
+            for _ in range(3)] == [201] * 3
+    throttled = sim.api("POST", f"/v1/models/{FLUX}/predictions", json={"input": {"prompt": "x"}})
+    assert throttled.status_code == 429
+    assert 58 <= int(throttled.headers["Retry-After"]) <= 60
+    assert throttled.json()["detail"].startswith("Request was throttled. Your rate limit resets in ~")
+    stats = sim.api("GET", "/_sim/creates").json()
+    assert stats["accepted"] == 3 and stats["throttled"] == 1 and len(stats["acceptedAt"]) == 3
+    # A minute later (the window's times moved back, not waited for) there is room again.
+    with sim.state.lock:
+        sim.state._recent_creates = type(sim.state._recent_creates)(
+            t - 61 for t in sim.state._recent_creates)
+    assert sim.api("POST", "/v1/predictions", json=body).status_code == 201
+    sim.api("POST", "/_sim/reset")
+    assert sim.api("GET", "/_sim/creates").json() == {"accepted": 0, "throttled": 0,
+                                                       "acceptedAt": []}
 
 
 def test_a_hanging_create_still_creates_and_runs_the_prediction(sim):

@@ -56,6 +56,31 @@ def test_generate_video_from_an_image_url(run, stack):
     assert (run.cwd / "clip.mp4").read_bytes()[4:8] == b"ftyp"
 
 
+def test_generate_video_from_a_local_file(run, sim):
+    """The issue's example: vsl generate video --image ./cat.jpg --wait --out cat.mp4"""
+    sim.faults(latency_s=10)   # long enough for a poll to see the model's progress bar
+    Image.new("RGB", (320, 180), (180, 120, 60)).save(run.cwd / "cat.jpg", "JPEG")
+    proc = ok(run("generate", "video", "--image", "./cat.jpg", "--num-frames", "14", "--wait",
+                  "--out", "cat.mp4"))
+    assert (run.cwd / "cat.mp4").read_bytes()[4:8] == b"ftyp"
+    assert "saved cat.mp4" in proc.stdout
+    # Not on a terminal: a line per change, the bar's last one full.
+    assert "(generating) [" in proc.stderr and ": completed [####################] 100%" in \
+        proc.stderr
+
+
+def test_upload_prints_the_reference_an_image_parameter_takes(run):
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(run.cwd / "pic.png", "PNG")
+    ref = ok(run("upload", "pic.png")).stdout.strip()
+    assert ref.startswith("upload:upl_")
+    job = json.loads(ok(run("generate", "video", "--image", ref, "--json")).stdout)
+    assert job["status"] == "pending"
+    assert run("upload", "missing.png").returncode == 2
+    (run.cwd / "page.html").write_text("<html></html>")
+    refused = run("upload", "page.html", "--json")
+    assert refused.returncode == 1 and json.loads(refused.stdout)["code"] == "UNSUPPORTED_UPLOAD"
+
+
 def test_generate_audio_of_a_duration(run):
     ok(run("generate", "audio", "Epic orchestral", "--duration", "8", "--wait", "--out",
            "song.wav"))

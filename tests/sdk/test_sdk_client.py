@@ -45,7 +45,12 @@ def test_generate_image_wait_and_download_a_real_png(client, tmp_path):
     assert job.status == "pending" and job.estimated_time == 5 and job.estimated_cost == 0.003
     seen = []
     result = client.wait_for_completion(job, timeout=60, on_update=lambda v: seen.append(v))
-    assert seen[-1].status == "completed" and len({v.status for v in seen}) == len(seen)
+    assert seen[-1].status == "completed" and seen[-1].progress == 1
+    # one update per change of status, stage or progress, and progress never goes back
+    changes = [(v.status, v.stage, v.progress) for v in seen]
+    assert all(a != b for a, b in zip(changes, changes[1:]))
+    known = [v.progress for v in seen if v.progress is not None]
+    assert known == sorted(known)
     assert all(isinstance(v, vsl.JobStatus) for v in seen)
     path = client.download(result, tmp_path / "city.png")
     data = path.read_bytes()
@@ -54,6 +59,50 @@ def test_generate_image_wait_and_download_a_real_png(client, tmp_path):
         assert image.format == "PNG" and image.size == (result.width, result.height)
     thumbnail = client.download(result.thumbnail_url, tmp_path)
     assert thumbnail.name == "thumbnail.jpg" and thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_an_image_file_on_disk_becomes_a_video(client, tmp_path):
+    """The issue's example: client.generate_video(image=Path("cat.jpg"))."""
+    Image.new("RGB", (320, 180), (180, 120, 60)).save(tmp_path / "cat.jpg", "JPEG")
+    job = client.generate_video(image=tmp_path / "cat.jpg", num_frames=14)
+    result = client.wait_for_completion(job, timeout=120)
+    clip = client.download(result, tmp_path / "cat.mp4")
+    assert result.content_type == "video/mp4" and clip.read_bytes()[4:8] == b"ftyp"
+    # bytes and an open file are uploaded the same way
+    with open(tmp_path / "cat.jpg", "rb") as f:
+        assert client.run("stability-video", image=f, num_frames=14).content_type == "video/mp4"
+    upload = client.upload((tmp_path / "cat.jpg").read_bytes())
+    assert upload.ref.startswith("upload:upl_") and upload.expires_at
+
+
+def test_run_answers_an_image_in_one_request(stack, sim):
+    recorder = Recorder()
+    client = make_client(stack, recorder=recorder)
+    updates = []
+    result = client.run("flux-schnell", media_type="image", prompt="A lighthouse", width=512,
+                        height=512, on_update=updates.append)
+    assert result.width == 512 and [u.status for u in updates] == ["completed"]
+    assert recorder.requests == [("POST", "/generate-media")]
+
+
+def test_run_of_a_failed_job_raises_job_failed(client, sim):
+    sim.faults(fail_predictions=1)
+    with pytest.raises(vsl.JobFailed) as failed:
+        client.run("flux-schnell", prompt="A fox")
+    assert "CUDA" in failed.value.job["error"]
+
+
+def test_someone_elses_upload_is_not_found(stack, client, sim):
+    theirs = make_client(stack, key=new_key(stack, "--client", "sdk-other")[0]).upload(_png())
+    with pytest.raises(vsl.NotFoundError) as missing:
+        client.generate_video(image=theirs.ref)
+    assert missing.value.code == "UPLOAD_NOT_FOUND"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(out, "PNG")
+    return out.getvalue()
 
 
 def test_generate_audio_gives_a_wav_of_the_asked_duration(client, tmp_path):

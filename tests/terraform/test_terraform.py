@@ -39,7 +39,8 @@ def describe(url: str, stage: str) -> dict:
     ddb, sqs, s3 = clients(url)
     names = resource_names(stage)
     out = {}
-    for table in (names.jobs_table, names.api_keys_table, names.counters_table):
+    for table in (names.jobs_table, names.api_keys_table, names.counters_table,
+                  names.uploads_table):
         d = ddb.describe_table(TableName=table)["Table"]
         ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         out[table] = {
@@ -63,7 +64,15 @@ def describe(url: str, stage: str) -> dict:
             "redrive": redrive and (redrive["deadLetterTargetArn"].rsplit(":", 1)[1],
                                     int(redrive["maxReceiveCount"]))}
     block = s3.get_public_access_block(Bucket=names.media_bucket)
-    out[names.media_bucket] = block["PublicAccessBlockConfiguration"]
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=names.media_bucket)["Rules"]
+    cors = s3.get_bucket_cors(Bucket=names.media_bucket)["CORSRules"]
+    out[names.media_bucket] = {
+        "block": block["PublicAccessBlockConfiguration"],
+        # the uploads' rule (Terraform has more rules, for the media it stores)
+        "expire by prefix": sorted((r["Filter"]["Prefix"], r["Expiration"]["Days"])
+                                   for r in rules if r.get("Filter", {}).get("Prefix")),
+        "cors": [(sorted(c["AllowedMethods"]), sorted(c["AllowedOrigins"]),
+                  sorted(h.lower() for h in c.get("AllowedHeaders", []))) for c in cors]}
     return out
 
 
@@ -146,6 +155,14 @@ def test_plan_of_the_aws_root(emulator, tmp_path):
         *(f"vsl-media-homolog-{fn}-{metric}" for fn in FUNCTIONS
           for metric in ("Errors", "Throttles"))}
     assert all(a["alarm_actions"] == [TOPIC] for a in alarms.values())
+
+    lifecycle = planned["module.service.module.media_bucket.aws_s3_bucket_lifecycle_configuration.this"]
+    uploads = [r for r in lifecycle["rule"] if r["id"] == "expire-prefix-uploads"]
+    assert [(r["filter"][0]["prefix"], r["expiration"][0]["days"]) for r in uploads] == \
+        [("uploads/", 1)]
+    cors = planned["module.service.aws_s3_bucket_cors_configuration.media"]["cors_rule"]
+    assert [(c["allowed_methods"], c["allowed_headers"]) for c in cors] == \
+        [(["PUT"], ["content-type"])]
 
     bucket = planned["module.service.module.media_bucket.aws_s3_bucket.this"]["bucket"]
     assert bucket == "vsl-media-homolog-123456789012-media"  # the emulator's account id

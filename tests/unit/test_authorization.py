@@ -46,6 +46,9 @@ MATRIX = {
     ("GET", "/models"): ("/models", None, ANY_KEY),
     ("POST", "/generate-media"): ("/generate-media", ALICE_BODY, _row(202, 202, 403, 202)),
     ("POST", "/generate-media/batch"): ("/generate-media/batch", {"items": [ALICE_BODY]}, ANY_KEY),
+    # an upload is its uploader's; which uploads a submit may name: tests/unit/test_uploads.py
+    ("POST", "/uploads"): ("/uploads", {"contentType": "image/png", "size": 10},
+                           _row(201, 201, 201, 201)),
     ("GET", "/usage"): ("/usage", None, ANY_KEY),
     ("GET", "/jobs"): ("/jobs", None, ANY_KEY),
     ("GET", "/status/{job_id}"): ("/status/{job}", None, JOB_OF_ALICE),
@@ -94,7 +97,7 @@ class Stage:
             idempotency=world.idempotency, webhooks=world.webhooks,
             dispatcher=world.dispatcher, deliverer=world.deliverer, reuse=world.reuse,
             starter=world.starter, batch=world.batch, usage=world.usage,
-            sweeper=None))
+            sweeper=None, uploads=world.uploads, waiter=None))
         monkeypatch.setattr(wiring, "authorizer", lambda: world.authorizer)
         monkeypatch.setattr(wiring, "health_checks", lambda: {"dynamodb": "ok"})
         settings = wiring.get_settings().model_copy(

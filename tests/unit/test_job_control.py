@@ -173,6 +173,8 @@ def test_a_foreign_tampered_or_refiltered_cursor_is_400():
     ({"limit": "0"}, "OUT_OF_RANGE"), ({"limit": "101"}, "OUT_OF_RANGE"),
     ({"limit": "ten"}, "INVALID_TYPE"), ({"status": "done"}, "INVALID_VALUE"),
     ({"since": "yesterday"}, "INVALID_VALUE"), ({"since": "2030-01-01T00:00:00"}, "INVALID_VALUE"),
+    # a number is not an ISO 8601 time, though pydantic would read it as Unix time
+    ({"since": "0.5"}, "INVALID_VALUE"), ({"since": "1700000000"}, "INVALID_VALUE"),
     # past the last or before the first UTC time a date can hold (a 500 once)
     ({"since": "9999-12-31T23:59:59-14:00"}, "OUT_OF_RANGE"),
     ({"since": "0001-01-01T00:00:00+14:00"}, "OUT_OF_RANGE"),

@@ -16,7 +16,7 @@ from chalicelib.keys import Caller
 from chalicelib.limits import Limits
 from chalicelib.replicate import ReplicateUnavailable
 from chalicelib.store import StaleTransition
-from chalicelib.urls import FetchFailed
+from chalicelib.outbound import FetchFailed
 from tests.fakes import IMAGE_BODY, MAX_ATTEMPTS, OTHER_CLIENT, World, png_bytes
 
 ALL = list(JobStatus)

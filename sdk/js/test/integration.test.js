@@ -134,9 +134,12 @@ integration('an image: submit, watch every status change, get the result, downlo
   assert.equal(job.status, 'pending');
   assert.match(job.jobId, /^[0-9a-f-]{36}$/);
   const updates = [];
-  const result = await client.waitForCompletion(job.jobId, { timeout: 60_000, onUpdate: (v) => updates.push(v.status) });
-  assert.equal(updates.at(-1), 'completed');
-  assert.deepEqual(updates, [...new Set(updates)], 'one update per status change');
+  const result = await client.waitForCompletion(job.jobId, { timeout: 60_000,
+    onUpdate: (v) => updates.push(JSON.stringify([v.status, v.stage ?? null, v.progress])) });
+  assert.equal(updates.at(-1), JSON.stringify(['completed', null, 1]));
+  assert.ok(updates.every((u, i) => i === 0 || u !== updates[i - 1]), 'one update per change');
+  const progress = updates.map((u) => JSON.parse(u)[2]).filter((p) => p !== null);
+  assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress never goes back');
   assert.equal(result.width, 512);
   const status = await client.getStatus(job.jobId);
   assert.equal(status.status, 'completed');
@@ -156,6 +159,31 @@ integration('a video from the sample image, downloaded as real MP4', async (t) =
   const file = path.join(tempDir(t), 'clip.mp4');
   await client.download(result, file);
   assert.equal(mediaKind(file), 'mp4');
+});
+
+integration('a video from a local file: run() uploads it and resolves to the result', async (t) => {
+  const client = new VSLClient();
+  const file = path.join(tempDir(t), 'cat.jpg'); // an image file on disk
+  const sample = await fetch(`${env.VSL_SIMULATOR_URL}/samples/input.jpg`);
+  fs.writeFileSync(file, Buffer.from(await sample.arrayBuffer()));
+  const stages = [];
+  const result = await client.run({ modelId: 'stability-video', image: fs.readFileSync(file), num_frames: 14 },
+    { timeout: 120_000, onUpdate: (v) => stages.push(v.status) });
+  assert.equal(result.contentType, 'video/mp4');
+  assert.equal(stages.at(-1), 'completed');
+  const clip = path.join(tempDir(t), 'cat.mp4');
+  await client.download(result, clip);
+  assert.equal(mediaKind(clip), 'mp4');
+  // and as a Blob, through generateVideo
+  const job = await client.generateVideo({ image: new Blob([fs.readFileSync(file)]), num_frames: 14 });
+  assert.equal((await client.waitForCompletion(job, { timeout: 120_000 })).contentType, 'video/mp4');
+});
+
+integration('run() with Prefer: wait answers an image in one request', async () => {
+  const { client, attempts } = observedClient();
+  const result = await client.run({ modelId: 'flux-schnell', prompt: 'A lighthouse', width: 512, height: 512 });
+  assert.equal(result.width, 512);
+  assert.deepEqual(attempts.filter((a) => !a.endsWith('/models')), ['POST /generate-media']);
 });
 
 integration('audio, downloaded as real WAV', async (t) => {

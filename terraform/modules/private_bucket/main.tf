@@ -71,6 +71,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       }
     }
   }
+
+  dynamic "rule" {
+    for_each = var.expiration_days_by_prefix
+    content {
+      id     = "expire-prefix-${trimsuffix(rule.key, "/")}"
+      status = "Enabled"
+      filter {
+        prefix = rule.key
+      }
+      expiration {
+        days = rule.value
+      }
+    }
+  }
 }
 
 # TLS only.

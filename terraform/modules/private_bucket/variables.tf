@@ -27,6 +27,12 @@ variable "expiration_days_by_kind" {
   default     = {}
 }
 
+variable "expiration_days_by_prefix" {
+  description = "Objects whose key starts with KEY expire after this many days (e.g. {\"uploads/\" = 1})"
+  type        = map(number)
+  default     = {}
+}
+
 variable "kms_key_arn" {
   description = "Customer-managed KMS key; null uses S3-managed keys (SSE-S3)"
   type        = string

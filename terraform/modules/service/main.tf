@@ -69,6 +69,24 @@ module "media_bucket" {
     output    = var.original_expiration_days
     thumbnail = var.thumbnail_expiration_days
   }
+  # Clients' uploads (input images) live a day.
+  expiration_days_by_prefix = {
+    (local.spec.bucket.uploads.prefix) = local.spec.bucket.uploads.expiration_days
+  }
+}
+
+# Browsers (the playground) PUT uploads straight into the bucket with the presigned
+# link the API hands out. The link is the authorization, whatever the page's origin;
+# nothing else of the bucket is readable cross-origin (results load as media, not
+# through fetch).
+resource "aws_s3_bucket_cors_configuration" "media" {
+  bucket = module.media_bucket.id
+  cors_rule {
+    allowed_methods = ["PUT"]
+    allowed_origins = ["*"]
+    allowed_headers = ["content-type"]
+    max_age_seconds = 3600
+  }
 }
 
 # Layers over 50 MB are published from S3.

@@ -7,6 +7,9 @@
     result = client.wait_for_completion(job["jobId"])
     client.download(result, "city.png")
 
+    # One call: the service waits for the job first, then the client polls.
+    result = client.run("stability-video", image=Path("cat.jpg"))   # a local file is uploaded
+
 :class:`AsyncClient` has the same methods as coroutines. Every error derives from
 :class:`VSLError`; HTTP errors from :class:`APIError` (``status``, ``code``,
 ``details``, ``retry_after``).
@@ -16,12 +19,12 @@ from ._errors import (APIConnectionError, APIError, APITimeoutError, Authenticat
                       BadRequestError, ConflictError, InternalServerError, JobCancelled, JobError,
                       JobFailed, NotFoundError, PermissionDeniedError, RateLimitError,
                       UnprocessableEntityError, VSLError, WaitTimeoutError)
-from ._types import Job, JobStatus, Model, Result
+from ._types import Job, JobStatus, Model, Result, Upload
 from . import webhooks  # vsl.webhooks.verify(...) after a plain `import vsl`
 
 __all__ = [
     "Client", "AsyncClient", "DEFAULT_BASE_URL", "__version__",
-    "Job", "JobStatus", "Model", "Result",
+    "Job", "JobStatus", "Model", "Result", "Upload",
     "VSLError", "APIError", "BadRequestError", "AuthenticationError", "PermissionDeniedError",
     "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
     "InternalServerError", "APIConnectionError", "APITimeoutError",

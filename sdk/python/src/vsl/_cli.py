@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple, Union
 
 from ._client import Client, __version__
 from ._errors import (APIConnectionError, APIError, JobCancelled, JobError, VSLError,
@@ -77,6 +77,17 @@ def _since(text: str) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _image(text: str) -> Union[str, Path]:
+    """A URL (http(s), upload:ID, data:) as given; anything else is a local file."""
+    if re.match(r"^(https?://|upload:|data:)", text, re.I):
+        return text
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no file {text!r} (give a local file or an "
+                                         f"http(s) URL)")
+    return path
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -132,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"--model). --param key=value sets any model parameter (JSON values "
                         f"are parsed: --param seed=42); `vsl models` lists them.")
         if media_type == "video":
-            kind.add_argument("--image", required=True, metavar="URL",
-                              help="public http(s) URL of the image to animate")
+            kind.add_argument("--image", required=True, type=_image, metavar="FILE_OR_URL",
+                              help="the image to animate: a local PNG, JPEG or WebP file "
+                                   "(uploaded first), a public http(s) URL, or upload:ID")
         else:
             kind.add_argument("prompt", help="what to generate")
         kind.add_argument("--model", default=_DEFAULT_MODELS[media_type],
@@ -179,11 +191,27 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the models and their parameters",
                                  epilog=EXIT_CODES_HELP, formatter_class=formatter)
     _add_connection_options(models, top_level=False)
+
+    upload = commands.add_parser(
+        "upload", help="upload a local image; prints the upload:ID an image parameter takes",
+        epilog=EXIT_CODES_HELP, formatter_class=formatter,
+        description="Upload a PNG, JPEG or WebP file (at most 10 MiB; kept for a day) and "
+                    "print upload:ID, for --image or --param image=upload:ID.")
+    upload.add_argument("file", type=_image, metavar="FILE")
+    _add_connection_options(upload, top_level=False)
     return parser
 
 
+def progress_bar(fraction: float, width: int = 20) -> str:
+    """``[#########-----------]  45%``"""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = int(round(fraction * width))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {fraction * 100:3.0f}%"
+
+
 class Progress:
-    """Waiting feedback on stderr: one updating line on a terminal, plain lines elsewhere."""
+    """Waiting feedback on stderr: one updating line with a progress bar on a terminal,
+    a line per change elsewhere."""
 
     TICK_S = 0.2
 
@@ -192,14 +220,18 @@ class Progress:
         self.tty = stream.isatty()
         self.started = time.monotonic()
         self.status = "submitted"
+        self.stage: Optional[str] = None
+        self.progress: Optional[float] = None
 
     def _line(self) -> str:
         elapsed = time.monotonic() - self.started
         against = f" / ~{self.estimate:.0f}s" if self.estimate else ""
-        return f"job {self.job_id}: {self.status} {elapsed:.1f}s{against}"
+        stage = f" ({self.stage})" if self.stage else ""
+        bar = f" {progress_bar(self.progress)}" if self.progress is not None else ""
+        return f"job {self.job_id}: {self.status}{stage}{bar} {elapsed:.1f}s{against}"
 
     def update(self, view: JobStatus) -> None:
-        self.status = view.status
+        self.status, self.stage, self.progress = view.status, view.stage, view.progress
         if self.tty:
             self._redraw()
         else:
@@ -357,6 +389,14 @@ def _run(args: argparse.Namespace) -> int:
                 _print_json(view)
             else:
                 print(f"{view.job_id}: {view.status}")
+            return EXIT_OK
+        if args.command == "upload":
+            created = client.upload(args.file)
+            if args.json:
+                _print_json(created)
+            else:
+                print(created.ref)
+                print(f"kept until {created.expires_at}", file=sys.stderr)
             return EXIT_OK
         if args.command == "models":
             models = client.models()

@@ -17,10 +17,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from . import _retry
+from . import _files, _retry
 from ._errors import (APIConnectionError, APIError, APITimeoutError, BadRequestError, JobCancelled,
                       JobFailed, RateLimitError, VSLError, WaitTimeoutError, error_class_for)
-from ._types import Job, JobStatus, Model, Result, job_status
+from ._files import FileInput
+from ._types import Job, JobStatus, Model, Result, Upload, job_status
 
 __version__ = "0.1.0"
 
@@ -28,12 +29,16 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_WAIT_TIMEOUT_S = 300.0
+# The longest the service waits for a job within one request (Prefer: wait).
+MAX_SERVER_WAIT_S = 25
 
 JobRef = Union[str, Mapping[str, Any]]
 Since = Union[str, datetime]
 ResultRef = Union[str, Mapping[str, Any]]
 StatusCallback = Callable[[JobStatus], Any]
 PathLike = Union[str, "os.PathLike[str]"]
+# An input image: a URL (or upload:<id>, or a data: URI), or a local file to upload.
+ImageInput = Union[str, FileInput]
 
 
 class _BaseClient:
@@ -60,9 +65,9 @@ class _BaseClient:
     def _url(self, path: str) -> str:
         return self.base_url + path
 
-    def _headers(self, method: str) -> Dict[str, str]:
+    def _headers(self, method: str, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         headers = {"X-API-Key": self.api_key or "", "Accept": "application/json",
-                   "User-Agent": f"vsl-python/{__version__}"}
+                   "User-Agent": f"vsl-python/{__version__}", **(extra or {})}
         if method == "POST":
             # One key per logical POST, the same on every attempt: a retried submission
             # replays the first job instead of making a second one.
@@ -203,7 +208,32 @@ class _BaseClient:
         cursor = body.get("nextCursor")
         return [job_status(view) for view in body["jobs"]], cursor or None
 
+    # ---- running ---------------------------------------------------------------------
+
+    def _server_wait(self, timeout: Optional[float]) -> Optional[int]:
+        """Seconds the service may hold a run's submit (Prefer: wait): at most 25, within
+        the run's timeout and with room left in this client's read timeout."""
+        cap = float(MAX_SERVER_WAIT_S)
+        if self.timeout.read is not None:
+            cap = min(cap, self.timeout.read - 5)
+        if timeout is not None:
+            cap = min(cap, timeout)
+        return int(cap) if cap >= 1 else None
+
+    @staticmethod
+    def _prefer(wait_s: Optional[int]) -> Dict[str, str]:
+        return {"Prefer": f"wait={wait_s}"} if wait_s else {}
+
+    @staticmethod
+    def _remaining(timeout: Optional[float], started: float, now: float) -> Optional[float]:
+        return None if timeout is None else max(0.0, timeout - (now - started))
+
     # ---- waiting -------------------------------------------------------------------
+
+    @staticmethod
+    def _seen(view: JobStatus) -> Tuple[Any, Any, Any]:
+        """What on_update is told about when it changes: status, stage and progress."""
+        return view.status, view.get("stage"), view.get("progress")
 
     def _estimate_for(self, view: JobStatus, models: Optional[List[Model]]) -> float:
         if view.job_id in self._estimates:
@@ -301,8 +331,10 @@ class Client(_BaseClient):
         self.close()
 
     def _request(self, method: str, path: str, json: Optional[Dict[str, Any]] = None, *,
-                 retry_rate_limits: bool = True) -> Any:
-        headers = self._headers(method)
+                 retry_rate_limits: bool = True, headers: Optional[Mapping[str, str]] = None,
+                 with_status: bool = False) -> Any:
+        """The decoded answer (with its HTTP status first when ``with_status``)."""
+        headers = self._headers(method, headers)
         retries_done = 0
         while True:
             try:
@@ -314,7 +346,8 @@ class Client(_BaseClient):
                     raise self._connection_error(error) from error
             else:
                 if response.is_success:
-                    return self._decode(response)
+                    body = self._decode(response)
+                    return (response.status_code, body) if with_status else body
                 delay = None if response.status_code == 429 and not retry_rate_limits \
                     else self._retry_wait(method, retries_done, response=response)
                 if delay is None:
@@ -332,7 +365,7 @@ class Client(_BaseClient):
         """
         if media_type is None:
             media_type = self._media_type_of(model_id, self.models())
-        body = self._submit_body(model_id, media_type, parameters, user_id)
+        body = self._submit_body(model_id, media_type, self._inputs(parameters), user_id)
         try:
             return self._job(self._request("POST", "/generate-media", body))
         except BadRequestError as error:
@@ -344,11 +377,78 @@ class Client(_BaseClient):
         return self.generate(model_id, user_id=user_id, media_type="image", prompt=prompt,
                              **parameters)
 
-    def generate_video(self, image_url: str, model_id: str = "stability-video", *,
+    def generate_video(self, image: Optional[ImageInput] = None,
+                       model_id: str = "stability-video", *, image_url: Optional[str] = None,
                        user_id: Optional[str] = None, **parameters: Any) -> Job:
-        """Submit a video job animating the image at ``image_url`` (a public http(s) URL)."""
-        return self.generate(model_id, user_id=user_id, media_type="video", image=image_url,
-                             **parameters)
+        """Submit a video job animating ``image``: a local file (a ``Path``, its bytes or
+        an open binary file: uploaded first), or a URL string (http(s), ``upload:<id>``
+        or a ``data:`` URI). ``image_url=`` is the same as a URL ``image``."""
+        return self.generate(model_id, user_id=user_id, media_type="video",
+                             image=_one_image(image, image_url), **parameters)
+
+    def run(self, model_id: str, *, user_id: Optional[str] = None,
+            media_type: Optional[str] = None,
+            timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
+            on_update: Optional[StatusCallback] = None, **parameters: Any) -> Result:
+        """Submit a job and return its result: the service holds the submit until the job
+        ends (up to 25 s, ``Prefer: wait``), then the client polls as
+        :meth:`wait_for_completion` does. Local files among ``parameters`` are uploaded.
+
+        Raises what :meth:`wait_for_completion` raises (JobFailed, JobCancelled,
+        WaitTimeoutError after ``timeout`` seconds in all).
+        """
+        started = self._clock()
+        if media_type is None:
+            media_type = self._media_type_of(model_id, self.models())
+        body = self._submit_body(model_id, media_type, self._inputs(parameters), user_id)
+        try:
+            status, answer = self._request("POST", "/generate-media", body, with_status=True,
+                                           headers=self._prefer(self._server_wait(timeout)))
+        except BadRequestError as error:
+            raise self._user_hint(error, body) from None
+        if status == 200:
+            view = job_status(answer)
+            if on_update is not None:
+                on_update(view)
+            return self._finish(view) or Result()
+        return self.wait_for_completion(self._job(answer),
+                                        self._remaining(timeout, started, self._clock()),
+                                        on_update=on_update)
+
+    def upload(self, file: FileInput, *, content_type: Optional[str] = None) -> Upload:
+        """Upload a local file (a path, bytes or an open binary file) for use as an input
+        image; pass ``upload.ref`` (``upload:<id>``) as the parameter. PNG, JPEG or WebP
+        of at most 10 MiB; kept for a day. The type is read from the file's first bytes
+        unless given."""
+        data, name = _files.read(file)
+        kind = content_type or _files.content_type_of(data, name)
+        created = Upload(self._request("POST", "/uploads", {"contentType": kind,
+                                                            "size": len(data)}))
+        self._put(created["uploadUrl"], data, kind)
+        return created
+
+    def _inputs(self, parameters: Dict[str, Any]) -> Dict[str, Any]:
+        return {name: self.upload(value).ref if _files.is_file_input(value) else value
+                for name, value in parameters.items()}
+
+    def _put(self, url: str, data: bytes, content_type: str) -> None:
+        """PUT a file to its presigned URL (which carries its own authorization)."""
+        retries_done = 0
+        while True:
+            try:
+                response = self._http.put(url, content=data, timeout=self.timeout,
+                                          headers={"Content-Type": content_type})
+                if response.is_success:
+                    return
+                delay = self._retry_wait("PUT", retries_done, response=response)
+                if delay is None:
+                    raise self._status_error(response)
+            except httpx.TransportError as error:
+                delay = self._retry_wait("PUT", retries_done, error=error)
+                if delay is None:
+                    raise self._connection_error(error) from error
+            self._sleep(delay)
+            retries_done += 1
 
     def generate_audio(self, prompt: str, model_id: str = "musicgen", *,
                        user_id: Optional[str] = None, **parameters: Any) -> Job:
@@ -405,7 +505,7 @@ class Client(_BaseClient):
 
         Polls at a pace scaled to the job's estimated time, sleeping through a
         ``429``'s ``Retry-After`` when the deadline allows. ``on_update`` is called with
-        the status view at each status change.
+        the status view whenever its status, ``stage`` or ``progress`` changed.
 
         Raises:
             JobFailed: the job failed (``.error`` says why, ``.job`` is the status view).
@@ -415,7 +515,7 @@ class Client(_BaseClient):
         """
         job_id = self._job_id_of(job_id)
         deadline = None if timeout is None else self._clock() + timeout
-        last_status: Optional[str] = None
+        last_seen: Optional[Tuple[Any, Any, Any]] = None
         delay = cap = 0.0
         throttled = 0
         while True:
@@ -430,8 +530,8 @@ class Client(_BaseClient):
                 throttled += 1
                 self._sleep(wait)
                 continue
-            if view.status != last_status:
-                last_status = view.status
+            if self._seen(view) != last_seen:
+                last_seen = self._seen(view)
                 if on_update is not None:
                     on_update(view)
             result = self._finish(view)
@@ -518,8 +618,9 @@ class AsyncClient(_BaseClient):
 
     async def _request(self, method: str, path: str,
                        json: Optional[Dict[str, Any]] = None, *,
-                       retry_rate_limits: bool = True) -> Any:
-        headers = self._headers(method)
+                       retry_rate_limits: bool = True, headers: Optional[Mapping[str, str]] = None,
+                       with_status: bool = False) -> Any:
+        headers = self._headers(method, headers)
         retries_done = 0
         while True:
             try:
@@ -531,7 +632,8 @@ class AsyncClient(_BaseClient):
                     raise self._connection_error(error) from error
             else:
                 if response.is_success:
-                    return self._decode(response)
+                    body = self._decode(response)
+                    return (response.status_code, body) if with_status else body
                 delay = None if response.status_code == 429 and not retry_rate_limits \
                     else self._retry_wait(method, retries_done, response=response)
                 if delay is None:
@@ -544,21 +646,81 @@ class AsyncClient(_BaseClient):
         """See :meth:`Client.generate`."""
         if media_type is None:
             media_type = self._media_type_of(model_id, await self.models())
-        body = self._submit_body(model_id, media_type, parameters, user_id)
+        body = self._submit_body(model_id, media_type, await self._inputs(parameters), user_id)
         try:
             return self._job(await self._request("POST", "/generate-media", body))
         except BadRequestError as error:
             raise self._user_hint(error, body) from None
+
+    async def run(self, model_id: str, *, user_id: Optional[str] = None,
+                  media_type: Optional[str] = None,
+                  timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
+                  on_update: Optional[StatusCallback] = None, **parameters: Any) -> Result:
+        """See :meth:`Client.run`; ``on_update`` may be a coroutine function."""
+        started = self._clock()
+        if media_type is None:
+            media_type = self._media_type_of(model_id, await self.models())
+        body = self._submit_body(model_id, media_type, await self._inputs(parameters), user_id)
+        try:
+            status, answer = await self._request(
+                "POST", "/generate-media", body, with_status=True,
+                headers=self._prefer(self._server_wait(timeout)))
+        except BadRequestError as error:
+            raise self._user_hint(error, body) from None
+        if status == 200:
+            view = job_status(answer)
+            if on_update is not None:
+                outcome = on_update(view)
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+            return self._finish(view) or Result()
+        return await self.wait_for_completion(self._job(answer),
+                                              self._remaining(timeout, started, self._clock()),
+                                              on_update=on_update)
+
+    async def upload(self, file: FileInput, *, content_type: Optional[str] = None) -> Upload:
+        """See :meth:`Client.upload`."""
+        data, name = _files.read(file)
+        kind = content_type or _files.content_type_of(data, name)
+        created = Upload(await self._request("POST", "/uploads", {"contentType": kind,
+                                                                  "size": len(data)}))
+        await self._put(created["uploadUrl"], data, kind)
+        return created
+
+    async def _inputs(self, parameters: Dict[str, Any]) -> Dict[str, Any]:
+        return {name: (await self.upload(value)).ref if _files.is_file_input(value) else value
+                for name, value in parameters.items()}
+
+    async def _put(self, url: str, data: bytes, content_type: str) -> None:
+        retries_done = 0
+        while True:
+            try:
+                response = await self._http.put(url, content=data, timeout=self.timeout,
+                                                headers={"Content-Type": content_type})
+                if response.is_success:
+                    return
+                delay = self._retry_wait("PUT", retries_done, response=response)
+                if delay is None:
+                    raise self._status_error(response)
+            except httpx.TransportError as error:
+                delay = self._retry_wait("PUT", retries_done, error=error)
+                if delay is None:
+                    raise self._connection_error(error) from error
+            await self._sleep(delay)
+            retries_done += 1
 
     async def generate_image(self, prompt: str, model_id: str = "flux-schnell", *,
                              user_id: Optional[str] = None, **parameters: Any) -> Job:
         return await self.generate(model_id, user_id=user_id, media_type="image", prompt=prompt,
                                    **parameters)
 
-    async def generate_video(self, image_url: str, model_id: str = "stability-video", *,
-                             user_id: Optional[str] = None, **parameters: Any) -> Job:
+    async def generate_video(self, image: Optional[ImageInput] = None,
+                             model_id: str = "stability-video", *,
+                             image_url: Optional[str] = None, user_id: Optional[str] = None,
+                             **parameters: Any) -> Job:
+        """See :meth:`Client.generate_video`."""
         return await self.generate(model_id, user_id=user_id, media_type="video",
-                                   image=image_url, **parameters)
+                                   image=_one_image(image, image_url), **parameters)
 
     async def generate_audio(self, prompt: str, model_id: str = "musicgen", *,
                              user_id: Optional[str] = None, **parameters: Any) -> Job:
@@ -600,7 +762,7 @@ class AsyncClient(_BaseClient):
         """See :meth:`Client.wait_for_completion`; ``on_update`` may be a coroutine function."""
         job_id = self._job_id_of(job_id)
         deadline = None if timeout is None else self._clock() + timeout
-        last_status: Optional[str] = None
+        last_seen: Optional[Tuple[Any, Any, Any]] = None
         delay = cap = 0.0
         throttled = 0
         while True:
@@ -614,8 +776,8 @@ class AsyncClient(_BaseClient):
                 throttled += 1
                 await self._sleep(wait)
                 continue
-            if view.status != last_status:
-                last_status = view.status
+            if self._seen(view) != last_seen:
+                last_seen = self._seen(view)
                 if on_update is not None:
                     outcome = on_update(view)
                     if asyncio.iscoroutine(outcome):
@@ -665,3 +827,10 @@ class AsyncClient(_BaseClient):
                     partial.unlink()
             await self._sleep(delay)
             retries_done += 1
+
+
+def _one_image(image: Optional[ImageInput], image_url: Optional[str]) -> ImageInput:
+    if (image is None) == (image_url is None):
+        raise TypeError("generate_video() takes one image: image= (a file or a URL) or "
+                        "image_url=")
+    return image if image is not None else image_url

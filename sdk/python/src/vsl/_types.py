@@ -141,6 +141,36 @@ class JobStatus(_View):
     def error(self) -> Optional[str]:
         return self.get("error")
 
+    @property
+    def progress(self) -> Optional[float]:
+        """How far the job is, 0 to 1 (1 once completed); None while unknown. Never
+        decreases from one read to the next."""
+        return self.get("progress")
+
+    @property
+    def stage(self) -> Optional[str]:
+        """While running: queued, starting, generating or storing; None once ended."""
+        return self.get("stage")
+
+
+class Upload(_View):
+    """``POST /uploads``: a file of yours the service keeps for a day."""
+
+    __slots__ = ()
+
+    @property
+    def upload_id(self) -> str:
+        return self["uploadId"]
+
+    @property
+    def ref(self) -> str:
+        """What an image parameter takes to use it: ``upload:<uploadId>``."""
+        return f"upload:{self['uploadId']}"
+
+    @property
+    def expires_at(self) -> str:
+        return self["expiresAt"]
+
 
 class Model(_View):
     """One entry of ``GET /models``."""
