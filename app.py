@@ -209,7 +209,7 @@ def health(grant: Grant):
                           {200: "ModelList"}, tags=("models",)))
 def list_models(grant: Grant):
     from chalicelib.catalog import describe_catalog
-    return {"models": describe_catalog()}
+    return {"models": describe_catalog(wiring.settings().routes.order)}
 
 
 def _idempotent(caller, route: str, body: dict, execute) -> Response:

@@ -4,7 +4,7 @@ Adding a model means adding one ``CatalogEntry`` to ``CATALOG``; routes,
 validation, pricing and ``GET /models`` follow from it.
 """
 from dataclasses import dataclass
-from typing import Callable, Dict, Literal, Optional, Type
+from typing import Callable, Dict, Literal, Optional, Sequence, Type
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from pydantic_core import PydanticCustomError
@@ -165,11 +165,12 @@ def image_parameters(entry: CatalogEntry) -> list:
             if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(IMAGE_INPUT)]
 
 
-def describe_catalog() -> list:
-    """``GET /models``: each model with its parameters' JSON Schema."""
+def describe_catalog(providers: Callable[[str], Sequence[str]] = lambda model_id: ()) -> list:
+    """``GET /models``: each model with its parameters' JSON Schema and the providers
+    that may run it, preferred first (``providers``: the routing's order)."""
     from chalicelib.jobs.views import ModelInfo
     return [ModelInfo(modelId=e.model_id, mediaType=e.media_type, description=e.description,
                       pricing={"usd": e.price_usd, "per": "output"},
-                      estimatedTime=e.estimated_time_s,
+                      estimatedTime=e.estimated_time_s, providers=list(providers(e.model_id)),
                       parameters=e.parameters.model_json_schema()).model_dump(mode="json")
             for e in CATALOG.values()]

@@ -161,7 +161,7 @@ class Settings(BaseSettings):
         from chalicelib.catalog import CATALOG
         for model_id, order in value.items():
             unknown = sorted(set(order) - set(PROVIDERS))
-            if model_id not in CATALOG or unknown or len(set(order)) != len(order):
+            if model_id not in CATALOG or unknown or not order or len(set(order)) != len(order):
                 raise ValueError(f"{model_id}: expected a catalog model and distinct providers "
                                  f"of {', '.join(PROVIDERS)}; got {list(order)}")
         return value

@@ -4,7 +4,6 @@ the verification of its signed webhooks.
 Talks to whatever base URL it is given: api.replicate.com or the local
 simulator answer the same requests.
 """
-import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Protocol
@@ -13,6 +12,7 @@ if TYPE_CHECKING:  # imported when first used: off the API's cold-start path
     import requests
 
 from chalicelib.jobs.model import Prediction
+from chalicelib.providers.http import call_json
 from chalicelib.providers.port import ProviderUnavailable, WebhookRejected
 
 log = logging.getLogger(__name__)
@@ -71,20 +71,8 @@ class ReplicateClient:
 
     def _call(self, method: str, path: str, body: Optional[dict] = None,
               timeout=None) -> dict:
-        try:
-            resp = self.session.request(method, f"{self.base_url}{path}", json=body,
-                                        timeout=timeout or self.timeout, allow_redirects=False)
-        except _request_errors() as e:
-            raise ReplicateUnavailable(f"{method} {path}: {type(e).__name__}",
-                                       sent=_was_sent(e)) from e
-        if resp.status_code >= 300:
-            raise ReplicateUnavailable(
-                f"{method} {path}: HTTP {resp.status_code}: {_problem_detail(resp)}",
-                status=resp.status_code, retry_after=_retry_after(resp))
-        try:
-            return resp.json()
-        except ValueError as e:
-            raise ReplicateUnavailable(f"{method} {path}: the response is not JSON") from e
+        return call_json(self.session, method, self.base_url, path, body,
+                         timeout or self.timeout, ReplicateUnavailable)
 
     def version_of(self, model: ModelRef) -> str:
         """The configured version id, else the model's latest version (cached)."""
@@ -139,39 +127,3 @@ def verify_webhook(secret: str, raw_body: bytes, headers: Dict[str, str]) -> Non
     except (WebhookVerificationError, ValueError, TypeError) as e:
         # ValueError/TypeError: malformed signature entries or body encoding.
         raise WebhookRejected(str(e) or type(e).__name__) from e
-
-
-def _request_errors():
-    import requests
-    return requests.RequestException
-
-
-def _was_sent(e: "requests.RequestException") -> bool:
-    """False when the connection was never made, so the request cannot have arrived."""
-    import requests
-    if isinstance(e, requests.ConnectTimeout):
-        return False
-    if isinstance(e, requests.ConnectionError):
-        reason = getattr(e.args[0], "reason", None) if e.args else None
-        import urllib3.exceptions
-        return not isinstance(reason, (urllib3.exceptions.NewConnectionError,
-                                       urllib3.exceptions.NameResolutionError))
-    return True
-
-
-def _problem_detail(resp: "requests.Response") -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text[:200]
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or json.dumps(body)[:200])
-    return str(body)[:200]
-
-
-def _retry_after(resp: "requests.Response") -> Optional[int]:
-    value = resp.headers.get("Retry-After")
-    try:
-        return max(0, int(float(value))) if value is not None else None
-    except ValueError:
-        return None

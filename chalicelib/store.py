@@ -73,6 +73,7 @@ class UsageRow:
     cached: bool
     estimated_cost: float
     predict_time: Optional[float]
+    provider: Optional[str] = None   # None: never started (a reused result, a refusal)
 
 
 class JobRepository(Protocol):
@@ -291,7 +292,7 @@ class DynamoJobStore:
                                                "#s": "status"},
                   "ExpressionAttributeValues": {":h": key, ":low": iso(start), ":high": iso(end)},
                   "ProjectionExpression": "createdAt, modelId, #s, cached, estimatedCost, "
-                                          "predictTime"}
+                                          "predictTime, provider"}
         while True:
             page = self.table.query(**kwargs)
             for item in map(from_dynamo, page.get("Items", [])):
@@ -299,7 +300,7 @@ class DynamoJobStore:
                     yield UsageRow(parse_iso(item["createdAt"]), item["modelId"],
                                    JobStatus(item["status"]), bool(item.get("cached")),
                                    float(item.get("estimatedCost") or 0),
-                                   item.get("predictTime"))
+                                   item.get("predictTime"), item.get("provider"))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

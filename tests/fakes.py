@@ -35,7 +35,7 @@ from chalicelib.jobs.outputs import OutputCopier
 from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
 from chalicelib.providers.fal_models import FAL_MODELS, NotServable
 from chalicelib.providers.health import ProviderHealth
-from chalicelib.providers.port import FAL, REPLICATE, ProviderUnavailable, WebhookRejected
+from chalicelib.providers.port import FAL, ProviderUnavailable, WebhookRejected
 from chalicelib.providers.replicate import ReplicateProvider
 from chalicelib.providers.routing import Routes, stored_provider
 from chalicelib.jobs.reconciliation import Reconciler
@@ -141,7 +141,7 @@ class InMemoryJobStore:
             if j.owner_id == owner_id and (user_id is None or j.user_id == user_id) \
                     and start <= j.created_at < end:
                 yield UsageRow(j.created_at, j.model_id, j.status, bool(j.cached),
-                               j.estimated_cost, j.predict_time)
+                               j.estimated_cost, j.predict_time, j.provider)
 
     def list(self, query: JobQuery) -> JobPage:
         """The index's order (newest first; the id breaks ties) and its page semantics:

@@ -4,7 +4,9 @@ with the jobs listed, and no table is scanned.
 
 Billing: a completed job costs its model's price (times the outputs asked for);
 failed, cancelled and reused jobs cost 0. ``predictTime`` adds up Replicate's
-``metrics.predict_time``, our own cost driver.
+``metrics.predict_time``, our own cost driver. ``byProvider`` splits the same
+totals by the provider each job ran on (``none``: jobs that never started one, such
+as reused results): the price is the model's whichever provider ran it.
 """
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, Optional
@@ -19,6 +21,7 @@ from chalicelib.store import JobRepository, UsageRow
 from chalicelib.validation import parse_query
 
 MAX_DAYS = 366
+NO_PROVIDER = "none"
 _COUNTED = ("jobs", "completed", "failed", "cancelled", "cached", "cost", "predictTime")
 
 
@@ -57,7 +60,7 @@ class UsageReport:
                                    code="OUT_OF_RANGE")
         user_id: Optional[str] = query.userId or caller.user_id
         require_user(caller, user_id, "read the usage")
-        totals, by_model, by_day = _empty(), {}, {}
+        totals, by_model, by_day, by_provider = _empty(), {}, {}, {}
         rows = self.jobs.usage_rows(
             caller.client_id, user_id, datetime.combine(start, time(0), timezone.utc),
             datetime.combine(end + timedelta(days=1), time(0), timezone.utc))
@@ -65,9 +68,11 @@ class UsageReport:
             _add(totals, row)
             _add(by_model.setdefault(row.model_id, _empty()), row)
             _add(by_day.setdefault(row.created_at.date().isoformat(), _empty()), row)
+            _add(by_provider.setdefault(row.provider or NO_PROVIDER, _empty()), row)
         return UsageResponse.model_validate({
             "from": start.isoformat(), "to": end.isoformat(), "userId": user_id,
             "totals": _rounded(totals),
             "byModel": {m: _rounded(t) for m, t in sorted(by_model.items())},
             "byDay": [dict(date=d, **_rounded(t)) for d, t in sorted(by_day.items())],
+            "byProvider": {p: _rounded(t) for p, t in sorted(by_provider.items())},
         }).model_dump(mode="json", by_alias=True)

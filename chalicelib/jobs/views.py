@@ -231,6 +231,9 @@ class UsageResponse(_View):
     totals: UsageTotals
     byModel: Dict[str, UsageTotals]
     byDay: List[UsageDay]
+    byProvider: Dict[str, UsageTotals] = Field(
+        description="The same totals by the provider each job ran on (`replicate`, `fal`; "
+                    "`none` for jobs that never started one, such as reused results)")
 
 
 class WebhookEndpointView(_View):
@@ -273,6 +276,10 @@ class ModelInfo(_View):
     description: str
     pricing: Dict[str, object]
     estimatedTime: int
+    providers: List[str] = Field(
+        default_factory=list, description="The providers that may run it, preferred first; "
+        "a job fails over from one to the next, or pins one with `provider`. The price is the "
+        "same on each")
     parameters: Dict[str, object] = Field(description="The parameters' JSON Schema")
 
 

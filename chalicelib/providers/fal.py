@@ -15,12 +15,13 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 from urllib.parse import quote
 
 from chalicelib.catalog import ModelParameters
 from chalicelib.jobs.model import Prediction
 from chalicelib.providers.fal_models import FAL_MODELS, NotServable
+from chalicelib.providers.http import call_json
 from chalicelib.providers.port import FAL, ProviderUnavailable, WebhookRejected
 from chalicelib.outbound import FetchFailed, fetch
 from chalicelib.urls import UrlPolicy, UrlRejected
@@ -78,23 +79,9 @@ class FalProvider:
             self._session = s
         return self._session
 
-    def _call(self, method: str, path: str, body: Optional[dict] = None,
-              timeout=None) -> Tuple[int, dict]:
-        from chalicelib.replicate import _problem_detail, _request_errors, _retry_after, _was_sent
-        try:
-            resp = self.session.request(method, f"{self.base_url}{path}", json=body,
-                                        timeout=timeout or self.timeout, allow_redirects=False)
-        except _request_errors() as e:
-            raise FalUnavailable(f"fal {method} {path}: {type(e).__name__}",
-                                 sent=_was_sent(e)) from e
-        if resp.status_code >= 300:
-            raise FalUnavailable(f"fal {method} {path}: HTTP {resp.status_code}: "
-                                 f"{_problem_detail(resp)}", status=resp.status_code,
-                                 retry_after=_retry_after(resp))
-        try:
-            return resp.status_code, resp.json()
-        except ValueError as e:
-            raise FalUnavailable(f"fal {method} {path}: the response is not JSON") from e
+    def _call(self, method: str, path: str, body: Optional[dict] = None, timeout=None):
+        return call_json(self.session, method, self.base_url, path, body,
+                         timeout or self.timeout, FalUnavailable)
 
     def serves(self, model_id: str, params: ModelParameters) -> bool:
         model = FAL_MODELS.get(model_id)
@@ -117,7 +104,7 @@ class FalProvider:
         except NotServable as e:
             raise FalUnavailable(f"fal cannot run this job as asked: {e}", sent=False) from e
         webhook = quote(fal_webhook_url(public_base_url, job_id), safe="")
-        _, data = self._call("POST", f"/{model.endpoint_id}?fal_webhook={webhook}", model_input)
+        data = self._call("POST", f"/{model.endpoint_id}?fal_webhook={webhook}", model_input)
         request_id = data.get("request_id") if isinstance(data, dict) else None
         if not isinstance(request_id, str) or not request_id:
             # Accepted (2xx) but unreadable: the request may exist.
@@ -127,7 +114,7 @@ class FalProvider:
     def get(self, model_id: str, run_id: str) -> Prediction:
         model = FAL_MODELS[model_id]
         base = f"/{model.app_id}/requests/{quote(run_id, safe='')}"
-        _, status = self._call("GET", f"{base}/status")
+        status = self._call("GET", f"{base}/status")
         state = status.get("status") if isinstance(status, dict) else None
         if state == "IN_QUEUE":
             return Prediction(id=run_id, status="starting", model=model.endpoint_id)
@@ -141,7 +128,7 @@ class FalProvider:
         if status.get("error"):
             return _ended_with_error(run_id, model.endpoint_id, str(status["error"]),
                                      predict_time)
-        _, result = self._call("GET", base)
+        result = self._call("GET", base)
         return Prediction(id=run_id, status="succeeded", model=model.endpoint_id,
                           output=model.output_urls(result if isinstance(result, dict) else {}),
                           predict_time=predict_time)

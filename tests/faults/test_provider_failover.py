@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from tests.support.api import Api
+from tests.support.api import Api, wait_health
 from tests.support.keys import CLIENT_A_KEY
 from tests.support.simulator import Simulator, predictions_with_prompt
 from tests.support.stack import emulator_clients, stack_for_tests
@@ -108,7 +108,6 @@ def test_a_create_that_hangs_at_replicate_never_runs_the_job_on_fal_too(api, sim
 
 
 def test_health_lists_each_provider_and_is_503_only_when_none_answers(api, stack):
-    from tests.integration.test_restarts import wait_health
     stack.stop("simulator")
     try:
         body = wait_health(api, 200)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from tests.support.api import IMAGE_EXAMPLE, Api
+from tests.support.api import IMAGE_EXAMPLE, Api, wait_health
 from tests.support.keys import CLIENT_A_KEY
 from tests.support.stack import emulator_clients, stack_for_tests
 
@@ -104,16 +104,6 @@ def test_a_result_recorded_but_never_uploaded_is_stored_again(api, sim, stack, a
     done = api.wait_for(job["jobId"], timeout_s=30)
     assert done["status"] == "completed", done
     assert requests.get(done["result"]["originalUrl"], timeout=10).status_code == 200
-
-
-def wait_health(api, status: int, timeout_s: float = 30) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        resp = api.request("GET", "/health", key=None)
-        if resp.status_code == status:
-            return resp.json()
-        assert time.monotonic() < deadline, resp.text
-        time.sleep(0.5)
 
 
 def test_health_is_503_while_no_provider_answers_without_exposing_why(api, stack):

@@ -49,3 +49,14 @@ def assert_error(resp, status: int, code: str = None):
     if code:
         assert body["code"] == code, body
     return body
+
+
+def wait_health(api: Api, status: int, timeout_s: float = 30) -> dict:
+    """GET /health until it answers ``status``; its body."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        resp = api.request("GET", "/health", key=None)
+        if resp.status_code == status:
+            return resp.json()
+        assert time.monotonic() < deadline, resp.text
+        time.sleep(0.5)

@@ -10,7 +10,7 @@ from chalicelib.providers.health import ProviderHealth
 from chalicelib.providers.port import FAL, REPLICATE, ProviderUnavailable
 from chalicelib.providers.routing import NoProvider, Routes, candidates, hands_over
 from chalicelib.replicate import ReplicateUnavailable
-from tests.fakes import IMAGE_BODY, World
+from tests.fakes import CLIENT, IMAGE_BODY, World
 
 BOTH = Routes(default=(REPLICATE, FAL))
 
@@ -193,3 +193,44 @@ def test_a_queued_start_fails_over_and_retries_later_when_all_refuse():
     world.clock.advance(QUEUED_RETRY_S)
     world.starter.start_queued(retry)                      # the outage is over: Replicate
     assert world.job(job.job_id).provider == REPLICATE and world.job(job.job_id).replicate_id
+
+
+def test_usage_splits_the_totals_by_the_provider_each_job_ran_on():
+    world = both()
+    world.complete(world.submit())                                    # on Replicate
+    world.replicate.create_error = outage(503)
+    on_fal = world.submit({**IMAGE_BODY, "parameters": {"prompt": "on fal"}})
+    world.webhook(on_fal, world.fal.succeed(on_fal.replicate_id, world.files))
+    world.run_all()
+    world.replicate.create_error, world.fal.create_error = outage(503), \
+        ProviderUnavailable("fal: HTTP 503", status=503)
+    with pytest.raises(ReplicateRefused):
+        world.submit({**IMAGE_BODY, "parameters": {"prompt": "refused"}})
+    report = world.usage.report(CLIENT, {})
+    assert report["byProvider"]["replicate"]["completed"] == 1
+    assert report["byProvider"]["fal"]["completed"] == 1
+    assert report["byProvider"]["fal"]["cost"] == report["byProvider"]["replicate"]["cost"]
+    assert sum(t["jobs"] for t in report["byProvider"].values()) == report["totals"]["jobs"]
+
+
+def test_the_routing_setting_names_catalog_models_and_known_providers(monkeypatch):
+    from pydantic import ValidationError
+
+    from chalicelib.config import Settings
+    for name in ("FAL_KEY", "FAL_BASE_URL", "VSL_PROVIDER_ROUTES"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().routes.order("sdxl") == (REPLICATE,)         # no fal key: Replicate only
+    assert Settings(fal_key="k").routes.order("sdxl") == (REPLICATE, FAL)
+    monkeypatch.setenv("VSL_PROVIDER_ROUTES", '{"sdxl": ["fal", "replicate"]}')
+    assert Settings(fal_key="k").routes.order("sdxl") == (FAL, REPLICATE)
+    for bad in ('{"nope": ["fal"]}', '{"sdxl": ["runway"]}', '{"sdxl": []}',
+                '{"sdxl": ["fal", "fal"]}'):
+        monkeypatch.setenv("VSL_PROVIDER_ROUTES", bad)
+        with pytest.raises(ValidationError):
+            Settings()
+
+
+def test_models_list_the_providers_that_may_run_them():
+    from chalicelib.catalog import describe_catalog
+    models = {m["modelId"]: m for m in describe_catalog(BOTH.order)}
+    assert models["flux-schnell"]["providers"] == [REPLICATE, FAL]

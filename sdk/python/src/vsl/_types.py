@@ -40,6 +40,11 @@ class Job(_View):
         return self.get("replicateId")
 
     @property
+    def provider(self) -> Optional[str]:
+        """The provider running the job: "replicate" or "fal" (None for a reused result)."""
+        return self.get("provider")
+
+    @property
     def message(self) -> Optional[str]:
         return self.get("message")
 
