@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
+from chalicelib.storage import MAX_COPY_BYTES
 from chalicelib.urls import Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
@@ -37,7 +38,8 @@ class Settings(BaseModel):
     # Origins outputs may be fetched from (scheme://host[:port]; "*." for subdomains).
     output_origins: Tuple[str, ...] = REPLICATE_OUTPUT_ORIGINS
     # The largest output file copied; a larger one fails its job with a clear error.
-    max_output_bytes: int = Field(450_000_000, ge=1)
+    # At most what one S3 CopyObject copies (reuse copies each object in one request).
+    max_output_bytes: int = Field(450_000_000, ge=1, le=MAX_COPY_BYTES)
     # Replicate's answers must fit the API function's 25 s: a submit makes at most two
     # calls (a version lookup, once per process and model, then the create), each at
     # most 3 s to connect and this long to answer.
