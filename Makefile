@@ -43,9 +43,11 @@ test: install package $(CHECKOV) browser
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
+# The directories, then the plan of the AWS root (the functions module's resources
+# exist only there: tools/checkov_plan.py).
 checkov: package $(CHECKOV)
 	$(CHECKOV) -d terraform --compact --quiet --skip-download
-	$(CHECKOV) -d build/chalice --config-file build/chalice/.checkov.yaml --compact --quiet --skip-download
+	$(BIN)/python -m tools.checkov_plan
 
 # Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars;
 # README "Deploy to AWS"). The lock file pins the provider with hashes for linux_amd64 only:

@@ -81,6 +81,8 @@ def main():
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--stage", default="local")
     args = parser.parse_args()
+    from local.iam import install_audit_from_env
+    install_audit_from_env()  # the API function's calls, checked and recorded (local/iam.py)
     # environ=os.environ: the stage's environment_variables apply to this process.
     factory = CLIFactory(PROJECT_DIR, environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=args.stage)

@@ -1,4 +1,6 @@
-"""Provision the emulator and create the local API keys (run by local.stack).
+"""Provision the emulator, create the local API keys, then the principals: each
+function's IAM user and the operator's, written to VSL_LOCAL_PRINCIPALS; from
+then on the emulator enforces IAM (run by local.stack).
 
 VSL_PROVISION=terraform provisions the service's resources with Terraform
 (terraform/emulator, functions off: the event delivery loop plays them);
@@ -7,6 +9,7 @@ VSL_LOCAL_API_KEYS (comma-separated, one client each); otherwise one is
 generated. They are written to .local/api-keys (readable by its owner only);
 `make run` shows them in its banner.
 """
+import json
 import os
 from pathlib import Path
 
@@ -14,7 +17,8 @@ from chalicelib.aws import dynamodb_table
 from chalicelib.keys import ApiKeys
 from chalicelib.store import ApiKeyStore
 from chalicelib.resources import resource_names
-from local.provision import provision, provision_local_events
+from local import iam
+from local.provision import provision, provision_local_events, provision_token_secret
 from local.stack import local_dir
 
 
@@ -37,6 +41,20 @@ def main():
     write_private(keys_file, "\n".join(issued) + "\n")
     # The keys themselves stay out of this output (it goes to a log file).
     print(f"{len(issued)} API key(s) written to {keys_file}", flush=True)
+    write_principals(stage, Path(os.environ[iam.PRINCIPALS_ENV]))
+    iam.enforce(os.environ["AWS_ENDPOINT_URL"])
+    print("IAM enforced: each function has its own user (local/iam.py)", flush=True)
+
+
+def write_principals(stage: str, path: Path) -> None:
+    import boto3
+    from chalicelib.resources import load_spec
+    prefix = f"{load_spec()['service']}-{stage}"
+    principals = iam.create_principals(boto3.client("iam"), prefix)
+    principals.update(prefix=prefix, account=iam.LOCAL_ACCOUNT, region=iam.LOCAL_REGION,
+                      bucket=resource_names(stage).media_bucket,
+                      secret_arn=provision_token_secret(stage, os.environ["REPLICATE_API_TOKEN"]))
+    write_private(path, json.dumps(principals, indent=2) + "\n")
 
 
 def write_private(path: Path, text: str) -> None:

@@ -1,5 +1,6 @@
-"""Fixtures that start the real local parts: the moto server, the Replicate
-simulator, the API (chalice local, over HTTP) and the event delivery loop."""
+"""Fixtures that start the real local parts: the moto server (IAM enforced), the
+Replicate simulator, the API (chalice local, over HTTP) and the event-driven
+functions, each function with its own IAM user (local/iam.py)."""
 import base64
 import json
 import time
@@ -11,6 +12,7 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
 
+from local.iam import AuditReader, refusals
 from local.stack import SIMULATOR_TOKEN, LocalStack, free_port
 from tools.webhook_receiver import WebhookReceiver
 
@@ -84,6 +86,28 @@ def receiver():
     r.stop()
 
 
+# Every stack the tests started, with a reader of its IAM audit.
+AUDITED: list = []
+
+
+def audited(stack: LocalStack) -> LocalStack:
+    AUDITED.append((stack, AuditReader(stack.audit_dir)))
+    return stack
+
+
+@pytest.fixture(autouse=True)
+def no_aws_call_refused():
+    """A test fails when a function's AWS call was refused meanwhile, on any stack the
+    tests started: the function's role (terraform/modules/service/permissions.json)
+    lacks the action or the resource, as it would on AWS. The failure names the
+    function, the call, the action and the resource."""
+    yield
+    refused = [line for _, reader in AUDITED for line in refusals(reader.new_records())]
+    if refused:
+        pytest.fail("AWS calls refused by IAM (local/iam.py):\n  " + "\n  ".join(refused),
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, receiver):
     logs = tmp_path_factory.mktemp("stack-logs")
@@ -99,7 +123,7 @@ def stack(tmp_path_factory, receiver):
                        # Webhook retries compressed from about a day to seconds.
                        "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
     s.start()
-    yield s
+    yield audited(s)
     s.stop()
 
 
@@ -129,13 +153,18 @@ def aws_env(stack, monkeypatch):
             monkeypatch.setenv(k, v)
 
 
+def operator_client(stack: LocalStack, service: str):
+    """A boto3 client on the stack's emulator with the operator's credentials."""
+    env = stack.env()
+    return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
 @pytest.fixture(scope="session")
 def aws(stack):
     """boto3 clients on the emulator, to look at what the service stored."""
-    def make(service):
-        return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
+    return lambda service: operator_client(stack, service)
 
 
 def signed_webhook(secret: str, payload: dict, *, timestamp: datetime = None,

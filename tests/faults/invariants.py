@@ -7,10 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-import boto3
 import requests
 
-from tests.conftest import Api, Simulator
+from tests.conftest import Api, Simulator, operator_client
 from tests.integration.test_keys_and_limits import new_key
 
 BUCKET = "vsl-media-local-media"
@@ -40,9 +39,9 @@ def fresh_api(stack) -> Api:
 
 
 def emulator_client(stack, service: str):
-    """A client straight to the stack's emulator (never through a fault proxy)."""
-    return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    """A client straight to the stack's emulator (never through a fault proxy), with
+    the operator's credentials."""
+    return operator_client(stack, service)
 
 
 @dataclass

@@ -134,7 +134,7 @@ def test_expired_output_fails_the_job_instead_of_retrying_forever(api, sim):
 
 
 def test_jobs_submitted_while_the_processor_is_down_complete_after_restart(api, sim, stack, aws):
-    stack.stop("events")
+    stack.stop_events()
     try:
         job = api.submit(IMAGE_EXAMPLE).json()
         # Its webhooks wait in the queue, unprocessed, while nothing consumes them.
@@ -157,8 +157,8 @@ def test_jobs_submitted_while_the_processor_is_down_complete_after_restart(api, 
 def stored_but_never_thumbnailed(api, sim, stack, aws, **faults):
     """Yield (job, original key) for a job whose original is stored but whose S3
     event was lost; the full event delivery is back when the block ends."""
-    stack.stop("events")
-    stack.start_events(queues=["jobs"])  # prediction events only: S3 events pile up unread
+    stack.stop_events()
+    stack.start_events(functions=["process_job_event"])  # S3 events pile up unread
     try:
         # The stopped worker's last long poll may still take a message and hide it for
         # the visibility timeout (as on SQS): let it lapse before submitting.
@@ -184,7 +184,7 @@ def stored_but_never_thumbnailed(api, sim, stack, aws, **faults):
         assert api.status(job["jobId"]).json()["status"] == "processing"
         yield job, keys[0]
     finally:
-        stack.stop("events")
+        stack.stop_events()
         stack.start_events()
 
 

@@ -125,7 +125,7 @@ def test_secret_rotation_signs_with_both_secrets(client, receiver):
 def strict_api(stack):
     """The same service with the policy of a deployed stage: public https targets only."""
     port = free_port()
-    env = dict(stack.env(), VSL_ALLOW_PRIVATE_INPUTS="false")
+    env = dict(stack.function_env("api_handler"), VSL_ALLOW_PRIVATE_INPUTS="false")
     proc = subprocess.Popen([sys.executable, "-m", "local.api_server", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -1,18 +1,41 @@
-# What means trouble, to the SNS topic given in alarm_topic_arn. Every alarm
-# fires on the first occurrence: each of these is a job or request lost or
-# failed that someone should look at.
+# What means trouble, to an SNS topic: the stage's own (SERVICE-STAGE-alarms,
+# with an optional email subscription) unless alarm_topic_arn names yours.
+# Each alarm is a job or request lost or failing, or work piling up; a failure
+# that a retry may still mend (an SQS redelivery, an S3 event's second attempt)
+# alarms only once the retries are spent, in a dead-letter or failure queue.
 locals {
-  alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarm_topic_arn = coalesce(var.alarm_topic_arn, one(aws_sns_topic.alarms[*].arn))
+  alarm_actions   = [local.alarm_topic_arn]
   # Messages waiting in a queue nothing consumes: jobs that failed every retry,
   # and S3 events the thumbnailer failed three times.
   dead_letter_queues = merge(
     { for name, queue in module.queues : "${name}-dlq" => queue.dead_letter_name },
     var.enable_functions ? { thumbnailer-failures = aws_sqs_queue.thumbnailer_failures[0].name } : {},
   )
-  function_alarms = var.enable_functions ? {
-    for pair in setproduct(keys(module.app.function_names), ["Errors", "Throttles"]) :
-    "${pair[0]}-${pair[1]}" => { function = module.app.function_names[pair[0]], metric = pair[1] }
+  # Errors of the functions nothing retries: the API's (each one a 500 someone
+  # saw) at once; the sweep's when it failed in each of three periods (a failed
+  # sweep is redone the next minute). The queue consumers and the thumbnailer
+  # are retried: their lost work shows in the queues above.
+  error_alarms = var.enable_functions ? {
+    api_handler = { function = module.app.function_names.api_handler, periods = 1 }
+    sweep_jobs  = { function = module.app.function_names.sweep_jobs, periods = 3 }
   } : {}
+  throttle_alarms = var.enable_functions ? module.app.function_names : {}
+}
+
+resource "aws_sns_topic" "alarms" {
+  count = var.alarm_topic_arn == null ? 1 : 0
+
+  name              = "${local.prefix}-alarms"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = var.alarm_email == null ? 0 : 1
+
+  topic_arn = local.alarm_topic_arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
@@ -33,14 +56,51 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   ok_actions          = local.alarm_actions
 }
 
-resource "aws_cloudwatch_metric_alarm" "functions" {
-  for_each = local.function_alarms
+resource "aws_cloudwatch_metric_alarm" "oldest_message" {
+  for_each = module.queues
 
-  alarm_name          = "${local.prefix}-${each.key}"
-  alarm_description   = "${each.value.metric} of ${each.value.function}"
+  alarm_name          = "${local.prefix}-${each.key}-oldest-message"
+  alarm_description   = "A message in ${each.value.name} waits for over ${var.queue_age_alarm_s} s: its consumer is stuck, failing or outpaced"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = each.value.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.queue_age_alarm_s
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  for_each = local.error_alarms
+
+  alarm_name          = "${local.prefix}-${each.key}-Errors"
+  alarm_description   = "Errors of ${each.value.function} in ${each.value.periods} period(s) in a row"
   namespace           = "AWS/Lambda"
-  metric_name         = each.value.metric
+  metric_name         = "Errors"
   dimensions          = { FunctionName = each.value.function }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = each.value.periods
+  datapoints_to_alarm = each.value.periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "throttles" {
+  for_each = local.throttle_alarms
+
+  alarm_name          = "${local.prefix}-${each.key}-Throttles"
+  alarm_description   = "Throttles of ${each.value}: the account's concurrency is exhausted"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = each.value }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
