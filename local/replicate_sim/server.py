@@ -544,9 +544,10 @@ def make_handler(sim: Simulator):
         def _body(self):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            from chalicelib.validation import loads_bounded
             try:
-                return json.loads(raw) if raw else {}
-            except (ValueError, RecursionError):
+                return loads_bounded(raw) if raw else {}
+            except (ValueError, RecursionError):  # Replicate refuses deep nesting too
                 raise Problem(400, "Body is not valid JSON") from None
 
         def _authorize(self):
