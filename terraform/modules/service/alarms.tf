@@ -38,72 +38,67 @@ resource "aws_sns_topic_subscription" "alarm_email" {
   endpoint  = var.alarm_email
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = local.dead_letter_queues
+# Per queue: messages in a dead-letter or failure queue (any), and the age of the
+# oldest message of a working queue.
+locals {
+  queue_alarms = merge(
+    { for key, queue in local.dead_letter_queues : key => {
+      name      = "${key}-not-empty", queue = queue, metric = "ApproximateNumberOfMessagesVisible",
+      threshold = 0, description = "Messages in ${queue}: work that failed every retry"
+    } },
+    { for key, queue in module.queues : "${key}-oldest-message" => {
+      name        = "${key}-oldest-message", queue = queue.name, metric = "ApproximateAgeOfOldestMessage",
+      threshold   = var.queue_age_alarm_s,
+      description = "A message in ${queue.name} waits for over ${var.queue_age_alarm_s} s: its consumer is stuck, failing or outpaced"
+    } },
+  )
+  function_alarms = merge(
+    { for key, alarm in local.error_alarms : "${key}-Errors" => {
+      function    = alarm.function, metric = "Errors", periods = alarm.periods,
+      description = "Errors of ${alarm.function} in ${alarm.periods} period(s) in a row"
+    } },
+    { for key, function in local.throttle_alarms : "${key}-Throttles" => {
+      function    = function, metric = "Throttles", periods = 1,
+      description = "Throttles of ${function}: the account's concurrency is exhausted"
+    } },
+  )
+}
 
-  alarm_name          = "${local.prefix}-${each.key}-not-empty"
-  alarm_description   = "Messages in ${each.value}: work that failed every retry"
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters
+  to   = aws_cloudwatch_metric_alarm.queues
+}
+
+resource "aws_cloudwatch_metric_alarm" "queues" {
+  for_each = local.queue_alarms
+
+  alarm_name          = "${local.prefix}-${each.value.name}"
+  alarm_description   = each.value.description
   namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
+  metric_name         = each.value.metric
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
 
-resource "aws_cloudwatch_metric_alarm" "oldest_message" {
-  for_each = module.queues
+resource "aws_cloudwatch_metric_alarm" "functions" {
+  for_each = local.function_alarms
 
-  alarm_name          = "${local.prefix}-${each.key}-oldest-message"
-  alarm_description   = "A message in ${each.value.name} waits for over ${var.queue_age_alarm_s} s: its consumer is stuck, failing or outpaced"
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = each.value.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.queue_age_alarm_s
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each = local.error_alarms
-
-  alarm_name          = "${local.prefix}-${each.key}-Errors"
-  alarm_description   = "Errors of ${each.value.function} in ${each.value.periods} period(s) in a row"
+  alarm_name          = "${local.prefix}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
+  metric_name         = each.value.metric
   dimensions          = { FunctionName = each.value.function }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = each.value.periods
   datapoints_to_alarm = each.value.periods
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  for_each = local.throttle_alarms
-
-  alarm_name          = "${local.prefix}-${each.key}-Throttles"
-  alarm_description   = "Throttles of ${each.value}: the account's concurrency is exhausted"
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
