@@ -310,7 +310,8 @@ def main():
     names = app.wiring.settings().names
     operator = operator_session()
     local_sqs = operator.client("sqs")
-    report = JobEventReporter(DynamoJobStore(Table(names.jobs_table, operator.client("dynamodb"))).get)
+    jobs = DynamoJobStore(Table(names.jobs_table, operator.client("dynamodb")))
+    report = JobEventReporter(jobs.get)
     copies = int(os.environ.get("VSL_EVENT_DUPLICATES") or 1)
     if copies > 1:
         log.warning("every message and S3 event is delivered %d times (VSL_EVENT_DUPLICATES)",
