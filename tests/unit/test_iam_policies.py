@@ -30,6 +30,20 @@ def test_five_functions_each_declared_once_with_resolvable_references():
             assert all(r == "*" or r.startswith("arn:aws:") for r in statement["Resource"])
 
 
+def test_lambda_itself_can_log_and_trace_with_every_role():
+    """What Lambda does with each role (no local run exercises it): write the
+    function's own log group, and X-Ray traces (tracing Active)."""
+    for fn in FUNCTIONS:
+        group = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/" \
+                f"{iam.function_name(PLACE.prefix, fn)}:log-stream:2030/01/01/[$LATEST]abc"
+        policy = iam.rendered_policy(fn, PLACE)
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            assert iam.allows(policy, action, group), (fn, action)
+            assert not iam.allows(policy, action, group.replace("/aws/lambda/", "/aws/other/"))
+        for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+            assert iam.allows(policy, action, "*"), (fn, action)
+
+
 def test_the_local_users_have_exactly_the_declared_actions():
     for fn in FUNCTIONS:
         declared = {a for s in iam.statements(fn, runtime=False) for a in s["actions"]}
