@@ -9,7 +9,7 @@ caller in the whole deployment runs it per interval, and everyone else reads it.
 """
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Optional, Protocol
 
 from chalicelib.clock import Clock
@@ -46,7 +46,6 @@ class SharedCheck:
     def state(self) -> str:
         """"ok" or "unavailable": the shared answer, checked anew at most once per
         ``every_s`` across all callers. A store failure raises (the store is down)."""
-        from datetime import timedelta
         now = self.clock.now()
         record = self.store.read(self.name)
         stale_before = now - timedelta(seconds=self.every_s)

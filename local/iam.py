@@ -195,22 +195,19 @@ def needs(service: str, operation: str, params: dict, place: Place) -> List[Tupl
 
 # ---- the local principals ------------------------------------------------------------
 
-def user_name(prefix: str, function: str) -> str:
-    return function_name(prefix, function)
-
-
-def create_principals(iam, prefix: str) -> dict:
-    """An operator (everything: provisioning, tests, tools) and one user per function."""
+def create_principals(client, prefix: str) -> dict:
+    """An operator (everything: provisioning, tests, tools) and one user per function,
+    named as the function; ``client``: boto3's IAM client."""
     def user(name: str, policy: dict) -> dict:
-        iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
+        client.create_user(UserName=name)
+        client.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
+        key = client.create_access_key(UserName=name)["AccessKey"]
         return {"user": name, "access_key_id": key["AccessKeyId"],
                 "secret_access_key": key["SecretAccessKey"]}
     operator = user(f"{prefix}-operator", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     return {"operator": operator,
-            "functions": {fn: user(user_name(prefix, fn), emulator_policy(fn))
+            "functions": {fn: user(function_name(prefix, fn), emulator_policy(fn))
                           for fn in functions()}}
 
 
