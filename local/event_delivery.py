@@ -332,7 +332,7 @@ def main():
     elif args.function == "make_thumbnail":
         prefix = f"{load_spec()['service']}-{stage}"
         failures = thumbnailer_failure_destination(
-            function_sqs, url(f"{prefix}-thumbnailer-failures"),
+            function_sqs, url(names.thumbnailer_failures_queue),
             function_arn(prefix, "make_thumbnail"))
         consumers = [QueueConsumer("media-events", url(media_events_queue(stage)),
                                    report.wrap("media-events", s3_delivery(app.make_thumbnail)),

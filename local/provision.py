@@ -43,7 +43,7 @@ def provision_local_events(stage: str = "local") -> None:
     spec, names, settings = load_spec(), resource_names(stage), stage_settings(stage)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     queue = spec["queues"]["jobs"]
-    sqs.create_queue(QueueName=f"{spec['service']}-{stage}-thumbnailer-failures", Attributes={
+    sqs.create_queue(QueueName=names.thumbnailer_failures_queue, Attributes={
         "MessageRetentionPeriod": str(queue["dlq_retention_s"])})
     events_name = media_events_queue(stage)
     events_url = _create_queue(sqs, events_name, f"{events_name}-dlq",
