@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
+import requests
 
 from chalicelib.aws import Table
 from chalicelib.clock import SystemClock
@@ -248,6 +249,23 @@ def test_the_sweep_sends_the_event_of_a_job_that_ended_without_it(stack, receive
                       updated_at=ended, notification_pending=True)
     wait_until(lambda: receiver.received("/stage", job.job_id), "the sweep sent no event")
     assert calls(stack, "sweep_jobs", "dynamodb.GetItem")
+
+
+def test_an_uploaded_image_is_recorded_checked_and_handed_to_replicate(stack, sim):
+    """The API records the upload and, at the submit, reads it back and checks the file."""
+    client = fresh(stack, "upload")
+    data = png_bytes(64, 48)
+    created = client.request("POST", "/uploads", json={"contentType": "image/png",
+                                                       "size": len(data)})
+    assert created.status_code == 201, created.text
+    put = requests.put(created.json()["uploadUrl"], data=data,
+                       headers={"Content-Type": "image/png"}, timeout=10)
+    assert put.status_code == 200, put.text
+    job = client.submit({"userId": "user123", "mediaType": "video", "modelId": "stability-video",
+                         "parameters": {"image": f"upload:{created.json()['uploadId']}",
+                                        "num_frames": 14}})
+    assert job.status_code == 202, job.text
+    assert client.wait_for(job.json()["jobId"], timeout_s=60)["status"] == "completed"
 
 
 def test_every_grant_was_needed_and_no_call_was_refused(stack):
