@@ -14,6 +14,7 @@ from chalicelib.providers.port import PROVIDERS
 from chalicelib.providers.routing import Routes, default_order
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
+from chalicelib.storage import MAX_COPY_BYTES
 from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
@@ -100,8 +101,9 @@ class Settings(BaseSettings):
         description="comma-separated origins outputs may be fetched from (`*.` for "
                     "subdomains); default: Replicate's delivery hosts, or the simulator's "
                     "origin when `REPLICATE_BASE_URL` points at one")
-    max_output_bytes: int = Field(450_000_000, ge=1, description="the largest output file "
-                                  "copied; a larger one fails its job with a clear error")
+    max_output_bytes: int = Field(450_000_000, ge=1, le=MAX_COPY_BYTES, description="the "
+                                  "largest output file copied (at most what one S3 CopyObject "
+                                  "copies); a larger one fails its job with a clear error")
     # Replicate's answers must fit the API function's 25 s: a submit makes at most two
     # calls (a version lookup, once per process and model, then the create), each at
     # most 3 s to connect and this long to answer.

@@ -7,7 +7,7 @@ given their table; nothing here creates a client from globals.
 """
 import json
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
 
@@ -101,17 +101,38 @@ class JobRepository(Protocol):
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
 
     def latest_with_cache_key(self, cache_key: str, since: datetime,
-                              limit: int = 10) -> List[Job]:
-        """The newest jobs made with this cache key since ``since``, newest first."""
+                              limit: int = 10) -> List["IndexedJob"]:
+        """The newest jobs made with this cache key since ``since``, newest first
+        (id, status and what it follows)."""
 
-    def followers_of(self, job_id: str) -> List[Job]: ...
+    def followers_of(self, job_id: str) -> List[str]:
+        """The ids of the jobs following this one."""
 
-    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
-        """Active jobs, and ended ones whose event is unsent, quiet since ``updated_before``."""
+    def open_jobs(self, updated_before: datetime) -> Iterator["IndexedJob"]:
+        """Active jobs, and ended ones whose event is unsent, quiet since
+        ``updated_before`` (id, status, update time and expected time)."""
 
     def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
                    end: datetime) -> Iterator[UsageRow]:
         """Every job of the client (or of one of its users) created in [start, end)."""
+
+
+@dataclass(frozen=True)
+class IndexedJob:
+    """What an index holds of a job (resources.json: each index projects only what its
+    queries read): enough to choose jobs; get() reads the one to act on."""
+    job_id: str
+    status: JobStatus
+    updated_at: Optional[datetime] = None
+    estimated_time: int = 0
+    follows: Optional[str] = None
+
+
+def indexed_job(item: dict) -> IndexedJob:
+    item = from_dynamo(item)
+    return IndexedJob(item["jobId"], JobStatus(item["status"]),
+                      parse_iso(item["updatedAt"]) if item.get("updatedAt") else None,
+                      int(item.get("estimatedTime") or 0), item.get("follows"))
 
 
 # Jobs still needing attention (active, or their end's event unsent) carry this
@@ -281,7 +302,7 @@ class DynamoJobStore:
             KeyConditionExpression="cacheKey = :k AND createdAt >= :since",
             ExpressionAttributeValues={":k": cache_key, ":since": iso(since)},
             ScanIndexForward=False, Limit=limit)
-        return [job_from_item(i) for i in page.get("Items", [])]
+        return [indexed_job(i) for i in page.get("Items", [])]
 
     def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
                    end: datetime) -> Iterator[UsageRow]:
@@ -312,20 +333,20 @@ class DynamoJobStore:
                   "ExpressionAttributeValues": {":open": OPEN, ":before": iso(updated_before)}}
         while True:
             page = self.table.query(**kwargs)
-            yield from (job_from_item(i) for i in page.get("Items", []))
+            yield from (indexed_job(i) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def followers_of(self, job_id: str) -> List[Job]:
-        jobs, kwargs = [], {}
+    def followers_of(self, job_id: str) -> List[str]:
+        ids, kwargs = [], {}
         while True:
             page = self.table.query(IndexName="by-follows",
                                     KeyConditionExpression="follows = :j",
                                     ExpressionAttributeValues={":j": job_id}, **kwargs)
-            jobs += [job_from_item(i) for i in page.get("Items", [])]
+            ids += [i["jobId"] for i in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
-                return jobs
+                return ids
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -522,3 +543,46 @@ class DynamoStartSchedule:
         except ClientError as e:
             if not _is_conditional_failure(e):
                 raise
+
+
+class DynamoCheckStore:
+    """Shared check answers (chalicelib.health) in the counters table, under the scope
+    "health", expired by its TTL a day after the last check."""
+
+    SCOPE = "health"
+    KEEP_S = 86400
+
+    def __init__(self, table):
+        self.table = table
+
+    def _key(self, name: str) -> dict:
+        return {"scope": self.SCOPE, "name": name}
+
+    def read(self, name: str):
+        from chalicelib.health import CheckRecord
+        item = self.table.get_item(Key=self._key(name)).get("Item")
+        if not item:
+            return None
+        item = from_dynamo(item)
+        return CheckRecord(item.get("state"),
+                           datetime.fromtimestamp(item["checkedAt"], timezone.utc))
+
+    def claim(self, name: str, now: datetime, stale_before: datetime) -> bool:
+        try:
+            self.table.update_item(
+                Key=self._key(name), UpdateExpression="SET checkedAt = :now, expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(checkedAt) OR checkedAt <= :stale",
+                ExpressionAttributeValues=to_dynamo({
+                    ":now": now.timestamp(), ":stale": stale_before.timestamp(),
+                    ":exp": int(now.timestamp()) + self.KEEP_S}))
+            return True
+        except ClientError as e:
+            if _is_conditional_failure(e):
+                return False
+            raise
+
+    def write(self, name: str, state: str, now: datetime) -> None:
+        self.table.update_item(
+            Key=self._key(name), UpdateExpression="SET #state = :state, checkedAt = :now",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=to_dynamo({":state": state, ":now": now.timestamp()}))

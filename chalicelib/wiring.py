@@ -50,9 +50,9 @@ def settings() -> Settings:
     return get_settings()
 
 
-@lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
-    from chalicelib.replicate import ReplicateClient
+    """The client for the current token (the secret is re-read after a bounded age,
+    chalicelib.secrets): a rotated token gets a client of its own."""
     s = get_settings()
     try:
         token = s.replicate_api_token or secrets.replicate_api_token()
@@ -62,6 +62,13 @@ def replicate_client() -> ReplicateClient:
                                  retry_after=5) from None
     if not s.replicate_base_url or not token:
         raise ServiceUnavailable("Replicate is not configured.")
+    return _replicate_client_for(token)
+
+
+@lru_cache(maxsize=1)
+def _replicate_client_for(token: str) -> ReplicateClient:
+    from chalicelib.replicate import ReplicateClient
+    s = get_settings()
     return ReplicateClient(s.replicate_base_url, token,
                            timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
 
@@ -243,33 +250,57 @@ def max_receive_count() -> int:
     return load_spec()["queues"]["jobs"]["max_receive_count"]
 
 
-# A health answer is reused this long: real calls, but not one per probe.
+# A health answer is reused this long by a process: real calls, but not one per probe.
 HEALTH_CACHE_S = 5.0
+# Replicate is asked at most this often by the whole deployment (chalicelib.health).
+REPLICATE_CHECK_EVERY_S = 10.0
 _health_cache: Dict[str, object] = {"at": float("-inf"), "results": {}}
+
+
+@lru_cache(maxsize=1)
+def replicate_health():
+    from chalicelib.clock import SystemClock
+    from chalicelib.health import SharedCheck
+    from chalicelib.store import DynamoCheckStore
+    store = DynamoCheckStore(aws.dynamodb_table(get_settings().names.counters_table))
+    return SharedCheck(store, "replicate", lambda: replicate_client().check(), SystemClock(),
+                       every_s=REPLICATE_CHECK_EVERY_S)
+
+
+def _check(name: str, check) -> str:
+    try:
+        check()
+        return "ok"
+    except Exception as e:  # a health check reports every failure, whatever it is
+        log.warning("health: %s unavailable: %s: %s", name, type(e).__name__, e)
+        return "unavailable"
 
 
 def health_checks() -> Dict[str, str]:
     """Each dependency's state, "ok" or "unavailable", from real calls with short
-    timeouts (a provider is "down" too while its breaker is open); the reason for a failure goes to the log only, never to the public."""
+    timeouts (a provider is "down" too while this process's breaker skips it); the
+    reason for a failure goes to the log only, never to the public.
+    Replicate's is the deployment's shared answer, whose record is read from
+    DynamoDB: that read is DynamoDB's check."""
     if time.monotonic() - _health_cache["at"] < HEALTH_CACHE_S:
         return dict(_health_cache["results"])
-    s = get_settings()
-    checks = {
-        "dynamodb": lambda: aws.dynamodb_table(s.names.jobs_table).describe(),
-        "s3": lambda: services().status.storage.check(),
-        "sqs": lambda: services().prediction_events.queue.check(),
-        "replicate": lambda: replicate_client().check(),
-    }
-    if s.fal_key:
-        checks["fal"] = lambda: fal_provider().check()
     results = {}
-    for name, check in checks.items():
-        try:
-            check()
-            # Answering, but this process saw its starts refused: down until a probe passes.
-            results[name] = "down" if provider_health().state(name) == "down" else "ok"
-        except Exception as e:  # a health check reports every failure, whatever it is
-            log.warning("health: %s unavailable: %s: %s", name, type(e).__name__, e)
-            results[name] = "unavailable"
+    replicate = None
+    try:
+        replicate = replicate_health().state()
+        results["dynamodb"] = "ok"
+    except Exception as e:  # the shared record cannot be read: DynamoDB is down
+        log.warning("health: dynamodb unavailable: %s: %s", type(e).__name__, e)
+        results["dynamodb"] = "unavailable"
+    results["s3"] = _check("s3", lambda: services().status.storage.check())
+    results["sqs"] = _check("sqs", lambda: services().prediction_events.queue.check())
+    # Without the shared record, this process asks Replicate itself (bounded by the cache).
+    results["replicate"] = replicate or _check("replicate", lambda: replicate_client().check())
+    if get_settings().fal_key:
+        results["fal"] = _check("fal", lambda: fal_provider().check())
+    for name in ("replicate", "fal"):
+        # Answering, but this process's starts were refused: skipped until a probe passes.
+        if results.get(name) == "ok" and provider_health().state(name) == "down":
+            results[name] = "down"
     _health_cache.update(at=time.monotonic(), results=results)
     return dict(results)

@@ -47,7 +47,7 @@ from chalicelib.authorization import Authorizer
 from chalicelib.keys import ApiKeys, Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
+from chalicelib.store import (AlreadyExists, IndexedJob, JobPage, JobQuery, StaleTransition,
                               SubmissionWindow, UsageRow, job_to_item)
 from chalicelib.outbound import Answer, FetchFailed
 from chalicelib.urls import Origin, UrlPolicy, UrlRejected
@@ -124,16 +124,20 @@ class InMemoryJobStore:
             self.items[job_id] = replace(job, progress=progress)
             return True
 
+    @staticmethod
+    def _indexed(job: Job) -> IndexedJob:
+        return IndexedJob(job.job_id, job.status, job.updated_at, job.estimated_time, job.follows)
+
     def latest_with_cache_key(self, cache_key, since, limit=10):
-        return sorted((j for j in self.items.values() if j.cache_key == cache_key
-                       and j.created_at >= since), key=lambda j: j.created_at,
-                      reverse=True)[:limit]
+        return [self._indexed(j) for j in sorted(
+            (j for j in self.items.values() if j.cache_key == cache_key
+             and j.created_at >= since), key=lambda j: j.created_at, reverse=True)[:limit]]
 
     def followers_of(self, job_id):
-        return [j for j in self.items.values() if j.follows == job_id]
+        return [j.job_id for j in self.items.values() if j.follows == job_id]
 
     def open_jobs(self, updated_before):
-        return [j for j in list(self.items.values())
+        return [self._indexed(j) for j in list(self.items.values())
                 if (j.status in ACTIVE or j.notification_pending) and j.updated_at <= updated_before]
 
     def usage_rows(self, owner_id, user_id, start, end):
@@ -214,6 +218,28 @@ class InMemoryStartSchedule:
     def hold(self, until) -> None:
         with self.lock:
             self.next_free = pacing.hold(self.next_free, until)
+
+
+class InMemoryCheckStore:
+    """The CheckStore contract (chalicelib.health): a record per check, a conditional claim."""
+
+    def __init__(self):
+        self.records = {}
+
+    def read(self, name):
+        return self.records.get(name)
+
+    def claim(self, name, now, stale_before) -> bool:
+        from chalicelib.health import CheckRecord
+        record = self.records.get(name)
+        if record is not None and record.checked_at > stale_before:
+            return False
+        self.records[name] = CheckRecord(record.state if record else None, now)
+        return True
+
+    def write(self, name, state, now) -> None:
+        from chalicelib.health import CheckRecord
+        self.records[name] = CheckRecord(state, now)
 
 
 class FakeStorage:

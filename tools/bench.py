@@ -37,12 +37,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 import requests
 
 from chalicelib.notifications.signing import signed_headers
 from local.stack import ROOT, SIMULATOR_TOKEN, LocalStack, free_port
+
+if TYPE_CHECKING:  # imported where used: the cost model is not needed to time a cold start
+    from tools.costs import FunctionConfig, Invocation, JobMeasure, Retention, Units
 
 MB = 1_000_000
 
