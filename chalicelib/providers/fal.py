@@ -102,7 +102,10 @@ class FalProvider:
         try:
             model_input = model.input_for(params)
         except NotServable as e:
-            raise FalUnavailable(f"fal cannot run this job as asked: {e}", sent=False) from e
+            # Refused before sending, as fal would refuse it: not an outage (routing skips
+            # such jobs; this guards a caller that did not ask ``serves`` first).
+            raise FalUnavailable(f"fal cannot run this job as asked: {e}", status=422,
+                                 sent=False) from e
         webhook = quote(fal_webhook_url(public_base_url, job_id), safe="")
         data = self._call("POST", f"/{model.endpoint_id}?fal_webhook={webhook}", model_input)
         request_id = data.get("request_id") if isinstance(data, dict) else None
@@ -140,8 +143,8 @@ class FalProvider:
         self._call("PUT", f"/{model.app_id}/requests/{quote(run_id, safe='')}/cancel")
 
     def check(self) -> None:
-        # Uncached, short: a JWKS that answers says fal's front door is up, and the
-        # queue's own answer (401, 404 or 405 here) says it answers at all.
+        # Uncached, short: the status of a request that does not exist costs nothing; any
+        # answer but a 5xx or 429 (a 404 here) says fal's queue is up.
         try:
             self._call("GET", "/fal-ai/flux/requests/health-probe/status", timeout=(2.0, 3.0))
         except FalUnavailable as e:
