@@ -6,9 +6,9 @@ const errors = require('./lib/errors');
 const { verifyWebhook, WebhookVerificationError } = require('./lib/webhooks');
 
 for (const name of [
-  'VSLError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
+  'VSLError', 'APIError', 'APIStatusError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
   'ConflictError', 'UnprocessableEntityError', 'RateLimitError', 'InternalServerError',
-  'APIConnectionError', 'APITimeoutError', 'JobFailedError', 'JobCancelledError', 'WaitTimeoutError',
+  'APIConnectionError', 'APITimeoutError', 'JobError', 'JobFailedError', 'JobCancelledError', 'WaitTimeoutError',
 ]) {
   VSLClient[name] = errors[name];
 }

@@ -224,27 +224,32 @@ declare namespace VSLClient {
     body: ErrorBody | string | null;
     headers: Record<string, string> | null;
   }
-  class BadRequestError extends VSLError {}
-  class AuthenticationError extends VSLError {}
-  class PermissionDeniedError extends VSLError {}
-  class NotFoundError extends VSLError {}
-  class ConflictError extends VSLError {}
-  class UnprocessableEntityError extends VSLError {}
-  class RateLimitError extends VSLError {}
-  class InternalServerError extends VSLError {}
-  class APIConnectionError extends VSLError {
+  /** A request did not get a successful answer. */
+  class APIError extends VSLError {}
+  /** The service answered with an error status (405, 413, 415... when no subclass names it). */
+  class APIStatusError extends APIError {
+    status: number;
+  }
+  class BadRequestError extends APIStatusError {}
+  class AuthenticationError extends APIStatusError {}
+  class PermissionDeniedError extends APIStatusError {}
+  class NotFoundError extends APIStatusError {}
+  class ConflictError extends APIStatusError {}
+  class UnprocessableEntityError extends APIStatusError {}
+  class RateLimitError extends APIStatusError {}
+  class InternalServerError extends APIStatusError {}
+  class APIConnectionError extends APIError {
     /** True when the connection failed before anything was sent. */
     beforeSending: boolean;
   }
   class APITimeoutError extends APIConnectionError {}
-  class JobFailedError extends VSLError {
+  /** A job ended without a result: `job` is its last status view, `details` its error. */
+  class JobError extends VSLError {
     jobId: string;
     job: JobStatusView;
   }
-  class JobCancelledError extends VSLError {
-    jobId: string;
-    job: JobStatusView;
-  }
+  class JobFailedError extends JobError {}
+  class JobCancelledError extends JobError {}
   class WaitTimeoutError extends VSLError {
     jobId: string;
     /** The last status seen. */

@@ -3,8 +3,10 @@ import asyncio
 import io
 import json
 import math
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -286,7 +288,7 @@ def test_retry_after_as_http_date_is_slept():
 
 @pytest.mark.parametrize("status, cls", [
     (400, vsl.BadRequestError), (401, vsl.AuthenticationError),
-    (403, vsl.PermissionDeniedError), (404, vsl.NotFoundError), (405, vsl.APIError),
+    (403, vsl.PermissionDeniedError), (404, vsl.NotFoundError), (405, vsl.APIStatusError),
     (409, vsl.ConflictError), (422, vsl.UnprocessableEntityError), (429, vsl.RateLimitError),
     (500, vsl.InternalServerError), (503, vsl.InternalServerError)])
 def test_each_status_maps_to_its_error_class(status, cls):
@@ -300,7 +302,20 @@ def test_each_status_maps_to_its_error_class(status, cls):
     assert (error.status, error.code, error.details) == (
         status, f"CODE_{status}", f"details of CODE_{status}")
     assert error.retry_after == (120.0 if headers else None)
-    assert isinstance(error, vsl.APIError) and isinstance(error, vsl.VSLError)
+    assert isinstance(error, vsl.APIStatusError) and isinstance(error, vsl.APIError)
+    assert isinstance(error, vsl.VSLError)
+
+
+def test_the_error_classes_are_named_as_in_the_javascript_client():
+    js = (Path(__file__).parents[2] / "sdk" / "js" / "lib" / "errors.js").read_text()
+    exported = js[js.index("module.exports = {"):]
+    js_errors = set(re.findall(r"^  (\w+Error),$", exported, re.M))
+    py_errors = {name for name in vsl.__all__ if name.endswith("Error")}
+    assert "APIStatusError" in py_errors and "JobFailedError" in py_errors
+    assert py_errors - {"WebhookVerificationError"} == js_errors - {"WebhookVerificationError"}
+    assert vsl.JobFailed is vsl.JobFailedError and vsl.JobCancelled is vsl.JobCancelledError
+    assert issubclass(vsl.APIConnectionError, vsl.APIError)
+    assert not issubclass(vsl.APIConnectionError, vsl.APIStatusError)
 
 
 def test_an_error_without_a_json_body_still_maps():

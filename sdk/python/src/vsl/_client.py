@@ -18,12 +18,12 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from . import _files, _retry
-from ._errors import (APIConnectionError, APIError, APITimeoutError, BadRequestError, JobCancelled,
-                      JobFailed, RateLimitError, VSLError, WaitTimeoutError, error_class_for)
+from ._errors import (APIConnectionError, APIError, APITimeoutError, BadRequestError,
+                      JobCancelledError, JobFailedError, RateLimitError, VSLError,
+                      WaitTimeoutError, error_class_for)
 from ._files import FileInput
 from ._types import Job, JobStatus, Model, Result, Upload, job_status
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
@@ -257,9 +257,9 @@ class _BaseClient:
             result = view.result
             return result if result is not None else Result()
         if view.status == "failed":
-            raise JobFailed(f"Job {view.job_id} failed: {view.error or 'no reason given'}", view)
+            raise JobFailedError(f"Job {view.job_id} failed: {view.error or 'no reason given'}", view)
         if view.status == "cancelled":
-            raise JobCancelled(f"Job {view.job_id} was cancelled"
+            raise JobCancelledError(f"Job {view.job_id} was cancelled"
                                + (f": {view.error}" if view.error else ""), view)
         return None
 
@@ -394,7 +394,7 @@ class Client(_BaseClient):
         ends (up to 25 s, ``Prefer: wait``), then the client polls as
         :meth:`wait_for_completion` does. Local files among ``parameters`` are uploaded.
 
-        Raises what :meth:`wait_for_completion` raises (JobFailed, JobCancelled,
+        Raises what :meth:`wait_for_completion` raises (JobFailedError, JobCancelledError,
         WaitTimeoutError after ``timeout`` seconds in all).
         """
         started = self._clock()
@@ -508,8 +508,8 @@ class Client(_BaseClient):
         the status view whenever its status, ``stage`` or ``progress`` changed.
 
         Raises:
-            JobFailed: the job failed (``.error`` says why, ``.job`` is the status view).
-            JobCancelled: the job was cancelled.
+            JobFailedError: the job failed (``.error`` says why, ``.job`` is the status view).
+            JobCancelledError: the job was cancelled.
             WaitTimeoutError: still running after ``timeout`` seconds (None: no limit).
             RateLimitError: polls are throttled for longer than the time left.
         """
