@@ -22,12 +22,13 @@ from ._errors import (APIConnectionError, APIError, APIStatusError, APITimeoutEr
                       NotFoundError, PermissionDeniedError, RateLimitError,
                       UnprocessableEntityError, VSLError, WaitTimeoutError)
 from ._version import __version__
+from ._pagination import AsyncJobPage, JobPage
 from ._types import Job, JobStatus, Model, Result, Upload
 from . import webhooks  # vsl.webhooks.verify(...) after a plain `import vsl`
 
 __all__ = [
     "Client", "AsyncClient", "DEFAULT_BASE_URL", "__version__",
-    "Job", "JobStatus", "Model", "Result", "Upload",
+    "Job", "JobStatus", "Model", "Result", "Upload", "JobPage", "AsyncJobPage",
     "VSLError", "APIError", "APIStatusError", "BadRequestError", "AuthenticationError", "PermissionDeniedError",
     "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
     "InternalServerError", "APIConnectionError", "APITimeoutError",
