@@ -22,4 +22,5 @@ export import JobCancelledError = VSLClient.JobCancelledError;
 export import WaitTimeoutError = VSLClient.WaitTimeoutError;
 export import WebhookVerificationError = VSLClient.WebhookVerificationError;
 export import verifyWebhook = VSLClient.verifyWebhook;
+export import JobPage = VSLClient.JobPage;
 export declare const VERSION: string;

@@ -12,6 +12,7 @@ for (const name of [
 ]) {
   VSLClient[name] = errors[name];
 }
+VSLClient.JobPage = require('./lib/pagination').JobPage;
 VSLClient.WebhookVerificationError = WebhookVerificationError;
 VSLClient.verifyWebhook = verifyWebhook;
 VSLClient.VSLClient = VSLClient;

@@ -6,6 +6,6 @@ export const {
   VSLError, APIError, APIStatusError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
   ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError,
   APIConnectionError, APITimeoutError, JobError, JobFailedError, JobCancelledError, WaitTimeoutError,
-  WebhookVerificationError, verifyWebhook, VERSION,
+  WebhookVerificationError, verifyWebhook, JobPage, VERSION,
 } = VSLClient;
 export { VSLClient };

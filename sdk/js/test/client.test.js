@@ -263,7 +263,8 @@ test('index.d.ts declares exactly the methods and errors the code exports', () =
   const runtimeMethods = Object.getOwnPropertyNames(VSLClient.prototype)
     .filter((n) => n !== 'constructor' && !n.startsWith('_')).sort();
   assert.deepEqual(declaredMethods, runtimeMethods);
-  const declaredErrors = [...dts.matchAll(/^ {2}class (\w+)/gm)].map((m) => m[1]).sort();
+  const declaredErrors = [...dts.matchAll(/^ {2}class (\w+Error)\b/gm)].map((m) => m[1]).sort();
+  assert.match(dts, /^ {2}class JobPage\b/m);
   const runtimeErrors = Object.keys(VSLClient).filter((k) => /Error$/.test(k)).sort();
   assert.deepEqual(declaredErrors, runtimeErrors);
   const esmDts = fs.readFileSync(path.join(__dirname, '..', 'index.d.mts'), 'utf8');
