@@ -61,9 +61,11 @@ DOCS_PORT ?= 8001
 docs: install
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 
+# The directories, then the plan of the AWS root (the functions module's resources
+# exist only there: tools/checkov_plan.py).
 checkov: package $(CHECKOV)
 	$(CHECKOV) -d terraform --compact --quiet --skip-download
-	$(CHECKOV) -d build/chalice --config-file build/chalice/.checkov.yaml --compact --quiet --skip-download
+	$(BIN)/python -m tools.checkov_plan
 
 # Deploy to AWS with your credentials: make deploy STAGE=homolog (reads terraform/$(STAGE).tfvars;
 # docs/deploy.md). The lock file pins the provider with hashes for linux_amd64 only:
@@ -76,6 +78,7 @@ deploy: package
 
 # 1000 jobs from 50 concurrent clients against a local stack of its own (loopback,
 # free ports; stops by itself). Short run: make load ARGS="--jobs 40 --clients 5 --hourly-limit 6"
+# Starts at Replicate's pace (about 17 min): make load ARGS=--paced (docs/capacity.md)
 load: install
 	$(BIN)/python -m tools.load $(ARGS)
 

@@ -28,16 +28,22 @@ class Table:
     _ITEM_KEYS = ("Item", "Key", "ExclusiveStartKey", "ExpressionAttributeValues")
     _RESULT_KEYS = ("Item", "Attributes", "LastEvaluatedKey")
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, dynamodb=None):
+        """``dynamodb``: a client of its own (default: the process's shared one)."""
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
         self.name = name
+        self._dynamodb = dynamodb
         self._to, self._from = TypeSerializer(), TypeDeserializer()
+
+    @property
+    def dynamodb(self):
+        return self._dynamodb or client("dynamodb")
 
     def _call(self, operation: str, **kwargs) -> dict:
         for key in self._ITEM_KEYS:
             if key in kwargs:
                 kwargs[key] = {k: self._to.serialize(v) for k, v in kwargs[key].items()}
-        response = getattr(client("dynamodb"), operation)(TableName=self.name, **kwargs)
+        response = getattr(self.dynamodb, operation)(TableName=self.name, **kwargs)
         for key in self._RESULT_KEYS:
             if key in response:
                 response[key] = self._plain(response[key])
@@ -65,9 +71,6 @@ class Table:
 
     def scan(self, **kwargs):
         return self._call("scan", **kwargs)
-
-    def describe(self) -> dict:
-        return client("dynamodb").describe_table(TableName=self.name)["Table"]
 
 
 @lru_cache(maxsize=None)

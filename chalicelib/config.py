@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from chalicelib.limits import Limits
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
+from chalicelib.storage import MAX_COPY_BYTES
 from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
@@ -66,8 +67,9 @@ class Settings(BaseSettings):
         description="comma-separated origins outputs may be fetched from (`*.` for "
                     "subdomains); default: Replicate's delivery hosts, or the simulator's "
                     "origin when `REPLICATE_BASE_URL` points at one")
-    max_output_bytes: int = Field(450_000_000, ge=1, description="the largest output file "
-                                  "copied; a larger one fails its job with a clear error")
+    max_output_bytes: int = Field(450_000_000, ge=1, le=MAX_COPY_BYTES, description="the "
+                                  "largest output file copied (at most what one S3 CopyObject "
+                                  "copies); a larger one fails its job with a clear error")
     # Replicate's answers must fit the API function's 25 s: a submit makes at most two
     # calls (a version lookup, once per process and model, then the create), each at
     # most 3 s to connect and this long to answer.
@@ -79,10 +81,18 @@ class Settings(BaseSettings):
                               "(at least the processor's timeout)")
     reconcile_after_s: int = Field(30, ge=1, description="a quiet active job is checked "
                                    "against Replicate when polled after this long")
+    replicate_creates_per_minute: int = Field(
+        570, ge=1, le=100_000, description="prediction starts at Replicate a minute, every "
+        "function together (Replicate allows 600; the rest is margin); a start beyond this "
+        "pace is queued until its time (`docs/capacity.md`)")
+    max_start_wait_s: int = Field(900, ge=0, le=86400, description="the longest a start may "
+                                  "be queued for; a submit that would wait longer is refused "
+                                  "with 503 and `Retry-After`")
     start_deadline_s: int = Field(120, ge=1, description="a job whose prediction is still "
-                                  "unknown this long after its submission fails as never "
-                                  "started (a job reusing another's result has none: it ends "
-                                  "with that job)")
+                                  "unknown this long after its start was due (its submission, "
+                                  "or the time Replicate's pace queued its start for) fails as "
+                                  "never started (a job reusing another's result has none: it "
+                                  "ends with that job)")
     cache_by_default: bool = Field(False, description='reuse identical results when a submit '
                                    'does not say `"cache"` itself')
     cache_window_s: int = Field(7 * 86400, ge=0, description="how far back results are reused")

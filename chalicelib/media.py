@@ -2,9 +2,9 @@
 
 Pillow, PyAV and numpy are imported inside the functions that need them, so the
 API's import path (a Lambda cold start) never loads them. Audio is read with
-PyAV too: its wheels bundle FFmpeg's decoders for every Linux they are built
-for, whereas soundfile's manylinux2014 wheel (the one Lambda's Python 3.11
-layer can use) carries no libsndfile.
+PyAV too: its wheels bundle FFmpeg's decoders, so the layer (cp313
+manylinux_2_28 wheels for Lambda's python3.13 on Amazon Linux 2023) needs no
+audio library of its own; soundfile serves only the local simulator.
 """
 import itertools
 from dataclasses import dataclass

@@ -32,6 +32,8 @@ class ResourceNames:
     jobs_dlq: str
     notifications_queue: str
     notifications_dlq: str
+    # Where S3 events the thumbnailer failed three times go (its on-failure destination).
+    thumbnailer_failures_queue: str
     media_bucket: str
 
 
@@ -51,6 +53,7 @@ def resource_names(stage: str, bucket_override: Optional[str] = None) -> Resourc
         jobs_dlq=f"{prefix}-jobs-dlq",
         notifications_queue=f"{prefix}-notifications",
         notifications_dlq=f"{prefix}-notifications-dlq",
+        thumbnailer_failures_queue=f"{prefix}-thumbnailer-failures",
         media_bucket=bucket_override or f"{prefix}-{spec['bucket']['suffix']}",
     )
 

@@ -5,6 +5,9 @@ from typing import Callable, Optional, Protocol
 MEDIA_PREFIXES = {"image": "images", "video": "videos", "audio": "audio"}
 ORIGINAL_STEM = "original"
 THUMBNAIL_NAME = "thumbnail.jpg"
+# The largest object S3's CopyObject copies in one request; no stored object is
+# larger (the processor refuses outputs above VSL_MAX_OUTPUT_BYTES, bounded below it).
+MAX_COPY_BYTES = 5 * 2**30
 
 
 def job_prefix(media_type: str, owner_id: str, user_id: str, created_at: datetime,
@@ -31,6 +34,14 @@ def parse_original_key(key: str) -> Optional[str]:
     return None
 
 
+def kind_of(key: str) -> str:
+    """What a stored object is, from its name: the tag its bucket's lifecycle rules read."""
+    name = key.rsplit("/", 1)[-1]
+    if name == THUMBNAIL_NAME:
+        return "thumbnail"
+    return "original" if name.startswith(ORIGINAL_STEM + ".") else "output"
+
+
 class MediaStorage(Protocol):
     def upload(self, path: str, key: str, content_type: str, kind: str) -> None:
         """Store a local file; ``kind`` (original, output, thumbnail) tags it for lifecycle
@@ -44,7 +55,7 @@ class MediaStorage(Protocol):
     def download_file(self, key: str, path: str) -> None: ...
 
     def copy(self, source_key: str, key: str) -> None:
-        """A server-side copy (content type and tags kept)."""
+        """A server-side copy (content type kept, tagged with the copy's kind)."""
 
     def presigned_url(self, key: str) -> str: ...
 
@@ -100,17 +111,24 @@ class S3MediaStorage:
 
     def renotify(self, key: str) -> None:
         """Copy the object onto itself: S3 emits ObjectCreated again."""
-        self.s3.copy_object(Bucket=self.bucket, Key=key, MetadataDirective="COPY",
-                            TaggingDirective="COPY", StorageClass="STANDARD",
-                            CopySource={"Bucket": self.bucket, "Key": key})
+        self._copy_object(key, key, StorageClass="STANDARD")  # a change S3 requires
 
     def download_file(self, key: str, path: str) -> None:
         self.s3.download_file(self.bucket, key, path)
 
     def copy(self, source_key: str, key: str) -> None:
-        # The managed copy: multipart above 8 MB, so any size the bucket holds.
-        self.s3.copy({"Bucket": self.bucket, "Key": source_key}, self.bucket, key,
-                     ExtraArgs={"MetadataDirective": "COPY", "TaggingDirective": "COPY"})
+        self._copy_object(source_key, key)
+
+    def _copy_object(self, source_key: str, key: str, **extra) -> None:
+        """One CopyObject request, whatever boto3 runs it: every stored object fits one
+        (MAX_COPY_BYTES), and its kind tag is set from the copy's name in the same
+        request. boto3's managed copy (s3transfer) behaves by version on large
+        objects: recent ones re-tag a multipart copy with PutObjectVersionTagging,
+        the one Lambda bundles drops the tags (and so the expiry rules)."""
+        self.s3.copy_object(Bucket=self.bucket, Key=key,
+                            CopySource={"Bucket": self.bucket, "Key": source_key},
+                            MetadataDirective="COPY", TaggingDirective="REPLACE",
+                            Tagging=f"kind={kind_of(key)}", **extra)
 
     def presigned_url(self, key: str) -> str:
         return self.s3.generate_presigned_url(

@@ -7,13 +7,14 @@ given their table; nothing here creates a client from globals.
 """
 import json
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Protocol
 
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
+from chalicelib.errors import ServiceUnavailable
 from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 
 
@@ -99,24 +100,45 @@ class JobRepository(Protocol):
         than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
 
     def latest_with_cache_key(self, cache_key: str, since: datetime,
-                              limit: int = 10) -> List[Job]:
-        """The newest jobs made with this cache key since ``since``, newest first."""
+                              limit: int = 10) -> List["IndexedJob"]:
+        """The newest jobs made with this cache key since ``since``, newest first
+        (id, status and what it follows)."""
 
-    def followers_of(self, job_id: str) -> List[Job]: ...
+    def followers_of(self, job_id: str) -> List[str]:
+        """The ids of the jobs following this one."""
 
-    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
-        """Active jobs, and ended ones whose event is unsent, quiet since ``updated_before``."""
+    def open_jobs(self, updated_before: datetime) -> Iterator["IndexedJob"]:
+        """Active jobs, and ended ones whose event is unsent, quiet since
+        ``updated_before`` (id, status, update time and expected time)."""
 
     def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
                    end: datetime) -> Iterator[UsageRow]:
         """Every job of the client (or of one of its users) created in [start, end)."""
 
 
+@dataclass(frozen=True)
+class IndexedJob:
+    """What an index holds of a job (resources.json: each index projects only what its
+    queries read): enough to choose jobs; get() reads the one to act on."""
+    job_id: str
+    status: JobStatus
+    updated_at: Optional[datetime] = None
+    estimated_time: int = 0
+    follows: Optional[str] = None
+
+
+def indexed_job(item: dict) -> IndexedJob:
+    item = from_dynamo(item)
+    return IndexedJob(item["jobId"], JobStatus(item["status"]),
+                      parse_iso(item["updatedAt"]) if item.get("updatedAt") else None,
+                      int(item.get("estimatedTime") or 0), item.get("follows"))
+
+
 # Jobs still needing attention (active, or their end's event unsent) carry this
 # attribute; the sparse by-open index holds only them, so the sweep never scans.
 SWEEP_KEY, OPEN = "sweepKey", "open"
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at",
-                    "copying_until"}
+                    "copying_until", "start_at"}
 
 
 def _attribute(field: str) -> str:
@@ -279,7 +301,7 @@ class DynamoJobStore:
             KeyConditionExpression="cacheKey = :k AND createdAt >= :since",
             ExpressionAttributeValues={":k": cache_key, ":since": iso(since)},
             ScanIndexForward=False, Limit=limit)
-        return [job_from_item(i) for i in page.get("Items", [])]
+        return [indexed_job(i) for i in page.get("Items", [])]
 
     def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
                    end: datetime) -> Iterator[UsageRow]:
@@ -310,20 +332,20 @@ class DynamoJobStore:
                   "ExpressionAttributeValues": {":open": OPEN, ":before": iso(updated_before)}}
         while True:
             page = self.table.query(**kwargs)
-            yield from (job_from_item(i) for i in page.get("Items", []))
+            yield from (indexed_job(i) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def followers_of(self, job_id: str) -> List[Job]:
-        jobs, kwargs = [], {}
+    def followers_of(self, job_id: str) -> List[str]:
+        ids, kwargs = [], {}
         while True:
             page = self.table.query(IndexName="by-follows",
                                     KeyConditionExpression="follows = :j",
                                     ExpressionAttributeValues={":j": job_id}, **kwargs)
-            jobs += [job_from_item(i) for i in page.get("Items", [])]
+            ids += [i["jobId"] for i in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
-                return jobs
+                return ids
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -434,3 +456,132 @@ class CounterStore:
             if _is_conditional_failure(e):
                 return None
             raise
+
+
+class DynamoStartSchedule:
+    """The shared schedule of prediction starts (chalicelib.jobs.pacing): one item
+    in the counters table holding the next free start time. Each take is one
+    conditional UpdateItem, no read: when the schedule runs ahead, ``nextFree``
+    moves on by an interval in place (many starters at once all succeed, each with
+    its own time); when it has fallen behind, it is set from now. A starter that
+    guessed wrong learns the item from the failed condition and tries the other."""
+
+    SCOPE, NAME = "replicate", "starts"
+    MAX_ROUNDS = 20
+    # The item outlives its last start by this long (TTL), then an idle schedule starts afresh.
+    KEEP_S = 86400
+
+    def __init__(self, table, name: str = NAME):
+        self.table = table
+        self._key = {"scope": self.SCOPE, "name": name}
+        self._last_next_free: Optional[float] = None  # as this process last saw it
+
+    @staticmethod
+    def _number(value: float) -> Decimal:
+        return Decimal(f"{value:.6f}")
+
+    def _failed_item(self, e: ClientError) -> Optional[float]:
+        """The item's next free time, from a failed condition (ALL_OLD), or None."""
+        item = e.response.get("Item") or {}
+        raw = item.get("nextFree")
+        if raw is None:
+            return None
+        return float(raw["N"] if isinstance(raw, dict) else raw)
+
+    def take(self, earliest: float, interval_s: float, latest: float):
+        from chalicelib.jobs.pacing import Taken  # off the API's cold start: first start only
+        if earliest > latest:
+            return Taken(None, earliest)
+        interval = self._number(interval_s)
+        ahead = self._last_next_free is not None and self._last_next_free > earliest
+        for _ in range(self.MAX_ROUNDS):
+            try:
+                if ahead:
+                    resp = self.table.update_item(
+                        Key=self._key, UpdateExpression="SET nextFree = nextFree + :i, "
+                                                        "expiresAt = :exp",
+                        ConditionExpression="nextFree > :earliest AND nextFree <= :latest",
+                        ExpressionAttributeValues={
+                            ":i": interval, ":earliest": self._number(earliest),
+                            ":latest": self._number(latest),
+                            ":exp": int(latest) + self.KEEP_S},
+                        ReturnValues="UPDATED_NEW",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                    next_free = float(resp["Attributes"]["nextFree"])
+                    self._last_next_free = next_free
+                    return Taken(next_free - float(interval), next_free)
+                next_free = float(self._number(earliest) + interval)
+                self.table.update_item(
+                    Key=self._key, UpdateExpression="SET nextFree = :next, expiresAt = :exp",
+                    ConditionExpression="attribute_not_exists(nextFree) OR nextFree <= :earliest",
+                    ExpressionAttributeValues={
+                        ":next": self._number(next_free), ":earliest": self._number(earliest),
+                        ":exp": int(next_free) + self.KEEP_S},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                self._last_next_free = next_free
+                return Taken(earliest, next_free)
+            except ClientError as e:
+                if not _is_conditional_failure(e):
+                    raise
+                current = self._failed_item(e)
+                self._last_next_free = current
+                if current is not None and current > latest:
+                    return Taken(None, current)
+                ahead = current is not None and current > earliest
+        raise ServiceUnavailable("Too much contention on the start schedule; retry.",
+                                 retry_after=1)
+
+    def hold(self, until: float) -> None:
+        try:
+            self.table.update_item(
+                Key=self._key, UpdateExpression="SET nextFree = :until, expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(nextFree) OR nextFree < :until",
+                ExpressionAttributeValues={":until": self._number(until),
+                                           ":exp": int(until) + self.KEEP_S})
+            self._last_next_free = until
+        except ClientError as e:
+            if not _is_conditional_failure(e):
+                raise
+
+
+class DynamoCheckStore:
+    """Shared check answers (chalicelib.health) in the counters table, under the scope
+    "health", expired by its TTL a day after the last check."""
+
+    SCOPE = "health"
+    KEEP_S = 86400
+
+    def __init__(self, table):
+        self.table = table
+
+    def _key(self, name: str) -> dict:
+        return {"scope": self.SCOPE, "name": name}
+
+    def read(self, name: str):
+        from chalicelib.health import CheckRecord
+        item = self.table.get_item(Key=self._key(name)).get("Item")
+        if not item:
+            return None
+        item = from_dynamo(item)
+        return CheckRecord(item.get("state"),
+                           datetime.fromtimestamp(item["checkedAt"], timezone.utc))
+
+    def claim(self, name: str, now: datetime, stale_before: datetime) -> bool:
+        try:
+            self.table.update_item(
+                Key=self._key(name), UpdateExpression="SET checkedAt = :now, expiresAt = :exp",
+                ConditionExpression="attribute_not_exists(checkedAt) OR checkedAt <= :stale",
+                ExpressionAttributeValues=to_dynamo({
+                    ":now": now.timestamp(), ":stale": stale_before.timestamp(),
+                    ":exp": int(now.timestamp()) + self.KEEP_S}))
+            return True
+        except ClientError as e:
+            if _is_conditional_failure(e):
+                return False
+            raise
+
+    def write(self, name: str, state: str, now: datetime) -> None:
+        self.table.update_item(
+            Key=self._key(name), UpdateExpression="SET #state = :state, checkedAt = :now",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=to_dynamo({":state": state, ":now": now.timestamp()}))

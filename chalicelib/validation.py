@@ -52,6 +52,42 @@ def _not_json(constant: str):
     raise ValueError(f"{constant} is not a JSON number")
 
 
+# No request of ours nests deeper. Python 3.13's parser takes far deeper documents
+# without a RecursionError, which every later walk over them could still hit.
+MAX_JSON_DEPTH = 64
+
+
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text (strings skipped), without parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def loads_bounded(raw, max_depth: int = MAX_JSON_DEPTH, **options) -> Any:
+    """json.loads (with its ``options``), refusing (RecursionError) a document nested
+    deeper than ``max_depth``."""
+    text = raw.decode() if isinstance(raw, (bytes, bytearray)) else raw
+    if nesting_depth(text) > max_depth:
+        raise RecursionError(f"nested deeper than {max_depth}")
+    return json.loads(text, **options)
+
+
 def parse_json(raw: Optional[bytes]) -> Any:
     """Any JSON document; 400 INVALID_JSON for what is not (deep nesting included, and
     what Python's parser lets through: NaN, Infinity, and unpaired surrogates such as
@@ -59,7 +95,7 @@ def parse_json(raw: Optional[bytes]) -> Any:
     if not raw:
         raise InvalidJson("The request body is empty; send a JSON object.")
     try:
-        document = json.loads(raw, parse_constant=_not_json)
+        document = loads_bounded(raw, parse_constant=_not_json)
         json.dumps(document, ensure_ascii=False).encode("utf-8")
         return document
     except UnicodeEncodeError:

@@ -46,9 +46,9 @@ def settings() -> Settings:
     return get_settings()
 
 
-@lru_cache(maxsize=1)
 def replicate_client() -> ReplicateClient:
-    from chalicelib.replicate import ReplicateClient
+    """The client for the current token (the secret is re-read after a bounded age,
+    chalicelib.secrets): a rotated token gets a client of its own."""
     s = get_settings()
     try:
         token = s.replicate_api_token or secrets.replicate_api_token()
@@ -58,6 +58,13 @@ def replicate_client() -> ReplicateClient:
                                  retry_after=5) from None
     if not s.replicate_base_url or not token:
         raise ServiceUnavailable("Replicate is not configured.")
+    return _replicate_client_for(token)
+
+
+@lru_cache(maxsize=1)
+def _replicate_client_for(token: str) -> ReplicateClient:
+    from chalicelib.replicate import ReplicateClient
+    s = get_settings()
     return ReplicateClient(s.replicate_base_url, token,
                            timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
 
@@ -93,6 +100,7 @@ def services() -> Services:
     from chalicelib.jobs.control import JobControl
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.lifecycle import Lifecycle
+    from chalicelib.jobs.pacing import Pace, StartPacer
     from chalicelib.jobs.reuse import Reuse
     from chalicelib.jobs.starter import PredictionStarter
     from chalicelib.jobs.sweep import Sweeper
@@ -112,7 +120,7 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore
+    from chalicelib.store import CounterStore, DynamoStartSchedule
     from chalicelib.resources import uploads_spec
     from chalicelib.uploads.dynamodb import DynamoUploadStore
     from chalicelib.uploads.service import Uploads
@@ -125,7 +133,8 @@ def services() -> Services:
                       s.max_upload_bytes, s.upload_url_expiry_s, s.input_url_expiry_s)
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
-    limiter = RateLimiter(CounterStore(aws.dynamodb_table(s.names.counters_table)), clock)
+    counters = aws.dynamodb_table(s.names.counters_table)
+    limiter = RateLimiter(CounterStore(counters), clock)
     lifecycle = Lifecycle(jobs, QueueNotifier(notifications), clock)
     webhooks = WebhookEndpoints(
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
@@ -136,8 +145,10 @@ def services() -> Services:
                             quiet_after_s=s.reconcile_after_s,
                             start_deadline_s=s.start_deadline_s)
     status = JobStatusService(jobs, storage, limiter, s.rate_limits, reconciler)
-    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue)
-    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter, queue,
+    pacer = StartPacer(DynamoStartSchedule(counters),
+                       Pace(s.replicate_creates_per_minute, s.max_start_wait_s), clock)
+    starter = PredictionStarter(jobs, lifecycle, replicate_client, queue, pacer)
+    submission = Submission(jobs, lifecycle, limiter, s.rate_limits, clock, reuse, starter,
                             s.cache_by_default)
     return Services(
         submission=submission,
@@ -203,30 +214,50 @@ def max_receive_count() -> int:
     return load_spec()["queues"]["jobs"]["max_receive_count"]
 
 
-# A health answer is reused this long: real calls, but not one per probe.
+# A health answer is reused this long by a process: real calls, but not one per probe.
 HEALTH_CACHE_S = 5.0
+# Replicate is asked at most this often by the whole deployment (chalicelib.health).
+REPLICATE_CHECK_EVERY_S = 10.0
 _health_cache: Dict[str, object] = {"at": float("-inf"), "results": {}}
+
+
+@lru_cache(maxsize=1)
+def replicate_health():
+    from chalicelib.clock import SystemClock
+    from chalicelib.health import SharedCheck
+    from chalicelib.store import DynamoCheckStore
+    store = DynamoCheckStore(aws.dynamodb_table(get_settings().names.counters_table))
+    return SharedCheck(store, "replicate", lambda: replicate_client().check(), SystemClock(),
+                       every_s=REPLICATE_CHECK_EVERY_S)
+
+
+def _check(name: str, check) -> str:
+    try:
+        check()
+        return "ok"
+    except Exception as e:  # a health check reports every failure, whatever it is
+        log.warning("health: %s unavailable: %s: %s", name, type(e).__name__, e)
+        return "unavailable"
 
 
 def health_checks() -> Dict[str, str]:
     """Each dependency's state, "ok" or "unavailable", from real calls with short
-    timeouts; the reason for a failure goes to the log only, never to the public."""
+    timeouts; the reason for a failure goes to the log only, never to the public.
+    Replicate's is the deployment's shared answer, whose record is read from
+    DynamoDB: that read is DynamoDB's check."""
     if time.monotonic() - _health_cache["at"] < HEALTH_CACHE_S:
         return dict(_health_cache["results"])
-    s = get_settings()
-    checks = {
-        "dynamodb": lambda: aws.dynamodb_table(s.names.jobs_table).describe(),
-        "s3": lambda: services().status.storage.check(),
-        "sqs": lambda: services().prediction_events.queue.check(),
-        "replicate": lambda: replicate_client().check(),
-    }
     results = {}
-    for name, check in checks.items():
-        try:
-            check()
-            results[name] = "ok"
-        except Exception as e:  # a health check reports every failure, whatever it is
-            log.warning("health: %s unavailable: %s: %s", name, type(e).__name__, e)
-            results[name] = "unavailable"
+    replicate = None
+    try:
+        replicate = replicate_health().state()
+        results["dynamodb"] = "ok"
+    except Exception as e:  # the shared record cannot be read: DynamoDB is down
+        log.warning("health: dynamodb unavailable: %s: %s", type(e).__name__, e)
+        results["dynamodb"] = "unavailable"
+    results["s3"] = _check("s3", lambda: services().status.storage.check())
+    results["sqs"] = _check("sqs", lambda: services().prediction_events.queue.check())
+    # Without the shared record, this process asks Replicate itself (bounded by the cache).
+    results["replicate"] = replicate or _check("replicate", lambda: replicate_client().check())
     _health_cache.update(at=time.monotonic(), results=results)
     return dict(results)

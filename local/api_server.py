@@ -18,16 +18,26 @@ def _error_body(error: str, details: str, code: str) -> bytes:
     return json.dumps({"error": error, "details": details, "code": code}).encode()
 
 
+def _gateway_headers() -> dict:
+    """The headers of the gateway's own answers: JSON, readable by browsers on the
+    stage's CORS origin (Terraform gives the deployed gateway responses the same)."""
+    from chalicelib.config import get_settings
+    origin = get_settings().cors_origin
+    return {"Content-Type": "application/json",
+            **({"Access-Control-Allow-Origin": origin} if origin else {})}
+
+
 class GatewayRequestHandler(ChaliceRequestHandler):
     """Answers as the deployed gateway does: an unknown route is 404 NOT_FOUND (API
     Gateway's MISSING_AUTHENTICATION_TOKEN response is mapped so in Terraform), an
-    unknown method is 405 in the documented format, and HEAD carries no body."""
+    unknown method is 405 in the documented format, both with the stage's CORS
+    origin, and HEAD carries no body."""
 
     def _send_error_response(self, error) -> None:
         if error.CODE == 403 and b"Missing Authentication Token" in (error.body or b""):
             body = _error_body("Not found", f"No route {self.command} {self.path.split('?')[0]}.",
                                "NOT_FOUND")
-            return self._send_http_response(404, {"Content-Type": "application/json"}, body)
+            return self._send_http_response(404, _gateway_headers(), body)
         return super()._send_error_response(error)
 
     def _allowed_methods(self) -> str:
@@ -52,7 +62,8 @@ class GatewayRequestHandler(ChaliceRequestHandler):
         self.send_response(code)
         if allow:
             self.send_header("Allow", allow)
-        self.send_header("Content-Type", "application/json")
+        for name, value in _gateway_headers().items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()
@@ -81,6 +92,8 @@ def main():
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--stage", default="local")
     args = parser.parse_args()
+    from local.iam import install_audit_from_env
+    install_audit_from_env()  # the API function's calls, checked and recorded (local/iam.py)
     # environ=os.environ: the stage's environment_variables apply to this process.
     factory = CLIFactory(PROJECT_DIR, environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=args.stage)

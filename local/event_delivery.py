@@ -1,9 +1,19 @@
-"""Deliver queue messages and S3 events to the Chalice handlers, as Lambda's
-event sources do on AWS (no emulator here runs Lambda code).
+"""Deliver queue messages, S3 events and the schedule to one Chalice handler, as
+Lambda's event sources do on AWS (no emulator here runs Lambda code).
+
+    python -m local.event_delivery --function process_job_event
+
+The local stack runs one of these per function, each with the credentials of
+that function's own IAM user (local/iam.py), as each Lambda function runs with
+its own role: the SQS event source polls and deletes with them too, as Lambda's
+does. What only plays AWS's part here (S3 notifications routed through a queue,
+keeping a message hidden while its handler runs, the job report) uses the
+stack's operator credentials.
 
 Semantics kept: a message is deleted only after its handler returns; a handler
 error leaves it to reappear after the visibility timeout; the queue's redrive
-policy moves it to the dead-letter queue after its last allowed receive.
+policy moves it to the dead-letter queue after its last allowed receive. S3
+events: three attempts, then the thumbnailer's on-failure destination queue.
 
 SQS and S3 deliver at least once. VSL_EVENT_DUPLICATES=N (default 1) makes that
 certain: every received message, and so every S3 record in it, is handed to its
@@ -28,15 +38,24 @@ log = logging.getLogger("event-delivery")
 
 
 class QueueConsumer:
+    """``sqs`` receives and deletes (Lambda's event source: the function's role);
+    ``keeper`` keeps a message hidden while its handler runs (local only)."""
+
     def __init__(self, name: str, queue_url: str, deliver: Callable[[dict], None],
-                 copies: int = 1):
+                 copies: int = 1, sqs=None, keeper=None,
+                 on_last_failure: Optional[Callable[[dict, Exception], None]] = None,
+                 max_receives: Optional[int] = None):
         if copies < 1:
             raise ValueError("copies must be at least 1")
         self.name = name
         self.queue_url = queue_url
         self.deliver = deliver
         self.copies = copies  # handler calls per received message (duplicate delivery)
-        self.sqs = boto3.client("sqs")
+        self.sqs = sqs or boto3.client("sqs")
+        self.keeper = keeper or self.sqs
+        # Called instead of a retry once a message failed its last allowed receive.
+        self.on_last_failure = on_last_failure
+        self.max_receives = max_receives
         self._arn = None
         self._visibility: Optional[int] = None
 
@@ -58,10 +77,14 @@ class QueueConsumer:
                 with self._kept_invisible(message):
                     for _ in range(self.copies):
                         self.deliver(self._sqs_record(message))
-            except Exception:  # the handler's failure: leave the message for a retry
-                log.exception("%s: handler failed (receive %s); will retry", self.name,
-                              message.get("Attributes", {}).get("ApproximateReceiveCount"))
-                continue
+            except Exception as error:  # the handler's failure: leave the message for a retry
+                receive = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+                if self.on_last_failure is None or receive < (self.max_receives or receive + 1):
+                    log.exception("%s: handler failed (receive %s); will retry", self.name,
+                                  receive)
+                    continue
+                log.exception("%s: handler failed on its last attempt (%s)", self.name, receive)
+                self.on_last_failure(self._sqs_record(message), error)
             self.sqs.delete_message(QueueUrl=self.queue_url,
                                     ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
@@ -88,7 +111,7 @@ class QueueConsumer:
         def extend():
             while not done.wait(max(1, timeout / 2)):
                 try:
-                    self.sqs.change_message_visibility(
+                    self.keeper.change_message_visibility(
                         QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"],
                         VisibilityTimeout=timeout)
                 except Exception:  # the next tick tries again; at worst it reappears
@@ -259,48 +282,101 @@ def run_schedule(handler, interval_s: float, stop: threading.Event) -> threading
     return thread
 
 
+def thumbnailer_failure_destination(sqs, queue_url: str, function_arn: str):
+    """Lambda's on-failure destination of an asynchronous invocation (S3 invokes the
+    thumbnailer so): after the last attempt the event goes, in Lambda's envelope,
+    to a queue, sent with the function's role as Lambda does."""
+    def send(record: dict, error: Exception) -> None:
+        notification = json.loads(record["body"])
+        for s3_record in notification.get("Records", []):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({
+                "version": "1.0", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
+                                                             time.gmtime()),
+                "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": function_arn,
+                                   "condition": "RetriesExhausted",
+                                   "approximateInvokeCount": 3},
+                "requestPayload": {"Records": [s3_record]},
+                "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+                "responsePayload": {"errorType": type(error).__name__,
+                                    "errorMessage": str(error)[:200]}}))
+    return send
+
+
+def operator_session() -> boto3.session.Session:
+    """The stack's operator credentials (local/iam.py), for what plays AWS's own part;
+    the default session when no stack gave any."""
+    import os
+    from pathlib import Path
+    from local.iam import PRINCIPALS_ENV
+    path = os.environ.get(PRINCIPALS_ENV)
+    if not path:
+        return boto3.session.Session()
+    operator = json.loads(Path(path).read_text())["operator"]
+    return boto3.session.Session(aws_access_key_id=operator["access_key_id"],
+                                 aws_secret_access_key=operator["secret_access_key"])
+
+
+EVENT_FUNCTIONS = ("process_job_event", "make_thumbnail", "deliver_notifications", "sweep_jobs")
+
+
 def main():
     import argparse
     import os
-    parser = argparse.ArgumentParser(description="Deliver queue messages and S3 events.")
-    parser.add_argument("--queues", nargs="+", choices=["jobs", "media-events", "notifications"],
-                        default=["jobs", "media-events", "notifications"],
-                        help="which sources to deliver")
+    parser = argparse.ArgumentParser(description="Deliver one function's events.")
+    parser.add_argument("--function", required=True, choices=EVENT_FUNCTIONS)
     parser.add_argument("--log-file", help="the detailed log (default: stderr)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, filename=args.log_file,
                         format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    from local.iam import install_audit_from_env
+    install_audit_from_env()  # before the function creates any client
     import app  # the Chalice app, with its handlers
-    from chalicelib.aws import dynamodb_table
+    from chalicelib.aws import Table
     from chalicelib.store import DynamoJobStore
-    from local.provision import media_events_queue
+    from local.provision import MEDIA_EVENTS_MAX_RECEIVES, media_events_queue
+    from chalicelib.resources import load_spec
+    from local.iam import function_arn
     # Chalice's app logger writes to stdout itself: send it to the log too.
     app.app.log.handlers.clear()
     app.app.log.propagate = True
-    sqs = boto3.client("sqs")
     stage = os.environ.get("VSL_STAGE", "local")
     names = app.wiring.settings().names
-    report = JobEventReporter(DynamoJobStore(dynamodb_table(names.jobs_table)).get)
+    operator = operator_session()
+    local_sqs = operator.client("sqs")
+    jobs = DynamoJobStore(Table(names.jobs_table, operator.client("dynamodb")))
+    report = JobEventReporter(jobs.get)
     copies = int(os.environ.get("VSL_EVENT_DUPLICATES") or 1)
     if copies > 1:
         log.warning("every message and S3 event is delivered %d times (VSL_EVENT_DUPLICATES)",
                     copies)
-    consumers = [
-        QueueConsumer("jobs", sqs.get_queue_url(QueueName=names.jobs_queue)["QueueUrl"],
-                      report.wrap("jobs", sqs_delivery(app.process_job_event)), copies),
-        QueueConsumer("notifications",
-                      sqs.get_queue_url(QueueName=names.notifications_queue)["QueueUrl"],
-                      sqs_delivery(app.deliver_notifications), copies),
-        QueueConsumer("media-events",
-                      sqs.get_queue_url(QueueName=media_events_queue(stage))["QueueUrl"],
-                      report.wrap("media-events", s3_delivery(app.make_thumbnail)), copies),
-    ]
-    consumers = [c for c in consumers if c.name in args.queues]
+
+    def url(queue: str) -> str:
+        return local_sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    function_sqs = boto3.client("sqs")  # the function's own credentials
+    consumers = []
+    if args.function == "process_job_event":
+        consumers = [QueueConsumer("jobs", url(names.jobs_queue),
+                                   report.wrap("jobs", sqs_delivery(app.process_job_event)),
+                                   copies, sqs=function_sqs, keeper=local_sqs)]
+    elif args.function == "deliver_notifications":
+        consumers = [QueueConsumer("notifications", url(names.notifications_queue),
+                                   sqs_delivery(app.deliver_notifications), copies,
+                                   sqs=function_sqs, keeper=local_sqs)]
+    elif args.function == "make_thumbnail":
+        prefix = f"{load_spec()['service']}-{stage}"
+        failures = thumbnailer_failure_destination(
+            function_sqs, url(names.thumbnailer_failures_queue),
+            function_arn(prefix, "make_thumbnail"))
+        consumers = [QueueConsumer("media-events", url(media_events_queue(stage)),
+                                   report.wrap("media-events", s3_delivery(app.make_thumbnail)),
+                                   copies, sqs=local_sqs, on_last_failure=failures,
+                                   max_receives=MEDIA_EVENTS_MAX_RECEIVES)]
     stop = threading.Event()
     run_forever(consumers, workers_each=2, stop=stop)
-    # The sweep runs every minute on AWS; VSL_SWEEP_INTERVAL_S shortens it for tests.
-    run_schedule(app.sweep_jobs, float(os.environ.get("VSL_SWEEP_INTERVAL_S", 60)), stop)
-    log.info("delivering queue messages and S3 events to the handlers")
+    if args.function == "sweep_jobs":
+        # Every minute on AWS; VSL_SWEEP_INTERVAL_S shortens it for tests.
+        run_schedule(app.sweep_jobs, float(os.environ.get("VSL_SWEEP_INTERVAL_S", 60)), stop)
+    log.info("delivering the events of %s", args.function)
     try:
         stop.wait()
     except KeyboardInterrupt:

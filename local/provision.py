@@ -39,10 +39,13 @@ def provision(stage: str = "local") -> None:
 
 def provision_local_events(stage: str = "local") -> None:
     """What only the local stack needs: S3 events routed to a queue the event
-    delivery loop reads (on AWS, S3 invokes the thumbnailer itself)."""
+    delivery loop reads (on AWS, S3 invokes the thumbnailer itself), and the
+    thumbnailer's on-failure queue (on AWS created with the functions)."""
     spec, names, settings = load_spec(), resource_names(stage), stage_settings(stage)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     queue = spec["queues"]["jobs"]
+    sqs.create_queue(QueueName=names.thumbnailer_failures_queue, Attributes={
+        "MessageRetentionPeriod": str(queue["dlq_retention_s"])})
     events_name = media_events_queue(stage)
     events_url = _create_queue(sqs, events_name, f"{events_name}-dlq",
                                settings["queue_visibility_timeout_s"], MEDIA_EVENTS_MAX_RECEIVES,
@@ -68,8 +71,10 @@ def _create_table(ddb, name: str, table: dict) -> None:
         if index.get("range_key"):
             keys.append({"AttributeName": index["range_key"], "KeyType": "RANGE"})
             attributes.add(index["range_key"])
-        indexes.append({"IndexName": index_name, "KeySchema": keys,
-                        "Projection": {"ProjectionType": "ALL"}})
+        projection = {"ProjectionType": index["projection"]}
+        if index["projection"] == "INCLUDE":
+            projection["NonKeyAttributes"] = index["attributes"]
+        indexes.append({"IndexName": index_name, "KeySchema": keys, "Projection": projection})
     key_schema = [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
     if table.get("range_key"):
         key_schema.append({"AttributeName": table["range_key"], "KeyType": "RANGE"})
@@ -125,3 +130,18 @@ def _uploads_rules(s3, bucket: str) -> None:
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
         "AllowedMethods": ["PUT"], "AllowedOrigins": ["*"], "AllowedHeaders": ["content-type"],
         "MaxAgeSeconds": 3600}]})
+
+
+def provision_token_secret(stage: str, token: str) -> str:
+    """The Replicate token in Secrets Manager, where the functions read it on AWS
+    (Terraform creates it there); its ARN."""
+    from local.iam import SECRET_NAME
+    secrets = boto3.client("secretsmanager")
+    name = f"{load_spec()['service']}-{stage}/{SECRET_NAME}"
+    try:
+        return secrets.create_secret(Name=name, SecretString=token)["ARN"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        secrets.put_secret_value(SecretId=name, SecretString=token)
+        return secrets.describe_secret(SecretId=name)["ARN"]

@@ -1,4 +1,6 @@
-"""Provision the emulator and register the local API keys (run by local.stack).
+"""Provision the emulator, register the local API keys, then the principals: each
+function's IAM user and the operator's, written to VSL_LOCAL_PRINCIPALS; from then
+on the emulator enforces IAM (run by local.stack).
 
 VSL_PROVISION=terraform provisions the service's resources with Terraform
 (terraform/emulator, functions off: the event delivery loop plays them);
@@ -13,14 +15,17 @@ back at every start (the emulator forgot them when it stopped, but a key you
 exported must keep working); a missing one is generated and the file written.
 The file is readable by its owner only; `make run` shows both keys in its banner.
 """
+import json
 import os
+from pathlib import Path
 from typing import List
 
 from chalicelib.aws import dynamodb_table
 from chalicelib.keys import ApiKeys
 from chalicelib.resources import resource_names
 from chalicelib.store import ApiKeyStore
-from local.provision import provision, provision_local_events
+from local import iam
+from local.provision import provision, provision_local_events, provision_token_secret
 from local.stack import DEFAULT_USER_ID, LOCAL_CLIENT_ID, keys_file, local_dir, write_private
 
 
@@ -58,6 +63,20 @@ def main():
     # The keys themselves stay out of this output (it goes to a log file).
     print(f"{len(written)} API key(s) written to {path}" if written else
           f"the API keys in {path} registered again", flush=True)
+    write_principals(stage, Path(os.environ[iam.PRINCIPALS_ENV]))
+    iam.enforce(os.environ["AWS_ENDPOINT_URL"])
+    print("IAM enforced: each function has its own user (local/iam.py)", flush=True)
+
+
+def write_principals(stage: str, path: Path) -> None:
+    import boto3
+    from chalicelib.resources import load_spec
+    prefix = f"{load_spec()['service']}-{stage}"
+    principals = iam.create_principals(boto3.client("iam"), prefix)
+    principals.update(prefix=prefix, account=iam.LOCAL_ACCOUNT, region=iam.LOCAL_REGION,
+                      bucket=resource_names(stage).media_bucket,
+                      secret_arn=provision_token_secret(stage, os.environ["REPLICATE_API_TOKEN"]))
+    write_private(path, json.dumps(principals, indent=2) + "\n")
 
 
 if __name__ == "__main__":

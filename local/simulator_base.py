@@ -166,9 +166,10 @@ class JsonHandler(BaseHTTPRequestHandler):
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        from chalicelib.validation import loads_bounded
         try:
-            return json.loads(raw) if raw else {}
-        except (ValueError, RecursionError):
+            return loads_bounded(raw) if raw else {}
+        except (ValueError, RecursionError):  # the providers refuse deep nesting too
             raise self.problem(400, "Body is not valid JSON") from None
 
     def _sim_control(self, sim: SimulatorBase, path: str, method: str):

@@ -1,5 +1,7 @@
 """The whole service on one machine: AWS emulator (moto server), Replicate
-simulator, the API (chalice local) and the event delivery loop.
+simulator, the API (chalice local) and one event delivery process for each
+event-driven function. Every function signs its AWS calls with an IAM user of
+its own, and the emulator enforces IAM once provisioning is done (local/iam.py).
 
     python -m local.stack            # what `make run` does; Ctrl-C stops it all
 
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +43,10 @@ DEFAULT_USER_ID = "user123"
 # client's own unbound key for what only a client may do (webhook settings).
 LOCAL_CLIENT_ID = "local"
 SAMPLE_IMAGE_PATH = "/samples/input.jpg"
+# One process per event-driven function (as each Lambda function runs apart), by
+# process name; the API's process is "api" (api_handler).
+EVENT_PROCESSES = {"processor": "process_job_event", "thumbnailer": "make_thumbnail",
+                   "notifications": "deliver_notifications", "sweep": "sweep_jobs"}
 
 
 def local_dir() -> Path:
@@ -107,7 +114,12 @@ class LocalStack:
     max_restarts_per_minute: int = 5
     restarts: Dict[str, int] = field(default_factory=dict)   # name -> restarts so far
     failed: Optional[str] = None  # why the stack cannot go on, once it cannot
-    _commands: Dict[str, Tuple[List[str], bool]] = field(default_factory=dict, repr=False)
+    # principals.json (local/iam.py) and the IAM audit; default: log_dir, else a temp dir.
+    state_dir: Optional[Path] = None
+    # Each function's IAM user and the operator's (set by provision()).
+    principals: Optional[dict] = None
+    _commands: Dict[str, Tuple[List[str], bool, Optional[str]]] = field(default_factory=dict,
+                                                                          repr=False)
     _recent: Dict[str, List[float]] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _supervising: Optional[threading.Event] = field(default=None, repr=False)
@@ -137,11 +149,35 @@ class LocalStack:
         """The command run so that it dies with this process (local.lifeline)."""
         return [sys.executable, "-m", "local.lifeline", str(os.getpid()), *args]
 
+    @property
+    def state(self) -> Path:
+        if self.state_dir is None:
+            self.state_dir = self.log_dir or Path(tempfile.mkdtemp(prefix="vsl-stack-"))
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return self.state_dir
+
+    @property
+    def principals_file(self) -> Path:
+        return self.state / "principals.json"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Every AWS call of every function, as local/iam.py recorded it."""
+        return self.state / "iam-audit"
+
     def env(self) -> Dict[str, str]:
+        """The environment of the stack's own tools (provisioning, tests, make api-key):
+        the operator's credentials once provisioning made them, before that the
+        emulator's unchecked bootstrap ones."""
         env = dict(os.environ)
+        credentials = ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+                       if self.principals is None else
+                       {"AWS_ACCESS_KEY_ID": self.principals["operator"]["access_key_id"],
+                        "AWS_SECRET_ACCESS_KEY":
+                            self.principals["operator"]["secret_access_key"]})
+        env.update(credentials)
         env.update({
-            "AWS_ENDPOINT_URL": self.emulator_url, "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
             "VSL_STAGE": self.stage, "REPLICATE_BASE_URL": self.simulator_url,
             "REPLICATE_API_TOKEN": SIMULATOR_TOKEN, "VSL_PUBLIC_BASE_URL": self.api_url,
             "VSL_ALLOW_PRIVATE_INPUTS": "true", "PYTHONUNBUFFERED": "1",
@@ -152,17 +188,33 @@ class LocalStack:
         env.update(self.extra_env)
         return env
 
+    def function_env(self, function: str) -> Dict[str, str]:
+        """A function's environment: its own IAM user's credentials, and the Replicate
+        token's secret ARN instead of the token, as on AWS."""
+        from local import iam
+        if self.principals is None:
+            raise RuntimeError("provision() first: the functions' principals do not exist yet")
+        env = self.env()
+        env.update(iam.credentials_env(self.principals["functions"][function]))
+        env.pop("REPLICATE_API_TOKEN", None)
+        env.update({"REPLICATE_API_TOKEN_SECRET_ARN": self.principals["secret_arn"],
+                    iam.FUNCTION_ENV: function, iam.PRINCIPALS_ENV: str(self.principals_file),
+                    iam.AUDIT_DIR_ENV: str(self.audit_dir)})
+        return env
+
     def log_file(self, name: str) -> Optional[Path]:
         if self.log_dir is None:
             return None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return self.log_dir / f"{name}.log"
 
-    def _spawn(self, name: str, args: List[str], stdout_on_terminal: bool = False
-               ) -> subprocess.Popen:
+    def _spawn(self, name: str, args: List[str], stdout_on_terminal: bool = False,
+               function: Optional[str] = None) -> subprocess.Popen:
+        """Start a child; ``function``: it runs that function, with its credentials."""
         log_file = self.log_file(name)
         out = open(log_file, "ab") if log_file else None
-        proc = subprocess.Popen(self._tied(args), cwd=ROOT, env=self.env(),
+        env = self.function_env(function) if function else self.env()
+        proc = subprocess.Popen(self._tied(args), cwd=ROOT, env=env,
                                 stdout=None if stdout_on_terminal else out,
                                 stderr=out if stdout_on_terminal else (
                                     subprocess.STDOUT if out else None),
@@ -171,7 +223,7 @@ class LocalStack:
             out.close()  # the child has its own descriptor
         with self._lock:
             self.procs[name] = proc
-            self._commands[name] = (args, stdout_on_terminal)
+            self._commands[name] = (args, stdout_on_terminal, function)
         return proc
 
     def start_emulator(self) -> None:
@@ -181,15 +233,21 @@ class LocalStack:
                    "AWS emulator", [self.procs["emulator"]])
 
     def provision(self) -> None:
+        """The service's resources, the API keys, then each function's IAM user; IAM is
+        enforced from then on (local/provision_cli.py)."""
+        from local.iam import PRINCIPALS_ENV
         log_file = self.log_file("provision")
         out = open(log_file, "ab") if log_file else None
+        for old in self.audit_dir.glob("*.jsonl"):
+            old.unlink()
         try:
             subprocess.run(self._tied([sys.executable, "-m", "local.provision_cli"]), cwd=ROOT,
-                           env=self.env(), check=True, stdout=out,
-                           stderr=subprocess.STDOUT if out else None)
+                           env=dict(self.env(), **{PRINCIPALS_ENV: str(self.principals_file)}),
+                           check=True, stdout=out, stderr=subprocess.STDOUT if out else None)
         finally:
             if out:
                 out.close()
+        self.principals = json.loads(self.principals_file.read_text())
 
     def start_simulator(self) -> None:
         self._spawn("simulator", [sys.executable, "-m", "local.replicate_sim.server",
@@ -200,14 +258,23 @@ class LocalStack:
 
     def start_api(self) -> None:
         self._spawn("api", [sys.executable, "-m", "local.api_server", "--stage", self.stage,
-                            "--host", "127.0.0.1", "--port", str(self.api_port)])
+                            "--host", "127.0.0.1", "--port", str(self.api_port)],
+                    function="api_handler")
 
-    def start_events(self, queues: Optional[List[str]] = None) -> None:
-        log_file = self.log_file("events")
-        self._spawn("events", [sys.executable, "-m", "local.event_delivery",
-                               *(["--queues", *queues] if queues else []),
+    def start_events(self, functions: Optional[List[str]] = None) -> None:
+        """The event-driven functions (all, or those named), one process each."""
+        for name, function in EVENT_PROCESSES.items():
+            if functions is not None and function not in functions:
+                continue
+            log_file = self.log_file(name)
+            self._spawn(name, [sys.executable, "-m", "local.event_delivery",
+                               "--function", function,
                                *(["--log-file", str(log_file)] if log_file else [])],
-                    stdout_on_terminal=self.job_events_on_terminal)
+                        stdout_on_terminal=self.job_events_on_terminal, function=function)
+
+    def stop_events(self) -> None:
+        for name in EVENT_PROCESSES:
+            self.stop(name)
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         wait_until(lambda: requests.get(f"{self.api_url}/health", timeout=2).status_code == 200,
@@ -308,7 +375,9 @@ VSL Media is running. Ctrl-C stops everything.
   AWS emulator         {stack.emulator_url}
   Replicate simulator  {stack.simulator_url}
   Sample input image   {stack.sample_image_url}   (for image-to-video)
-  Logs                 {_shown(stack.log_dir)}/  (api, emulator, simulator, events, provision)
+  Logs                 {_shown(stack.log_dir)}/  (api, processor, thumbnailer, notifications,
+                       sweep, emulator, simulator, provision)
+  IAM                  enforced: each function signs with its own user (local/iam.py)
 
   API key              {key}
                        {binding}{client_key}
@@ -333,7 +402,8 @@ def write_ports(stack: LocalStack, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
         "api": stack.api_port, "emulator": stack.emulator_port,
-        "simulator": stack.simulator_port, "stage": stack.stage, "pid": os.getpid()}) + "\n")
+        "simulator": stack.simulator_port, "stage": stack.stage, "pid": os.getpid(),
+        "principals": str(stack.principals_file)}) + "\n")
 
 
 def write_env(stack: LocalStack, keys: List[str], path: Path) -> None:
@@ -413,12 +483,13 @@ def main():
         old.unlink()
     keys_path = keys_file()
     stack = LocalStack(args.port, args.emulator_port, args.simulator_port, log_dir=log_dir,
-                       job_events_on_terminal=True,
+                       job_events_on_terminal=True, state_dir=local_dir(),
                        extra_env={"VSL_LOCAL_KEYS_FILE": str(keys_path)})
     # Explicit handlers: a shell that starts us in the background ignores SIGINT.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
-    print("Starting VSL Media (AWS emulator, Replicate simulator, API, event delivery) ...",
+    print("Starting VSL Media (AWS emulator, Replicate simulator, the API and the four "
+          "event-driven functions) ...",
           flush=True)
     wrote_ports = False
     try:

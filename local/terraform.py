@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+AWS_ROOT = ROOT / "terraform"
 EMULATOR_ROOT = ROOT / "terraform" / "emulator"
 PLUGIN_MIRROR = Path(os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
 
@@ -76,3 +77,23 @@ class Terraform:
     def destroy(self, variables: Dict[str, object]) -> None:
         self.run("destroy", "-auto-approve", "-input=false", "-no-color",
                  f"-state={self.state}", *self._vars(variables))
+
+
+def aws_root(emulator_url: str, work_dir: Path, token: str = "r8_test_token") -> Terraform:
+    """The real AWS root (providers.tf untouched), initialised, every AWS API call sent
+    to the emulator through the AWS SDK's standard endpoint variable."""
+    tf = Terraform(AWS_ROOT, work_dir=work_dir, env={
+        "AWS_ENDPOINT_URL": emulator_url, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_REGION": "us-east-1", "TF_VAR_replicate_api_token": token})
+    tf.env.pop("AWS_PROFILE", None)  # the test credentials, not a profile's
+    tf.init()
+    return tf
+
+
+def plan_json(tf: Terraform, *args: str) -> dict:
+    """`terraform show -json` of the root's plan with homolog.tfvars (and ``args``)."""
+    plan_file = tf.work_dir / "plan"
+    tf.run("plan", "-input=false", "-no-color", "-var-file=homolog.tfvars",
+           f"-state={tf.state}", f"-out={plan_file}", *args)
+    return json.loads(tf.run("show", "-json", str(plan_file)).stdout)

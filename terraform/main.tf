@@ -11,11 +11,17 @@ module "service" {
   function_environment      = var.function_environment
 
   alarm_topic_arn            = var.alarm_topic_arn
+  alarm_email                = var.alarm_email
   manage_api_gateway_account = var.manage_api_gateway_account
-  api_throttling_rate_limit  = var.api_throttling_rate_limit
-  api_throttling_burst_limit = var.api_throttling_burst_limit
-  max_output_mb              = var.max_output_mb
-  tracing_mode               = var.tracing_mode
+  api_detailed_metrics       = var.api_detailed_metrics
+  deletion_protection        = var.deletion_protection
+
+  processor_max_concurrency     = var.processor_max_concurrency
+  notifications_max_concurrency = var.notifications_max_concurrency
+  api_throttling_rate_limit     = var.api_throttling_rate_limit
+  api_throttling_burst_limit    = var.api_throttling_burst_limit
+  max_output_mb                 = var.max_output_mb
+  tracing_mode                  = var.tracing_mode
 
   secret_recovery_window_days = var.secret_recovery_window_days
 }

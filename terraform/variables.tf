@@ -57,15 +57,51 @@ variable "function_environment" {
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic the alarms notify (dead letters, function errors and throttles, API 5xx); null: alarms without notifications"
+  description = "An SNS topic of yours for the alarms; null: the stage's own topic, vsl-media-STAGE-alarms (subscribe to it, or set alarm_email)"
   type        = string
   default     = null
 }
 
+variable "alarm_email" {
+  description = "An address subscribed to the alarms' topic (AWS mails it a confirmation link first); null: none"
+  type        = string
+  default     = null
+}
+
+# ONE setting per AWS account and region, not per stage: API Gateway writes the
+# logs of every stage in the region with the role set here. Every stage applied
+# with true claims that one setting, and destroying any of them deletes the role
+# the others log with. Keep it true in exactly one stage per account and region
+# (false in the others), or false everywhere when the account has a role already
+# (`aws apigateway get-account` shows its cloudwatchRoleArn).
 variable "manage_api_gateway_account" {
-  description = "Set this account's API Gateway CloudWatch role (one setting per account and region, needed for the API's logs); false if the account has one already"
+  description = "Set this account's API Gateway CloudWatch role (one setting per account and region, shared by every stage there: see the comment above)"
   type        = bool
   default     = true
+}
+
+variable "deletion_protection" {
+  description = "The tables refuse deletion: set false before a deliberate destroy"
+  type        = bool
+  default     = true
+}
+
+variable "processor_max_concurrency" {
+  description = "Most processor invocations the jobs queue starts at once (2 to 1000): the rest of the account's concurrency stays for the API"
+  type        = number
+  default     = 5
+}
+
+variable "notifications_max_concurrency" {
+  description = "Most webhook-delivery invocations the notifications queue starts at once (2 to 1000)"
+  type        = number
+  default     = 2
+}
+
+variable "api_detailed_metrics" {
+  description = "Per-method CloudWatch metrics of the API stage (billed as custom metrics for each method)"
+  type        = bool
+  default     = false
 }
 
 variable "api_throttling_rate_limit" {
@@ -81,7 +117,7 @@ variable "api_throttling_burst_limit" {
 }
 
 variable "max_output_mb" {
-  description = "Largest total size of one job's outputs (MB): VSL_MAX_OUTPUT_BYTES, and the media functions' /tmp is this plus 512"
+  description = "Largest total size of one job's outputs (MB): VSL_MAX_OUTPUT_BYTES, and the media functions' /tmp is this plus 512; at most what the processor moves in its timeout (1800)"
   type        = number
   default     = 1024
 }

@@ -1,12 +1,13 @@
-"""Fixtures that start the real local parts: the moto server, the Replicate
-simulator, the API (chalice local, over HTTP) and the event delivery loop."""
-
+"""Fixtures that start the real local parts: the moto server (IAM enforced), the
+Replicate simulator, the API (chalice local, over HTTP) and the event-driven
+functions, each function with its own IAM user (local/iam.py)."""
 import pytest
 
+from local.iam import refusals
 from tests.support.api import Api
 from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 from tests.support.simulator import Simulator
-from tests.support.stack import emulator_clients, stack_for_tests
+from tests.support.stack import AUDITED, audited, emulator_clients, stack_for_tests
 from tools.webhook_receiver import WebhookReceiver
 
 
@@ -19,11 +20,24 @@ def receiver():
     r.stop()
 
 
+@pytest.fixture(autouse=True)
+def no_aws_call_refused():
+    """A test fails when a function's AWS call was refused meanwhile, on any stack the
+    tests started: the function's role (terraform/modules/service/permissions.json)
+    lacks the action or the resource, as it would on AWS. The failure names the
+    function, the call, the action and the resource."""
+    yield
+    refused = [line for _, reader in AUDITED for line in refusals(reader.new_records())]
+    if refused:
+        pytest.fail("AWS calls refused by IAM (local/iam.py):\n  " + "\n  ".join(refused),
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, receiver):
     s = stack_for_tests(tmp_path_factory.mktemp("stack-logs"), receiver.url)
     s.start()
-    yield s
+    yield audited(s)
     s.stop()
 
 

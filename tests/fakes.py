@@ -2,6 +2,7 @@
 notifier, fetcher), with the same contracts as the adapters, and a ``World``
 that wires the real domain services onto them."""
 import io
+import itertools
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,9 @@ from chalicelib.config import Settings
 from chalicelib.idempotency.guard import IdempotencyGuard
 from chalicelib.idempotency.persistence import RecordExists
 from chalicelib.idempotency.record import RecordStatus
+from chalicelib.jobs import pacing
 from chalicelib.jobs.batch import Batch
+from chalicelib.jobs.pacing import Pace, StartPacer, Taken
 from chalicelib.jobs.control import JobControl
 from chalicelib.jobs.reuse import Reuse
 from chalicelib.jobs.starter import PredictionStarter
@@ -39,9 +42,10 @@ from chalicelib.authorization import Authorizer
 from chalicelib.keys import ApiKeys, Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import (AlreadyExists, JobPage, JobQuery, StaleTransition,
+from chalicelib.store import (AlreadyExists, IndexedJob, JobPage, JobQuery, StaleTransition,
                               SubmissionWindow, UsageRow, job_to_item)
-from chalicelib.urls import Answer, FetchFailed, Origin, UrlPolicy, UrlRejected
+from chalicelib.outbound import Answer, FetchFailed
+from chalicelib.urls import Origin, UrlPolicy, UrlRejected
 from chalicelib.uploads.service import Uploads
 from chalicelib.validation import parse_generate_request
 
@@ -115,16 +119,20 @@ class InMemoryJobStore:
             self.items[job_id] = replace(job, progress=progress)
             return True
 
+    @staticmethod
+    def _indexed(job: Job) -> IndexedJob:
+        return IndexedJob(job.job_id, job.status, job.updated_at, job.estimated_time, job.follows)
+
     def latest_with_cache_key(self, cache_key, since, limit=10):
-        return sorted((j for j in self.items.values() if j.cache_key == cache_key
-                       and j.created_at >= since), key=lambda j: j.created_at,
-                      reverse=True)[:limit]
+        return [self._indexed(j) for j in sorted(
+            (j for j in self.items.values() if j.cache_key == cache_key
+             and j.created_at >= since), key=lambda j: j.created_at, reverse=True)[:limit]]
 
     def followers_of(self, job_id):
-        return [j for j in self.items.values() if j.follows == job_id]
+        return [j.job_id for j in self.items.values() if j.follows == job_id]
 
     def open_jobs(self, updated_before):
-        return [j for j in list(self.items.values())
+        return [self._indexed(j) for j in list(self.items.values())
                 if (j.status in ACTIVE or j.notification_pending) and j.updated_at <= updated_before]
 
     def usage_rows(self, owner_id, user_id, start, end):
@@ -186,6 +194,49 @@ class InMemoryCounterStore:
             return count + amount
 
 
+class InMemoryStartSchedule:
+    """The StartSchedule contract: the pacing rule, applied under a lock."""
+
+    def __init__(self):
+        self.next_free: Optional[float] = None
+        self.lock = threading.Lock()
+        self.taken: List[float] = []
+
+    def take(self, earliest, interval_s, latest) -> Taken:
+        with self.lock:
+            taken = pacing.take(self.next_free, earliest, interval_s, latest)
+            if taken.start is not None:
+                self.next_free = taken.next_free
+                self.taken.append(taken.start)
+            return taken
+
+    def hold(self, until) -> None:
+        with self.lock:
+            self.next_free = pacing.hold(self.next_free, until)
+
+
+class InMemoryCheckStore:
+    """The CheckStore contract (chalicelib.health): a record per check, a conditional claim."""
+
+    def __init__(self):
+        self.records = {}
+
+    def read(self, name):
+        return self.records.get(name)
+
+    def claim(self, name, now, stale_before) -> bool:
+        from chalicelib.health import CheckRecord
+        record = self.records.get(name)
+        if record is not None and record.checked_at > stale_before:
+            return False
+        self.records[name] = CheckRecord(record.state if record else None, now)
+        return True
+
+    def write(self, name, state, now) -> None:
+        from chalicelib.health import CheckRecord
+        self.records[name] = CheckRecord(state, now)
+
+
 class FakeStorage:
     """A bucket: every stored object also produces a creation event, as S3 does."""
 
@@ -245,7 +296,7 @@ class FakeStorage:
 
 class InMemoryUploadStore:
     def __init__(self):
-        self.items: Dict[str, "Upload"] = {}
+        self.items: Dict[str, object] = {}  # upload id -> chalicelib.uploads.model.Upload
 
     def put(self, upload) -> None:
         assert upload.upload_id not in self.items
@@ -256,13 +307,16 @@ class InMemoryUploadStore:
 
 
 class FakeQueue:
-    def __init__(self):
+    def __init__(self, clock: Optional[FakeClock] = None):
         self.messages: List[dict] = []
         self.delays: List[int] = []
+        self.clock = clock
+        self.sent_at: List[Optional[datetime]] = []  # with a clock: when each was sent
 
     def send(self, message: dict, delay_s: int = 0) -> None:
         self.messages.append(message)
         self.delays.append(delay_s)
+        self.sent_at.append(self.clock.now() if self.clock else None)
 
     def check(self) -> None:
         pass
@@ -329,7 +383,7 @@ class FakeReplicate:
 
 
 class FakeFetcher:
-    """Serves files by URL under the given policy, as ``chalicelib.urls.fetch`` does."""
+    """Serves files by URL under the given policy, as ``chalicelib.outbound.fetch`` does."""
 
     def __init__(self):
         self.files: Dict[str, bytes] = {}
@@ -549,12 +603,17 @@ class World:
     limits: Limits = field(default_factory=Limits)
     max_output_bytes: int = 10_000_000
     max_upload_bytes: int = 1_000_000
+    # Starts at Replicate: so fast by default that no test waits for one unless it sets a pace.
+    pace: Pace = field(default_factory=lambda: Pace(creates_per_minute=10_000_000,
+                                                    max_wait_s=900))
+    start_schedule: InMemoryStartSchedule = field(default_factory=InMemoryStartSchedule)
 
     stage_webhook: Optional[Tuple[str, str]] = None   # (url, secret)
     webhook_policy: UrlPolicy = field(default_factory=lambda: UrlPolicy(
         resolve=lambda host, port: ["93.184.215.14"]))
 
     def __post_init__(self):
+        self.queue.clock = self.queue.clock or self.clock
         self.notifier = self.notifier or RecordingNotifier(self.notifications)
         self.lifecycle = Lifecycle(self.jobs, self.notifier, self.clock)
         self.limiter = RateLimiter(self.counters, self.clock)
@@ -563,10 +622,11 @@ class World:
         self.reconciler = Reconciler(self.jobs, self.lifecycle, self.queue,
                                      lambda: self.replicate, self.clock, self.reuse,
                                      quiet_after_s=30)
+        self.pacer = StartPacer(self.start_schedule, self.pace, self.clock)
         self.starter = PredictionStarter(self.jobs, self.lifecycle, lambda: self.replicate,
-                                         self.queue)
+                                         self.queue, self.pacer)
         self.submission = Submission(self.jobs, self.lifecycle, self.limiter, self.limits,
-                                     self.clock, self.reuse, self.starter, self.queue,
+                                     self.clock, self.reuse, self.starter,
                                      cache_by_default=DEFAULTS.cache_by_default,
                                      new_id=lambda: str(uuid.uuid4()))
         self.usage = UsageReport(self.jobs, self.clock)
@@ -601,6 +661,7 @@ class World:
                                    (5, 300, 1800), stage_secret=stage_secret,
                                    send=self.receiver)
         self.attempts: Dict[int, int] = {}
+        self._sent = itertools.count()  # the order messages were sent, for equal due times
         self.keys = ApiKeys(InMemoryApiKeyStore(), self.clock, cache_s=0)
         self.authorizer = Authorizer(lambda: self.keys, lambda: self.jobs)
 
@@ -631,10 +692,22 @@ class World:
 
     def run_queue(self, crash: Callable[[dict], Optional[Exception]] = None) -> int:
         """Deliver every queued message as Lambda's SQS source does: a handler error
-        leaves the message for a redelivery, up to MAX_ATTEMPTS receives."""
+        leaves the message for a redelivery, up to MAX_ATTEMPTS receives. A delayed
+        message is delivered when due: the clock moves on to it when nothing is due
+        before."""
         handled = 0
-        while self.queue.messages:
-            message = self.queue.messages.pop(0)
+        due: List[Tuple[datetime, int, dict]] = []
+        while self.queue.messages or due:
+            due += [((sent or self.clock.now()) + timedelta(seconds=d), next(self._sent), m)
+                    for m, d, sent in zip(self.queue.messages, self.queue.delays,
+                                          self.queue.sent_at)]
+            self.queue.messages.clear()
+            self.queue.delays.clear()
+            self.queue.sent_at.clear()
+            due.sort(key=lambda x: (x[0], x[1]))
+            at, _, message = due.pop(0)
+            if at > self.clock.now():
+                self.clock._now = at
             attempt = self.attempts.get(id(message), 0) + 1
             self.attempts[id(message)] = attempt
             try:
@@ -645,7 +718,7 @@ class World:
                 handled += 1
             except Exception:
                 if attempt < MAX_ATTEMPTS:
-                    self.queue.messages.append(message)
+                    self.queue.send(message)
         return handled
 
     def run_storage_events(self) -> int:

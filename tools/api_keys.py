@@ -7,7 +7,8 @@
 
 AWS credentials and endpoint come from the usual boto3 settings (AWS_PROFILE,
 AWS_ENDPOINT_URL, ...); --local points at the emulator of the running `make run`
-(the port it recorded in .local/ports.json; VSL_EMULATOR_PORT overrides).
+(the port it recorded in .local/ports.json; VSL_EMULATOR_PORT overrides), with
+the stack's operator credentials (IAM is enforced there: local/iam.py).
 A new key is printed once and never stored in clear.
 """
 import argparse
@@ -47,6 +48,21 @@ def local_emulator_url(env=None, ports_file: Optional[Path] = None) -> str:
     except PermissionError:
         pass  # it runs, as another user
     return f"http://127.0.0.1:{int(ports['emulator'])}"
+
+
+def local_operator_credentials(ports_file: Optional[Path] = None) -> dict:
+    """The operator's credentials of the running `make run` (IAM is enforced there)."""
+    from local.iam import credentials_env
+    from local.stack import local_dir
+    ports_file = ports_file or recorded_ports_file()
+    try:
+        path = Path(json.loads(ports_file.read_text())["principals"])
+    except (FileNotFoundError, KeyError):
+        path = local_dir() / "principals.json"
+    try:
+        return credentials_env(json.loads(path.read_text())["operator"])
+    except FileNotFoundError:
+        raise NoLocalStack(f"no credentials in {path}: start `make run`") from None
 
 
 def describe_limits(limits) -> str:
@@ -112,11 +128,11 @@ def main(argv=None) -> int:
     if args.local:
         try:
             emulator_url = local_emulator_url()
+            credentials = local_operator_credentials()
         except NoLocalStack as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
-        os.environ.update({"AWS_ENDPOINT_URL": emulator_url,
-                           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+        os.environ.update({"AWS_ENDPOINT_URL": emulator_url, **credentials})
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the emulator takes any
     elif aws_region() is None:
         print("error: no AWS region: set AWS_REGION, or a region in your AWS profile "

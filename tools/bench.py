@@ -9,6 +9,8 @@ Figures (the method of each is in its function's docstring):
   AWS calls           per POST /generate-media and per GET /status, counted at botocore
   webhook-to-completed  the service / a plain script, for a large video output
   processor memory    peak RSS copying a 2 GB output / a 2 MB one
+  AWS cost per job    one job of each model through every function, priced
+                      (tools/costs.py, tools/aws_prices.json) / Replicate's price
   thumbnail time      a 10-minute 1080p video / a 2-second one
   API package         the API function's deployment.zip, unzipped (absolute)
 
@@ -19,7 +21,9 @@ every goal is met, 1 when one is not.
 """
 import argparse
 import json
+import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -33,12 +37,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 import requests
 
 from chalicelib.notifications.signing import signed_headers
 from local.stack import ROOT, SIMULATOR_TOKEN, LocalStack, free_port
+
+if TYPE_CHECKING:  # imported where used: the cost model is not needed to time a cold start
+    from tools.costs import FunctionConfig, Invocation, JobMeasure, Retention, Units
 
 MB = 1_000_000
 
@@ -53,18 +60,19 @@ class Sizes:
     long_video: dict
     short_video: dict
     thumbnail_runs: int
+    cost_rounds: int
 
 
 FULL = Sizes(cold_start_runs=7, webhook_output_bytes=200 * MB, webhook_rounds=3,
              memory_small_bytes=2 * MB, memory_large_bytes=2000 * MB,
              long_video={"kind": "video", "seconds": 600, "width": 1920, "height": 1080},
              short_video={"kind": "video", "seconds": 2, "width": 1920, "height": 1080},
-             thumbnail_runs=15)
+             thumbnail_runs=15, cost_rounds=3)
 QUICK = Sizes(cold_start_runs=1, webhook_output_bytes=4 * MB, webhook_rounds=1,
               memory_small_bytes=2 * MB, memory_large_bytes=8 * MB,
               long_video={"kind": "video", "seconds": 6, "width": 320, "height": 240},
               short_video={"kind": "video", "seconds": 2, "width": 320, "height": 240},
-              thumbnail_runs=1)
+              thumbnail_runs=1, cost_rounds=1)
 
 
 @dataclass
@@ -269,7 +277,8 @@ class Bench:
         self.stack = stack
         self.api_key = api_key
         self.recorder = Recorder()
-        import app  # after the recorder: every client the app makes is seen
+        self.sizer = DynamoSizer(stack.stage)
+        import app  # after the recorder and the sizer: every client the app makes is seen
         self.app = app
         self.recorder.wrap(app.wiring.replicate_client(), "create_prediction", "Replicate create")
         self.client = Client(app.app, stage_name=stack.stage, project_dir=str(ROOT))
@@ -349,7 +358,9 @@ class Bench:
             polls.append(((time.perf_counter() - began) * 1000,
                           [sp for sp in spans if sp.thread == me]))
         rows = []
-        for route, samples_, goal in (("POST /generate-media", submits, 3),
+        # A submit: the user's limit item, the start's place in Replicate's pace, the job,
+        # and the prediction's id on it.
+        for route, samples_, goal in (("POST /generate-media", submits, 4),
                                       ("GET /status", polls, 1)):
             total_ms, spans = max(samples_, key=lambda s_: len(s_[1]))
             calls = [sp for sp in spans if "." in sp.name]
@@ -498,6 +509,395 @@ class Bench:
         return peak
 
 
+# ---- cost per job ---------------------------------------------------------------------------
+
+# What each model's cost run submits (the spec's defaults).
+COST_JOBS = {
+    "flux-schnell": {"mediaType": "image", "parameters": {"prompt": "A lighthouse at dusk"}},
+    "sdxl": {"mediaType": "image", "parameters": {"prompt": "A lighthouse at dusk"}},
+    "stability-video": {"mediaType": "video", "parameters": {"image": "{sim}/samples/input.jpg"}},
+    "musicgen": {"mediaType": "audio", "parameters": {"prompt": "Epic orchestral music",
+                                                      "duration": 8}},
+}
+# The spec's client polls every 5 s until the job ends: one poll, then one per 5 s of the model.
+POLL_INTERVAL_S = 5
+# The fixed shares (the sweep, every minute) are spread over this many jobs a day.
+JOBS_PER_DAY = 1_000_000
+# The capacity plan's peak hour: ten times the day's average rate.
+PEAK_FACTOR = 10
+COST_GOAL = 0.02
+# Chalice's function names, and ours.
+FUNCTION_NAMES = {"api_handler": "api", "process_job_event": "processor",
+                  "make_thumbnail": "thumbnailer", "deliver_notifications": "notifications",
+                  "sweep_jobs": "sweep"}
+
+
+def _terraform_number(text: str, name: str) -> Optional[float]:
+    """``name = N`` in a tfvars file, or ``default = N`` of ``variable "name"``; None for null."""
+    match = re.search(rf'^\s*{name}\s*=\s*([0-9.]+|null)', text, re.M) or re.search(
+        rf'variable\s+"{name}"\s*\{{[^}}]*?default\s*=\s*([0-9.]+|null)', text, re.S)
+    if match is None or match.group(1) == "null":
+        return None
+    return float(match.group(1))
+
+
+def function_configs() -> Dict[str, "FunctionConfig"]:
+    """Memory from Chalice's config; /tmp of the media functions from Terraform."""
+    from tools.costs import FunctionConfig
+    chalice = json.loads((ROOT / ".chalice" / "config.json").read_text())["lambda_functions"]
+    max_output_mb = _terraform_number((ROOT / "terraform" / "variables.tf").read_text(),
+                                      "max_output_mb")
+    media = int(max_output_mb) + 512  # terraform/modules/service: media_ephemeral_storage_mb
+    return {ours: FunctionConfig(chalice[theirs]["lambda_memory_size"],
+                                 media if ours in ("processor", "thumbnailer") else 512)
+            for theirs, ours in FUNCTION_NAMES.items()}
+
+
+def retention(stage: str, kept_months: float) -> "Retention":
+    """Days each kind of object is kept, from the stage's tfvars over the variables' defaults."""
+    from tools.costs import Retention
+    defaults = (ROOT / "terraform" / "variables.tf").read_text()
+    tfvars_path = ROOT / "terraform" / f"{stage}.tfvars"
+    tfvars = tfvars_path.read_text() if tfvars_path.exists() else ""
+
+    def days(name):
+        value = _terraform_number(tfvars, name) if re.search(rf"^\s*{name}\s*=", tfvars, re.M) \
+            else _terraform_number(defaults, name)
+        return None if value is None else int(value)
+    original, thumbnail = days("original_expiration_days"), days("thumbnail_expiration_days")
+    return Retention({"original": original, "output": original, "thumbnail": thumbnail},
+                     kept_months)
+
+
+class DynamoSizer:
+    """While on: the read and write units of each DynamoDB call, from what it read
+    or wrote. A write's item is read before and after it with a client of another
+    session (not counted; its time is taken off the function's duration)."""
+
+    def __init__(self, stage: str):
+        import boto3
+        from chalicelib.resources import load_spec
+        from tools.costs import TableShape
+        spec = load_spec()
+        self.shapes = {f"{spec['service']}-{stage}-{name}": TableShape.from_spec(table)
+                       for name, table in spec["tables"].items()}
+        self.shadow = boto3.session.Session().client("dynamodb")
+        events = boto3.DEFAULT_SESSION.events
+        events.register("before-parameter-build.dynamodb", self._params)
+        events.register("before-call.dynamodb", self._before)
+        events.register("after-call.dynamodb", self._after)
+        self.on = threading.Event()
+        self.units: List[Tuple[int, float, "Units"]] = []      # (thread, time, units)
+        self.shadow_spans: List[Span] = []
+        self._pending: Dict[int, dict] = {}
+
+    def _read(self, table: str, key: dict) -> Optional[dict]:
+        began = time.perf_counter()
+        try:
+            return self.shadow.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        finally:
+            self.shadow_spans.append(Span("shadow", began, time.perf_counter(),
+                                          threading.get_ident()))
+
+    def _key(self, table: str, params: dict) -> Optional[dict]:
+        if "Key" in params:
+            return params["Key"]
+        if "Item" in params and table in self.shapes:
+            return self.shapes[table].key_of(params["Item"])
+        return None
+
+    def _params(self, params=None, model=None, **kwargs) -> None:
+        if self.on.is_set():
+            self._pending[threading.get_ident()] = {"op": model.name, "params": dict(params)}
+
+    def _before(self, model=None, **kwargs) -> None:
+        pending = self._pending.get(threading.get_ident())
+        if not self.on.is_set() or pending is None:
+            return
+        params, table = pending["params"], pending["params"].get("TableName")
+        if model.name in ("PutItem", "UpdateItem", "DeleteItem") and table in self.shapes:
+            pending["before"] = self._read(table, self._key(table, params))
+
+    def _after(self, parsed=None, model=None, **kwargs) -> None:
+        from tools.costs import Units, read_call_units, write_call_units
+        pending = self._pending.pop(threading.get_ident(), None)
+        if not self.on.is_set() or pending is None:
+            return
+        params, table, op = pending["params"], pending["params"].get("TableName"), model.name
+        shape = self.shapes.get(table)
+        if shape is None:
+            return
+        if op == "GetItem":
+            units = read_call_units([parsed.get("Item")], bool(params.get("ConsistentRead")))
+        elif op in ("Query", "Scan"):
+            units = read_call_units(parsed.get("Items", []), bool(params.get("ConsistentRead"))
+                                    and "IndexName" not in params)
+        elif op in ("PutItem", "UpdateItem", "DeleteItem"):
+            after = self._read(table, self._key(table, params))
+            units = write_call_units(shape, pending.get("before"), after, "Error" not in parsed)
+        else:
+            units = Units()
+        self.units.append((threading.get_ident(), time.perf_counter(), units))
+
+
+def _owner(at: float, thread: int, steps: List[Span]) -> Optional[Span]:
+    """The function run a call at ``at`` on ``thread`` belongs to: the run on that
+    thread; for a thread that runs none (boto3's transfer threads), the latest
+    started of those running then."""
+    on_thread = [sp for sp in steps if sp.thread == thread]
+    if on_thread:
+        inside = [sp for sp in on_thread if sp.began <= at <= sp.ended]
+        return inside[0] if inside else None
+    running = [sp for sp in steps if sp.began <= at <= sp.ended]
+    return max(running, key=lambda sp: sp.began) if running else None
+
+
+def median_durations(rounds: List["JobMeasure"]) -> "JobMeasure":
+    """The last round, each run's duration the median of that run in every round
+    (runs matched by function, what they handled and their order)."""
+    def keyed(measure):
+        seen: Counter = Counter()
+        for inv in measure.invocations:
+            seen[inv.function, inv.kind] += 1
+            yield (inv.function, inv.kind, seen[inv.function, inv.kind]), inv
+    times: Dict[tuple, List[float]] = {}
+    for measure in rounds:
+        for key, inv in keyed(measure):
+            times.setdefault(key, []).append(inv.seconds)
+    for key, inv in keyed(rounds[-1]):
+        inv.seconds = median(times[key])
+    return rounds[-1]
+
+
+class CostRun:
+    """One job of each model through every function, in this process: the API's
+    routes by chalice.test.Client, the queue and storage events by consumers
+    calling the Lambda handlers, Replicate's two webhooks signed and posted by
+    the bench (the simulator's are dropped)."""
+
+    def __init__(self, bench: "Bench"):
+        import boto3
+        self.bench = bench
+        self.sizer = bench.sizer
+        self.quiet = boto3.session.Session()  # the bench's own reads: not counted
+        self.names = bench.app.wiring.settings().names
+
+    def _timed(self, function: str, handler, describe):
+        """The Lambda handler, each run timed as ``function:what:jobId`` (``describe``
+        reads what it handled, and for which job, from its event)."""
+        recorder = self.bench.recorder
+
+        def run(event, context):
+            began = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                kind, job_id = describe(event)
+                recorder.spans.append(Span(f"{function}:{kind}:{job_id}", began,
+                                           time.perf_counter(), threading.get_ident()))
+        return run
+
+    def _run(self, name: str, call):
+        """A function run by the bench itself (a route, the sweep), timed as
+        ``name:bench``: it belongs to the job the bench is running."""
+        began = time.perf_counter()
+        try:
+            return call()
+        finally:
+            self.bench.recorder.spans.append(Span(f"{name}:bench", began, time.perf_counter(),
+                                                  threading.get_ident()))
+
+    def _job(self, job_id: str) -> dict:
+        item = self.quiet.client("dynamodb").get_item(
+            TableName=self.names.jobs_table, Key={"jobId": {"S": job_id}},
+            ConsistentRead=True)["Item"]
+        return item
+
+    def _wait(self, job_id: str, status: str, queues: List[str], timeout_s: float = 120) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            item = self._job(job_id)
+            if item["status"]["S"] == status and not self._queued(queues):
+                return item
+            if item["status"]["S"] in ("failed", "cancelled"):
+                raise RuntimeError(f"cost run: job {job_id} {item['status']['S']}")
+            time.sleep(0.05)
+        raise TimeoutError(f"cost run: job {job_id} not {status}")
+
+    def _settle(self, queues: List[str], timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._queued(queues) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def _queued(self, queues: List[str]) -> int:
+        sqs = self.quiet.client("sqs")
+        return sum(int(v) for url in queues for v in sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                          "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"].values())
+
+    def measure(self, stage: str, kept_months: float, rounds: int
+                ) -> Tuple[List[Row], List[str]]:
+        from local.event_delivery import (QueueConsumer, run_forever, s3_delivery,
+                                          scheduled_event, sqs_delivery)
+        from local.provision import media_events_queue
+        from tools.costs import (Load, capacity_lines, load_prices, price_job,
+                                 render_invocations, render_priced)
+        app, sqs = self.bench.app, self.quiet.client("sqs")
+        url = lambda name: sqs.get_queue_url(QueueName=name)["QueueUrl"]  # noqa: E731
+        def message(event) -> Tuple[str, str]:
+            body = json.loads(event["Records"][0]["body"])
+            return body.get("prediction", {}).get("status", body["kind"]), body["jobId"]
+
+        def stored(event) -> Tuple[str, str]:
+            from urllib.parse import unquote_plus
+            from chalicelib.storage import parse_original_key
+            key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+            return "original stored", parse_original_key(key)
+        consumers = [
+            QueueConsumer("jobs", url(self.names.jobs_queue), sqs_delivery(
+                self._timed("processor", app.process_job_event, message))),
+            QueueConsumer("media-events", url(media_events_queue(self.bench.stack.stage)),
+                          s3_delivery(self._timed("thumbnailer", app.make_thumbnail, stored))),
+            QueueConsumer("notifications", url(self.names.notifications_queue), sqs_delivery(
+                self._timed("notifications", app.deliver_notifications, message))),
+        ]
+        self.bench.faults(large_output=None, latency_s=0.3, drop_webhooks=1_000_000)
+        stop = threading.Event()
+        threads = run_forever(consumers, workers_each=1, stop=stop)
+        # The jobs of the AWS call counts (their webhooks were dropped) end by the sweep
+        # first, once quiet (5 s): they are not this measurement's.
+        time.sleep(6)
+        self.bench.app.sweep_jobs(scheduled_event(), None)
+        functions, prices = function_configs(), load_prices()
+        keep = retention(stage, kept_months)
+        rows, details = [], [
+            f"AWS cost per job: {prices.region} list prices of {prices.date} "
+            f"(tools/aws_prices.json); the client polls every {POLL_INTERVAL_S} s; the sweep "
+            f"shared by {JOBS_PER_DAY:,} jobs a day; Lambda's memory from .chalice/config.json, "
+            f"retention from terraform/{stage}.tfvars"]
+        all_priced = []
+        try:
+            urls = [c.queue_url for c in consumers]
+            self._settle(urls)
+            self.one_job("flux-schnell", urls)  # warm-up: clients, imports, the version lookup
+            for model_id in COST_JOBS:
+                measure = median_durations([self.one_job(model_id, urls)
+                                            for _ in range(rounds)])
+                priced = price_job(measure, functions, keep, prices)
+                all_priced.append(priced)
+                rows.append(Row(f"AWS cost per job / Replicate's price, {model_id}",
+                                priced.ratio, f"{priced.ratio:.2%} (${priced.total:.6f} / "
+                                              f"${measure.price_usd:g})",
+                                COST_GOAL, f"<= {COST_GOAL:.0%}"))
+                details += [""] + render_priced(priced, COST_GOAL)
+                details += ["    runs per job (function and what it handled, how many, measured "
+                            "time, memory, DynamoDB units, AWS calls):"]
+                details += render_invocations(measure.invocations, functions)
+                print(f"cost of {model_id} measured", file=sys.stderr, flush=True)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(5)
+        details += [""] + capacity_lines(all_priced, Load(JOBS_PER_DAY, PEAK_FACTOR), {
+            "by-open": "every job (its one key, 'open')", "by-owner": "one client's",
+            "by-user": "one user's", "by-cache-key": "identical requests'"})
+        return rows, details
+
+    def one_job(self, model_id: str, queues: List[str]) -> "JobMeasure":
+        from chalicelib.catalog import CATALOG
+        from chalicelib.jobs.sweep import MIN_QUIET_S
+        from tools.costs import Invocation, JobMeasure, StoredObject, Units, item_size, stored_bytes
+        bench, entry = self.bench, CATALOG[model_id]
+        spec = COST_JOBS[model_id]
+        body = {"userId": "bench-cost", "modelId": model_id, "mediaType": spec["mediaType"],
+                "parameters": json.loads(json.dumps(spec["parameters"]).replace(
+                    "{sim}", bench.stack.simulator_url))}
+        done = {}
+
+        def flow():
+            job = self._run("api:submit", lambda: bench.submit(body))
+            done["job"] = job
+            prediction = bench.prediction_when_done(job["replicateId"])
+            started = dict(prediction, status="processing", output=None, completed_at=None,
+                           metrics={})
+            for payload, status in ((started, "processing"), (prediction, "completed")):
+                raw = json.dumps(payload)
+                headers = signed_headers(bench.stack.webhook_secret, raw)
+                resp = self._run("api:webhook", lambda: bench.client.http.post(
+                    f"/webhook/replicate?jobId={job['jobId']}", body=raw, headers=headers))
+                if resp.status_code != 200:
+                    raise RuntimeError(f"webhook answered {resp.status_code}")
+                done["item"] = self._wait(job["jobId"], status, queues)
+            # A poll takes a lease of the key's poll limit once in 60 (one write): the
+            # first poll here takes it, the one measured is a poll as most are.
+            bench.status(job["jobId"])
+            self._run("api:status", lambda: bench.status(job["jobId"]))
+
+        self.sizer.units, self.sizer.shadow_spans = [], []
+        self.sizer.on.set()
+        try:
+            spans = bench.recorder.record(flow)
+        finally:
+            self.sizer.on.clear()
+        # Every run is an owner (a call belongs to the run it was made in), but only this
+        # job's runs count (others may still be finishing).
+        steps = [sp for sp in spans if ":" in sp.name]
+        calls = [sp for sp in spans if "." in sp.name and sp.name not in EVENT_SOURCE_CALLS]
+        mine = (done["job"]["jobId"], "bench")
+        invocations = []
+        for step in sorted(steps, key=lambda sp: sp.began):
+            function, kind, job_id = step.name.rsplit(":", 2)
+            if job_id not in mine:
+                continue
+            shadow = sum(sh.ended - sh.began for sh in self.sizer.shadow_spans
+                         if sh.thread == step.thread and step.began <= sh.began <= step.ended)
+            invocations.append(Invocation(
+                function, kind, step.ended - step.began - shadow,
+                Counter(c.name for c in calls if _owner(c.began, c.thread, steps) is step),
+                sum((u for thread, at, u in self.sizer.units
+                     if _owner(at, thread, steps) is step), Units())))
+        for inv in invocations:
+            if inv.function == "api" and inv.kind == "status":
+                inv.per_job = 1 + math.ceil(entry.estimated_time_s / POLL_INTERVAL_S)
+        item = done["item"]
+        invocations.append(self.sweep_share())
+        # The sweeps read it while it is open (one a minute, once quiet for 5 s), with
+        # the other open jobs: its share is its size.
+        sightings = max(0.0, entry.estimated_time_s - MIN_QUIET_S) / 60
+        s3 = self.quiet.client("s3")
+        prefix = item["result"]["M"]["s3Path"]["S"]
+        objects = []
+        for obj in s3.list_objects_v2(Bucket=self.names.media_bucket,
+                                      Prefix=prefix + "/").get("Contents", []):
+            tags = s3.get_object_tagging(Bucket=self.names.media_bucket, Key=obj["Key"])["TagSet"]
+            kind = next((t["Value"] for t in tags if t["Key"] == "kind"), None)
+            objects.append(StoredObject(kind, obj["Size"]))
+        original = item["result"]["M"]["outputs"]["L"][0]["M"]["fileSize"]["N"]
+        shape = self.sizer.shapes[self.names.jobs_table]
+        return JobMeasure(model_id, entry.price_usd, invocations, objects, int(original),
+                          stored_bytes(shape, item),
+                          sweep_reads=sightings * item_size(item) / 4096 * 0.5)
+
+    def sweep_share(self) -> "Invocation":
+        """The every-minute sweep, measured once here, shared by a day's jobs."""
+        from local.event_delivery import scheduled_event
+        from tools.costs import Invocation, Units
+        self.sizer.units = []
+        self.sizer.on.set()
+        try:
+            spans = self.bench.recorder.record(lambda: self._run(
+                "sweep:run", lambda: self.bench.app.sweep_jobs(scheduled_event(), None)))
+        finally:
+            self.sizer.on.clear()
+        (step,) = [sp for sp in spans if sp.name == "sweep:run:bench"]
+        calls = Counter(sp.name for sp in spans if "." in sp.name
+                        and _owner(sp.began, sp.thread, [step]) is step)
+        units = sum((u for _, _, u in self.sizer.units), Units())
+        return Invocation("sweep", "every minute (share)", step.ended - step.began, calls,
+                          units, per_job=1440 / JOBS_PER_DAY)
+
+
 def copy_child() -> None:
     """Run in a fresh process: the processor handles one queue message; prints its peak RSS."""
     message = sys.stdin.read()
@@ -510,7 +910,8 @@ def copy_child() -> None:
     print(json.dumps({"peak_kib": peak}))
 
 
-def with_stack(sizes: Sizes, logs: Path) -> Tuple[List[Row], List[str]]:
+def with_stack(sizes: Sizes, logs: Path, stage: str, keep_months: float
+               ) -> Tuple[List[Row], List[str], List[str]]:
     stack = LocalStack(api_port=free_port(), emulator_port=free_port(),
                        simulator_port=free_port(), log_dir=logs, extra_env={
                            "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
@@ -522,18 +923,21 @@ def with_stack(sizes: Sizes, logs: Path) -> Tuple[List[Row], List[str]]:
         stack.start_simulator()
         os.environ.update(stack.env())
         # The client's own key (the second): it submits for any userId, as "bench" does.
-        return _measure(stack, sizes, (logs / "api-keys").read_text().split()[1])
+        return _measure(stack, sizes, (logs / "api-keys").read_text().split()[1], stage,
+                        keep_months)
     finally:
         stack.stop()
 
 
-def _measure(stack: LocalStack, sizes: Sizes, api_key: str) -> Tuple[List[Row], List[str]]:
+def _measure(stack: LocalStack, sizes: Sizes, api_key: str, stage: str, keep_months: float
+             ) -> Tuple[List[Row], List[str], List[str]]:
     from local.event_delivery import QueueConsumer, run_forever, s3_delivery, sqs_delivery
     from local.provision import media_events_queue
     bench = Bench(stack, api_key)
     bench.faults(latency_s=0.3, drop_webhooks=1_000_000)
     rows = bench.aws_calls()
     print("AWS calls measured", file=sys.stderr, flush=True)
+    cost_rows, costs = CostRun(bench).measure(stage, keep_months, sizes.cost_rounds)
 
     warm, memory_small = bench.video_jobs(2, sizes.memory_small_bytes)
     memory_small["bytes"] = sizes.memory_small_bytes
@@ -591,10 +995,11 @@ def _measure(stack: LocalStack, sizes: Sizes, api_key: str) -> Tuple[List[Row], 
                     f"{_mb(sizes.memory_small_bytes)} output", large_kib / small_kib,
                     f"{large_kib / small_kib:.2f} ({large_kib / 1024:.0f} / "
                     f"{small_kib / 1024:.0f} MiB)", 1.2, "<= 1.2"))
-    return rows, bench.notes + [bench.last_service_round, bench.last_plain_round]
+    return rows + cost_rows, bench.notes + [bench.last_service_round, bench.last_plain_round], \
+        costs
 
 
-def render(rows: List[Row], when: str, notes: List[str]) -> str:
+def render(rows: List[Row], when: str, notes: List[str], costs: List[str] = ()) -> str:
     header = ("figure", "measured", "goal", "")
     cells = [(r.figure, r.shown, r.goal_shown, "pass" if r.passed else "FAIL") for r in rows]
     widths = [max(len(c[i]) for c in cells + [header]) for i in range(4)]
@@ -604,6 +1009,8 @@ def render(rows: List[Row], when: str, notes: List[str]) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip() for cell in cells]
     lines += ["", "Where the calls and the time go (the last round of each):"]
     lines += [f"  {n}" for n in notes]
+    if costs:
+        lines += [""] + list(costs)
     return "\n".join(lines)
 
 
@@ -613,6 +1020,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes: checks the harness runs (the goals mean little)")
     parser.add_argument("--stage", default="homolog", help="stage packaged (default homolog)")
+    parser.add_argument("--keep-months", type=float, default=12,
+                        help="months a kept object (no expiry set) is priced for (default 12)")
     parser.add_argument("--copy-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.copy_child:
@@ -623,12 +1032,12 @@ def main(argv=None) -> int:
     rows = [cold_start(sizes.cold_start_runs)]
     print("cold start measured", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="vsl-bench-") as tmp:
-        measured, notes = with_stack(sizes, Path(tmp))
+        measured, notes, costs = with_stack(sizes, Path(tmp), args.stage, args.keep_months)
         rows += measured
     rows.append(thumbnail_time(sizes, sizes.thumbnail_runs))
     print("thumbnail time measured", file=sys.stderr, flush=True)
     rows.append(package_size(args.stage))
-    print(render(rows, when + (" (--quick: tiny sizes)" if args.quick else ""), notes),
+    print(render(rows, when + (" (--quick: tiny sizes)" if args.quick else ""), notes, costs),
           flush=True)
     return 0 if all(r.passed for r in rows) else 1
 

@@ -9,12 +9,18 @@ provider < 5) a module for today's Terraform (aws/chalice issue 2066):
   - drops its `terraform` pins and the null provider's data source;
   - takes the queue, bucket, layer and extra environment as variables instead of
     names baked in at package time, so Terraform orders and wires them;
-  - replaces Chalice's generated IAM policy (`Resource: "*"`) with the
-    least-privilege one the service module writes (`role_policy_json`), and
-    creates the functions' log groups here, named from the functions' names:
-    every function `depends_on` both, so AWS never sees a function (X-Ray
-    tracing Active) whose role cannot write traces or logs yet, and the SQS
-    event source waits for the queue permissions the same way;
+  - replaces Chalice's one role and generated IAM policy (`Resource: "*"`)
+    with a role per function, each with the least-privilege policy the service
+    module renders from terraform/modules/service/permissions.json
+    (`role_policies`), and creates the functions' log groups here, named from
+    the functions' names: every function `depends_on` both, so AWS never sees a
+    function (X-Ray tracing Active) whose role cannot write traces or logs yet,
+    and the SQS event sources wait for the queue permissions the same way;
+  - caps each SQS event source's concurrency (`queue_max_concurrency`), and
+    gives the schedule's target and the scheduled function no retries (a
+    failed sweep is the next minute's to redo, never run twice at once);
+  - puts API Gateway's own responses (`gateway_responses`) in the API's
+    definition, where the provider wants them for an API defined by a body;
   - filters the S3 notification to originals (`.../original.EXT`), one rule
     per extension (a rule takes one suffix);
   - leaves the API stage to the service module (it waits for the account's
@@ -41,7 +47,10 @@ MEDIA_FUNCTIONS = ("process_job_event", "make_thumbnail")
 QUEUE_OF_FUNCTION = {"process_job_event": "jobs_queue_arn",
                      "deliver_notifications": "notifications_queue_arn"}
 # Lambda's runtime for the functions; the layer's wheels are chosen for it.
-LAYER_PYTHON = "3.11"
+LAYER_PYTHON = "3.13"
+# Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels
+# load there (pip also takes the older manylinux tags this one includes).
+LAYER_PLATFORM = "manylinux_2_28_x86_64"
 API_RESOURCES = {"aws_api_gateway_rest_api": "rest_api", "aws_api_gateway_deployment": "rest_api"}
 # What the processor writes first for every job: the only objects whose
 # creation needs the thumbnailer (S3 filters take one suffix per rule).
@@ -60,30 +69,31 @@ VARIABLES = {
     "enable_api_gateway": {"type": "bool", "description": "Create the REST API (the emulator cannot)", "default": True},
     "tracing_mode": {"type": "string", "description": "X-Ray tracing mode of the functions", "default": "Active"},
     "log_retention_days": {"type": "number", "description": "Days the functions' logs are kept", "default": 30},
-    "role_policy_json": {"type": "string", "description": "The functions' IAM policy; they are created after it"},
+    "role_policies": {"type": "map(string)", "description": "Each function's IAM policy (JSON) by handler; each function is created after its role's"},
+    "queue_max_concurrency": {"type": "map(number)", "description": "Most concurrent invocations each SQS event source makes, by handler"},
+    "gateway_responses": {"type": "any", "description": "API Gateway's own responses, as the definition's x-amazon-apigateway-gateway-responses", "default": {}},
     "media_ephemeral_storage_mb": {"type": "number", "description": "/tmp of the processor and thumbnailer (MB)", "default": 512},
 }
 
 
-# Checks that do not fit these functions, with the reason; written next to the
-# module as checkov's config (JSON Terraform cannot carry skip comments).
+# Checks that do not fit these functions, with the reason: the scan of the plan
+# (tools/checkov_plan.py) skips them, as the module's JSON cannot carry skip
+# comments. The service module's own resources carry theirs inline.
 CHECKOV_SKIPS = {
-    "CKV_AWS_115": "No reserved concurrency by default: reserving it on a new account "
-                   "(unreserved pool must stay >= 10) fails the deploy; SQS batch size and "
-                   "the per-user rate limits bound the load instead.",
-    "CKV_AWS_116": "No Lambda DLQ needed: the processor is SQS-triggered (the queue has a "
-                   "DLQ), the API is invoked synchronously, and the S3-triggered thumbnailer "
-                   "has an on-failure destination (aws_lambda_function_event_invoke_config).",
+    "CKV_AWS_116": "No Lambda DLQ needed: the processor and the webhook delivery are "
+                   "SQS-triggered (the queues have DLQs), the API is invoked synchronously, "
+                   "the S3-triggered thumbnailer has an on-failure destination "
+                   "(aws_lambda_function_event_invoke_config) and the sweep is redone the "
+                   "next minute.",
     "CKV_AWS_117": "Not in a VPC: the functions reach only AWS APIs and Replicate on the "
                    "internet; a VPC would add NAT cost and cold-start time for no isolation.",
     "CKV_AWS_272": "Code signing needs a Signer profile in the deploying account; the "
                    "package is built and applied by the same pipeline.",
-    "CKV_AWS_173": "Environment variables are encrypted at rest with the AWS-managed key "
-                   "and hold no secret: the Replicate token is in Secrets Manager (its ARN "
-                   "is in the environment).",
     "CKV_AWS_158": "The functions' log groups use CloudWatch's default encryption at rest; "
                    "a customer-managed key adds cost and key policy work for logs that "
                    "hold no media or secrets.",
+    "CKV_AWS_338": "The functions' logs are kept log_retention_days (30 by default): "
+                   "operational logs, not an audit trail.",
 }
 
 
@@ -106,17 +116,21 @@ def post_process(module_dir: Path, stage: str) -> dict:
     tf["terraform"] = {"required_providers": {"aws": {"source": "hashicorp/aws"}}}
     tf["data"].pop("null_data_source", None)
     tf["variable"] = VARIABLES
-    role = resources["aws_iam_role"]["default-role"]
-    role["name"] = "${var.name_prefix}"
-    role["count"] = "${var.enable_functions ? 1 : 0}"
-    resources["aws_iam_role_policy"] = {"functions": {
-        "count": "${var.enable_functions ? 1 : 0}",
-        "name": "${var.name_prefix}-functions",
-        "role": "${aws_iam_role.default-role.id}",
-        "policy": "${var.role_policy_json}"}}
+    # One role per function, named as the function.
+    chalice_role = resources.pop("aws_iam_role")["default-role"]
+    resources["aws_iam_role"] = {"function": {
+        "for_each": "${var.enable_functions ? local.function_names : {}}",
+        "name": "${each.value}",
+        "assume_role_policy": chalice_role["assume_role_policy"]}}
+    resources["aws_iam_role_policy"] = {"function": {
+        "for_each": "${var.enable_functions ? local.function_names : {}}",
+        "name": "${each.value}",
+        "role": "${aws_iam_role.function[each.key].id}",
+        "policy": "${var.role_policies[each.key]}"}}
     rest_api = resources["aws_api_gateway_rest_api"]["rest_api"]
     rest_api["name"] = "${var.name_prefix}"
     rest_api["lifecycle"] = {"create_before_destroy": True}
+    rest_api["body"] = "${local.api_definition}"
 
     functions = resources["aws_lambda_function"]
     # Chalice takes the runtime from the interpreter that packages: the layer's
@@ -135,7 +149,8 @@ def post_process(module_dir: Path, stage: str) -> dict:
         baked = json.dumps(fn["environment"]["variables"])
         fn["environment"]["variables"] = "${merge(jsondecode(%s), var.environment)}" % json.dumps(baked)
         fn["tracing_config"] = {"mode": "${var.tracing_mode}"}
-        fn["depends_on"] = ["aws_iam_role_policy.functions", "aws_cloudwatch_log_group.functions"]
+        fn["role"] = '${aws_iam_role.function["%s"].arn}' % name
+        fn["depends_on"] = ["aws_iam_role_policy.function", "aws_cloudwatch_log_group.functions"]
         if name in MEDIA_FUNCTIONS:
             fn["layers"] = "${var.media_layer_arns}"
             fn["ephemeral_storage"] = {"size": "${var.media_ephemeral_storage_mb}"}
@@ -153,8 +168,10 @@ def post_process(module_dir: Path, stage: str) -> dict:
         mapping = mappings[f"{fn}-sqs-event-source"]
         mapping["event_source_arn"] = "${var.%s}" % variable
         mapping["count"] = "${var.enable_functions ? 1 : 0}"
+        # A batch never takes the account's whole concurrency (the API's too).
+        mapping["scaling_config"] = {"maximum_concurrency": '${var.queue_max_concurrency["%s"]}' % fn}
         # AWS checks the role may read the queue when the mapping is created.
-        mapping["depends_on"] = ["aws_iam_role_policy.functions"]
+        mapping["depends_on"] = ["aws_iam_role_policy.function"]
     (notification,) = resources["aws_s3_bucket_notification"].values()
     notification["bucket"] = "${var.media_bucket_name}"
     notification["count"] = "${var.enable_functions ? 1 : 0}"
@@ -166,11 +183,19 @@ def post_process(module_dir: Path, stage: str) -> dict:
     # The sweep's schedule (EventBridge): named per stage, counted with the functions.
     schedule_rules = resources.get("aws_cloudwatch_event_rule", {})
     for name, rule in schedule_rules.items():
+        scheduled = name.rsplit("-event", 1)[0]
         rule["name"] = "${var.name_prefix}-%s" % name
-        rule["description"] = "Runs %s on its schedule" % name.rsplit("-event", 1)[0]
+        rule["description"] = "Runs %s on its schedule" % scheduled
         rule["count"] = "${var.enable_functions ? 1 : 0}"
-        resources["aws_cloudwatch_event_target"][name]["count"] = \
-            "${var.enable_functions ? 1 : 0}"
+        target = resources["aws_cloudwatch_event_target"][name]
+        target["count"] = "${var.enable_functions ? 1 : 0}"
+        # No retries, by EventBridge (delivery) or by Lambda (the asynchronous call):
+        # the next run comes within a minute, and two runs must not overlap.
+        target["retry_policy"] = {"maximum_retry_attempts": 0, "maximum_event_age_in_seconds": 60}
+        resources.setdefault("aws_lambda_function_event_invoke_config", {})[scheduled] = {
+            "count": "${var.enable_functions ? 1 : 0}",
+            "function_name": "${aws_lambda_function.%s.function_name}" % scheduled,
+            "maximum_retry_attempts": 0, "maximum_event_age_in_seconds": 60}
         resources["aws_lambda_permission"][name]["count"] = "${var.enable_functions ? 1 : 0}"
     permissions = resources["aws_lambda_permission"]
     permissions["make_thumbnail-s3event"]["source_arn"] = "${var.media_bucket_arn}"
@@ -181,7 +206,7 @@ def post_process(module_dir: Path, stage: str) -> dict:
     # creates the stage.
     deployment = resources["aws_api_gateway_deployment"]["rest_api"]
     deployment.pop("stage_name")
-    deployment["triggers"] = {"redeployment": deployment.pop("stage_description")}
+    deployment.pop("stage_description")  # md5 of the swagger: redeployment follows the definition
     for kind, name in API_RESOURCES.items():
         resources[kind][name]["count"] = \
             "${var.enable_functions && var.enable_api_gateway ? 1 : 0}"
@@ -192,7 +217,6 @@ def post_process(module_dir: Path, stage: str) -> dict:
         text = text.replace(f"aws_lambda_function.{fn}.", f"aws_lambda_function.{fn}[0].")
     for kind, name in API_RESOURCES.items():
         text = text.replace(f"{kind}.{name}.", f"{kind}.{name}[0].")
-    text = text.replace("aws_iam_role.default-role.", "aws_iam_role.default-role[0].")
     for name in schedule_rules:
         text = text.replace(f"aws_cloudwatch_event_rule.{name}.",
                             f"aws_cloudwatch_event_rule.{name}[0].")
@@ -201,12 +225,17 @@ def post_process(module_dir: Path, stage: str) -> dict:
     tf["locals"]["chalice_api_swagger"] = tf["locals"]["chalice_api_swagger"].replace(
         "${aws_lambda_function.api_handler[0].invoke_arn}",
         '${try(aws_lambda_function.api_handler[0].invoke_arn, "")}')
+    tf["locals"]["api_definition"] = (
+        '${jsonencode(merge(jsondecode(local.chalice_api_swagger), '
+        '{"x-amazon-apigateway-gateway-responses" = var.gateway_responses}))}')
+    tf["resource"]["aws_api_gateway_deployment"]["rest_api"]["triggers"] = {
+        "redeployment": "${md5(local.api_definition)}"}
     tf["output"] = {
-        "role_name": {"value": "${one(aws_iam_role.default-role[*].name)}"},
+        "role_names": {"value": "${{for fn, role in aws_iam_role.function : fn => role.name}}"},
         # From the resources, so whatever reads a name waits for the function.
         "function_names": {"value": {fn: f"${{one(aws_lambda_function.{fn}[*].function_name)}}"
                                      for fn in functions}},
-        "log_group_arns": {"value": "${[for group in aws_cloudwatch_log_group.functions : group.arn]}"},
+        "log_group_arns": {"value": "${{for fn, group in aws_cloudwatch_log_group.functions : fn => group.arn}}"},
         "thumbnailer_arn": {"value": "${one(aws_lambda_function.make_thumbnail[*].arn)}"},
         "rest_api_id": {"value": "${one(aws_api_gateway_rest_api.rest_api[*].id)}"},
         "rest_api_name": {"value": "${one(aws_api_gateway_rest_api.rest_api[*].name)}"},
@@ -222,12 +251,12 @@ def post_process(module_dir: Path, stage: str) -> dict:
 
 
 def build_media_layer(out: Path) -> None:
-    """The media libraries as manylinux2014 wheels for Lambda's Python 3.11."""
+    """The media libraries as cp313 wheels for Lambda's python3.13 (Amazon Linux 2023)."""
     staging = BUILD / "media-layer"
     if staging.exists():
         shutil.rmtree(staging)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
-                    "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                    "--platform", LAYER_PLATFORM, "--implementation", "cp",
                     "--python-version", LAYER_PYTHON, "--only-binary=:all:",
                     "--target", str(staging / "python"),
                     "-r", str(ROOT / "requirements-media.txt")], check=True)

@@ -119,6 +119,8 @@ class Job:
     copying_until: Optional[datetime] = None
     # How far the job is, 0 to 1 (chalicelib.jobs.progress): only ever raised.
     progress: Optional[float] = None
+    # When its prediction is due to start, when the start was queued (paced starts).
+    start_at: Optional[datetime] = None
 
     def with_changes(self, **changes) -> "Job":
         return replace(self, **changes)

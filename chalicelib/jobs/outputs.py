@@ -10,7 +10,8 @@ from typing import Callable, List, Optional
 from chalicelib import media
 from chalicelib.jobs.model import Job, JobResult, StoredOutput
 from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, job_prefix, output_name
-from chalicelib.urls import FetchFailed, UrlPolicy, fetch
+from chalicelib.outbound import FetchFailed, fetch
+from chalicelib.urls import UrlPolicy
 
 
 log = logging.getLogger(__name__)

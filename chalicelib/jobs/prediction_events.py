@@ -28,7 +28,7 @@ from chalicelib.queue import MessageQueue
 from chalicelib.replicate import Replicate, ReplicateUnavailable, WebhookRejected, verify_webhook
 from chalicelib.storage import MediaStorage
 from chalicelib.store import JobRepository, StaleTransition
-from chalicelib.urls import FetchFailed
+from chalicelib.outbound import FetchFailed
 from chalicelib.validation import parse_json
 
 log = logging.getLogger(__name__)

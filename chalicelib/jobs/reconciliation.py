@@ -2,7 +2,8 @@
 
 A job quiet for ``quiet_after_s`` is checked against its prediction (at most
 once per that window); what Replicate reports goes through the processor like
-a webhook. A job whose prediction never became known fails at its start deadline.
+a webhook. A job whose prediction never became known fails at its start deadline
+(counted from when its start was due: its submission, or its queued start time).
 A job that reuses another's result (a follower) has no prediction and no start
 deadline of its own: it lives as long as the job it follows, and ends with it.
 """
@@ -22,8 +23,8 @@ from chalicelib.store import JobRepository, StaleTransition
 
 log = logging.getLogger(__name__)
 
-# A job with no known prediction after this long was never started, or its
-# prediction never reported.
+# A job with no known prediction this long after its start was due was never
+# started, or its prediction never reported.
 START_DEADLINE_S = 120
 # An ended job whose event is still unsent this long after its end lost it to a crash.
 NOTIFY_GRACE = timedelta(seconds=10)
@@ -59,7 +60,8 @@ class Reconciler:
         if job.follows:
             return self._follow(job)
         if job.replicate_id is None:
-            if now - job.created_at > self.start_deadline:
+            # From its start time when the pace queued the start, else from its submission.
+            if now - (job.start_at or job.created_at) > self.start_deadline:
                 return self.lifecycle.fail(job.job_id, "The job could not be started.") or job
             return job
         try:

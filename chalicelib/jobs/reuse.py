@@ -43,14 +43,17 @@ class Reuse:
     def source_for(self, caller: Caller, key: str) -> Optional[Job]:
         """The newest completed or running job with this key in the window that the
         caller reaches (a follower stands for the job it follows, which must be
-        reachable too)."""
-        for job in self.jobs.latest_with_cache_key(key, self.clock.now() - self.window):
-            if not reaches_job(caller, job):
+        reachable too). The index holds a few attributes: a hit is read whole."""
+        for hit in self.jobs.latest_with_cache_key(key, self.clock.now() - self.window):
+            if hit.status != JobStatus.COMPLETED and hit.status not in ACTIVE:
+                continue
+            job = self.jobs.get(hit.job_id)
+            if job is None or not reaches_job(caller, job):
                 continue
             if job.status == JobStatus.COMPLETED and job.result is not None:
                 return job
             if job.status in ACTIVE:
-                source = job.follows and self.jobs.get(job.follows) or job
+                source = (job.follows and self.jobs.get(job.follows)) or job
                 if reaches_job(caller, source):
                     return source
         return None
@@ -72,29 +75,29 @@ class Reuse:
         source = self.jobs.get(source_id)
         if source is None or not source.status.is_terminal:
             return 0
-        followers = [f for f in self.jobs.followers_of(source_id) if f.status in ACTIVE]
-        for follower in followers:
-            self.settle(follower.job_id, source)
-        return len(followers)
+        return sum(self.settle(follower_id, source)
+                   for follower_id in self.jobs.followers_of(source_id))
 
-    def settle(self, follower_id: str, source: Job) -> None:
+    def settle(self, follower_id: str, source: Job) -> bool:
+        """End an active follower as its source ended; whether it was still active."""
         follower = self.jobs.get(follower_id)
         if follower is None or follower.status not in ACTIVE:
-            return
+            return False
         if source.status != JobStatus.COMPLETED or source.result is None:
             self.lifecycle.finish(follower_id, JobStatus.FAILED,
                                   error=f"The job it reused ({source.job_id}) did not complete: "
                                         f"{source.error or source.status.value}")
-            return
+            return True
         result, thumbnail_key = self._copy_media(source, follower)
         now = self.clock.now()
         try:
             self.lifecycle.move(follower_id, JobStatus.PROCESSING, only_from=ACTIVE,
                                 result=result, started_at=now)
         except StaleTransition:
-            return
+            return False
         self.lifecycle.finish(follower_id, JobStatus.COMPLETED, thumbnail_key=thumbnail_key,
                               processing_time=int((now - follower.created_at).total_seconds()))
+        return True
 
     def _copy_media(self, source: Job, follower: Job):
         prefix = job_prefix(follower.media_type, follower.owner_id, follower.user_id,

@@ -6,6 +6,11 @@ left) fails the job and gives the submission back. When the outcome is unknown
 (a timeout, a connection lost after sending), Replicate may be running the
 work: the job stays pending, adopts the prediction whose webhook names it, and
 fails only at its start deadline.
+
+Starts keep to Replicate's pace (chalicelib.jobs.pacing): a submit takes its
+start time first, and one not due now is queued until then; when starts are
+queued further ahead than the longest wait, the submit is refused (503) and
+given back.
 """
 import logging
 import uuid
@@ -18,9 +23,9 @@ from chalicelib.authorization import require_user
 from chalicelib.errors import ReplicateRefused, ServiceUnavailable
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import Job, JobStatus
+from chalicelib.jobs.pacing import wait_s
 from chalicelib.jobs.reuse import Reuse, cache_key
-from chalicelib.jobs.starter import PredictionStarter, start_message
-from chalicelib.queue import MessageQueue
+from chalicelib.jobs.starter import PredictionStarter
 from chalicelib.keys import Caller
 from chalicelib.limits import Admission, Limits, RateLimiter
 from chalicelib.replicate import ReplicateUnavailable
@@ -42,7 +47,7 @@ class Accepted:
 class Submission:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle,
                  limiter: RateLimiter, limits: Limits, clock: Clock, reuse: Reuse,
-                 starter: PredictionStarter, queue: MessageQueue, cache_by_default: bool,
+                 starter: PredictionStarter, cache_by_default: bool,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())):
         self.jobs = jobs
         self.lifecycle = lifecycle
@@ -51,15 +56,15 @@ class Submission:
         self.clock = clock
         self.reuse = reuse
         self.starter = starter
-        self.queue = queue
         self.cache_by_default = cache_by_default
         self.new_id = new_id
 
     def submit(self, caller: Caller, request: GenerateRequest, public_base_url: str,
                start_later: bool = False) -> Accepted:
         """Admit and record the job, then start its prediction now, or from the queue
-        when ``start_later`` (the call must not wait on Replicate), or take an
-        identical job's result when the request asks for reuse."""
+        when ``start_later`` (the call must not wait on Replicate) or when Replicate's
+        pace puts its start later, or take an identical job's result when the
+        request asks for reuse."""
         require_user(caller, request.user_id, "submit jobs")
         model, params = request.model, request.parameters
         # Rejections before this point (401, 400, 403) cost the caller nothing; a reused
@@ -79,15 +84,21 @@ class Submission:
             source = self.reuse.source_for(caller, job.cache_key) if use_cache else None
             if source is not None:
                 job = job.with_changes(cached=True, estimated_cost=0.0)
+            else:
+                # Its place in Replicate's pace; a start not due now is queued until then.
+                start = self.starter.pacer.reserve()
+                if start_later or wait_s(start, now) > 0:
+                    job = job.with_changes(start_at=start)
             self.jobs.create(job)
         except Exception:
-            # Nothing was started: the submission is given back (an outage answers 503).
+            # Nothing was started: the submission is given back (an outage, or a backlog
+            # of starts longer than the longest wait, answers 503).
             self._refund(admission)
             raise
         if source is not None:
             return Accepted(self.reuse.take(job, source), admission)
         with logs.job_context(job.job_id):
-            return self._start(job, admission, public_base_url, start_later)
+            return self._start(job, admission, public_base_url)
 
     @staticmethod
     def _refund(admission: Admission) -> None:
@@ -96,10 +107,9 @@ class Submission:
         except Exception:  # the limits' store is failing too: under-admitting is safe
             log.exception("a submission could not be given back")
 
-    def _start(self, job: Job, admission: Admission, public_base_url: str,
-               start_later: bool) -> Accepted:
-        if start_later:
-            self.queue.send(start_message(job.job_id, public_base_url))
+    def _start(self, job: Job, admission: Admission, public_base_url: str) -> Accepted:
+        if job.start_at is not None:
+            self.starter.queue_start(job.job_id, public_base_url, job.start_at)
             return Accepted(job, admission)
         try:
             prediction = self.starter.create(job, public_base_url)
@@ -112,12 +122,16 @@ class Submission:
             admission.refund()
             log.warning("job %s: Replicate refused the prediction: %s", job.job_id, e)
             limits = {"quotas": admission.quotas, "now": admission.now}
+            retry_after = e.retry_after if e.retry_after is not None else DEFAULT_RETRY_AFTER_S
+            if e.throttled:
+                # Our pace is above what Replicate allows this account now: every starter
+                # holds back as long as it says.
+                self.starter.pacer.back_off(retry_after)
             if e.throttled or not e.sent:
                 raise ServiceUnavailable(
                     "Replicate is throttling new predictions; retry later." if e.throttled else
                     "Replicate cannot be reached; retry later.",
-                    retry_after=e.retry_after if e.retry_after is not None
-                    else DEFAULT_RETRY_AFTER_S, **limits) from None
+                    retry_after=retry_after, **limits) from None
             raise ReplicateRefused(f"Replicate refused the prediction (HTTP {e.status}).",
                                    **limits) from None
         return Accepted(self.starter.record(job, prediction), admission)

@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.clock import iso
 from chalicelib.jobs.model import MAX_BATCH_ITEMS, Job, JobStatus
+from chalicelib.jobs.pacing import wait_s
 from chalicelib.jobs.progress import Stage, progress_of, stage_of
 from chalicelib.storage import MediaStorage
 
@@ -28,7 +29,9 @@ class ErrorBody(_View):
 class AcceptedJob(_View):
     jobId: str
     status: JobStatus
-    estimatedTime: int = Field(description="Seconds the model usually takes")
+    estimatedTime: int = Field(description="Seconds until the result is expected: what the "
+                                           "model usually takes, plus the wait for its start "
+                                           "when Replicate's rate limit queues it")
     estimatedCost: float = Field(description="US dollars")
     replicateId: Optional[str] = Field(
         description="Replicate's prediction id; null until Replicate confirms it started")
@@ -82,9 +85,12 @@ class JobView(_View):
 
 
 def accepted_view(job: Job) -> Dict:
-    view = AcceptedJob(jobId=job.job_id, status=job.status, estimatedTime=job.estimated_time,
+    queued_s = wait_s(job.start_at, job.created_at) if job.start_at else 0
+    view = AcceptedJob(jobId=job.job_id, status=job.status,
+                       estimatedTime=job.estimated_time + queued_s,
                        estimatedCost=job.estimated_cost, replicateId=job.replicate_id,
-                       message="Media generation started")
+                       message=f"Queued: Replicate's rate limit starts it in about {queued_s} s"
+                       if queued_s else "Media generation started")
     if job.cached:
         view.cached = True
         view.message = ("Reused an identical job's result" if job.status.is_terminal

@@ -33,7 +33,8 @@ from chalicelib.notifications.persistence import DeliveryStore
 from chalicelib.notifications.signing import signed_headers
 from chalicelib.queue import MessageQueue
 from chalicelib.store import JobRepository
-from chalicelib.urls import Answer, FetchFailed, UrlPolicy, UrlRejected, post
+from chalicelib.outbound import Answer, FetchFailed, post
+from chalicelib.urls import UrlPolicy, UrlRejected
 
 log = logging.getLogger(__name__)
 

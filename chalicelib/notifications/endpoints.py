@@ -69,12 +69,14 @@ class WebhookEndpoints:
                             tuple(dict.fromkeys(JobEvent(e).value for e in request.events)),
                             self.clock.now(),
                             request.description)
+        # The secret first: an endpoint never exists without one, so the delivery
+        # only reads secrets (its role cannot write them).
+        self.secrets_of(caller.client_id)
         try:
             self.store.add_endpoint(endpoint, MAX_ENDPOINTS_PER_CLIENT)
         except TooManyEndpoints:
             raise ValidationFailed(f"A client may register at most {MAX_ENDPOINTS_PER_CLIENT} "
                                    "webhook endpoints; delete one first.") from None
-        self.secrets_of(caller.client_id)  # events to it are signed from now on
         return endpoint_view(endpoint)
 
     def list(self, caller: Caller) -> Dict:

@@ -24,6 +24,7 @@ DEFAULTS = {
     "webhook_delay_s": 0,      # every webhook is sent this late
     "output_ttl_s": 3600,      # outputs are deleted this long after completion
     "large_output": None,      # see local/replicate_sim/large.py
+    "create_limit_per_minute": 0,  # Replicate's create limit: over it in any 60 s, 429 (0: none)
 }
 BROKEN_KINDS = ("empty", "corrupt", "truncated")
 
@@ -63,7 +64,7 @@ CHECKS = {
     "create_errors": _statuses, "get_errors": _statuses, "file_errors": _statuses,
     "create_disconnects": _count, "fail_predictions": _count, "drop_webhooks": _count,
     "duplicate_webhooks": _count, "reorder_webhooks": _count,
-    "broken_outputs": _broken,
+    "broken_outputs": _broken, "create_limit_per_minute": _count,
     "large_output": lambda name, value: large.normalize(value),
 }
 assert set(CHECKS) == set(DEFAULTS)

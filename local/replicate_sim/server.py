@@ -27,8 +27,10 @@ Without a token: ``GET /files/...`` (the outputs; they expire),
     create_disconnects, get_errors, file_errors, fail_predictions,
     broken_outputs ["empty" | "corrupt" | "truncated"], drop_webhooks,
     duplicate_webhooks, reorder_webhooks, webhook_delay_s, output_ttl_s,
-    large_output {"kind": "video", "seconds", "width", "height", "fps", "bytes"}
+    large_output {"kind": "video", "seconds", "width", "height", "fps", "bytes"},
+    create_limit_per_minute (Replicate's 429 with Retry-After over it)
   GET  /_sim/faults   the current faults
+  GET  /_sim/creates  what the create limit did: creates accepted (and when), throttled
   POST /_sim/reset    faults back to defaults; every prediction still running is
                       canceled without a webhook, and every webhook not yet
                       delivered is abandoned, so nothing from an earlier test
@@ -40,14 +42,16 @@ import base64
 import binascii
 import json
 import logging
+import math
 import os
 import re
 import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from datetime import datetime, timezone
-from typing import Dict, Optional
+from typing import Deque, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 
@@ -106,6 +110,11 @@ class Simulator(SimulatorBase):
         self.versions = {m.version: m for m in self.models.values()}
         super().__init__("vsl-replicate-sim-")
         self.predictions: Dict[str, dict] = {}
+        # The create limit's window (monotonic times of the last minute's creates), and
+        # what the limit did: every create let through (Unix times) and every one refused.
+        self._recent_creates: Deque[float] = deque()
+        self.creates_accepted: List[float] = []
+        self.creates_throttled = 0
 
     # ---- controls ----------------------------------------------------------------
 
@@ -119,6 +128,8 @@ class Simulator(SimulatorBase):
                     self._finish(prediction, "canceled")
                     prediction["_held"] = []
             self.faults = fault_settings.defaults()
+            self._recent_creates.clear()
+            self.creates_accepted, self.creates_throttled = [], 0
             current = dict(self.faults)
         finished_generation.set()
         return current
@@ -131,8 +142,30 @@ class Simulator(SimulatorBase):
 
     # ---- API -------------------------------------------------------------------
 
+    def _admit_create(self) -> None:
+        """Replicate's create limit: at most ``create_limit_per_minute`` creates in any
+        60 s (stricter than Replicate, which lets short bursts through), else 429 with
+        Retry-After: when the oldest create in the window leaves it."""
+        with self.lock:
+            limit, now = self.faults["create_limit_per_minute"], time.monotonic()
+            while self._recent_creates and self._recent_creates[0] <= now - 60:
+                self._recent_creates.popleft()
+            if limit and len(self._recent_creates) >= limit:
+                self.creates_throttled += 1
+                retry_after = max(1, math.ceil(self._recent_creates[0] + 60 - now))
+                raise Problem(429, self.throttled_detail(retry_after),
+                              {"Retry-After": str(retry_after)})
+            self._recent_creates.append(now)
+            self.creates_accepted.append(time.time())
+
+    def create_stats(self) -> dict:
+        with self.lock:
+            return {"accepted": len(self.creates_accepted), "throttled": self.creates_throttled,
+                    "acceptedAt": list(self.creates_accepted)}
+
     def create(self, model_name: Optional[str], body, prefer_wait: Optional[int],
                cancel_after: Optional[float]) -> dict:
+        self._admit_create()
         self._error_status("create_errors")
         model_input, version = check_create_body(body, by_model=model_name is not None)
         model = self.models[model_name] if model_name else self._model_of_version(version)
@@ -464,6 +497,7 @@ ROUTES = [  # (pattern, needs the token, methods)
     (r"/_sim/faults", False, ("GET", "POST")),
     (r"/_sim/reset", False, ("POST",)),
     (r"/_sim/webhooks", False, ("GET",)),
+    (r"/_sim/creates", False, ("GET",)),
 ]
 
 
@@ -543,6 +577,8 @@ def make_handler(sim: Simulator):
             if pattern == r"/samples/input\.jpg":
                 return self._send(200, media.image_bytes("sample input", 7, 1024, 576, "jpg"),
                                   content_type="image/jpeg")
+            if pattern == r"/_sim/creates":
+                return self._send(200, sim.create_stats())
             if pattern.startswith("/_sim/"):
                 return self._sim_control(sim, pattern, method)
             raise Problem(404, "Not found.")

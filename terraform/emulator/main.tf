@@ -16,4 +16,6 @@ module "service" {
   require_tls = false
   # The emulator has no X-Ray.
   tracing_mode = "PassThrough"
+  # Every test run applies and destroys.
+  deletion_protection = false
 }

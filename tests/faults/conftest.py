@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from local.stack import LocalStack, free_port
 from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
+from tests.support.stack import audited
 
 
 @contextmanager
@@ -21,6 +22,6 @@ def separate_stack(tmp_path_factory, receiver, path: str, emulator_port: int = N
                            "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1", **extra_env})
     stack.start()
     try:
-        yield stack
+        yield audited(stack)
     finally:
         stack.stop()

@@ -7,12 +7,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-import boto3
 import requests
 
 from tests.support.api import Api
 from tests.support.keys import new_key
 from tests.support.simulator import Simulator
+from tests.support.stack import operator_client
 
 BUCKET = "vsl-media-local-media"
 # The first bytes of each kind of stored original.
@@ -41,9 +41,9 @@ def fresh_api(stack) -> Api:
 
 
 def emulator_client(stack, service: str):
-    """A client straight to the stack's emulator (never through a fault proxy)."""
-    return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    """A client straight to the stack's emulator (never through a fault proxy), with
+    the operator's credentials."""
+    return operator_client(stack, service)
 
 
 @dataclass

@@ -21,7 +21,7 @@ def tripled(tmp_path_factory, receiver):
 
 def test_every_message_and_s3_event_delivered_three_times_changes_nothing(tripled, receiver):
     sim = Simulator(tripled.simulator_url)
-    wait_until(lambda: "delivered 3 times" in (tripled.log_dir / "events.log").read_text(),
+    wait_until(lambda: "delivered 3 times" in (tripled.log_dir / "processor.log").read_text(),
                30, "the event delivery's duplicates setting")  # the fault is really on
     sim.faults(latency_s=0.5)
     run = Run(fresh_api(tripled))

@@ -42,7 +42,7 @@ def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
     run = Run(fresh_api(stack), sample_image=f"{sim.base_url}/samples/input.jpg")
     job = run.submit("video")
     assert job.status_code == 202, job.response
-    processor = stack.procs["events"]
+    processor = stack.procs["processor"]
 
     # Mid-copy, as a fact: the original's multipart upload to our bucket has begun.
     s3, deadline = emulator_client(stack, "s3"), time.monotonic() + 120
@@ -58,10 +58,10 @@ def test_the_processor_killed_mid_copy_is_restarted_and_the_job_completes_once(
     assert stored == [], "the copy had finished before the kill"
 
     deadline = time.monotonic() + 30
-    while stack.procs["events"] is processor:
+    while stack.procs["processor"] is processor:
         assert time.monotonic() < deadline, "the processor was not restarted"
         time.sleep(0.1)
-    assert stack.restarts.get("events") == 1
+    assert stack.restarts.get("processor") == 1
 
     views = wait_terminal(run.api, run.accepted, timeout_s=180)
     (view,) = views.values()

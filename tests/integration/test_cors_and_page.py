@@ -48,6 +48,18 @@ def test_a_cross_origin_error_is_readable_too(api):
     assert resp.json()["code"] == "UNAUTHORIZED"
 
 
+def test_the_gateways_own_errors_are_readable_from_another_origin(stack):
+    """An unknown route (API Gateway's own answer: its gateway responses carry the
+    stage's origin, terraform/modules/service/api.tf) and an unknown method."""
+    resp = requests.get(stack.api_url + "/no/such/route", timeout=10,
+                        headers={"Origin": ELSEWHERE})
+    assert resp.status_code == 404 and resp.json()["code"] == "NOT_FOUND"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    resp = requests.request("TRACE", stack.api_url + "/health", timeout=10,
+                            headers={"Origin": ELSEWHERE})
+    assert resp.status_code == 405 and resp.headers["Access-Control-Allow-Origin"] == "*"
+
+
 def test_the_replicate_webhook_is_not_open_to_browsers(stack):
     resp = requests.options(stack.api_url + "/webhook/replicate", timeout=10, headers={
         "Origin": ELSEWHERE, "Access-Control-Request-Method": "POST"})

@@ -167,7 +167,7 @@ def test_a_job_is_one_line_per_event_and_the_request_logs_stay_in_files(make_run
     for part in ("emulator", "api"):
         assert REQUEST_LOG_LINE.search((local / "logs" / f"{part}.log").read_text()), part
     assert "listening" in (local / "logs" / "simulator.log").read_text()
-    assert "jobs: message" in (local / "logs" / "events.log").read_text()  # the detail
+    assert "jobs: message" in (local / "logs" / "processor.log").read_text()  # the detail
     assert proc.poll() is None
 
 
@@ -252,6 +252,28 @@ def test_a_second_make_run_leaves_the_first_untouched_and_says_why(make_run, tmp
         "(Replicate simulator) is in use by another program, so nothing was started; free it, "
         "or choose other ports: PORT, VSL_EMULATOR_PORT, VSL_SIMULATOR_PORT."]
     assert not elsewhere.exists()
+
+
+def test_iam_is_enforced_and_each_function_signs_as_its_own_user(make_run):
+    import boto3
+    from botocore.exceptions import ClientError
+    from local.iam import functions
+    proc, terminal, local, ports = make_run
+    assert "IAM                  enforced" in "\n".join(terminal.lines)
+    emulator = f"http://127.0.0.1:{ports['emulator']}"
+    principals = json.loads((local / "principals.json").read_text())
+    assert stat.S_IMODE((local / "principals.json").stat().st_mode) == 0o600
+    assert set(principals["functions"]) == set(functions())
+
+    def sqs(key):
+        return boto3.client("sqs", endpoint_url=emulator, region_name="us-east-1",
+                            aws_access_key_id=key["access_key_id"],
+                            aws_secret_access_key=key["secret_access_key"])
+    with pytest.raises(ClientError):  # a key the emulator does not know
+        sqs({"access_key_id": "testing", "secret_access_key": "testing"}).list_queues()
+    with pytest.raises(ClientError, match="AccessDenied"):  # the thumbnailer lists nothing
+        sqs(principals["functions"]["make_thumbnail"]).list_queues()
+    assert sqs(principals["operator"]).list_queues()["QueueUrls"]
 
 
 def test_stopping_removes_the_recorded_ports(make_run):

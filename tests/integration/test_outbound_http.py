@@ -1,4 +1,4 @@
-"""The real sender and fetcher (chalicelib.urls.post and fetch) against real local
+"""The real sender and fetcher (chalicelib.outbound.post and fetch) against real local
 servers: the URL policy is applied to the address actually connected to (a second
 DNS answer is never used), a post has one deadline however slowly its receiver
 answers, reads no answer body, and survives any Retry-After. No fake here applies
@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.urls import (MAX_RETRY_AFTER_S, FetchFailed, Origin, UrlPolicy, UrlRejected,
-                             _retry_after, fetch, post)
+from chalicelib.outbound import MAX_RETRY_AFTER_S, FetchFailed, _retry_after, fetch, post
+from chalicelib.urls import Origin, UrlPolicy, UrlRejected
 from tests.support.raw_server import RawServer, trickling
 from tests.support.settings import settings_with
 

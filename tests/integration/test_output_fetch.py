@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from chalicelib.urls import FetchFailed, Origin, UrlPolicy, fetch
+from chalicelib.outbound import FetchFailed, fetch
+from chalicelib.urls import Origin, UrlPolicy
 from local.stack import free_port
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import requests
 
 from tests.support.api import IMAGE_EXAMPLE, Api
 from tests.support.keys import CLIENT_A_KEY
-from tests.support.stack import emulator_clients, stack_for_tests
+from tests.support.stack import audited, emulator_clients, stack_for_tests
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def stack(tmp_path_factory, receiver):
     s = stack_for_tests(tmp_path_factory.mktemp("restarts-stack-logs"), receiver.url)
     s.start()
-    yield s
+    yield audited(s)
     s.stop()
 
 
@@ -33,7 +33,7 @@ def aws(stack):
 
 
 def test_jobs_submitted_while_the_processor_is_down_complete_after_restart(api, sim, stack, aws):
-    stack.stop("events")
+    stack.stop_events()
     try:
         job = api.submit(IMAGE_EXAMPLE).json()
         # Its webhooks wait in the queue, unprocessed, while nothing consumes them.
@@ -56,8 +56,8 @@ def test_jobs_submitted_while_the_processor_is_down_complete_after_restart(api, 
 def stored_but_never_thumbnailed(api, sim, stack, aws, **faults):
     """Yield (job, original key) for a job whose original is stored but whose S3
     event was lost; the full event delivery is back when the block ends."""
-    stack.stop("events")
-    stack.start_events(queues=["jobs"])  # prediction events only: S3 events pile up unread
+    stack.stop_events()
+    stack.start_events(functions=["process_job_event"])  # S3 events pile up unread
     try:
         # The stopped worker's last long poll may still take a message and hide it for
         # the visibility timeout (as on SQS): let it lapse before submitting.
@@ -83,7 +83,7 @@ def stored_but_never_thumbnailed(api, sim, stack, aws, **faults):
         assert api.status(job["jobId"]).json()["status"] == "processing"
         yield job, keys[0]
     finally:
-        stack.stop("events")
+        stack.stop_events()
         stack.start_events()
 
 

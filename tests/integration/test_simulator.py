@@ -508,6 +508,27 @@ def test_create_errors_and_retry_after(sim):
     assert len(sim.api("GET", "/v1/predictions").json()["results"]) == 1
 
 
+def test_creates_over_the_limit_in_any_minute_are_throttled_as_replicate_does(sim):
+    sim.faults(create_limit_per_minute=3, latency_s=0)
+    body = {"version": sim.version(SDXL), "input": {"prompt": "x"}}
+    assert [sim.api("POST", "/v1/predictions", json=body).status_code
+            for _ in range(3)] == [201] * 3
+    throttled = sim.api("POST", f"/v1/models/{FLUX}/predictions", json={"input": {"prompt": "x"}})
+    assert throttled.status_code == 429
+    assert 58 <= int(throttled.headers["Retry-After"]) <= 60
+    assert throttled.json()["detail"].startswith("Request was throttled. Your rate limit resets in ~")
+    stats = sim.api("GET", "/_sim/creates").json()
+    assert stats["accepted"] == 3 and stats["throttled"] == 1 and len(stats["acceptedAt"]) == 3
+    # A minute later (the window's times moved back, not waited for) there is room again.
+    with sim.state.lock:
+        sim.state._recent_creates = type(sim.state._recent_creates)(
+            t - 61 for t in sim.state._recent_creates)
+    assert sim.api("POST", "/v1/predictions", json=body).status_code == 201
+    sim.api("POST", "/_sim/reset")
+    assert sim.api("GET", "/_sim/creates").json() == {"accepted": 0, "throttled": 0,
+                                                       "acceptedAt": []}
+
+
 def test_a_hanging_create_still_creates_and_runs_the_prediction(sim):
     sim.faults(create_hang_s=600)
     with pytest.raises(requests.Timeout):

@@ -1,6 +1,8 @@
 """The DynamoDB adapters hold the same contracts as the in-memory fakes the
-domain tests use: conditional job transitions, slot claims, bounded counters."""
+domain tests use: conditional job transitions, slot claims, bounded counters,
+the shared start schedule."""
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -8,9 +10,10 @@ import pytest
 
 from chalicelib.aws import dynamodb_table
 from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
-from chalicelib.store import (AlreadyExists, CounterStore, DynamoJobStore, StaleTransition,
-                              SubmissionWindow)
-from tests.fakes import InMemoryCounterStore, InMemoryJobStore
+from chalicelib.jobs.pacing import Taken
+from chalicelib.store import (AlreadyExists, CounterStore, DynamoJobStore, DynamoStartSchedule,
+                              StaleTransition, SubmissionWindow)
+from tests.fakes import InMemoryCounterStore, InMemoryJobStore, InMemoryStartSchedule
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
@@ -105,3 +108,38 @@ def test_uploads_round_trip_and_are_forgotten_a_week_after_they_expire(aws_env):
     store.put(unbound)
     assert store.get(unbound.upload_id).user_id is None
     assert upload_to_item(upload)["forgetAt"] == int((T0 + timedelta(days=8)).timestamp())
+
+
+@pytest.fixture(params=["dynamodb", "in-memory"])
+def start_schedules(request, aws_env):
+    """Two starters' views of one schedule (two processes sharing the item)."""
+    if request.param == "dynamodb":
+        name = f"test-{uuid.uuid4().hex}"
+        table = dynamodb_table("vsl-media-local-counters")
+        return DynamoStartSchedule(table, name), DynamoStartSchedule(table, name)
+    shared = InMemoryStartSchedule()
+    return shared, shared
+
+
+def test_starters_sharing_a_schedule_get_distinct_times_an_interval_apart(start_schedules):
+    first, second = start_schedules
+    assert first.take(1000.0, 0.5, 2000.0) == Taken(1000.0, 1000.5)
+    # Many starters at once, from both processes: every one gets its own time.
+    starts = []
+    with ThreadPoolExecutor(8) as pool:
+        for taken in pool.map(lambda i: (first, second)[i % 2].take(1000.0, 0.5, 2000.0),
+                              range(40)):
+            starts.append(taken.start)
+    assert sorted(starts) == [1000.5 + 0.5 * i for i in range(40)]
+    # Full up to the latest: refused, nothing taken, and the next free time said.
+    assert second.take(1001.0, 0.5, 1010.0) == Taken(None, 1020.5)
+    assert first.take(1001.0, 0.5, 1030.0) == Taken(1020.5, 1021.0)
+    # Idle since: from the earliest asked, whatever either process last saw.
+    assert second.take(5000.0, 0.5, 6000.0) == Taken(5000.0, 5000.5)
+    assert first.take(5000.0, 0.5, 6000.0) == Taken(5000.5, 5001.0)
+    # Not before a time beyond the latest: refused, nothing taken.
+    assert first.take(7000.0, 0.5, 6500.0) == Taken(None, 7000.0)
+    # Held by a throttle: nothing before the hold, and a hold never moves it back.
+    first.hold(6000.0)
+    second.hold(5500.0)
+    assert second.take(5001.0, 0.5, 7000.0) == Taken(6000.0, 6000.5)

@@ -109,6 +109,28 @@ def test_the_layer_alone_probes_and_thumbnails_every_kind(unpacked, samples):
         assert Path(thumbnail).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
 
 
+# Lambda's python3.13 runs on Amazon Linux 2023, whose glibc is 2.34.
+AL2023_GLIBC_MINOR = 34
+
+
+def test_every_wheel_in_the_layer_is_for_cpython_313_on_amazon_linux_2023():
+    """Built for CPython 3.13 (its own ABI, or the stable ABI of an earlier 3.x) and a
+    manylinux no newer than AL2023's glibc: nothing pip would refuse there."""
+    from packaging.tags import compatible_tags, cpython_tags, parse_tag
+    platforms = [f"manylinux_2_{minor}_x86_64" for minor in range(AL2023_GLIBC_MINOR, 16, -1)]
+    platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+    supported = set(cpython_tags((3, 13), platforms=platforms))
+    supported |= set(compatible_tags((3, 13), "cp313", platforms))
+    with zipfile.ZipFile(LAYER_ZIP) as zf:
+        wheels = {info.filename.split("/")[1]: zf.read(info).decode()
+                  for info in zf.infolist() if info.filename.endswith(".dist-info/WHEEL")}
+    assert {name.split("-")[0].lower() for name in wheels} >= {"av", "numpy", "pillow"}
+    for name, text in wheels.items():
+        tags = {t for line in text.splitlines() if line.startswith("Tag: ")
+                for t in parse_tag(line[5:].strip())}
+        assert tags & supported, f"{name}: {sorted(map(str, tags))}"
+
+
 def test_function_and_layer_fit_lambdas_unzipped_limit():
     """Lambda refuses a function whose code and layers unzip to more than 250 MB."""
     def unzipped(path):

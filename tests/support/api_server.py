@@ -14,7 +14,8 @@ def api_with(stack, what: str, **env):
     """The base URL of an API serving with the stack's environment plus ``env``."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "local.api_server", "--port", str(port)],
-                            cwd=ROOT, env=dict(stack.env(), **env), stdout=subprocess.DEVNULL,
+                            cwd=ROOT, env=dict(stack.function_env("api_handler"), **env),
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 30,

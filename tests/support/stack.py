@@ -22,9 +22,26 @@ def stack_for_tests(log_dir: Path, webhook_receiver_url: str) -> LocalStack:
                           "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
 
 
+def operator_client(stack: LocalStack, service: str):
+    """A boto3 client on the stack's emulator with the operator's credentials (IAM is
+    enforced there: the emulator's bootstrap credentials no longer work)."""
+    env = stack.env()
+    return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
 def emulator_clients(stack: LocalStack):
     """boto3 clients on the stack's emulator, to look at what the service stored."""
-    def make(service: str):
-        return boto3.client(service, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
+    return lambda service: operator_client(stack, service)
+
+
+# Every stack the tests started, with a reader of its IAM audit (conftest's
+# no_aws_call_refused reads them after each test).
+AUDITED: list = []
+
+
+def audited(stack: LocalStack) -> LocalStack:
+    from local.iam import AuditReader
+    AUDITED.append((stack, AuditReader(stack.audit_dir)))
+    return stack

@@ -1,5 +1,6 @@
 """`make load` and `make bench` run end to end, in their short modes, and print
-their tables: the commands the figures in docs/load-and-benchmarks.md come from keep working."""
+their tables: the commands the figures in docs/load-and-benchmarks.md and
+docs/capacity.md come from keep working."""
 import subprocess
 import sys
 
@@ -39,15 +40,35 @@ def test_a_short_load_run_admits_exactly_each_clients_limit_and_loses_no_job():
     assert rows["result"] == ["PASS"]
 
 
+def test_a_short_paced_run_starts_every_job_at_replicates_limit_without_429s():
+    """`make load ARGS=--paced` for 40 s instead of 5 minutes: 120 jobs offered at three
+    times the simulator's limit of 60 creates a minute, all started at the pace."""
+    done = run_module("tools.load", "--paced", "--minutes", "0.6667", timeout_s=600)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    rows = table_rows(done.stdout, 2)
+    assert rows["accepted (202)"] == ["120"]
+    assert rows["5xx / other errors"] == ["0 / 0"]
+    assert rows["lost (accepted, not ended)"] == ["0"]
+    assert rows["ended completed / failed / cancelled"] == ["120 / 0 / 0"]
+    let_through, throttled = rows["creates let through / throttled (429)"][0].split(" (")[0] \
+        .split(" / ")
+    assert int(throttled) < 0.05 * (int(let_through) + int(throttled))
+    rate = float(rows["start rate, first to last create"][0].split()[0])
+    assert 54 <= rate <= 66
+    assert rows["result"] == ["PASS"]
+
+
 def test_the_bench_in_tiny_sizes_prints_every_figure_next_to_its_goal():
     done = run_module("tools.bench", "--quick", timeout_s=600)
     # 1 says a goal is missed (the figures are printed all the same); anything else broke.
     assert done.returncode in (0, 1), done.stdout + done.stderr[-3000:]
-    rows = table_rows(done.stdout, 4)
+    rows = table_rows(done.stdout.split("\n\n")[0], 4)  # the table, not the notes below
     figures = [name for name in rows if name != "figure"]
     expected = ["cold start", "AWS calls per POST /generate-media", "AWS calls per GET /status",
-                "webhook-to-completed", "processor peak memory", "thumbnail",
-                "API function package"]
+                "webhook-to-completed", "processor peak memory"] + [
+                f"AWS cost per job / Replicate's price, {model}"
+                for model in ("flux-schnell", "sdxl", "stability-video", "musicgen")] + [
+                "thumbnail", "API function package"]
     assert len(figures) == len(expected), figures
     assert all(f.startswith(e) for f, e in zip(figures, expected)), figures
     for name in figures:
@@ -61,3 +82,11 @@ def test_the_bench_in_tiny_sizes_prints_every_figure_next_to_its_goal():
     steps = listed.split("AWS calls:", 1)[1].split(";")
     assert len([s for s in steps if s.strip().startswith(("dynamodb.", "s3.", "sqs."))]) \
         == submit_calls
+    # Below, each model's cost: its lines in dollars, and the runs of every function.
+    for model in ("flux-schnell", "sdxl", "stability-video", "musicgen"):
+        priced = next(line for line in done.stdout.splitlines()
+                      if line.startswith(f"{model}: Replicate's price"))
+        assert "% of it (goal <= 2%" in priced, priced
+    for function in ("api submit", "api webhook", "api status", "processor succeeded",
+                     "thumbnailer", "notifications", "sweep"):
+        assert f"    {function}" in done.stdout, function

@@ -218,3 +218,22 @@ def test_a_webhook_url_with_an_impossible_host_name_is_refused_at_submit(url, po
         validation.parse_generate_request(
             body, LOCAL, webhook_policy=local if policy == "local" else PUBLIC)
     assert err.value.code == "INVALID_VALUE" and "webhookUrl" in err.value.details
+
+
+@pytest.mark.parametrize("depth", [65, 2000, 100_000])
+def test_a_body_nested_deeper_than_any_request_is_invalid_json(depth):
+    """Python 3.13 parses thousands of levels without a RecursionError: the depth is
+    bounded before parsing."""
+    from chalicelib.errors import InvalidJson
+    from chalicelib.validation import parse_json
+    with pytest.raises(InvalidJson, match="nested too deeply"):
+        parse_json(b'{"userId": ' + b"[" * depth + b"]" * depth + b"}")
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    from chalicelib.validation import MAX_JSON_DEPTH, nesting_depth, parse_json
+    assert nesting_depth('{"a": [1, {"b": "[[[\\"{{"}]}') == 3
+    text = '{"p": "' + "[" * 500 + '"}'
+    assert parse_json(text.encode())["p"] == "[" * 500
+    deep_enough = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert parse_json(deep_enough.encode()) is not None

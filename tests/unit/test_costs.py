@@ -8,7 +8,7 @@ from chalicelib.jobs.model import JobEvent, JobStatus
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits
 from chalicelib.replicate import ReplicateUnavailable
-from tests.fakes import CLIENT, IMAGE_BODY, OTHER_CLIENT, World
+from tests.fakes import CLIENT, IMAGE_BODY, OTHER_CLIENT, T0, World
 
 CACHED = dict(IMAGE_BODY, cache=True)
 
@@ -151,7 +151,8 @@ def test_queued_starts_honour_throttling_then_fail_clearly():
     job = outcome.items[0].job
     world.replicate.create_error = ReplicateUnavailable("429", status=429, retry_after=7)
     world.run_queue()  # throttled, then started again after Replicate's 7 s
-    assert world.queue.delays[-1] == 7
+    t0 = T0.timestamp()
+    assert world.start_schedule.taken == [t0, t0 + 7]
     assert world.job(job.job_id).replicate_id == "p1"
 
     other = world.batch.submit(CLIENT, {"items": [IMAGE_BODY]}, "https://api.example").items[0].job

@@ -16,7 +16,7 @@ from chalicelib.keys import Caller
 from chalicelib.limits import Limits
 from chalicelib.replicate import ReplicateUnavailable
 from chalicelib.store import StaleTransition
-from chalicelib.urls import FetchFailed
+from chalicelib.outbound import FetchFailed
 from tests.fakes import IMAGE_BODY, MAX_ATTEMPTS, OTHER_CLIENT, World, png_bytes
 
 ALL = list(JobStatus)
@@ -620,6 +620,32 @@ def test_the_sweep_ends_jobs_nobody_polls_and_resends_lost_events():
     sweeper.sweep()
     assert world.job(never_started.job_id).status == JobStatus.FAILED
     assert not list(world.jobs.open_jobs(world.clock.now()))
+
+
+def test_a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on():
+    """Runs never overlap the next minute's: a sweep slowed by Replicate stops at its
+    budget, and the jobs it left are taken by the next sweep."""
+    from chalicelib.jobs.sweep import Sweeper
+    world = World()
+    sweeper = Sweeper(world.jobs, world.reconciler, world.lifecycle, world.clock, budget_s=40)
+    jobs = [world.submit() for _ in range(3)]
+    for job in jobs:
+        world.replicate.succeed(job.replicate_id, world.files)
+    world.clock.advance(10)
+    reconcile = world.reconciler.reconcile
+
+    def slow(job, **kwargs):
+        world.clock.advance(25)                  # each check takes Replicate 25 s
+        return reconcile(job, **kwargs)
+    world.reconciler.reconcile = slow
+    first = sweeper.sweep()
+    assert (first["checked"], first["out_of_time"]) == (2, 1)
+    world.run_all()                              # the processor, between two sweeps
+    assert sum(world.job(j.job_id).status == JobStatus.COMPLETED for j in jobs) == 2
+    second = sweeper.sweep()
+    assert (second["checked"], second["out_of_time"]) == (1, 0)
+    world.run_all()
+    assert all(world.job(j.job_id).status == JobStatus.COMPLETED for j in jobs)
 
 
 def test_an_event_arriving_while_another_processor_copies_waits_and_never_copies_twice():

@@ -1,5 +1,5 @@
 """The load run's verdict: what counts as lost, limited, an error, and exact limits."""
-from tools.load import Client, Outcome, table
+from tools.load import Client, Outcome, PacedOutcome, paced_table, table
 
 
 def client(name, statuses, ended=()):
@@ -45,3 +45,36 @@ def test_5xx_fail_the_run_and_other_answers_count_as_other_errors():
     outcome = Outcome([a], expected_per_client=1, started=0.0, deadline_s=60)
     assert outcome.server_errors == 1 and outcome.other_errors == 2
     assert not outcome.ok
+
+
+# ---- the paced run ---------------------------------------------------------------------
+
+def paced(clients, creates_at, throttled=0):
+    return PacedOutcome(clients, 0, 0.0, 600, create_limit=60, pace=57, offered_per_minute=180,
+                        sent_at=[0.0, 60.0], creates_at=creates_at, throttled=throttled)
+
+
+def test_a_paced_run_passes_when_every_job_completed_at_the_limits_rate():
+    a = client("a", [202, 202], ended=["a-0", "a-1"])
+    outcome = paced([a], [i * 60 / 57 for i in range(58)])  # 57 a minute
+    assert round(outcome.start_rate, 1) == 57.0 and round(outcome.rate_error, 2) == -0.05
+    assert outcome.busiest_minute == 57 and outcome.ok
+    assert "PASS" in paced_table(outcome, clients=1, minutes=1)
+
+
+def test_a_paced_run_fails_on_429s_above_five_percent_or_a_rate_off_by_more_than_ten():
+    a = client("a", [202, 202], ended=["a-0", "a-1"])
+    at_pace = [i * 60 / 57 for i in range(58)]
+    assert paced([a], at_pace, throttled=2).ok  # 2 of 60 tried: 3.3%
+    assert not paced([a], at_pace, throttled=4).ok  # 4 of 62: 6.5%
+    assert not paced([a], [i * 60 / 53 for i in range(54)]).ok  # 53 a minute: -11.7%
+
+
+def test_a_paced_run_fails_when_a_job_failed_or_a_submit_was_refused():
+    failed = client("a", [202, 202], ended=["a-0", "a-1"])
+    failed.ended["a-1"] = "failed"
+    failed.errors["a-1"] = "The prediction could not be started: Replicate kept throttling"
+    outcome = paced([failed], [i * 60 / 57 for i in range(58)])
+    assert not outcome.ok and "kept throttling" in paced_table(outcome, clients=1, minutes=1)
+    refused = client("b", [202, 503], ended=["b-0"])
+    assert not paced([refused], [i * 60 / 57 for i in range(58)]).ok

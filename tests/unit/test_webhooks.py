@@ -9,7 +9,8 @@ from standardwebhooks.webhooks import Webhook
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.jobs.model import JobEvent, JobStatus
 from chalicelib.notifications.model import DeliveryState
-from chalicelib.urls import Answer, FetchFailed, UrlRejected
+from chalicelib.outbound import Answer, FetchFailed
+from chalicelib.urls import UrlRejected
 from tests.fakes import CLIENT, IMAGE_BODY, OTHER_CLIENT, World
 
 STAGE_SECRET = "whsec_" + "c3RhZ2Utc2VjcmV0LXN0YWdlLXNlY3JldC0xMjM0NTY="

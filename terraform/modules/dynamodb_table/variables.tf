@@ -15,9 +15,18 @@ variable "range_key" {
 }
 
 variable "indexes" {
-  description = "Global secondary indexes by name, each with a hash_key and an optional range_key"
-  type        = map(object({ hash_key = string, range_key = optional(string) }))
-  default     = {}
+  description = "Global secondary indexes by name: hash_key, optional range_key, and what each projects (ALL, KEYS_ONLY, or INCLUDE with attributes): only what its queries read"
+  type = map(object({
+    hash_key   = string
+    range_key  = optional(string)
+    projection = string
+    attributes = optional(list(string))
+  }))
+  default = {}
+  validation {
+    condition     = alltrue([for index in values(var.indexes) : contains(["ALL", "KEYS_ONLY", "INCLUDE"], index.projection) && (index.projection == "INCLUDE") == (index.attributes != null)])
+    error_message = "Each index projects ALL, KEYS_ONLY, or INCLUDE with its attributes."
+  }
 }
 
 variable "ttl_attribute" {

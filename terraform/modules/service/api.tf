@@ -13,10 +13,22 @@ resource "aws_cloudwatch_log_group" "api_access" {
   retention_in_days = var.log_retention_days
 }
 
+# Where API Gateway writes the stage's execution (error) logs: created here, with
+# a retention, before the stage (API Gateway's own group would keep them forever).
+resource "aws_cloudwatch_log_group" "api_execution" {
+  #checkov:skip=CKV_AWS_158:CloudWatch encrypts log data at rest; execution logs at ERROR level hold no request bodies (data_trace_enabled is off).
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 by default): operational logs, not an audit trail.
+  count = local.enable_api ? 1 : 0
+
+  name              = "API-Gateway-Execution-Logs_${module.app.rest_api_id}/${var.stage}"
+  retention_in_days = var.log_retention_days
+}
+
 resource "aws_api_gateway_stage" "api" {
   #checkov:skip=CKV_AWS_120:No API Gateway cache: every response is per caller and per job state.
   #checkov:skip=CKV2_AWS_51:A public API authenticated by API keys in the app, not by client certificates.
   #checkov:skip=CKV2_AWS_29:WAF is an account or edge decision outside this module; the stage throttles and the app rate-limits per user.
+  #checkov:skip=CKV2_AWS_4:aws_api_gateway_method_settings.all sets logging_level ERROR on */* of this stage; in a plan checkov loses the reference it follows.
   count = local.enable_api ? 1 : 0
 
   rest_api_id          = module.app.rest_api_id
@@ -35,8 +47,8 @@ resource "aws_api_gateway_stage" "api" {
   }
 
   # Logging to CloudWatch needs the account's API Gateway CloudWatch role:
-  # without it AWS refuses the stage.
-  depends_on = [aws_api_gateway_account.this]
+  # without it AWS refuses the stage. Its execution log group exists first.
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.api_execution]
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -48,7 +60,7 @@ resource "aws_api_gateway_method_settings" "all" {
   method_path = "*/*"
 
   settings {
-    metrics_enabled        = true
+    metrics_enabled        = var.api_detailed_metrics # per method: billed as custom metrics
     logging_level          = "ERROR"
     data_trace_enabled     = false # full requests would log API keys
     throttling_rate_limit  = var.api_throttling_rate_limit
@@ -90,22 +102,23 @@ resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
 # API Gateway's own answers in the documented error format: an unknown route is
 # 404 NOT_FOUND (API Gateway says 403 "Missing Authentication Token" by default),
 # and any other error of the gateway itself keeps {"error", "details", "code"}.
+# Browsers on the stage's CORS origin may read them too. They are part of the
+# API's definition (the functions module puts them in its body), never separate
+# resources, which would race each redeployment of an API defined by a body.
 locals {
-  gateway_responses = {
-    MISSING_AUTHENTICATION_TOKEN = { status = "404", error = "Not found", code = "NOT_FOUND", details = "No such route." }
-    THROTTLED                    = { status = "429", error = "Rate limit exceeded", code = "RATE_LIMIT_EXCEEDED", details = "The stage's request rate is exceeded; retry shortly." }
+  # The origin the app allows (chalicelib/config.py reads the same two places).
+  cors_origin = lookup(var.function_environment, "VSL_CORS_ORIGIN", lookup(local.settings, "cors_origin", ""))
+  gateway_response_texts = {
+    MISSING_AUTHENTICATION_TOKEN = { status = 404, error = "Not found", code = "NOT_FOUND", details = "No such route." }
+    THROTTLED                    = { status = 429, error = "Rate limit exceeded", code = "RATE_LIMIT_EXCEEDED", details = "The stage's request rate is exceeded; retry shortly." }
     DEFAULT_4XX                  = { status = null, error = "Bad request", code = "VALIDATION_ERROR", details = "$context.error.message" }
     DEFAULT_5XX                  = { status = null, error = "Service temporarily unavailable", code = "SERVICE_UNAVAILABLE", details = "$context.error.message" }
   }
-}
-
-resource "aws_api_gateway_gateway_response" "documented" {
-  for_each = local.enable_api ? local.gateway_responses : {}
-
-  rest_api_id   = module.app.rest_api_id
-  response_type = each.key
-  status_code   = each.value.status
-  response_templates = {
-    "application/json" = jsonencode({ error = each.value.error, details = each.value.details, code = each.value.code })
-  }
+  gateway_responses = { for type, text in local.gateway_response_texts : type => merge(
+    text.status == null ? {} : { statusCode = text.status },
+    { responseTemplates = { "application/json" = jsonencode({ error = text.error, details = text.details, code = text.code }) } },
+    local.cors_origin == "" ? {} : {
+      responseParameters = { "gatewayresponse.header.Access-Control-Allow-Origin" = "'${local.cors_origin}'" }
+    },
+  ) }
 }

@@ -1,66 +1,41 @@
-# Least privilege for the functions' role (Chalice's generated policy, which
-# allows sqs:* actions on "*", is dropped by tools/package_terraform.py).
-# The policy is created before the functions (the generated module makes them
-# depend on it), so nothing here may refer to a function.
-data "aws_iam_policy_document" "functions" {
-  # Read only when the functions exist (the policy is counted with them).
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for arn in module.app.log_group_arns : "${arn}:*"]
-  }
+# A role per function, each with exactly what its code uses: permissions.json
+# beside this file is the one list (the local stack gives each function an IAM
+# user from the same file, local/iam.py, and checks every call against the
+# policies rendered here). The roles are made by the functions module
+# (tools/package_terraform.py); their policies are rendered here. A policy is
+# created before its function, so nothing here may refer to a function.
+locals {
+  permissions = jsondecode(file("${path.module}/permissions.json"))
 
-  statement {
-    sid = "Tables"
-    actions = [
-      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
-      "dynamodb:DescribeTable",
-    ]
-    resources = flatten([for table in module.tables : [table.arn, "${table.arn}/index/*"]])
-  }
+  # What a reference in permissions.json names. Index ARNs are TABLE_ARN/index/NAME.
+  resource_arns = merge(
+    { for name, table in module.tables : "table:${name}" => table.arn },
+    { for name, queue in module.queues : "queue:${name}" => queue.arn },
+    {
+      "bucket:media"               = module.media_bucket.arn
+      "objects:media"              = "${module.media_bucket.arn}/*"
+      "queue:thumbnailer-failures" = one(aws_sqs_queue.thumbnailer_failures[*].arn)
+      "secret:replicate-api-token" = one(aws_secretsmanager_secret.replicate_token[*].arn)
+      "*"                          = "*"
+    },
+  )
 
-  statement {
-    sid = "MediaObjects"
-    # GetObjectTagging: re-emitting a lost S3 event copies the original onto
-    # itself with TaggingDirective=COPY, which reads the source's tags.
-    actions = [
-      "s3:GetObject", "s3:PutObject", "s3:GetObjectTagging", "s3:PutObjectTagging",
-      "s3:AbortMultipartUpload",
-    ]
-    resources = ["${module.media_bucket.arn}/*"]
-  }
-
-  statement {
-    sid       = "MediaBucket"
-    actions   = ["s3:ListBucket"]
-    resources = [module.media_bucket.arn]
-  }
-
-  statement {
-    sid = "Queues"
-    actions = [
-      "sqs:SendMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-      "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
-    ]
-    resources = [for queue in module.queues : queue.arn]
-  }
-
-  statement {
-    sid       = "ThumbnailerFailures"
-    actions   = ["sqs:SendMessage"]
-    resources = aws_sqs_queue.thumbnailer_failures[*].arn
-  }
-
-  statement {
-    sid       = "ReplicateToken"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = aws_secretsmanager_secret.replicate_token[*].arn
-  }
-
-  # X-Ray's PutTraceSegments/PutTelemetryRecords take no resource: "*" is the only value.
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
+  # Lambda's own use of every role (logs to the function's own group, X-Ray
+  # traces, whose actions take no resource) and then the function's code's.
+  role_policies = {
+    for function, statements in local.permissions.functions : function => jsonencode({
+      Version = "2012-10-17"
+      Statement = [for statement in concat(local.permissions.runtime, statements) : {
+        Sid    = statement.sid
+        Effect = "Allow"
+        Action = statement.actions
+        Resource = [for reference in statement.resources : (
+          reference == "log-group:own" ? "${lookup(module.app.log_group_arns, function, "")}:*" :
+          length(split("/index/", reference)) == 2 ?
+          "${local.resource_arns[split("/index/", reference)[0]]}/index/${split("/index/", reference)[1]}" :
+          local.resource_arns[reference]
+        )]
+      }]
+    })
   }
 }

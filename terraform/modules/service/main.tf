@@ -11,6 +11,13 @@ locals {
   # timeout. A stage may override it (the local stage does, so tests see a
   # failed receive come back within seconds; no Lambda timeout applies there).
   queue_visibility_timeout = lookup(local.settings, "queue_visibility_timeout_s", 6 * local.processor_timeout)
+  # What the processor can move in its timeout: it fetches a job's outputs, then
+  # uploads them, at about this rate end to end (a conservative figure for a
+  # 2048 MB function, internet to S3), in three quarters of its timeout (the
+  # rest: probe, preview, Replicate, DynamoDB). Never above what one S3
+  # CopyObject copies (5 GiB: reuse copies each object in one request).
+  processor_mb_per_s    = 20
+  max_movable_output_mb = min(floor(0.75 * local.processor_timeout * local.processor_mb_per_s), 5120)
 
   account_id = data.aws_caller_identity.current.account_id
   # Bucket names are global: the account id keeps two deployers' apart.
@@ -43,6 +50,8 @@ module "tables" {
   range_key     = each.value.range_key
   ttl_attribute = each.value.ttl_attribute
   indexes       = each.value.indexes
+  # A destroy (or a replacing change) must be deliberate: turn it off first.
+  deletion_protection = var.deletion_protection
 }
 
 # The jobs queue (prediction events, queued starts) and the notifications queue
@@ -137,8 +146,13 @@ module "app" {
   enable_api_gateway      = var.enable_api_gateway
   tracing_mode            = var.tracing_mode
   log_retention_days      = var.log_retention_days
-  # The functions and the SQS event source are created after this policy.
-  role_policy_json = data.aws_iam_policy_document.functions.json
+  # Each function and its SQS event source are created after its role's policy (iam.tf).
+  role_policies = local.role_policies
+  queue_max_concurrency = {
+    process_job_event     = var.processor_max_concurrency
+    deliver_notifications = var.notifications_max_concurrency
+  }
+  gateway_responses = local.gateway_responses
   # The largest accepted output, the thumbnail and some room to spare.
   media_ephemeral_storage_mb = var.max_output_mb + 512
 }
@@ -170,7 +184,9 @@ resource "aws_lambda_function_event_invoke_config" "thumbnailer" {
 
 # The Replicate token: in Secrets Manager, not in the functions' environment
 # (which anyone allowed to read the function's configuration can see). The
-# functions get its ARN and read it once per cold start, when first needed.
+# functions get its ARN and read it when first needed, then again once their
+# copy is five minutes old (chalicelib/secrets.py): a new value applied here
+# reaches every running function within that time.
 resource "aws_secretsmanager_secret" "replicate_token" {
   #checkov:skip=CKV_AWS_149:The AWS-managed key encrypts it; a customer-managed key adds key policy work for one token.
   #checkov:skip=CKV2_AWS_57:Replicate tokens are rotated at Replicate; apply with the new value (TF_VAR_replicate_api_token) to store it.

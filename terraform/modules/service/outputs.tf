@@ -27,3 +27,8 @@ output "replicate_token_secret_arn" {
   description = "ARN of the Secrets Manager secret holding the Replicate token"
   value       = one(aws_secretsmanager_secret.replicate_token[*].arn)
 }
+
+output "api_gateway_responses" {
+  description = "API Gateway's own responses, as the API's definition carries them"
+  value       = local.gateway_responses
+}

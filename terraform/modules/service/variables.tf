@@ -82,20 +82,69 @@ variable "secret_recovery_window_days" {
 }
 
 variable "max_output_mb" {
-  description = "Largest total size of one job's outputs (MB); the processor's and thumbnailer's /tmp is sized from it"
+  description = "Largest total size of one job's outputs (MB); the processor's and thumbnailer's /tmp is sized from it; at most what the processor moves in its timeout (main.tf: max_movable_output_mb)"
   type        = number
   default     = 1024
   validation {
-    # Lambda's ephemeral storage is at most 10240 MB; 512 MB stay spare.
-    condition     = var.max_output_mb >= 1 && var.max_output_mb <= 9728
-    error_message = "max_output_mb must be between 1 and 9728."
+    condition     = var.max_output_mb >= 1 && var.max_output_mb <= local.max_movable_output_mb
+    error_message = "max_output_mb must be between 1 and ${local.max_movable_output_mb}: what the processor fetches and stores in its ${local.processor_timeout} s timeout at about ${local.processor_mb_per_s} MB/s (a larger output fails its job when the copy times out)."
   }
 }
 
+# API Gateway writes every stage's logs in a region with ONE role, set per
+# account and region (aws_api_gateway_account), not per API or stage: every
+# stage applied with true claims that one setting, and destroying any of them
+# deletes the role the others log with. Leave it true in exactly one stage per
+# account and region (or none, when the account has a role already: `aws
+# apigateway get-account` shows its cloudwatchRoleArn) and false in the others.
 variable "manage_api_gateway_account" {
-  description = "Set the account's API Gateway CloudWatch role (one setting per account and region); false when the account has one already"
+  description = "Set the account's API Gateway CloudWatch role: one setting per account and region, shared by every stage there (see the comment above)"
   type        = bool
   default     = true
+}
+
+variable "deletion_protection" {
+  description = "The tables refuse deletion (turn off before a deliberate destroy)"
+  type        = bool
+  default     = true
+}
+
+variable "processor_max_concurrency" {
+  description = "Most processor invocations the jobs queue's event source runs at once (2 to 1000): the rest of the account's concurrency stays for the API"
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.processor_max_concurrency >= 2 && var.processor_max_concurrency <= 1000
+    error_message = "processor_max_concurrency must be between 2 and 1000 (AWS's range)."
+  }
+}
+
+variable "notifications_max_concurrency" {
+  description = "Most webhook-delivery invocations the notifications queue's event source runs at once (2 to 1000)"
+  type        = number
+  default     = 2
+  validation {
+    condition     = var.notifications_max_concurrency >= 2 && var.notifications_max_concurrency <= 1000
+    error_message = "notifications_max_concurrency must be between 2 and 1000 (AWS's range)."
+  }
+}
+
+variable "alarm_email" {
+  description = "An address subscribed to the alarms' topic (it must confirm the subscription); null: none"
+  type        = string
+  default     = null
+}
+
+variable "queue_age_alarm_s" {
+  description = "Alarm when a queue's oldest message is older than this (seconds): work stuck or piling up"
+  type        = number
+  default     = 1800
+}
+
+variable "api_detailed_metrics" {
+  description = "Per-method CloudWatch metrics of the API stage (billed as custom metrics, one set per method)"
+  type        = bool
+  default     = false
 }
 
 variable "api_throttling_rate_limit" {
@@ -111,7 +160,7 @@ variable "api_throttling_burst_limit" {
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic the alarms notify; null creates the alarms without notifications"
+  description = "An SNS topic of yours for the alarms; null: the stage's own topic SERVICE-STAGE-alarms"
   type        = string
   default     = null
 }
