@@ -1,6 +1,9 @@
 module "service" {
   source = "./modules/service"
 
+  chalice_config            = jsondecode(file("${path.root}/../.chalice/config.json"))
+  media_layer_zip           = "${path.root}/../build/media-layer.zip"
+  resources                 = jsondecode(file("${path.root}/../chalicelib/resources.json"))
   stage                     = var.stage
   media_bucket_name         = var.media_bucket_name
   original_expiration_days  = var.original_expiration_days

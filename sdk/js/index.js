@@ -6,12 +6,13 @@ const errors = require('./lib/errors');
 const { verifyWebhook, WebhookVerificationError } = require('./lib/webhooks');
 
 for (const name of [
-  'VSLError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
+  'VSLError', 'APIError', 'APIStatusError', 'BadRequestError', 'AuthenticationError', 'PermissionDeniedError', 'NotFoundError',
   'ConflictError', 'UnprocessableEntityError', 'RateLimitError', 'InternalServerError',
-  'APIConnectionError', 'APITimeoutError', 'JobFailedError', 'JobCancelledError', 'WaitTimeoutError',
+  'APIConnectionError', 'APITimeoutError', 'JobError', 'JobFailedError', 'JobCancelledError', 'WaitTimeoutError',
 ]) {
   VSLClient[name] = errors[name];
 }
+VSLClient.JobPage = require('./lib/pagination').JobPage;
 VSLClient.WebhookVerificationError = WebhookVerificationError;
 VSLClient.verifyWebhook = verifyWebhook;
 VSLClient.VSLClient = VSLClient;

@@ -3,9 +3,9 @@ import VSLClient from './index.js';
 
 export default VSLClient;
 export const {
-  VSLError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
+  VSLError, APIError, APIStatusError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
   ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError,
-  APIConnectionError, APITimeoutError, JobFailedError, JobCancelledError, WaitTimeoutError,
-  WebhookVerificationError, verifyWebhook, VERSION,
+  APIConnectionError, APITimeoutError, JobError, JobFailedError, JobCancelledError, WaitTimeoutError,
+  WebhookVerificationError, verifyWebhook, JobPage, VERSION,
 } = VSLClient;
 export { VSLClient };

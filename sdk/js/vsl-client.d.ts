@@ -29,6 +29,21 @@ declare namespace VSLClient {
     signal?: AbortSignal;
     /** Per-attempt timeout in milliseconds for this call. */
     timeout?: number;
+    /** Retries after the first attempt for this call. */
+    maxRetries?: number;
+  }
+
+  interface PostOptions extends RequestOptions {
+    /** The Idempotency-Key of this POST, sent on every attempt: the service answers a repeat
+     * with the first answer (a key sent again with another body is a 422). Default: one per call. */
+    idempotencyKey?: string;
+  }
+
+  interface ClientOverrides {
+    /** Per-attempt timeout in milliseconds. */
+    timeout?: number;
+    /** Retries after the first attempt. */
+    maxRetries?: number;
   }
 
   interface WaitOptions {
@@ -39,10 +54,14 @@ declare namespace VSLClient {
     signal?: AbortSignal;
   }
 
-  interface UploadOptions {
+  interface RunOptions extends WaitOptions {
+    /** The submission's Idempotency-Key (see PostOptions). */
+    idempotencyKey?: string;
+  }
+
+  interface UploadOptions extends PostOptions {
     /** Default: the type the file's first bytes say (PNG, JPEG, WebP), else a Blob's own type. */
     contentType?: string;
-    signal?: AbortSignal;
   }
 
   /** A local file: uploaded (POST /uploads, then a PUT to its presigned link) before it is used. */
@@ -64,6 +83,9 @@ declare namespace VSLClient {
 
   interface DownloadOptions {
     signal?: AbortSignal;
+    /** Milliseconds until the answer's headers (the body streams without a limit). */
+    timeout?: number;
+    maxRetries?: number;
   }
 
   /** Model parameters: the documented ones for each model, or any other the API accepts. */
@@ -196,6 +218,23 @@ declare namespace VSLClient {
     pageSize?: number;
   }
 
+  interface ListJobsPageFilters extends ListJobsFilters {
+    /** A page's nextCursor: resume there (with the filters it was issued for). */
+    cursor?: string;
+  }
+
+  /** One page of GET /jobs; `for await (const job of page)` goes on through the later pages. */
+  class JobPage implements AsyncIterable<JobStatusView> {
+    readonly data: JobStatusView[];
+    /** null on the last page. */
+    readonly nextCursor: string | null;
+    hasNextPage(): boolean;
+    /** Rejects with a VSLError (code NO_NEXT_PAGE) on the last page. */
+    nextPage(): Promise<JobPage>;
+    iterPages(): AsyncGenerator<JobPage, void, undefined>;
+    [Symbol.asyncIterator](): AsyncGenerator<JobStatusView, void, undefined>;
+  }
+
   interface WebhookVerifyOptions {
     /** Accepted distance between the webhook-timestamp and now, in seconds. Default 300. */
     tolerance?: number;
@@ -224,27 +263,32 @@ declare namespace VSLClient {
     body: ErrorBody | string | null;
     headers: Record<string, string> | null;
   }
-  class BadRequestError extends VSLError {}
-  class AuthenticationError extends VSLError {}
-  class PermissionDeniedError extends VSLError {}
-  class NotFoundError extends VSLError {}
-  class ConflictError extends VSLError {}
-  class UnprocessableEntityError extends VSLError {}
-  class RateLimitError extends VSLError {}
-  class InternalServerError extends VSLError {}
-  class APIConnectionError extends VSLError {
+  /** A request did not get a successful answer. */
+  class APIError extends VSLError {}
+  /** The service answered with an error status (405, 413, 415... when no subclass names it). */
+  class APIStatusError extends APIError {
+    status: number;
+  }
+  class BadRequestError extends APIStatusError {}
+  class AuthenticationError extends APIStatusError {}
+  class PermissionDeniedError extends APIStatusError {}
+  class NotFoundError extends APIStatusError {}
+  class ConflictError extends APIStatusError {}
+  class UnprocessableEntityError extends APIStatusError {}
+  class RateLimitError extends APIStatusError {}
+  class InternalServerError extends APIStatusError {}
+  class APIConnectionError extends APIError {
     /** True when the connection failed before anything was sent. */
     beforeSending: boolean;
   }
   class APITimeoutError extends APIConnectionError {}
-  class JobFailedError extends VSLError {
+  /** A job ended without a result: `job` is its last status view, `details` its error. */
+  class JobError extends VSLError {
     jobId: string;
     job: JobStatusView;
   }
-  class JobCancelledError extends VSLError {
-    jobId: string;
-    job: JobStatusView;
-  }
+  class JobFailedError extends JobError {}
+  class JobCancelledError extends JobError {}
   class WaitTimeoutError extends VSLError {
     jobId: string;
     /** The last status seen. */
@@ -279,15 +323,15 @@ declare class VSLClient {
   readonly timeout: number;
   readonly idempotentRetries: boolean;
 
-  generateImage(input: VSLClient.ImageJobInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
-  generateVideo(input: VSLClient.VideoJobInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
-  generateAudio(input: VSLClient.AudioJobInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
-  generate(input: VSLClient.GenerateInput, options?: VSLClient.RequestOptions): Promise<VSLClient.Job>;
+  generateImage(input: VSLClient.ImageJobInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
+  generateVideo(input: VSLClient.VideoJobInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
+  generateAudio(input: VSLClient.AudioJobInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
+  generate(input: VSLClient.GenerateInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
   /**
    * Submit and resolve to the result: the service waits for the job first (Prefer: wait, up to
    * 25 s), then the client polls. Rejects with JobFailedError, JobCancelledError or WaitTimeoutError.
    */
-  run(input: VSLClient.GenerateInput, options?: VSLClient.WaitOptions): Promise<VSLClient.JobResult>;
+  run(input: VSLClient.GenerateInput, options?: VSLClient.RunOptions): Promise<VSLClient.JobResult>;
   /** Upload a local image (PNG, JPEG or WebP, at most 10 MiB, kept a day); pass `ref` as a parameter. */
   upload(file: VSLClient.FileInput, options?: VSLClient.UploadOptions): Promise<VSLClient.Upload>;
   getStatus(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
@@ -295,11 +339,15 @@ declare class VSLClient {
   waitForCompletion(job: string | { jobId: string; estimatedTime?: number },
     options?: VSLClient.WaitOptions): Promise<VSLClient.JobResult>;
   /** POST /jobs/{jobId}/cancel: resolves to the job's status view, now cancelled; ConflictError (JOB_NOT_CANCELLABLE) when it already completed or failed. */
-  cancelJob(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
+  cancelJob(job: string | { jobId: string }, options?: VSLClient.PostOptions): Promise<VSLClient.JobStatusView>;
   /** The same as cancelJob (the Python client's name). */
-  cancel(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
+  cancel(job: string | { jobId: string }, options?: VSLClient.PostOptions): Promise<VSLClient.JobStatusView>;
   /** GET /jobs, newest first, page after page as iterated: `for await (const job of client.listJobs())`. */
   listJobs(filters?: VSLClient.ListJobsFilters, options?: VSLClient.RequestOptions): AsyncGenerator<VSLClient.JobStatusView, void, undefined>;
+  /** One page (the first, or `cursor`'s): data, nextCursor, hasNextPage(), nextPage(). */
+  listJobsPage(filters?: VSLClient.ListJobsPageFilters, options?: VSLClient.RequestOptions): Promise<VSLClient.JobPage>;
+  /** A client with another timeout or maxRetries, sharing this one's settings. */
+  withOptions(options: VSLClient.ClientOverrides): VSLClient;
   models(options?: VSLClient.RequestOptions): Promise<VSLClient.Model[]>;
   /** Streams the result's originalUrl (or a URL) to `path`; resolves to `path`. */
   download(result: VSLClient.JobResult | string, path: string, options?: VSLClient.DownloadOptions): Promise<string>;

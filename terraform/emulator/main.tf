@@ -1,7 +1,10 @@
 module "service" {
   source = "../modules/service"
 
-  stage = var.stage
+  chalice_config  = jsondecode(file("${path.root}/../../.chalice/config.json"))
+  media_layer_zip = "${path.root}/../../build/media-layer.zip"
+  resources       = jsondecode(file("${path.root}/../../chalicelib/resources.json"))
+  stage           = var.stage
   # The local stack's name (chalicelib/resources.py): the emulator has one account.
   media_bucket_name         = coalesce(var.media_bucket_name, "vsl-media-${var.stage}-media")
   thumbnail_expiration_days = var.thumbnail_expiration_days

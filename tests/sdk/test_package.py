@@ -6,6 +6,7 @@ import sys
 import zipfile
 
 import pytest
+import vsl
 
 from local.stack import ROOT
 
@@ -29,6 +30,11 @@ def test_the_wheel_builds_with_the_typed_package_and_the_console_script(tmp_path
         metadata = archive.read(info).decode()
         entry_points = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
     assert "Requires-Dist: httpx" in metadata
+    # One source for the version (vsl/_version.py), and the license the npm package has too.
+    assert f"\nVersion: {vsl.__version__}\n" in metadata
+    assert "License: MIT" in metadata
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")
+               for n in names), sorted(names)
     assert "vsl = vsl._cli:main" in entry_points
 
 

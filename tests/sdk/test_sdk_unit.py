@@ -3,8 +3,10 @@ import asyncio
 import io
 import json
 import math
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -166,6 +168,65 @@ def test_each_submission_has_its_own_idempotency_key():
         script.requests[1].headers["Idempotency-Key"]
 
 
+def test_a_callers_idempotency_key_is_sent_on_every_attempt_of_each_post():
+    script = Script((500, error_body(500, "X")), (202, JOB), (200, {"jobId": "job-1",
+                                                                    "status": "cancelled"}),
+                    (202, JOB))
+    client, _ = make_client(script)
+    client.generate_image("a fox", idempotency_key="order-42")
+    client.cancel("job-1", idempotency_key="cancel-42")
+    client.generate("sdxl", media_type="image", prompt="x", idempotency_key="order-43")
+    assert [r.headers["Idempotency-Key"] for r in script.requests] == [
+        "order-42", "order-42", "cancel-42", "order-43"]
+    # Options, not model parameters: the body carries only the prompt.
+    assert json.loads(script.requests[0].content)["parameters"] == {"prompt": "a fox"}
+    with pytest.raises(ValueError):
+        client.generate_image("a fox", idempotency_key="")
+
+
+def test_run_and_upload_take_the_callers_idempotency_key():
+    upload = {"uploadId": "up-1", "uploadUrl": "http://bucket.test/up-1", "expiresAt": "x"}
+    script = Script((201, upload), (200, {}), (200, {"jobId": "job-1", "status": "completed",
+                                                     "result": {"originalUrl": "http://o"}}))
+    client, _ = make_client(script)
+    client.upload(b"\x89PNG\r\n\x1a\n" + b"0" * 10, idempotency_key="up-key")
+    client.run("sdxl", media_type="image", prompt="x", idempotency_key="run-key")
+    assert script.requests[0].headers["Idempotency-Key"] == "up-key"
+    assert "Idempotency-Key" not in script.requests[1].headers   # the presigned PUT
+    assert script.requests[2].headers["Idempotency-Key"] == "run-key"
+    assert script.requests[2].headers["Prefer"].startswith("wait=")
+
+
+def test_with_options_changes_timeout_and_retries_for_the_copy_only():
+    script = Script(*[(500, error_body(500, "X"))] * 10)
+    client, _ = make_client(script, max_retries=3)
+    quick = client.with_options(timeout=2.5, max_retries=0)
+    assert quick._http is client._http and quick.timeout.read == 2.5
+    with pytest.raises(vsl.InternalServerError):
+        quick.get_status("job-1")
+    assert len(script.requests) == 1
+    assert script.requests[0].extensions["timeout"]["read"] == 2.5
+    with pytest.raises(vsl.InternalServerError):
+        client.get_status("job-1")
+    assert len(script.requests) == 1 + 4
+    assert script.requests[-1].extensions["timeout"]["read"] == 60.0
+    quick.close()                      # the copy does not close the shared connections
+    assert not client._http.is_closed
+
+
+def test_per_call_timeout_and_max_retries_apply_to_that_call():
+    script = Script(*[(503, error_body(503, "X"))] * 10)
+    client, _ = make_client(script)
+    with pytest.raises(vsl.InternalServerError):
+        client.get_status("job-1", timeout=7, max_retries=0)
+    assert len(script.requests) == 1 and script.requests[0].extensions["timeout"]["read"] == 7
+    with pytest.raises(vsl.InternalServerError):
+        client.generate_image("a fox", max_retries=1, timeout=httpx.Timeout(9.0))
+    assert len(script.requests) == 1 + 2
+    assert script.requests[-1].extensions["timeout"]["connect"] == 9.0
+    assert client.max_retries == 2 and client.timeout.read == 60.0
+
+
 def test_post_is_retried_after_a_throttling_503_with_backoff_when_no_retry_after():
     script = Script((503, error_body(503, "SERVICE_UNAVAILABLE")), (202, JOB))
     client, fake = make_client(script, idempotent_retries=False)
@@ -286,7 +347,7 @@ def test_retry_after_as_http_date_is_slept():
 
 @pytest.mark.parametrize("status, cls", [
     (400, vsl.BadRequestError), (401, vsl.AuthenticationError),
-    (403, vsl.PermissionDeniedError), (404, vsl.NotFoundError), (405, vsl.APIError),
+    (403, vsl.PermissionDeniedError), (404, vsl.NotFoundError), (405, vsl.APIStatusError),
     (409, vsl.ConflictError), (422, vsl.UnprocessableEntityError), (429, vsl.RateLimitError),
     (500, vsl.InternalServerError), (503, vsl.InternalServerError)])
 def test_each_status_maps_to_its_error_class(status, cls):
@@ -300,7 +361,20 @@ def test_each_status_maps_to_its_error_class(status, cls):
     assert (error.status, error.code, error.details) == (
         status, f"CODE_{status}", f"details of CODE_{status}")
     assert error.retry_after == (120.0 if headers else None)
-    assert isinstance(error, vsl.APIError) and isinstance(error, vsl.VSLError)
+    assert isinstance(error, vsl.APIStatusError) and isinstance(error, vsl.APIError)
+    assert isinstance(error, vsl.VSLError)
+
+
+def test_the_error_classes_are_named_as_in_the_javascript_client():
+    js = (Path(__file__).parents[2] / "sdk" / "js" / "lib" / "errors.js").read_text()
+    exported = js[js.index("module.exports = {"):]
+    js_errors = set(re.findall(r"^  (\w+Error),$", exported, re.M))
+    py_errors = {name for name in vsl.__all__ if name.endswith("Error")}
+    assert "APIStatusError" in py_errors and "JobFailedError" in py_errors
+    assert py_errors - {"WebhookVerificationError"} == js_errors - {"WebhookVerificationError"}
+    assert vsl.JobFailed is vsl.JobFailedError and vsl.JobCancelled is vsl.JobCancelledError
+    assert issubclass(vsl.APIConnectionError, vsl.APIError)
+    assert not issubclass(vsl.APIConnectionError, vsl.APIStatusError)
 
 
 def test_an_error_without_a_json_body_still_maps():
@@ -539,6 +613,49 @@ def test_list_jobs_without_filters_sends_none_and_fetches_pages_only_as_iterated
     assert server.queries == []
     assert next(jobs).job_id == "j1" and next(jobs).job_id == "j2"
     assert server.queries == [{}]
+
+
+def test_a_page_has_its_jobs_and_cursor_and_fetches_the_next_with_the_same_filters():
+    server = Pages((["j1", "j2"], "c1"), ([], "c2"), (["j3"], None))
+    client, _ = make_client(server)
+    page = client.list_jobs_page(status="failed", page_size=2)
+    assert isinstance(page, vsl.JobPage)
+    assert [j.job_id for j in page.data] == ["j1", "j2"] and page.next_cursor == "c1"
+    assert page.has_next_page() and len(server.queries) == 1
+    second = page.next_page()
+    assert second.data == [] and second.has_next_page()
+    last = second.next_page()
+    assert [j.job_id for j in last.data] == ["j3"] and not last.has_next_page()
+    with pytest.raises(vsl.VSLError, match="last page"):
+        last.next_page()
+    filters = {"status": "failed", "limit": "2"}
+    assert server.queries == [filters, dict(filters, cursor="c1"), dict(filters, cursor="c2")]
+
+
+def test_iterating_a_page_yields_every_job_from_it_on_and_a_cursor_resumes():
+    server = Pages((["j1"], "c1"), (["j2"], None), (["j2"], None))
+    client, _ = make_client(server)
+    page = client.list_jobs_page(model_id="sdxl")
+    assert [j.job_id for j in page] == ["j1", "j2"]
+    assert [len(p.data) for p in client.list_jobs_page(model_id="sdxl",
+                                                       cursor="c1").iter_pages()] == [1]
+    assert server.queries[-1] == {"modelId": "sdxl", "cursor": "c1"}
+
+
+def test_an_async_page_pages_like_the_sync_one():
+    server = Pages((["j1"], "c1"), (["j2"], None), (["j1"], "c1"), (["j2"], None))
+
+    async def scenario():
+        async with make_async_client(server, FakeTime()) as client:
+            page = await client.list_jobs_page(user_id="u9")
+            following = await page.next_page()
+            every = [job.job_id async for job in await client.list_jobs_page(user_id="u9")]
+            return page, following, every
+
+    page, following, every = asyncio.run(scenario())
+    assert isinstance(page, vsl.AsyncJobPage) and page.next_cursor == "c1"
+    assert [j.job_id for j in following.data] == ["j2"] and not following.has_next_page()
+    assert every == ["j1", "j2"]
 
 
 def test_list_jobs_refuses_a_since_without_a_time_zone_before_any_request():

@@ -2,6 +2,7 @@
 
 const errors = require('./errors');
 const retry = require('./retry');
+const { JobPage } = require('./pagination');
 
 const {
   VSLError, BadRequestError, RateLimitError, APIConnectionError, APITimeoutError,
@@ -76,6 +77,13 @@ function sniffImageType(bytes) {
   const ascii = (from, to) => String.fromCharCode(...bytes.subarray(from, to));
   if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
   return null;
+}
+
+function retryCount(value, name = 'maxRetries') {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new TypeError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 function headersObject(headers) {
@@ -159,9 +167,7 @@ class VSLClient {
     if (typeof fetchImpl !== 'function') {
       throw new VSLError('No fetch: use Node 18+ or pass { fetch }.', { code: 'CONFIGURATION' });
     }
-    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
-      throw new TypeError(`maxRetries must be a non-negative integer, got ${String(maxRetries)}`);
-    }
+    retryCount(maxRetries);
     this.apiKey = apiKey;
     this.baseUrl = String(baseUrl).replace(/\/+$/, '');
     this.userId = userId || undefined;
@@ -171,6 +177,18 @@ class VSLClient {
     this._fetch = fetchImpl;
     this._sleep = sleep;
     this._models = null; // Promise of the catalog, shared by concurrent callers
+  }
+
+  /**
+   * A client like this one with another per-attempt `timeout` (ms) or `maxRetries`, sharing its
+   * settings and catalog cache: `client.withOptions({ timeout: 5000, maxRetries: 0 }).getStatus(id)`.
+   */
+  withOptions({ timeout, maxRetries } = {}) {
+    const copy = Object.create(Object.getPrototypeOf(this));
+    Object.assign(copy, this);
+    if (timeout !== undefined) copy.timeout = nonNegativeNumber(timeout, this.timeout, 'timeout');
+    if (maxRetries !== undefined) copy.maxRetries = retryCount(maxRetries);
+    return copy;
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -215,7 +233,7 @@ class VSLClient {
    * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all.
    */
   async run({ modelId, mediaType, userId, ...parameters } = {},
-    { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = {}) {
+    { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal, idempotencyKey } = {}) {
     if (!modelId || typeof modelId !== 'string') throw new TypeError('run() needs a modelId');
     const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
     const started = performance.now();
@@ -223,7 +241,7 @@ class VSLClient {
     const inputs = await this._inputs(parameters, { signal });
     const waitS = Math.floor(Math.min(MAX_SERVER_WAIT_S, timeoutMs / 1000, this.timeout / 1000 - 5));
     const { status, body } = await this._submit({ mediaType: type, modelId, userId, parameters: inputs },
-      { signal, headers: waitS >= 1 ? { Prefer: `wait=${waitS}` } : {}, withStatus: true });
+      { signal, idempotencyKey, headers: waitS >= 1 ? { Prefer: `wait=${waitS}` } : {}, withStatus: true });
     if (status === 200) {
       if (onUpdate) await onUpdate(body);
       if (body.status === 'failed') throw new JobFailedError(body);
@@ -240,14 +258,15 @@ class VSLClient {
    * image parameter takes. PNG, JPEG or WebP of at most 10 MiB, kept for a day. The type is read
    * from the file's first bytes unless `contentType` is given.
    */
-  async upload(file, { contentType, signal } = {}) {
+  async upload(file, { contentType, signal, idempotencyKey, timeout, maxRetries } = {}) {
     if (!isFileInput(file)) throw new TypeError('upload() takes a Buffer, Uint8Array, ArrayBuffer or Blob');
     const bytes = await bytesOf(file);
     const type = contentType || sniffImageType(bytes) || file.type || 'application/octet-stream';
-    const created = await this._api('POST', '/uploads', { contentType: type, size: bytes.byteLength }, { signal });
+    const created = await this._api('POST', '/uploads', { contentType: type, size: bytes.byteLength },
+      { signal, idempotencyKey, timeout, maxRetries });
     // The link carries its own authorization: our key must not leave for the bucket.
     await this._withRetries(created.uploadUrl, { method: 'PUT', headers: { 'Content-Type': type }, body: bytes }, {
-      signal, repeatable: true, read: (response, failed) => response.arrayBuffer().catch((cause) => { throw failed(cause); }),
+      signal, timeout, maxRetries, repeatable: true, read: (response, failed) => response.arrayBuffer().catch((cause) => { throw failed(cause); }),
     });
     return { ...created, ref: `upload:${created.uploadId}` };
   }
@@ -324,14 +343,17 @@ class VSLClient {
    * Pages are fetched as the loop goes (`pageSize` jobs a request, 1-100; the service's default
    * is 20). Filters: userId, status, modelId, since (a Date or an ISO 8601 string with a zone).
    */
-  listJobs({ userId, status, modelId, since, pageSize } = {}, options) {
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit: pageSize })) {
-      if (value !== undefined && value !== null && value !== '') {
-        query.set(name, value instanceof Date ? value.toISOString() : String(value));
-      }
-    }
-    return this._jobs(query, options);
+  listJobs(filters = {}, options) {
+    return this._jobs(this._listQuery(filters), options);
+  }
+
+  /**
+   * One page of listJobs (the first, or the one `cursor` points at, with the filters it was
+   * issued for): resolves to a JobPage with `data`, `nextCursor`, `hasNextPage()`, `nextPage()`;
+   * `for await (const job of page)` goes on through the later pages.
+   */
+  listJobsPage({ cursor, ...filters } = {}, options) {
+    return this._page(this._listQuery(filters), cursor || null, options);
   }
 
   /** The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters. */
@@ -347,7 +369,7 @@ class VSLClient {
    * Written to `path + '.part'` first, so a failed download leaves no truncated file.
    * Resolves to `path`.
    */
-  async download(result, path, { signal } = {}) {
+  async download(result, path, { signal, timeout, maxRetries } = {}) {
     const url = typeof result === 'string' ? result : result && result.originalUrl;
     if (!url) throw new TypeError('download() needs a result with originalUrl, or a URL');
     if (!path) throw new TypeError('download() needs a file path');
@@ -359,6 +381,8 @@ class VSLClient {
     // The URL is presigned: it carries its own authorization, and our key must not leave for S3.
     await this._withRetries(url, { method: 'GET' }, {
       signal,
+      timeout,
+      maxRetries,
       repeatable: true,
       bodyWithinTimeout: false,
       read: async (response, failed) => {
@@ -382,21 +406,33 @@ class VSLClient {
 
   // ---- internals --------------------------------------------------------------------------
 
-  async* _jobs(query, options) {
+  _listQuery({ userId, status, modelId, since, pageSize } = {}) {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries({ userId, status, modelId, since, limit: pageSize })) {
+      if (value !== undefined && value !== null && value !== '') {
+        query.set(name, value instanceof Date ? value.toISOString() : String(value));
+      }
+    }
+    return query;
+  }
+
+  async _page(query, cursor, options) {
     // The service binds a cursor to the filters it was issued with: every page asks with the
     // same ones. A page may hold fewer jobs than asked, even none, and still not be the last.
-    let cursor = null;
-    do {
-      const page = new URLSearchParams(query);
-      if (cursor) page.set('cursor', cursor);
-      const search = page.toString();
-      const body = await this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
-      if (!body || !Array.isArray(body.jobs)) {
-        throw new VSLError('GET /jobs answered without a list of jobs', { code: 'INVALID_RESPONSE' });
-      }
-      yield* body.jobs;
-      cursor = typeof body.nextCursor === 'string' && body.nextCursor ? body.nextCursor : null;
-    } while (cursor);
+    const page = new URLSearchParams(query);
+    if (cursor) page.set('cursor', cursor);
+    const search = page.toString();
+    const body = await this._api('GET', `/jobs${search ? `?${search}` : ''}`, undefined, options);
+    if (!body || !Array.isArray(body.jobs)) {
+      throw new VSLError('GET /jobs answered without a list of jobs', { code: 'INVALID_RESPONSE' });
+    }
+    const next = typeof body.nextCursor === 'string' && body.nextCursor ? body.nextCursor : null;
+    return new JobPage(body.jobs, next, (after) => this._page(query, after, options));
+  }
+
+  async* _jobs(query, options) {
+    // A generator, so that nothing is asked before the first job is wanted.
+    yield* await this._page(query, null, options);
   }
 
   _jobIdOf(job) {
@@ -427,7 +463,8 @@ class VSLClient {
   async _inputs(parameters, options = {}) {
     const out = {};
     for (const [name, value] of Object.entries(parameters)) {
-      out[name] = isFileInput(value) ? (await this.upload(value, { signal: options.signal })).ref : value;
+      const { signal, timeout, maxRetries } = options; // the call's key is the job's, not the upload's
+      out[name] = isFileInput(value) ? (await this.upload(value, { signal, timeout, maxRetries })).ref : value;
     }
     return out;
   }
@@ -470,8 +507,8 @@ class VSLClient {
    * One logical API call: JSON in and out, with the retry rules. `withStatus` resolves to
    * `{ status, body }` instead of the body alone.
    */
-  async _api(method, path, body, { signal, timeout, retryRateLimits = true, headers: extra = {},
-    withStatus = false } = {}) {
+  async _api(method, path, body, { signal, timeout, maxRetries, idempotencyKey, retryRateLimits = true,
+    headers: extra = {}, withStatus = false } = {}) {
     const headers = {
       'X-API-Key': this.apiKey,
       Accept: 'application/json',
@@ -484,11 +521,17 @@ class VSLClient {
       payload = JSON.stringify(body);
     }
     const isGet = method === 'GET' || method === 'HEAD';
-    if (!isGet) headers['Idempotency-Key'] = `vsl-js-${randomId()}`; // one per call, every attempt
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !idempotencyKey)) {
+      throw new TypeError('idempotencyKey must be a non-empty string');
+    }
+    // One key per call (the caller's, or ours), the same on every attempt: a retried submission
+    // replays the first job instead of making a second one.
+    if (!isGet) headers['Idempotency-Key'] = idempotencyKey || `vsl-js-${randomId()}`;
     const { status, text } = await this._withRetries(this.baseUrl + path,
       { method, headers, body: payload }, {
         signal,
         timeout,
+        maxRetries,
         repeatable: isGet || this.idempotentRetries,
         retryRateLimits,
         read: async (response, failed) => ({
@@ -506,8 +549,9 @@ class VSLClient {
   }
 
   /** Attempts until success, a non-retryable error, or maxRetries retries. */
-  async _withRetries(url, init, { signal, timeout, repeatable, retryRateLimits = true,
+  async _withRetries(url, init, { signal, timeout, maxRetries, repeatable, retryRateLimits = true,
     bodyWithinTimeout = true, read }) {
+    const retries = maxRetries === undefined ? this.maxRetries : retryCount(maxRetries);
     for (let retryIndex = 0; ; retryIndex += 1) {
       let error;
       try {
@@ -517,7 +561,7 @@ class VSLClient {
         error = caught;
       }
       const delayMs = !retryRateLimits && error instanceof RateLimitError ? null
-        : retry.retryDelayMs(error, { repeatable, retryIndex, maxRetries: this.maxRetries });
+        : retry.retryDelayMs(error, { repeatable, retryIndex, maxRetries: retries });
       if (delayMs === null) throw error;
       await this._sleep(delayMs, signal);
     }

@@ -19,17 +19,27 @@ class VSLError extends Error {
   }
 }
 
-class BadRequestError extends VSLError {}
-class AuthenticationError extends VSLError {}
-class PermissionDeniedError extends VSLError {}
-class NotFoundError extends VSLError {}
-class ConflictError extends VSLError {}
-class UnprocessableEntityError extends VSLError {}
-class RateLimitError extends VSLError {}
-class InternalServerError extends VSLError {}
+// The names and the hierarchy are openai's, and the Python client's too (vsl/_errors.py):
+// APIError for any failed request, APIStatusError for an HTTP answer (one subclass per
+// documented status), APIConnectionError and APITimeoutError for none.
+
+/** A request did not get a successful answer. */
+class APIError extends VSLError {}
+
+/** The service answered with an error status; the subclasses name the documented ones. */
+class APIStatusError extends APIError {}
+
+class BadRequestError extends APIStatusError {}
+class AuthenticationError extends APIStatusError {}
+class PermissionDeniedError extends APIStatusError {}
+class NotFoundError extends APIStatusError {}
+class ConflictError extends APIStatusError {}
+class UnprocessableEntityError extends APIStatusError {}
+class RateLimitError extends APIStatusError {}
+class InternalServerError extends APIStatusError {}
 
 /** The request never got an HTTP answer. `beforeSending` is true when nothing was sent. */
-class APIConnectionError extends VSLError {
+class APIConnectionError extends APIError {
   constructor(message, { beforeSending = false, ...rest } = {}) {
     super(message, { code: 'CONNECTION_ERROR', ...rest });
     this.beforeSending = beforeSending;
@@ -42,22 +52,24 @@ class APITimeoutError extends APIConnectionError {
   }
 }
 
-/** The job ended as failed; `job` is its status view, `details` the job's error. */
-class JobFailedError extends VSLError {
-  constructor(job) {
-    super(`Job ${job.jobId} failed: ${job.error || 'no reason given'}`,
-      { code: 'JOB_FAILED', details: job.error ?? null });
+/** A job ended without a result; `job` is its last status view, `details` the job's error. */
+class JobError extends VSLError {
+  constructor(message, job, code) {
+    super(message, { code, details: job.error ?? null });
     this.jobId = job.jobId;
     this.job = job;
   }
 }
 
-class JobCancelledError extends VSLError {
+class JobFailedError extends JobError {
   constructor(job) {
-    super(`Job ${job.jobId} was cancelled${job.error ? `: ${job.error}` : ''}`,
-      { code: 'JOB_CANCELLED', details: job.error ?? null });
-    this.jobId = job.jobId;
-    this.job = job;
+    super(`Job ${job.jobId} failed: ${job.error || 'no reason given'}`, job, 'JOB_FAILED');
+  }
+}
+
+class JobCancelledError extends JobError {
+  constructor(job) {
+    super(`Job ${job.jobId} was cancelled${job.error ? `: ${job.error}` : ''}`, job, 'JOB_CANCELLED');
   }
 }
 
@@ -84,7 +96,7 @@ const BY_STATUS = {
 
 function errorClassFor(status) {
   if (BY_STATUS[status]) return BY_STATUS[status];
-  return status >= 500 ? InternalServerError : VSLError;
+  return status >= 500 ? InternalServerError : APIStatusError;
 }
 
 /** The error for a non-2xx answer; `text` is its body, JSON in the documented format or not. */
@@ -108,6 +120,8 @@ function errorFromResponse(status, headers, text, retryAfter) {
 
 module.exports = {
   VSLError,
+  APIError,
+  APIStatusError,
   BadRequestError,
   AuthenticationError,
   PermissionDeniedError,
@@ -118,6 +132,7 @@ module.exports = {
   InternalServerError,
   APIConnectionError,
   APITimeoutError,
+  JobError,
   JobFailedError,
   JobCancelledError,
   WaitTimeoutError,

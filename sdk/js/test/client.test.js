@@ -83,6 +83,7 @@ test('each documented status maps to its error with status, code, details, retry
     const { client } = fakeClient([apiError(Number(status), `CODE_${status}`, headers)], { maxRetries: 0 });
     const error = await client.getStatus(JOB_ID).catch((e) => e);
     assert.ok(error instanceof VSLClient[name], `${status}: ${error.name}`);
+    assert.ok(error instanceof VSLClient.APIStatusError && error instanceof VSLClient.APIError);
     assert.ok(error instanceof VSLClient.VSLError);
     assert.equal(error.name, name);
     assert.equal(error.status, Number(status));
@@ -94,10 +95,10 @@ test('each documented status maps to its error with status, code, details, retry
   }
 });
 
-test('other statuses are a plain VSLError; a body that is not JSON is kept as text', async () => {
+test('other statuses are a plain APIStatusError; a body that is not JSON is kept as text', async () => {
   const { client } = fakeClient([apiError(415, 'UNSUPPORTED_MEDIA_TYPE')]);
   const error = await client.getStatus(JOB_ID).catch((e) => e);
-  assert.equal(error.constructor, VSLClient.VSLError);
+  assert.equal(error.constructor, VSLClient.APIStatusError);
   assert.equal(error.status, 415);
   const gateway = await fakeClient([new Response('<html>Bad Gateway</html>', { status: 502 })],
     { maxRetries: 0 }).client.models().catch((e) => e);
@@ -262,7 +263,8 @@ test('index.d.ts declares exactly the methods and errors the code exports', () =
   const runtimeMethods = Object.getOwnPropertyNames(VSLClient.prototype)
     .filter((n) => n !== 'constructor' && !n.startsWith('_')).sort();
   assert.deepEqual(declaredMethods, runtimeMethods);
-  const declaredErrors = [...dts.matchAll(/^ {2}class (\w+)/gm)].map((m) => m[1]).sort();
+  const declaredErrors = [...dts.matchAll(/^ {2}class (\w+Error)\b/gm)].map((m) => m[1]).sort();
+  assert.match(dts, /^ {2}class JobPage\b/m);
   const runtimeErrors = Object.keys(VSLClient).filter((k) => /Error$/.test(k)).sort();
   assert.deepEqual(declaredErrors, runtimeErrors);
   const esmDts = fs.readFileSync(path.join(__dirname, '..', 'index.d.mts'), 'utf8');
@@ -357,4 +359,15 @@ test('a key bound to no user is told where the userId comes from', async () => {
   const other = fakeClient([prompt]);
   const plain = await other.client.generateImage({}).catch((e) => e);
   assert.equal(plain.details, 'parameters.prompt: Field required');
+});
+
+test('the version has one source, package.json, and the package is publishable under MIT', async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+  assert.equal(VSLClient.VERSION, pkg.version);
+  const { client, calls } = fakeClient([jsonResponse(200, { models: [] })]);
+  await client.models();
+  assert.equal(calls[0].headers.get('user-agent'), `vsl-js/${pkg.version}`);
+  assert.equal(pkg.private, undefined);
+  assert.equal(pkg.license, 'MIT');
+  assert.ok(pkg.files.includes('LICENSE') && fs.existsSync(path.join(__dirname, '..', 'LICENSE')));
 });

@@ -1,11 +1,11 @@
-# Names and settings come from chalicelib/resources.json, the file the app and
-# the local stack read too: the three cannot drift.
+# Names and settings come from var.resources (the roots pass chalicelib/resources.json,
+# the file the app and the local stack read too: the three cannot drift).
 locals {
-  spec     = jsondecode(file("${path.module}/../../../chalicelib/resources.json"))
+  spec     = var.resources
   settings = local.spec.stages[var.stage]
   prefix   = "${local.spec.service}-${var.stage}"
   # The functions' timeouts live in Chalice's config, which builds them.
-  chalice           = jsondecode(file("${path.module}/../../../.chalice/config.json"))
+  chalice           = var.chalice_config
   processor_timeout = local.chalice.lambda_functions.process_job_event.lambda_timeout
   # AWS's advice for an SQS event source: at least six times the function's
   # timeout. A stage may override it (the local stage does, so tests see a
@@ -22,7 +22,7 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   # Bucket names are global: the account id keeps two deployers' apart.
   media_bucket_name = coalesce(var.media_bucket_name, "${local.prefix}-${local.account_id}-${local.spec.bucket.suffix}")
-  media_layer_zip   = "${path.module}/../../../build/media-layer.zip"
+  media_layer_zip   = var.media_layer_zip
 
   function_environment = merge(
     {

@@ -1,3 +1,18 @@
+variable "chalice_config" {
+  description = "The decoded .chalice/config.json: each function's timeout and memory, which Chalice builds them with"
+  type        = any
+}
+
+variable "media_layer_zip" {
+  description = "Path of the media layer's zip (build/media-layer.zip, made by `make package`)"
+  type        = string
+}
+
+variable "resources" {
+  description = "The service's names and settings: the decoded chalicelib/resources.json (tables, queues, bucket, stages), which the app and the local stack read too"
+  type        = any
+}
+
 variable "stage" {
   description = "Stage name: selects names and settings in chalicelib/resources.json"
   type        = string

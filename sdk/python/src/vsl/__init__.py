@@ -11,22 +11,27 @@
     result = client.run("stability-video", image=Path("cat.jpg"))   # a local file is uploaded
 
 :class:`AsyncClient` has the same methods as coroutines. Every error derives from
-:class:`VSLError`; HTTP errors from :class:`APIError` (``status``, ``code``,
-``details``, ``retry_after``).
+:class:`VSLError`; failed requests from :class:`APIError`, error answers from :class:`APIStatusError`
+(``status``, ``code``, ``details``, ``retry_after``): openai-python's names, the
+JavaScript client's too.
 """
-from ._client import DEFAULT_BASE_URL, AsyncClient, Client, __version__
-from ._errors import (APIConnectionError, APIError, APITimeoutError, AuthenticationError,
-                      BadRequestError, ConflictError, InternalServerError, JobCancelled, JobError,
-                      JobFailed, NotFoundError, PermissionDeniedError, RateLimitError,
+from ._client import DEFAULT_BASE_URL, AsyncClient, Client
+from ._errors import (APIConnectionError, APIError, APIStatusError, APITimeoutError,
+                      AuthenticationError, BadRequestError, ConflictError, InternalServerError,
+                      JobCancelled, JobCancelledError, JobError, JobFailed, JobFailedError,
+                      NotFoundError, PermissionDeniedError, RateLimitError,
                       UnprocessableEntityError, VSLError, WaitTimeoutError)
+from ._version import __version__
+from ._pagination import AsyncJobPage, JobPage
 from ._types import Job, JobStatus, Model, Result, Upload
 from . import webhooks  # vsl.webhooks.verify(...) after a plain `import vsl`
 
 __all__ = [
     "Client", "AsyncClient", "DEFAULT_BASE_URL", "__version__",
-    "Job", "JobStatus", "Model", "Result", "Upload",
-    "VSLError", "APIError", "BadRequestError", "AuthenticationError", "PermissionDeniedError",
+    "Job", "JobStatus", "Model", "Result", "Upload", "JobPage", "AsyncJobPage",
+    "VSLError", "APIError", "APIStatusError", "BadRequestError", "AuthenticationError", "PermissionDeniedError",
     "NotFoundError", "ConflictError", "UnprocessableEntityError", "RateLimitError",
     "InternalServerError", "APIConnectionError", "APITimeoutError",
-    "JobError", "JobFailed", "JobCancelled", "WaitTimeoutError", "webhooks",
+    "JobError", "JobFailedError", "JobCancelledError", "JobFailed", "JobCancelled",
+    "WaitTimeoutError", "webhooks",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple, Union
 
 from ._client import Client, __version__
-from ._errors import (APIConnectionError, APIError, JobCancelled, JobError, VSLError,
+from ._errors import (APIConnectionError, APIError, JobCancelledError, JobError, VSLError,
                       WaitTimeoutError)
 from ._types import Job, JobStatus, Result
 
@@ -427,7 +427,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         if as_json:
             _print_json({**error.job})
-        return EXIT_JOB_CANCELLED if isinstance(error, JobCancelled) else EXIT_JOB_FAILED
+        return EXIT_JOB_CANCELLED if isinstance(error, JobCancelledError) else EXIT_JOB_FAILED
     except WaitTimeoutError as error:
         print(f"error: {error}", file=sys.stderr)
         if as_json:

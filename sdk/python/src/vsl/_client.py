@@ -6,24 +6,26 @@ decision and the poll schedule live in :class:`_BaseClient`.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import (Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Mapping,
-                    Optional, Tuple, Union)
+                    Optional, Tuple, TypeVar, Union)
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
 from . import _files, _retry
-from ._errors import (APIConnectionError, APIError, APITimeoutError, BadRequestError, JobCancelled,
-                      JobFailed, RateLimitError, VSLError, WaitTimeoutError, error_class_for)
+from ._errors import (APIConnectionError, APIError, APITimeoutError, BadRequestError,
+                      JobCancelledError, JobFailedError, RateLimitError, VSLError,
+                      WaitTimeoutError, error_class_for)
 from ._files import FileInput
+from ._pagination import AsyncJobPage, JobPage
 from ._types import Job, JobStatus, Model, Result, Upload, job_status
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
@@ -39,19 +41,26 @@ StatusCallback = Callable[[JobStatus], Any]
 PathLike = Union[str, "os.PathLike[str]"]
 # An input image: a URL (or upload:<id>, or a data: URI), or a local file to upload.
 ImageInput = Union[str, FileInput]
+# Seconds per HTTP request (connect: at most 5 s), or an httpx.Timeout.
+TimeoutTypes = Union[float, httpx.Timeout]
+_ClientT = TypeVar("_ClientT", bound="_BaseClient")
+
+
+def _as_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(
+        timeout, connect=min(5.0, timeout))
 
 
 class _BaseClient:
     def __init__(self, api_key: Optional[str], base_url: Optional[str], user_id: Optional[str],
-                 timeout: Union[float, httpx.Timeout], max_retries: int,
+                 timeout: TimeoutTypes, max_retries: int,
                  idempotent_retries: bool, max_retry_after: float) -> None:
         self.api_key = api_key if api_key is not None else os.environ.get("VSL_API_KEY")
         if not self.api_key:
             raise VSLError("No API key: pass api_key= or set VSL_API_KEY.")
         self.base_url = (base_url or os.environ.get("VSL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.user_id = user_id if user_id is not None else (os.environ.get("VSL_USER_ID") or None)
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(
-            timeout, connect=min(5.0, timeout))
+        self.timeout = _as_timeout(timeout)
         self.max_retries = max(0, int(max_retries))
         self.idempotent_retries = idempotent_retries
         self.max_retry_after = max_retry_after
@@ -59,6 +68,35 @@ class _BaseClient:
         # estimatedTime of the jobs this client submitted, to pace waiting on them.
         self._estimates: Dict[str, float] = {}
         self._clock: Callable[[], float] = time.monotonic
+
+    # ---- options -------------------------------------------------------------------
+
+    def with_options(self: _ClientT, *, timeout: Optional[TimeoutTypes] = None,
+                     max_retries: Optional[int] = None) -> _ClientT:
+        """A client like this one with another request timeout or retry count, sharing its
+        connections: ``client.with_options(timeout=5, max_retries=0).get_status(job)``."""
+        clone = copy.copy(self)
+        if timeout is not None:
+            clone.timeout = _as_timeout(timeout)
+        if max_retries is not None:
+            clone.max_retries = max(0, int(max_retries))
+        clone._owns_http = False  # closing stays this client's business
+        return clone
+
+    def _for_call(self: _ClientT, timeout: Optional[TimeoutTypes],
+                  max_retries: Optional[int]) -> _ClientT:
+        """The client one call runs on: this one, or a copy with the call's options."""
+        if timeout is None and max_retries is None:
+            return self
+        return self.with_options(timeout=timeout, max_retries=max_retries)
+
+    @staticmethod
+    def _idempotency(key: Optional[str]) -> Dict[str, str]:
+        if key is None:
+            return {}
+        if not isinstance(key, str) or not key:
+            raise ValueError("idempotency_key must be a non-empty string")
+        return {"Idempotency-Key": key}
 
     # ---- requests ------------------------------------------------------------------
 
@@ -69,9 +107,9 @@ class _BaseClient:
         headers = {"X-API-Key": self.api_key or "", "Accept": "application/json",
                    "User-Agent": f"vsl-python/{__version__}", **(extra or {})}
         if method == "POST":
-            # One key per logical POST, the same on every attempt: a retried submission
-            # replays the first job instead of making a second one.
-            headers["Idempotency-Key"] = f"vsl-python-{uuid.uuid4()}"
+            # One key per logical POST (the caller's, or ours), the same on every attempt:
+            # a retried submission replays the first job instead of making a second one.
+            headers.setdefault("Idempotency-Key", f"vsl-python-{uuid.uuid4()}")
         return headers
 
     def _retry_wait(self, method: str, retries_done: int, *,
@@ -257,9 +295,9 @@ class _BaseClient:
             result = view.result
             return result if result is not None else Result()
         if view.status == "failed":
-            raise JobFailed(f"Job {view.job_id} failed: {view.error or 'no reason given'}", view)
+            raise JobFailedError(f"Job {view.job_id} failed: {view.error or 'no reason given'}", view)
         if view.status == "cancelled":
-            raise JobCancelled(f"Job {view.job_id} was cancelled"
+            raise JobCancelledError(f"Job {view.job_id} was cancelled"
                                + (f": {view.error}" if view.error else ""), view)
         return None
 
@@ -358,22 +396,30 @@ class Client(_BaseClient):
     # ---- submitting ------------------------------------------------------------
 
     def generate(self, model_id: str, *, user_id: Optional[str] = None,
-                 media_type: Optional[str] = None, **parameters: Any) -> Job:
+                 media_type: Optional[str] = None, idempotency_key: Optional[str] = None,
+                 timeout: Optional[TimeoutTypes] = None, max_retries: Optional[int] = None,
+                 **parameters: Any) -> Job:
         """Submit a job for any model; its media type is looked up in the catalog.
 
         ``parameters`` are the model's (see :meth:`models`); ``None`` values are left out.
+        ``idempotency_key``: yours, to submit the same job again safely later (the service
+        answers a repeat with the first job); by default each call gets its own.
+        ``timeout``, ``max_retries``: this call's, instead of the client's.
         """
+        client = self._for_call(timeout, max_retries)
         if media_type is None:
-            media_type = self._media_type_of(model_id, self.models())
-        body = self._submit_body(model_id, media_type, self._inputs(parameters), user_id)
+            media_type = client._media_type_of(model_id, client.models())
+        body = client._submit_body(model_id, media_type, client._inputs(parameters), user_id)
         try:
-            return self._job(self._request("POST", "/generate-media", body))
+            return client._job(client._request("POST", "/generate-media", body,
+                                               headers=self._idempotency(idempotency_key)))
         except BadRequestError as error:
-            raise self._user_hint(error, body) from None
+            raise client._user_hint(error, body) from None
 
     def generate_image(self, prompt: str, model_id: str = "flux-schnell", *,
                        user_id: Optional[str] = None, **parameters: Any) -> Job:
-        """Submit an image job, e.g. ``generate_image("A red fox", width=1024)``."""
+        """Submit an image job, e.g. ``generate_image("A red fox", width=1024)``; takes
+        :meth:`generate`'s ``idempotency_key``, ``timeout`` and ``max_retries``."""
         return self.generate(model_id, user_id=user_id, media_type="image", prompt=prompt,
                              **parameters)
 
@@ -389,21 +435,24 @@ class Client(_BaseClient):
     def run(self, model_id: str, *, user_id: Optional[str] = None,
             media_type: Optional[str] = None,
             timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
-            on_update: Optional[StatusCallback] = None, **parameters: Any) -> Result:
+            on_update: Optional[StatusCallback] = None, idempotency_key: Optional[str] = None,
+            **parameters: Any) -> Result:
         """Submit a job and return its result: the service holds the submit until the job
         ends (up to 25 s, ``Prefer: wait``), then the client polls as
         :meth:`wait_for_completion` does. Local files among ``parameters`` are uploaded.
+        ``timeout`` is the whole run's; each request's comes from :meth:`with_options`.
 
-        Raises what :meth:`wait_for_completion` raises (JobFailed, JobCancelled,
+        Raises what :meth:`wait_for_completion` raises (JobFailedError, JobCancelledError,
         WaitTimeoutError after ``timeout`` seconds in all).
         """
         started = self._clock()
         if media_type is None:
             media_type = self._media_type_of(model_id, self.models())
         body = self._submit_body(model_id, media_type, self._inputs(parameters), user_id)
+        headers = {**self._prefer(self._server_wait(timeout)), **self._idempotency(idempotency_key)}
         try:
             status, answer = self._request("POST", "/generate-media", body, with_status=True,
-                                           headers=self._prefer(self._server_wait(timeout)))
+                                           headers=headers)
         except BadRequestError as error:
             raise self._user_hint(error, body) from None
         if status == 200:
@@ -415,16 +464,20 @@ class Client(_BaseClient):
                                         self._remaining(timeout, started, self._clock()),
                                         on_update=on_update)
 
-    def upload(self, file: FileInput, *, content_type: Optional[str] = None) -> Upload:
+    def upload(self, file: FileInput, *, content_type: Optional[str] = None,
+               idempotency_key: Optional[str] = None, timeout: Optional[TimeoutTypes] = None,
+               max_retries: Optional[int] = None) -> Upload:
         """Upload a local file (a path, bytes or an open binary file) for use as an input
         image; pass ``upload.ref`` (``upload:<id>``) as the parameter. PNG, JPEG or WebP
         of at most 10 MiB; kept for a day. The type is read from the file's first bytes
         unless given."""
+        client = self._for_call(timeout, max_retries)
         data, name = _files.read(file)
         kind = content_type or _files.content_type_of(data, name)
-        created = Upload(self._request("POST", "/uploads", {"contentType": kind,
-                                                            "size": len(data)}))
-        self._put(created["uploadUrl"], data, kind)
+        created = Upload(client._request("POST", "/uploads", {"contentType": kind,
+                                                              "size": len(data)},
+                                         headers=self._idempotency(idempotency_key)))
+        client._put(created["uploadUrl"], data, kind)
         return created
 
     def _inputs(self, parameters: Dict[str, Any]) -> Dict[str, Any]:
@@ -458,45 +511,67 @@ class Client(_BaseClient):
 
     # ---- reading ---------------------------------------------------------------
 
-    def get_status(self, job_id: JobRef) -> JobStatus:
+    def get_status(self, job_id: JobRef, *, timeout: Optional[TimeoutTypes] = None,
+                   max_retries: Optional[int] = None) -> JobStatus:
         """The job's current status view (``result`` once completed)."""
-        return job_status(self._request("GET", self._status_path(self._job_id_of(job_id))))
+        client = self._for_call(timeout, max_retries)
+        return job_status(client._request("GET", self._status_path(self._job_id_of(job_id))))
 
-    def cancel(self, job_id: JobRef) -> JobStatus:
+    def cancel(self, job_id: JobRef, *, idempotency_key: Optional[str] = None,
+               timeout: Optional[TimeoutTypes] = None,
+               max_retries: Optional[int] = None) -> JobStatus:
         """Cancel a pending or processing job; return its status view, now ``cancelled``.
 
         Cancelling a cancelled job answers the same. A job that already completed or
         failed raises :class:`ConflictError` with code ``JOB_NOT_CANCELLABLE`` (its
         ``body["status"]`` says which).
         """
-        return job_status(self._request("POST", self._cancel_path(self._job_id_of(job_id))))
+        client = self._for_call(timeout, max_retries)
+        return job_status(client._request("POST", self._cancel_path(self._job_id_of(job_id)),
+                                          headers=self._idempotency(idempotency_key)))
 
     def list_jobs(self, *, user_id: Optional[str] = None, status: Optional[str] = None,
                   model_id: Optional[str] = None, since: Optional[Since] = None,
-                  page_size: Optional[int] = None) -> Iterator[JobStatus]:
+                  page_size: Optional[int] = None, timeout: Optional[TimeoutTypes] = None,
+                  max_retries: Optional[int] = None) -> Iterator[JobStatus]:
         """The key's jobs, newest first, as status views; pages are fetched as you iterate.
 
         Filters: ``user_id``, ``status`` (pending, processing, completed, failed,
         cancelled), ``model_id``, ``since`` (jobs created at or after it: an aware
         ``datetime`` or an ISO 8601 string with a zone). ``page_size`` is jobs per
         request, 1-100 (the service's default: 20). Take the first N with
-        ``itertools.islice``; later pages are not fetched.
+        ``itertools.islice``; later pages are not fetched. Page by page:
+        :meth:`list_jobs_page`.
         """
-        return self._jobs(self._list_query(user_id, status, model_id, since, page_size))
+        query = self._list_query(user_id, status, model_id, since, page_size)
+        return self._for_call(timeout, max_retries)._jobs(query)
+
+    def list_jobs_page(self, *, user_id: Optional[str] = None, status: Optional[str] = None,
+                       model_id: Optional[str] = None, since: Optional[Since] = None,
+                       page_size: Optional[int] = None, cursor: Optional[str] = None,
+                       timeout: Optional[TimeoutTypes] = None,
+                       max_retries: Optional[int] = None) -> JobPage:
+        """One page of :meth:`list_jobs` (the first, or the one ``cursor`` points at, with
+        the filters it was issued for): ``.data``, ``.next_cursor``, ``.has_next_page()``,
+        ``.next_page()``; iterating it yields every job from it on, page after page."""
+        query = self._list_query(user_id, status, model_id, since, page_size)
+        return self._for_call(timeout, max_retries)._fetch_page(query, cursor)
+
+    def _fetch_page(self, query: Dict[str, Any], cursor: Optional[str]) -> JobPage:
+        # The service binds a cursor to its filters: the next page asks with the same ones.
+        jobs, next_cursor = self._page(self._request("GET", self._list_path(query, cursor)))
+        return JobPage(jobs, next_cursor, lambda after: self._fetch_page(query, after))
 
     def _jobs(self, query: Dict[str, Any]) -> Iterator[JobStatus]:
-        cursor: Optional[str] = None
-        while True:
-            # A page may hold fewer jobs than asked, even none, and still not be the last.
-            jobs, cursor = self._page(self._request("GET", self._list_path(query, cursor)))
-            yield from jobs
-            if cursor is None:
-                return
+        # A generator, so that nothing is asked before the first job is wanted.
+        yield from self._fetch_page(query, None)
 
-    def models(self, *, refresh: bool = False) -> List[Model]:
+    def models(self, *, refresh: bool = False, timeout: Optional[TimeoutTypes] = None,
+               max_retries: Optional[int] = None) -> List[Model]:
         """The model catalog (cached after the first call)."""
         if self._models is None or refresh:
-            self._models = [Model(m) for m in self._request("GET", "/models")["models"]]
+            client = self._for_call(timeout, max_retries)
+            self._models = [Model(m) for m in client._request("GET", "/models")["models"]]
         return self._models
 
     def wait_for_completion(self, job_id: JobRef, timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
@@ -508,8 +583,8 @@ class Client(_BaseClient):
         the status view whenever its status, ``stage`` or ``progress`` changed.
 
         Raises:
-            JobFailed: the job failed (``.error`` says why, ``.job`` is the status view).
-            JobCancelled: the job was cancelled.
+            JobFailedError: the job failed (``.error`` says why, ``.job`` is the status view).
+            JobCancelledError: the job was cancelled.
             WaitTimeoutError: still running after ``timeout`` seconds (None: no limit).
             RateLimitError: polls are throttled for longer than the time left.
         """
@@ -553,12 +628,17 @@ class Client(_BaseClient):
         except APIError:
             return None
 
-    def download(self, result: ResultRef, path: PathLike) -> Path:
+    def download(self, result: ResultRef, path: PathLike, *,
+                 timeout: Optional[TimeoutTypes] = None,
+                 max_retries: Optional[int] = None) -> Path:
         """Stream a result's original file (or any URL) to ``path``; return the path written.
 
         ``result`` is a result, a status view or a URL; a directory ``path`` keeps the
         URL's file name. The file appears only once complete.
         """
+        return self._for_call(timeout, max_retries)._download(result, path)
+
+    def _download(self, result: ResultRef, path: PathLike) -> Path:
         url, target = self._download_target(result, path)
         partial = target.with_name(target.name + ".part")
         retries_done = 0
@@ -642,29 +722,35 @@ class AsyncClient(_BaseClient):
             retries_done += 1
 
     async def generate(self, model_id: str, *, user_id: Optional[str] = None,
-                       media_type: Optional[str] = None, **parameters: Any) -> Job:
+                       media_type: Optional[str] = None, idempotency_key: Optional[str] = None,
+                       timeout: Optional[TimeoutTypes] = None, max_retries: Optional[int] = None,
+                       **parameters: Any) -> Job:
         """See :meth:`Client.generate`."""
+        client = self._for_call(timeout, max_retries)
         if media_type is None:
-            media_type = self._media_type_of(model_id, await self.models())
-        body = self._submit_body(model_id, media_type, await self._inputs(parameters), user_id)
+            media_type = client._media_type_of(model_id, await client.models())
+        body = client._submit_body(model_id, media_type, await client._inputs(parameters),
+                                   user_id)
         try:
-            return self._job(await self._request("POST", "/generate-media", body))
+            return client._job(await client._request("POST", "/generate-media", body,
+                                                     headers=self._idempotency(idempotency_key)))
         except BadRequestError as error:
-            raise self._user_hint(error, body) from None
+            raise client._user_hint(error, body) from None
 
     async def run(self, model_id: str, *, user_id: Optional[str] = None,
                   media_type: Optional[str] = None,
                   timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
-                  on_update: Optional[StatusCallback] = None, **parameters: Any) -> Result:
+                  on_update: Optional[StatusCallback] = None,
+                  idempotency_key: Optional[str] = None, **parameters: Any) -> Result:
         """See :meth:`Client.run`; ``on_update`` may be a coroutine function."""
         started = self._clock()
         if media_type is None:
             media_type = self._media_type_of(model_id, await self.models())
         body = self._submit_body(model_id, media_type, await self._inputs(parameters), user_id)
+        headers = {**self._prefer(self._server_wait(timeout)), **self._idempotency(idempotency_key)}
         try:
-            status, answer = await self._request(
-                "POST", "/generate-media", body, with_status=True,
-                headers=self._prefer(self._server_wait(timeout)))
+            status, answer = await self._request("POST", "/generate-media", body,
+                                                 with_status=True, headers=headers)
         except BadRequestError as error:
             raise self._user_hint(error, body) from None
         if status == 200:
@@ -678,13 +764,18 @@ class AsyncClient(_BaseClient):
                                               self._remaining(timeout, started, self._clock()),
                                               on_update=on_update)
 
-    async def upload(self, file: FileInput, *, content_type: Optional[str] = None) -> Upload:
+    async def upload(self, file: FileInput, *, content_type: Optional[str] = None,
+                     idempotency_key: Optional[str] = None,
+                     timeout: Optional[TimeoutTypes] = None,
+                     max_retries: Optional[int] = None) -> Upload:
         """See :meth:`Client.upload`."""
+        client = self._for_call(timeout, max_retries)
         data, name = _files.read(file)
         kind = content_type or _files.content_type_of(data, name)
-        created = Upload(await self._request("POST", "/uploads", {"contentType": kind,
-                                                                  "size": len(data)}))
-        await self._put(created["uploadUrl"], data, kind)
+        created = Upload(await client._request("POST", "/uploads", {"contentType": kind,
+                                                                    "size": len(data)},
+                                               headers=self._idempotency(idempotency_key)))
+        await client._put(created["uploadUrl"], data, kind)
         return created
 
     async def _inputs(self, parameters: Dict[str, Any]) -> Dict[str, Any]:
@@ -727,33 +818,53 @@ class AsyncClient(_BaseClient):
         return await self.generate(model_id, user_id=user_id, media_type="audio", prompt=prompt,
                                    **parameters)
 
-    async def get_status(self, job_id: JobRef) -> JobStatus:
-        return job_status(await self._request("GET",
-                                              self._status_path(self._job_id_of(job_id))))
+    async def get_status(self, job_id: JobRef, *, timeout: Optional[TimeoutTypes] = None,
+                         max_retries: Optional[int] = None) -> JobStatus:
+        client = self._for_call(timeout, max_retries)
+        return job_status(await client._request("GET",
+                                                self._status_path(self._job_id_of(job_id))))
 
-    async def cancel(self, job_id: JobRef) -> JobStatus:
+    async def cancel(self, job_id: JobRef, *, idempotency_key: Optional[str] = None,
+                     timeout: Optional[TimeoutTypes] = None,
+                     max_retries: Optional[int] = None) -> JobStatus:
         """See :meth:`Client.cancel`."""
-        return job_status(await self._request("POST",
-                                              self._cancel_path(self._job_id_of(job_id))))
+        client = self._for_call(timeout, max_retries)
+        return job_status(await client._request(
+            "POST", self._cancel_path(self._job_id_of(job_id)),
+            headers=self._idempotency(idempotency_key)))
 
     def list_jobs(self, *, user_id: Optional[str] = None, status: Optional[str] = None,
                   model_id: Optional[str] = None, since: Optional[Since] = None,
-                  page_size: Optional[int] = None) -> AsyncIterator[JobStatus]:
+                  page_size: Optional[int] = None, timeout: Optional[TimeoutTypes] = None,
+                  max_retries: Optional[int] = None) -> AsyncIterator[JobStatus]:
         """See :meth:`Client.list_jobs`: ``async for job in client.list_jobs(...)``."""
-        return self._jobs(self._list_query(user_id, status, model_id, since, page_size))
+        query = self._list_query(user_id, status, model_id, since, page_size)
+        return self._for_call(timeout, max_retries)._jobs(query)
+
+    async def list_jobs_page(self, *, user_id: Optional[str] = None,
+                             status: Optional[str] = None, model_id: Optional[str] = None,
+                             since: Optional[Since] = None, page_size: Optional[int] = None,
+                             cursor: Optional[str] = None,
+                             timeout: Optional[TimeoutTypes] = None,
+                             max_retries: Optional[int] = None) -> AsyncJobPage:
+        """See :meth:`Client.list_jobs_page`: ``await page.next_page()``,
+        ``async for job in page``."""
+        query = self._list_query(user_id, status, model_id, since, page_size)
+        return await self._for_call(timeout, max_retries)._fetch_page(query, cursor)
+
+    async def _fetch_page(self, query: Dict[str, Any], cursor: Optional[str]) -> AsyncJobPage:
+        jobs, next_cursor = self._page(await self._request("GET", self._list_path(query, cursor)))
+        return AsyncJobPage(jobs, next_cursor, lambda after: self._fetch_page(query, after))
 
     async def _jobs(self, query: Dict[str, Any]) -> AsyncIterator[JobStatus]:
-        cursor: Optional[str] = None
-        while True:
-            jobs, cursor = self._page(await self._request("GET", self._list_path(query, cursor)))
-            for job in jobs:
-                yield job
-            if cursor is None:
-                return
+        async for job in await self._fetch_page(query, None):
+            yield job
 
-    async def models(self, *, refresh: bool = False) -> List[Model]:
+    async def models(self, *, refresh: bool = False, timeout: Optional[TimeoutTypes] = None,
+                     max_retries: Optional[int] = None) -> List[Model]:
         if self._models is None or refresh:
-            self._models = [Model(m) for m in (await self._request("GET", "/models"))["models"]]
+            client = self._for_call(timeout, max_retries)
+            self._models = [Model(m) for m in (await client._request("GET", "/models"))["models"]]
         return self._models
 
     async def wait_for_completion(self, job_id: JobRef,
@@ -800,8 +911,13 @@ class AsyncClient(_BaseClient):
             await self._sleep(delay if remaining is None else min(delay, remaining))
             delay = min(delay * 1.5, cap)
 
-    async def download(self, result: ResultRef, path: PathLike) -> Path:
+    async def download(self, result: ResultRef, path: PathLike, *,
+                       timeout: Optional[TimeoutTypes] = None,
+                       max_retries: Optional[int] = None) -> Path:
         """See :meth:`Client.download`."""
+        return await self._for_call(timeout, max_retries)._download(result, path)
+
+    async def _download(self, result: ResultRef, path: PathLike) -> Path:
         url, target = self._download_target(result, path)
         partial = target.with_name(target.name + ".part")
         retries_done = 0

@@ -1,4 +1,10 @@
-"""Every error the SDK raises derives from :class:`VSLError`."""
+"""Every error the SDK raises derives from :class:`VSLError`.
+
+The names and the hierarchy are openai-python's, and the JavaScript client's too
+(``sdk/js/lib/errors.js``): :class:`APIError` for any failed request,
+:class:`APIStatusError` for an HTTP answer (one subclass per documented status) and
+:class:`APIConnectionError` / :class:`APITimeoutError` for none.
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Type
@@ -44,35 +50,40 @@ class APIError(VSLError):
         return "".join(parts)
 
 
-class BadRequestError(APIError):
+class APIStatusError(APIError):
+    """The service answered with an error status (``status`` is set); the subclasses name
+    the documented ones, this class itself any other (405, 413, 415...)."""
+
+
+class BadRequestError(APIStatusError):
     """400: the request body or parameters are wrong; ``details`` names the field."""
 
 
-class AuthenticationError(APIError):
+class AuthenticationError(APIStatusError):
     """401: the API key is missing, unknown, revoked or expired."""
 
 
-class PermissionDeniedError(APIError):
+class PermissionDeniedError(APIStatusError):
     """403: e.g. a key bound to one user submitting for another."""
 
 
-class NotFoundError(APIError):
+class NotFoundError(APIStatusError):
     """404: no such job (or it belongs to another client)."""
 
 
-class ConflictError(APIError):
+class ConflictError(APIStatusError):
     """409: the request conflicts with the job's state."""
 
 
-class UnprocessableEntityError(APIError):
+class UnprocessableEntityError(APIStatusError):
     """422: the request is well formed but cannot be processed."""
 
 
-class RateLimitError(APIError):
+class RateLimitError(APIStatusError):
     """429: a limit is spent; ``retry_after`` says when to come back."""
 
 
-class InternalServerError(APIError):
+class InternalServerError(APIStatusError):
     """5xx: the service or one of its dependencies failed (503: throttled or unavailable)."""
 
 
@@ -100,12 +111,17 @@ class JobError(VSLError):
         self.error: Optional[str] = job.get("error")
 
 
-class JobFailed(JobError):
+class JobFailedError(JobError):
     """The job failed; ``error`` is the reason the service recorded."""
 
 
-class JobCancelled(JobError):
+class JobCancelledError(JobError):
     """The job was cancelled before it produced a result."""
+
+
+# The names of the first releases, kept working: the same classes.
+JobFailed = JobFailedError
+JobCancelled = JobCancelledError
 
 
 class WaitTimeoutError(VSLError, TimeoutError):
@@ -119,13 +135,13 @@ class WaitTimeoutError(VSLError, TimeoutError):
         self.job = job
 
 
-_STATUS_ERRORS: Dict[int, Type[APIError]] = {400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
-                  404: NotFoundError, 409: ConflictError, 422: UnprocessableEntityError,
-                  429: RateLimitError}
+_STATUS_ERRORS: Dict[int, Type[APIStatusError]] = {
+    400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError,
+    404: NotFoundError, 409: ConflictError, 422: UnprocessableEntityError, 429: RateLimitError}
 
 
-def error_class_for(status: int) -> Type[APIError]:
-    """The error class of an HTTP status (APIError itself for undocumented ones)."""
+def error_class_for(status: int) -> Type[APIStatusError]:
+    """The error class of an HTTP status (APIStatusError itself for undocumented ones)."""
     if status >= 500:
         return InternalServerError
-    return _STATUS_ERRORS.get(status, APIError)
+    return _STATUS_ERRORS.get(status, APIStatusError)

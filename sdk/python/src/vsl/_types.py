@@ -135,6 +135,11 @@ class JobStatus(_View):
         return self.get("completedAt")
 
     @property
+    def provider(self) -> Optional[str]:
+        """Which provider runs the job, where the service says."""
+        return self.get("provider")
+
+    @property
     def processing_time(self) -> Optional[float]:
         return self.get("processingTime")
 
