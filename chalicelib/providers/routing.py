@@ -47,8 +47,9 @@ def candidates(order: Sequence[str], is_down: Callable[[str], bool],
                serves: Callable[[str], bool]) -> Tuple[str, ...]:
     """``order`` without the providers that cannot serve the job as asked, those
     marked down moved last (they are tried only when every other one refused)."""
-    servable = [p for p in order if serves(p)]
-    return tuple([p for p in servable if not is_down(p)] + [p for p in servable if is_down(p)])
+    # Asked once each: asking may make the caller a down provider's probe.
+    down = {p: is_down(p) for p in order if serves(p)}
+    return tuple([p for p, d in down.items() if not d] + [p for p, d in down.items() if d])
 
 
 def hands_over(error: ProviderUnavailable) -> bool:

@@ -34,6 +34,14 @@ def test_the_order_is_the_models_own_else_the_default_and_a_pin_narrows_it():
         routes.order("sdxl", pinned=REPLICATE)
 
 
+def test_a_down_provider_due_a_probe_is_a_candidate_once_and_first_in_its_place():
+    now = [0.0]
+    health = ProviderHealth(threshold=1, cool_down_s=10, clock=lambda: now[0])
+    health.failed(REPLICATE)
+    now[0] = 10
+    assert candidates((REPLICATE, FAL), health.is_down, lambda p: True) == (REPLICATE, FAL)
+
+
 def test_candidates_skip_what_cannot_serve_and_try_a_down_provider_last():
     assert candidates((REPLICATE, FAL), lambda p: p == REPLICATE, lambda p: True) == \
         (FAL, REPLICATE)
