@@ -144,6 +144,8 @@ declare namespace VSLClient {
     estimatedTime: number;
     estimatedCost: number;
     replicateId: string | null;
+    /** The provider running the job: 'replicate' or 'fal' (null for a reused result). */
+    provider?: 'replicate' | 'fal' | null;
     message: string;
     [field: string]: unknown;
   }
@@ -185,6 +187,8 @@ declare namespace VSLClient {
     userId: string;
     createdAt: string;
     replicateId: string | null;
+    /** The provider the job runs (or ran) on: 'replicate' or 'fal' (null for a reused result). */
+    provider?: 'replicate' | 'fal' | null;
     /** How far the job is, 0 to 1 (1 once completed), never decreasing; null while unknown. */
     progress: number | null;
     /** While the job runs; absent once it has ended. */

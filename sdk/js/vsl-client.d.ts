@@ -145,6 +145,8 @@ declare namespace VSLClient {
     estimatedTime: number;
     estimatedCost: number;
     replicateId: string | null;
+    /** The provider running the job: 'replicate' or 'fal' (null for a reused result). */
+    provider?: 'replicate' | 'fal' | null;
     message: string;
     [field: string]: unknown;
   }
@@ -186,6 +188,8 @@ declare namespace VSLClient {
     userId: string;
     createdAt: string;
     replicateId: string | null;
+    /** The provider the job runs (or ran) on: 'replicate' or 'fal' (null for a reused result). */
+    provider?: 'replicate' | 'fal' | null;
     /** How far the job is, 0 to 1 (1 once completed), never decreasing; null while unknown. */
     progress: number | null;
     /** While the job runs; absent once it has ended. */

@@ -8,9 +8,12 @@ from local.stack import LocalStack, free_port
 from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 
 
-def stack_for_tests(log_dir: Path, webhook_receiver_url: str) -> LocalStack:
+def stack_for_tests(log_dir: Path, webhook_receiver_url: str, with_fal: bool = True
+                    ) -> LocalStack:
+    """``with_fal``: fal's simulator too, so jobs fail over to it (else Replicate only)."""
     return LocalStack(api_port=free_port(), emulator_port=free_port(), simulator_port=free_port(),
-                      fal_simulator_port=free_port(), log_dir=log_dir, extra_env={
+                      fal_simulator_port=free_port() if with_fal else None, log_dir=log_dir,
+                      extra_env={
                           "VSL_LOCAL_API_KEYS": f"{CLIENT_A_KEY},{CLIENT_B_KEY}",
                           "VSL_LOCAL_KEYS_FILE": str(log_dir / "api-keys"),
                           "VSL_RECONCILE_AFTER_S": "2",
