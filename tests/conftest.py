@@ -7,7 +7,8 @@ from local.iam import refusals
 from tests.support.api import Api
 from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 from tests.support.simulator import Simulator
-from tests.support.stack import AUDITED, audited, emulator_clients, stack_for_tests
+from tests.support.stack import (AUDITED, audited, emulator_clients, stack_for_tests,
+                                 wait_start_schedule_idle)
 from tools.webhook_receiver import WebhookReceiver
 
 
@@ -53,6 +54,7 @@ def api_b(stack) -> Api:
 
 @pytest.fixture
 def sim(stack):
+    wait_start_schedule_idle(stack)  # no earlier test's queued starts reach this one
     s = Simulator(stack.simulator_url)
     s.reset()
     yield s

@@ -34,7 +34,7 @@ def test_image_example_completes_with_fetchable_original_and_thumbnail(api, sim)
     assert job["status"] == "completed", job
     assert job["userId"] == "user123" and job["modelId"] == "flux-schnell"
     assert job["mediaType"] == "image"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", job["completedAt"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", job["completedAt"])
     assert isinstance(job["processingTime"], int) and job["processingTime"] >= 0
     result = job["result"]
     assert re.fullmatch(rf"images/[^/]+/user123/\d{{4}}/\d\d/\d\d/{accepted['jobId']}",

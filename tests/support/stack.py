@@ -51,3 +51,27 @@ def audited(stack: LocalStack) -> LocalStack:
     from local.iam import AuditReader
     AUDITED.append((stack, AuditReader(stack.audit_dir)))
     return stack
+
+
+def wait_start_schedule_idle(stack: LocalStack, timeout_s: float = 90) -> None:
+    """Until no prediction start is queued for later: the shared start schedule
+    (chalicelib/jobs/pacing.py) is free now, and the queued starts have run. A test
+    that expects its submit to call Replicate at once must not follow another's burst."""
+    import time
+    table = operator_client(stack, "dynamodb")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        item = table.get_item(TableName=stack_table(stack, "counters"),
+                              Key={"scope": {"S": "replicate"}, "name": {"S": "starts"}}
+                              ).get("Item") or {}
+        next_free = float(item.get("nextFree", {}).get("N", 0))
+        if next_free <= time.time():
+            time.sleep(2)  # the last queued start's message (delays are whole seconds) runs
+            return
+        assert time.monotonic() < deadline, "the start schedule never emptied"
+        time.sleep(min(1.0, next_free - time.time()))
+
+
+def stack_table(stack: LocalStack, logical: str) -> str:
+    from chalicelib.resources import resource_names
+    return getattr(resource_names(stack.stage), f"{logical}_table")

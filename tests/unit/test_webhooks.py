@@ -83,7 +83,7 @@ def test_a_completed_job_delivers_the_specs_payload_to_every_target_signed():
     assert verify(client_secret, by_url["https://job.example.com/cb"]) == payload
     assert verify(STAGE_SECRET, by_url["https://ops.example.com/all"]) == payload
     assert payload == {"event": "job.completed", "jobId": job.job_id, "userId": "user123",
-                       "status": "completed", "timestamp": "2030-01-01T01:00:00Z",
+                       "status": "completed", "timestamp": "2030-01-01T01:00:00.000Z",
                        "result": {"originalUrl": payload["result"]["originalUrl"],
                                   "thumbnailUrl": payload["result"]["thumbnailUrl"],
                                   "fileSize": job.result.original.file_size}}
@@ -240,7 +240,7 @@ def test_rotation_signs_with_both_secrets_for_a_day():
     world.webhooks.register(CLIENT, {"url": HOOK})
     old = world.webhooks.secret(CLIENT)["key"]
     rotated = world.webhooks.rotate(CLIENT)
-    assert rotated["key"] != old and rotated["previousKeyValidUntil"] == "2030-01-02T01:00:00Z"
+    assert rotated["key"] != old and rotated["previousKeyValidUntil"] == "2030-01-02T01:00:00.000Z"
     finished_job(world)
     world.run_notifications()
     verify(old, world.receiver.received[-1])
