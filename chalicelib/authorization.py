@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Optional
 from chalicelib.errors import Forbidden, JobNotFound
 from chalicelib.keys import ApiKeys, Caller
 from chalicelib.jobs.model import Job
-from chalicelib.store import JobRepository
+from chalicelib.jobs.persistence import JobRepository
 
 if TYPE_CHECKING:
     from chalicelib.uploads.model import Upload

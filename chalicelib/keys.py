@@ -3,11 +3,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Protocol, Tuple
 
 from chalicelib.clock import Clock, SystemClock, iso, parse_iso
 from chalicelib.errors import Unauthorized
-from chalicelib.store import ApiKeyStore
 
 KEY_PREFIX = "vsl_"
 
@@ -19,6 +18,19 @@ def hash_key(key: str) -> str:
 def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
+
+
+class ApiKeyStore(Protocol):
+    """Where key records live, by the key's hash (chalicelib/dynamo_stores.py:
+    DynamoApiKeyStore); ``put`` raises AlreadyExists for a hash it holds."""
+
+    def put(self, record: dict) -> None: ...
+
+    def get(self, key_hash: str) -> Optional[dict]: ...
+
+    def list(self) -> List[dict]: ...
+
+    def set_revoked(self, key_hash: str, revoked_at: str) -> None: ...
 
 @dataclass(frozen=True)
 class Caller:

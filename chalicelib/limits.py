@@ -17,18 +17,44 @@ import math
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Protocol, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import RateLimited, ServiceUnavailable
-from chalicelib.store import CounterStore, SubmissionWindow
 
 HOUR_S, DAY_S, MINUTE_S = 3600, 86400, 60
 TTL_GRACE_S = DAY_S  # TTL deletes late; reads never trust it (they compare times)
 MAX_WRITE_ROUNDS = 50
 POLL_LEASE_FRACTION = 10
+
+
+@dataclass(frozen=True)
+class SubmissionWindow:
+    """One end user's submission limits item: the last N submission times (a ring
+    whose oldest entry is at ``version % N``), the UTC day and its count."""
+    ring: List[float] = ()
+    version: int = 0
+    day: str = ""
+    day_count: int = 0
+    # The item's write counter, the condition of the next write (None: no item yet).
+    stored_version: Optional[int] = None
+
+
+class CounterStore(Protocol):
+    """The limits' state (chalicelib/dynamo_stores.py: DynamoCounterStore): items by
+    (scope, name), expired by TTL, each changed by one conditional write."""
+
+    def read_window(self, scope: str) -> SubmissionWindow: ...
+
+    def write_window(self, scope: str, window: SubmissionWindow,
+                     expires_at: int) -> Optional[SubmissionWindow]:
+        """Store the window if nobody wrote since it was read; the stored one, or None."""
+
+    def add_below(self, scope: str, name: str, amount: int, limit: int,
+                  expires_at: int) -> Optional[int]:
+        """Add ``amount`` unless the count would pass ``limit``; the new count, or None."""
 
 
 class Limits(BaseModel):

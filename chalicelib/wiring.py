@@ -17,7 +17,7 @@ from chalicelib.resources import load_spec
 
 if TYPE_CHECKING:
     from chalicelib.authorization import Authorizer
-    from chalicelib.store import DynamoJobStore
+    from chalicelib.jobs.dynamodb import DynamoJobStore
     from chalicelib.idempotency.guard import IdempotencyGuard
     from chalicelib.jobs.batch import Batch
     from chalicelib.jobs.control import JobControl
@@ -155,7 +155,7 @@ def services() -> Services:
     from chalicelib.limits import RateLimiter
     from chalicelib.queue import SqsQueue
     from chalicelib.storage import S3MediaStorage
-    from chalicelib.store import CounterStore, DynamoStartSchedule
+    from chalicelib.dynamo_stores import DynamoCounterStore, DynamoStartSchedule
     from chalicelib.resources import uploads_spec
     from chalicelib.uploads.dynamodb import DynamoUploadStore
     from chalicelib.uploads.service import Uploads
@@ -169,7 +169,7 @@ def services() -> Services:
     queue = SqsQueue(s.names.jobs_queue, lambda: aws.client("sqs"))
     notifications = SqsQueue(s.names.notifications_queue, lambda: aws.client("sqs"))
     counters = aws.dynamodb_table(s.names.counters_table)
-    limiter = RateLimiter(CounterStore(counters), clock)
+    limiter = RateLimiter(DynamoCounterStore(counters), clock)
     lifecycle = Lifecycle(jobs, QueueNotifier(notifications), clock)
     webhooks = WebhookEndpoints(
         DynamoWebhookConfigStore(aws.dynamodb_table(s.names.webhooks_table)), s.webhook_policy,
@@ -216,7 +216,7 @@ def services() -> Services:
 
 @lru_cache(maxsize=1)
 def job_store() -> DynamoJobStore:
-    from chalicelib.store import DynamoJobStore
+    from chalicelib.jobs.dynamodb import DynamoJobStore
     return DynamoJobStore(aws.dynamodb_table(get_settings().names.jobs_table))
 
 
@@ -239,9 +239,9 @@ def upload_origin() -> str:
 @lru_cache(maxsize=1)
 def api_keys() -> ApiKeys:
     from chalicelib.keys import ApiKeys
-    from chalicelib.store import ApiKeyStore
+    from chalicelib.dynamo_stores import DynamoApiKeyStore
     s = get_settings()
-    return ApiKeys(ApiKeyStore(aws.dynamodb_table(s.names.api_keys_table)),
+    return ApiKeys(DynamoApiKeyStore(aws.dynamodb_table(s.names.api_keys_table)),
                    cache_s=s.key_cache_s)
 
 
@@ -261,7 +261,7 @@ _health_cache: Dict[str, object] = {"at": float("-inf"), "results": {}}
 def replicate_health():
     from chalicelib.clock import SystemClock
     from chalicelib.health import SharedCheck
-    from chalicelib.store import DynamoCheckStore
+    from chalicelib.dynamo_stores import DynamoCheckStore
     store = DynamoCheckStore(aws.dynamodb_table(get_settings().names.counters_table))
     return SharedCheck(store, "replicate", lambda: replicate_client().check(), SystemClock(),
                        every_s=REPLICATE_CHECK_EVERY_S)

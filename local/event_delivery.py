@@ -332,7 +332,7 @@ def main():
     install_audit_from_env()  # before the function creates any client
     import app  # the Chalice app, with its handlers
     from chalicelib.aws import Table
-    from chalicelib.store import DynamoJobStore
+    from chalicelib.jobs.dynamodb import DynamoJobStore
     from local.provision import MEDIA_EVENTS_MAX_RECEIVES, media_events_queue
     from chalicelib.resources import load_spec
     from local.iam import function_arn

@@ -23,7 +23,7 @@ from typing import List
 from chalicelib.aws import dynamodb_table
 from chalicelib.keys import ApiKeys
 from chalicelib.resources import resource_names
-from chalicelib.store import ApiKeyStore
+from chalicelib.dynamo_stores import DynamoApiKeyStore
 from local import iam
 from local.provision import provision, provision_local_events, provision_token_secret
 from local.stack import DEFAULT_USER_ID, LOCAL_CLIENT_ID, keys_file, local_dir, write_private
@@ -53,7 +53,7 @@ def main():
     else:
         provision(stage)
     provision_local_events(stage)
-    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(stage).api_keys_table)))
+    keys = ApiKeys(DynamoApiKeyStore(dynamodb_table(resource_names(stage).api_keys_table)))
     wanted = [k.strip() for k in os.environ.get("VSL_LOCAL_API_KEYS", "").split(",") if k.strip()]
     path = keys_file()
     kept = path.read_text().split() if path.exists() else []

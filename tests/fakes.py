@@ -47,8 +47,10 @@ from chalicelib.authorization import Authorizer
 from chalicelib.keys import ApiKeys, Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.store import (AlreadyExists, IndexedJob, JobPage, JobQuery, StaleTransition,
-                              SubmissionWindow, UsageRow, job_to_item)
+from chalicelib.jobs.dynamodb import job_to_item
+from chalicelib.jobs.persistence import IndexedJob, JobPage, JobQuery, UsageRow
+from chalicelib.limits import SubmissionWindow
+from chalicelib.store import AlreadyExists, StaleTransition
 from chalicelib.outbound import Answer, FetchFailed
 from chalicelib.urls import Origin, UrlPolicy, UrlRejected
 from chalicelib.uploads.service import Uploads

@@ -141,8 +141,9 @@ def main(argv=None) -> int:
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
     from chalicelib.aws import dynamodb_table
-    from chalicelib.store import AlreadyExists, ApiKeyStore
-    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(args.stage).api_keys_table)))
+    from chalicelib.dynamo_stores import DynamoApiKeyStore
+    from chalicelib.store import AlreadyExists
+    keys = ApiKeys(DynamoApiKeyStore(dynamodb_table(resource_names(args.stage).api_keys_table)))
 
     if args.command == "create":
         expires = SystemClock().now() + timedelta(days=args.expires_in_days) if args.expires_in_days else None

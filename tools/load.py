@@ -122,8 +122,8 @@ def create_keys(stack: LocalStack, count: int, hourly_limit: int) -> List[Client
     from chalicelib.aws import dynamodb_table
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
-    from chalicelib.store import ApiKeyStore
-    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names(stack.stage).api_keys_table)))
+    from chalicelib.dynamo_stores import DynamoApiKeyStore
+    keys = ApiKeys(DynamoApiKeyStore(dynamodb_table(resource_names(stack.stage).api_keys_table)))
     run = uuid.uuid4().hex[:6]
     clients = []
     for i in range(count):

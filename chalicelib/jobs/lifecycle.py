@@ -10,7 +10,8 @@ from typing import FrozenSet, Iterable, Optional
 from chalicelib.clock import Clock
 from chalicelib.jobs.model import END_EVENTS, TERMINAL, Job, JobStatus, sources_of
 from chalicelib.jobs.notifier import Notifier
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.jobs.persistence import JobRepository
+from chalicelib.store import StaleTransition
 
 log = logging.getLogger(__name__)
 

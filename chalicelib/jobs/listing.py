@@ -17,7 +17,7 @@ from chalicelib.validation import parse_query
 from chalicelib.jobs.views import JobList, JobListQuery, job_view
 from chalicelib.keys import Caller
 from chalicelib.storage import MediaStorage
-from chalicelib.store import JobQuery, JobRepository
+from chalicelib.jobs.persistence import JobQuery, JobRepository
 
 def _invalid(field: str, why: str) -> ValidationFailed:
     return ValidationFailed(f"{field}: {why}", code="INVALID_VALUE")

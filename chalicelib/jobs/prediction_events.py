@@ -30,7 +30,8 @@ from chalicelib.queue import MessageQueue
 from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable, WebhookRejected
 from chalicelib.providers.routing import stored_provider
 from chalicelib.storage import MediaStorage
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.jobs.persistence import JobRepository
+from chalicelib.store import StaleTransition
 from chalicelib.outbound import FetchFailed
 from chalicelib.validation import parse_json
 

@@ -21,7 +21,8 @@ from chalicelib.jobs.reuse import Reuse
 from chalicelib.queue import MessageQueue
 from chalicelib.providers.port import Provider, ProviderUnavailable
 from chalicelib.providers.routing import stored_provider
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.jobs.persistence import JobRepository
+from chalicelib.store import StaleTransition
 
 log = logging.getLogger(__name__)
 

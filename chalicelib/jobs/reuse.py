@@ -22,7 +22,8 @@ from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.keys import Caller
 from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, job_prefix
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.jobs.persistence import JobRepository
+from chalicelib.store import StaleTransition
 
 log = logging.getLogger(__name__)
 

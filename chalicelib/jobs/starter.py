@@ -23,7 +23,8 @@ from chalicelib.providers.health import ProviderHealth
 from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable
 from chalicelib.providers.routing import NoProvider, Routes, candidates, hands_over
 from chalicelib.queue import MessageQueue
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.jobs.persistence import JobRepository
+from chalicelib.store import StaleTransition
 
 log = logging.getLogger(__name__)
 

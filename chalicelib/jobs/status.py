@@ -8,7 +8,7 @@ from chalicelib.jobs.views import job_view
 from chalicelib.keys import Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.storage import MediaStorage
-from chalicelib.store import JobRepository
+from chalicelib.jobs.persistence import JobRepository
 
 
 class JobStatusService:

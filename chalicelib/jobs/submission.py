@@ -29,7 +29,8 @@ from chalicelib.jobs.starter import PredictionStarter, StartRefused, StartUnknow
 from chalicelib.keys import Caller
 from chalicelib.limits import Admission, Limits, RateLimiter
 from chalicelib.providers.routing import NoProvider
-from chalicelib.store import JobRepository, StaleTransition
+from chalicelib.jobs.persistence import JobRepository
+from chalicelib.store import StaleTransition
 from chalicelib.validation import GenerateRequest
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Dict
 from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.reconciliation import Reconciler
-from chalicelib.store import JobRepository
+from chalicelib.jobs.persistence import JobRepository
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from chalicelib import media
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import Job, JobStatus
 from chalicelib.storage import THUMBNAIL_NAME, MediaStorage, parse_original_key
-from chalicelib.store import JobRepository
+from chalicelib.jobs.persistence import JobRepository
 
 log = logging.getLogger(__name__)
 

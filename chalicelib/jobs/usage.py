@@ -17,7 +17,7 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.jobs.model import JobStatus
 from chalicelib.jobs.views import UsageQuery, UsageResponse
 from chalicelib.keys import Caller
-from chalicelib.store import JobRepository, UsageRow
+from chalicelib.jobs.persistence import JobRepository, UsageRow
 from chalicelib.validation import parse_query
 
 MAX_DAYS = 366

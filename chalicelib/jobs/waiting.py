@@ -16,7 +16,7 @@ from chalicelib.errors import ValidationFailed
 
 if TYPE_CHECKING:  # the OpenAPI document reads MAX_WAIT_S: the store stays off its imports
     from chalicelib.jobs.model import Job
-    from chalicelib.store import JobRepository
+    from chalicelib.jobs.persistence import JobRepository
 
 MAX_WAIT_S = 25
 _SECONDS = re.compile(r"[1-9][0-9]?")

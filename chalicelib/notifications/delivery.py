@@ -32,7 +32,7 @@ from chalicelib.notifications.model import Delivery, DeliveryState, event_payloa
 from chalicelib.notifications.persistence import DeliveryStore
 from chalicelib.notifications.signing import signed_headers
 from chalicelib.queue import MessageQueue
-from chalicelib.store import JobRepository
+from chalicelib.jobs.persistence import JobRepository
 from chalicelib.outbound import Answer, FetchFailed, post
 from chalicelib.urls import UrlPolicy, UrlRejected
 

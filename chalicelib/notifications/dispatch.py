@@ -14,7 +14,7 @@ from chalicelib.notifications.endpoints import WebhookEndpoints
 from chalicelib.notifications.model import Delivery, DeliveryState, Target, webhook_id
 from chalicelib.notifications.persistence import DeliveryStore
 from chalicelib.queue import MessageQueue
-from chalicelib.store import JobRepository
+from chalicelib.jobs.persistence import JobRepository
 
 log = logging.getLogger(__name__)
 

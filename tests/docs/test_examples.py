@@ -51,8 +51,8 @@ def reader(stack, aws_env, tmp_path):
     from chalicelib.aws import dynamodb_table
     from chalicelib.keys import ApiKeys
     from chalicelib.resources import resource_names
-    from chalicelib.store import ApiKeyStore
-    keys = ApiKeys(ApiKeyStore(dynamodb_table(resource_names("local").api_keys_table)))
+    from chalicelib.dynamo_stores import DynamoApiKeyStore
+    keys = ApiKeys(DynamoApiKeyStore(dynamodb_table(resource_names("local").api_keys_table)))
     client = f"docs-{uuid.uuid4().hex[:8]}"  # a client of its own: its limits are the examples'
     key, client_key = keys.create(client, "user123")[0], keys.create(client)[0]
     for entry in ROOT.iterdir():

@@ -34,8 +34,8 @@ def test_revoked_key_is_401(stack, api):
 def test_expired_key_is_401(stack, aws_env):
     from chalicelib.aws import dynamodb_table
     from chalicelib.keys import ApiKeys
-    from chalicelib.store import ApiKeyStore
-    key, _ = ApiKeys(ApiKeyStore(dynamodb_table("vsl-media-local-api-keys"))).create(
+    from chalicelib.dynamo_stores import DynamoApiKeyStore
+    key, _ = ApiKeys(DynamoApiKeyStore(dynamodb_table("vsl-media-local-api-keys"))).create(
         "expiring", expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
     body = assert_error(Api(stack.api_url, key).request("GET", "/models"), 401, "UNAUTHORIZED")
     assert "expired" in body["details"]

@@ -11,8 +11,10 @@ import pytest
 from chalicelib.aws import dynamodb_table
 from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
 from chalicelib.jobs.pacing import Taken
-from chalicelib.store import (AlreadyExists, CounterStore, DynamoJobStore, DynamoStartSchedule,
-                              StaleTransition, SubmissionWindow)
+from chalicelib.dynamo_stores import DynamoCounterStore, DynamoStartSchedule
+from chalicelib.jobs.dynamodb import DynamoJobStore
+from chalicelib.limits import SubmissionWindow
+from chalicelib.store import AlreadyExists, StaleTransition
 from tests.fakes import InMemoryCounterStore, InMemoryJobStore, InMemoryStartSchedule
 
 pytestmark = pytest.mark.integration
@@ -29,7 +31,7 @@ def job_store(request, aws_env):
 @pytest.fixture(params=["dynamodb", "in-memory"])
 def counters(request, aws_env):
     if request.param == "dynamodb":
-        return CounterStore(dynamodb_table("vsl-media-local-counters"))
+        return DynamoCounterStore(dynamodb_table("vsl-media-local-counters"))
     return InMemoryCounterStore()
 
 

@@ -19,8 +19,8 @@ def js_keys(stack, aws_env):
     """A key bound to one user and a key with tiny limits, created like the key CLI does."""
     from chalicelib.aws import dynamodb_table
     from chalicelib.keys import ApiKeys
-    from chalicelib.store import ApiKeyStore
-    keys = ApiKeys(ApiKeyStore(dynamodb_table("vsl-media-local-api-keys")))
+    from chalicelib.dynamo_stores import DynamoApiKeyStore
+    keys = ApiKeys(DynamoApiKeyStore(dynamodb_table("vsl-media-local-api-keys")))
     bound, _ = keys.create("js-sdk-bound", user_id=BOUND_USER)
     limited, _ = keys.create("js-sdk-limited",
                              limits={"submissions_per_hour": 1, "status_per_minute": 2})
