@@ -129,7 +129,7 @@ def test_an_expired_upload_is_410_then_forgotten_404(api, aws):
                                 ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00Z"}})
     body = assert_error(api.submit(video(f"upload:{created['uploadId']}")), 410,
                         "UPLOAD_EXPIRED")
-    assert "2020-01-01T00:00:00Z" in body["details"]
+    assert "2020-01-01T00:00:00.000Z" in body["details"]
     aws("dynamodb").delete_item(TableName=table, Key=key)   # DynamoDB's TTL, a week later
     assert_error(api.submit(video(f"upload:{created['uploadId']}")), 404, "UPLOAD_NOT_FOUND")
 
@@ -159,7 +159,7 @@ def test_prefer_wait_answers_202_as_without_it_when_the_job_is_not_done(api, sim
     assert resp.status_code == 202, resp.text
     assert 2 <= took < 10
     assert resp.headers["Preference-Applied"] == "wait=2"
-    assert set(resp.json()) == {"jobId", "status", "estimatedTime", "estimatedCost",
+    assert set(resp.json()) == {"jobId", "status", "estimatedTime", "estimatedCost", "provider",
                                 "replicateId", "message"}
 
 
