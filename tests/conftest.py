@@ -63,10 +63,15 @@ def sim(stack):
 
 @pytest.fixture
 def aws_env(stack, monkeypatch):
-    """Point boto3 in this process (our own chalicelib code) at the stack's emulator."""
+    """Point boto3 in this process (our own chalicelib code) at the stack's emulator,
+    with clients made for it (a client cached earlier may be another stack's)."""
+    from chalicelib import aws
     for k, v in stack.env().items():
         if k.startswith("AWS_"):
             monkeypatch.setenv(k, v)
+    aws.client.cache_clear()
+    yield
+    aws.client.cache_clear()
 
 
 @pytest.fixture(scope="session")

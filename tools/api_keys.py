@@ -134,6 +134,8 @@ def main(argv=None) -> int:
             return 1
         os.environ.update({"AWS_ENDPOINT_URL": emulator_url, **credentials})
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the emulator takes any
+        from chalicelib import aws
+        aws.client.cache_clear()  # a client made earlier in this process is another stack's
     elif aws_region() is None:
         print("error: no AWS region: set AWS_REGION, or a region in your AWS profile "
               "(the one you deployed to)", file=sys.stderr)

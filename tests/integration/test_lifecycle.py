@@ -17,7 +17,7 @@ def send_webhook(api, secret, job, payload):
     assert resp.status_code == 200, resp.text
 
 
-def wait_status(api, job_id, status, timeout_s=15):
+def wait_status(api, job_id, status, timeout_s=45):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         current = api.status(job_id).json()

@@ -15,12 +15,14 @@ BOUND_USER = "js-sdk-bound-user"
 
 
 @pytest.fixture
-def js_keys(stack, aws_env):
+def js_keys(stack):
     """A key bound to one user and a key with tiny limits, created like the key CLI does."""
-    from chalicelib.aws import dynamodb_table
-    from chalicelib.keys import ApiKeys
+    from chalicelib.aws import Table
     from chalicelib.dynamo_stores import DynamoApiKeyStore
-    keys = ApiKeys(DynamoApiKeyStore(dynamodb_table("vsl-media-local-api-keys")))
+    from chalicelib.keys import ApiKeys
+    from tests.support.stack import operator_client
+    keys = ApiKeys(DynamoApiKeyStore(Table("vsl-media-local-api-keys",
+                                           operator_client(stack, "dynamodb"))))
     bound, _ = keys.create("js-sdk-bound", user_id=BOUND_USER)
     limited, _ = keys.create("js-sdk-limited",
                              limits={"submissions_per_hour": 1, "status_per_minute": 2})
