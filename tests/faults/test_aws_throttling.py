@@ -67,14 +67,16 @@ def test_a_throttled_status_read_and_job_write_answer_503_and_the_submit_is_give
     run = Run(fresh_api(throttled))
     done = run.submit("image")
     assert done.status_code == 202, done.response
-    fault_proxy.plan.set({"dynamodb": 1}, burst=5, operations={"GetItem"})
+    # Enough failures for every attempt of the API's read, whatever the other functions'
+    # own reads of the moment take from the burst.
+    fault_proxy.plan.set({"dynamodb": 1}, burst=12, operations={"GetItem"})
     try:
         poll = run.api.status(done.job_id)
     finally:
         fault_proxy.plan.set({})
     assert poll.status_code == 503 and poll.json()["code"] == "SERVICE_UNAVAILABLE", poll.text
     # Every PutItem (the job's record) fails on all of botocore's attempts.
-    fault_proxy.plan.set({"dynamodb": 1}, burst=5, operations={"PutItem"})
+    fault_proxy.plan.set({"dynamodb": 1}, burst=12, operations={"PutItem"})
     try:
         refused = run.submit("image")
     finally:
