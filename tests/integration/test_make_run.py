@@ -24,7 +24,6 @@ from chalicelib import aws
 from local.stack import EVENT_PROCESSES, ROOT, free_port
 from local.stack import port_in_use as stack_port_in_use
 from tests.support.api import IMAGE_EXAMPLE
-from tools import api_keys
 
 pytestmark = pytest.mark.integration
 
@@ -135,16 +134,9 @@ def test_ports_are_recorded_where_the_key_cli_finds_them(make_run, monkeypatch, 
     proc, terminal, local, ports = make_run
     recorded = json.loads((local / "ports.json").read_text())
     assert {k: recorded[k] for k in ports} == ports
-    monkeypatch.setenv("VSL_LOCAL_DIR", str(local))
-    monkeypatch.delenv("VSL_EMULATOR_PORT", raising=False)
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "restored-after-the-test")
-    assert api_keys.main(["--local", "--stage", "local", "create", "--client", "comfort",
-                          "--expires-in-days", "2", "--limit", "submissions_per_hour=7"]) == 0
-    assert os.environ["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{ports['emulator']}"
-    capsys.readouterr()
-    assert api_keys.main(["--local", "--stage", "local", "list"]) == 0
-    [line] = [l for l in capsys.readouterr().out.splitlines() if " comfort " in l]
+    key_cli(local, "create", "--client", "comfort", "--expires-in-days", "2",
+            "--limit", "submissions_per_hour=7")
+    [line] = [l for l in key_cli(local, "list").splitlines() if " comfort " in l]
     assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z +active +submissions_per_hour=7$", line)
 
 
@@ -218,12 +210,20 @@ def snapshot(local) -> dict:
             if not name.startswith("logs/")}
 
 
+def key_cli(local, *args) -> str:
+    """`make api-key ARGS="--local ..."` as a user runs it: its own process, this
+    folder's stack found from its recorded ports and credentials alone."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "VSL_")) or k == "VSL_LOCAL_DIR"}
+    done = subprocess.run([sys.executable, "-m", "tools.api_keys", "--local", "--stage",
+                           "local", *args], cwd=ROOT, env=dict(env, VSL_LOCAL_DIR=str(local)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def key_count(local, capsys, monkeypatch) -> int:
-    monkeypatch.setenv("VSL_LOCAL_DIR", str(local))
-    monkeypatch.delenv("VSL_EMULATOR_PORT", raising=False)
-    capsys.readouterr()
-    assert api_keys.main(["--local", "--stage", "local", "list"]) == 0
-    return len(capsys.readouterr().out.splitlines()) - 1
+    return len(key_cli(local, "list").splitlines()) - 1
 
 
 def test_a_second_make_run_leaves_the_first_untouched_and_says_why(make_run, tmp_path, capsys,
