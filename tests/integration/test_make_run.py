@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from chalicelib import aws
 from local.stack import EVENT_PROCESSES, ROOT, free_port
 from local.stack import port_in_use as stack_port_in_use
 from tests.support.api import IMAGE_EXAMPLE
@@ -71,15 +70,6 @@ def start_stack(local, ports, stdout=subprocess.PIPE) -> subprocess.Popen:
          "--fal-simulator-port", str(ports["fal_simulator"])],
         cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
         text=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_aws_clients():
-    """api_keys.main makes boto3 clients for this module's emulator, cached for the
-    process: later tests must not reach a stopped emulator through them."""
-    yield
-    aws.client.cache_clear()
-    aws.dynamodb_table.cache_clear()
 
 
 @pytest.fixture(scope="module")
