@@ -192,9 +192,10 @@ def _openapi() -> dict:
                           "names what does not: AWS, or every provider)",
                           {200: "Health"}, access=Access.PUBLIC, tags=("service",)))
 def health(grant: Grant):
-    from chalicelib.jobs.views import Health
+    from chalicelib.route_models import Health
     from chalicelib.providers.port import PROVIDERS
-    checks = wiring.health_checks()
+    from chalicelib.dependency_checks import health_checks
+    checks = health_checks()
     aws_ok = all(v == "ok" for k, v in checks.items() if k not in PROVIDERS)
     providers_ok = [checks[p] == "ok" for p in PROVIDERS if p in checks]
     if aws_ok and (any(providers_ok) or not providers_ok):

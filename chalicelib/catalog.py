@@ -168,7 +168,7 @@ def image_parameters(entry: CatalogEntry) -> list:
 def describe_catalog(providers: Callable[[str], Sequence[str]] = lambda model_id: ()) -> list:
     """``GET /models``: each model with its parameters' JSON Schema and the providers
     that may run it, preferred first (``providers``: the routing's order)."""
-    from chalicelib.jobs.views import ModelInfo
+    from chalicelib.route_models import ModelInfo
     return [ModelInfo(modelId=e.model_id, mediaType=e.media_type, description=e.description,
                       pricing={"usd": e.price_usd, "per": "output"},
                       estimatedTime=e.estimated_time_s, providers=list(providers(e.model_id)),

@@ -15,7 +15,7 @@ from chalicelib.providers.routing import Routes, default_order
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import replicate_configured
 from chalicelib.storage import MAX_COPY_BYTES
-from chalicelib.urls import DEFAULT_PORTS, Origin, UrlPolicy
+from chalicelib.url_settings import UrlPolicies, origin_of
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
 # Where Replicate serves prediction outputs.
@@ -27,7 +27,7 @@ FAL_OUTPUT_ORIGINS = ("https://fal.media", "https://*.fal.media")
 DEFAULT_WEBHOOK_RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 
-class Settings(BaseSettings):
+class Settings(UrlPolicies, BaseSettings):
     """Each field is the environment variable VSL_<NAME> unless it names another."""
     model_config = SettingsConfigDict(env_prefix="VSL_", extra="ignore",
                                       arbitrary_types_allowed=True)
@@ -183,12 +183,12 @@ class Settings(BaseSettings):
             self.replicate_base_url = REPLICATE_PUBLIC_URL
         if "output_origins" not in given and self.replicate_base_url and \
                 self.replicate_base_url != REPLICATE_PUBLIC_URL:
-            self.output_origins = (_origin_of(self.replicate_base_url),)  # a simulator's own
+            self.output_origins = (origin_of(self.replicate_base_url),)  # a simulator's own
         if self.fal_base_url is None and self.fal_key:
             self.fal_base_url = FAL_QUEUE_URL
         if "fal_output_origins" not in given and self.fal_base_url and \
                 self.fal_base_url != FAL_QUEUE_URL:
-            self.fal_output_origins = (_origin_of(self.fal_base_url),)
+            self.fal_output_origins = (origin_of(self.fal_base_url),)
         if "cors_origin" not in given:
             self.cors_origin = stage_settings(self.stage).get("cors_origin")
         return self
@@ -197,13 +197,6 @@ class Settings(BaseSettings):
     def routes(self) -> Routes:
         return Routes(default=default_order(bool(self.fal_key)),
                       by_model=dict(self.provider_routes))
-
-    @property
-    def jwks_policy(self) -> UrlPolicy:
-        """fal's JWKS: only from its configured origin."""
-        origin = Origin.parse(_origin_of(self.fal_jwks_url))
-        return UrlPolicy(schemes=frozenset({origin.scheme}), origins=(origin,),
-                         allow_private=self.allow_private_inputs)
 
     @property
     def names(self) -> ResourceNames:
@@ -219,24 +212,6 @@ class Settings(BaseSettings):
             raise ValueError("VSL_WEBHOOK_URL needs VSL_WEBHOOK_SECRET (whsec_...)")
         return self
 
-    @property
-    def webhook_policy(self) -> UrlPolicy:
-        """Client webhook targets: https and public hosts; on the local stage, only this
-        machine (loopback, unprivileged ports, never the AWS emulator's)."""
-        if self.allow_private_inputs:
-            return UrlPolicy(schemes=frozenset({"http", "https"}), loopback_only=True,
-                             denied_ports=frozenset(self._service_ports()))
-        return UrlPolicy(schemes=frozenset({"https"}))
-
-    def _service_ports(self) -> Tuple[int, ...]:
-        if not self.aws_endpoint_url:
-            return ()
-        parts = urlsplit(self.aws_endpoint_url)
-        try:
-            return (parts.port or DEFAULT_PORTS.get(parts.scheme, 80),)
-        except ValueError:
-            return ()
-
     @field_validator("cors_origin")
     @classmethod
     def _one_origin(cls, value: Optional[str]) -> Optional[str]:
@@ -249,26 +224,6 @@ class Settings(BaseSettings):
             raise ValueError("expected '*' or one origin such as https://app.example.com; "
                              f"got {value!r}")
         return f"{parts.scheme}://{parts.netloc}"
-
-    @property
-    def input_policy(self) -> UrlPolicy:
-        """Input URLs Replicate will fetch: any public http(s) host, standard ports."""
-        return UrlPolicy(schemes=frozenset({"http", "https"}),
-                         allow_private=self.allow_private_inputs)
-
-    @property
-    def output_policy(self) -> UrlPolicy:
-        """The providers' output files: only from their delivery origins (the simulators'
-        locally)."""
-        configured = self.output_origins + (self.fal_output_origins if self.fal_key else ())
-        origins = tuple(Origin.parse(o) for o in configured)
-        return UrlPolicy(schemes=frozenset(o.scheme for o in origins),
-                         allow_private=self.allow_private_inputs, origins=origins)
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 @lru_cache(maxsize=1)

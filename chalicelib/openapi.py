@@ -14,7 +14,7 @@ RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit
 
 
 # Where the models a route names live (imported only when the document is made).
-MODEL_MODULES = ("chalicelib.jobs.views", "chalicelib.validation",
+MODEL_MODULES = ("chalicelib.jobs.views", "chalicelib.route_models", "chalicelib.validation",
                  "chalicelib.notifications.endpoints", "chalicelib.uploads.service")
 
 

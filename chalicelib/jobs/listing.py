@@ -14,7 +14,8 @@ from typing import Dict, Optional
 from chalicelib.authorization import require_user
 from chalicelib.errors import ValidationFailed
 from chalicelib.validation import parse_query
-from chalicelib.jobs.views import JobList, JobListQuery, job_view
+from chalicelib.jobs.views import job_view
+from chalicelib.route_models import JobList, JobListQuery
 from chalicelib.keys import Caller
 from chalicelib.storage import MediaStorage
 from chalicelib.jobs.persistence import JobQuery, JobRepository

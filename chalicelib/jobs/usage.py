@@ -15,7 +15,7 @@ from chalicelib.clock import Clock
 from chalicelib.authorization import require_user
 from chalicelib.errors import ValidationFailed
 from chalicelib.jobs.model import JobStatus
-from chalicelib.jobs.views import UsageQuery, UsageResponse
+from chalicelib.route_models import UsageQuery, UsageResponse
 from chalicelib.keys import Caller
 from chalicelib.jobs.persistence import JobRepository, UsageRow
 from chalicelib.validation import parse_query

@@ -35,7 +35,7 @@ def new_signing_secret() -> str:
 
 
 def endpoint_view(e: Endpoint) -> Dict:
-    from chalicelib.jobs.views import WebhookEndpointView
+    from chalicelib.route_models import WebhookEndpointView
     view = WebhookEndpointView(id=e.endpoint_id, url=e.url, events=list(e.events),
                                createdAt=iso(e.created_at))
     if e.description:

@@ -80,7 +80,7 @@ class Delivery:
     next_attempt_at: Optional[datetime] = None
 
     def view(self) -> Dict:
-        from chalicelib.jobs.views import DeliveryView
+        from chalicelib.route_models import DeliveryView
         return DeliveryView(
             webhookId=self.webhook_id, event=self.event, url=self.target.url,
             state=self.state.value, attempts=self.attempts, lastStatus=self.last_status,

@@ -13,7 +13,7 @@ import pytest
 from chalice.test import Client
 
 import app as app_module
-from chalicelib import wiring
+from chalicelib import dependency_checks, wiring
 from chalicelib.authorization import Access, reaches_job, scope
 from chalicelib.errors import Forbidden, JobNotFound
 from chalicelib.keys import Caller
@@ -99,7 +99,7 @@ class Stage:
             starter=world.starter, batch=world.batch, usage=world.usage,
             sweeper=None, uploads=world.uploads, waiter=None))
         monkeypatch.setattr(wiring, "authorizer", lambda: world.authorizer)
-        monkeypatch.setattr(wiring, "health_checks", lambda: {"dynamodb": "ok"})
+        monkeypatch.setattr(dependency_checks, "health_checks", lambda: {"dynamodb": "ok"})
         settings = wiring.get_settings().model_copy(
             update={"public_base_url": "https://api.example"})
         monkeypatch.setattr(wiring, "settings", lambda: settings)
