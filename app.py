@@ -447,10 +447,12 @@ def _provider_webhook(provider: str) -> dict:
 
 @app.on_sqs_message(queue=_names.jobs_queue, batch_size=1)
 def process_job_event(event):
+    from chalicelib.messages import StartMessage, read_jobs_message
     for record in event:
-        message = json.loads(record.body)
-        with logs.job_context(message.get("jobId")):
-            if message.get("kind") == "start":
+        body = json.loads(record.body)
+        with logs.job_context(body.get("jobId")):
+            message = read_jobs_message(body)
+            if isinstance(message, StartMessage):
                 wiring.services().starter.start_queued(message)
                 continue
             attempt = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1))
@@ -461,17 +463,19 @@ def process_job_event(event):
 @app.on_sqs_message(queue=_names.notifications_queue, batch_size=1)
 def deliver_notifications(event):
     for record in event:
-        message = json.loads(record.body)
-        with logs.job_context(message.get("jobId")):
-            deliver_notification(message)
+        body = json.loads(record.body)
+        with logs.job_context(body.get("jobId")):
+            deliver_notification(body)
 
 
-def deliver_notification(message: dict) -> None:
-    if message["kind"] == "job-event":
-        wiring.services().reuse.settle_followers(message["jobId"])
-        wiring.services().dispatcher.fan_out(message["jobId"], message["event"])
+def deliver_notification(body: dict) -> None:
+    from chalicelib.messages import JobEventMessage, read_notification
+    message = read_notification(body)
+    if isinstance(message, JobEventMessage):
+        wiring.services().reuse.settle_followers(message.job_id)
+        wiring.services().dispatcher.fan_out(message.job_id, message.event)
     else:
-        wiring.services().deliverer.attempt(message["jobId"], message["webhookId"])
+        wiring.services().deliverer.attempt(message.job_id, message.webhook_id)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

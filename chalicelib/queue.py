@@ -1,5 +1,5 @@
 """Queues: prediction events from the API to the processor, job events to the
-webhook delivery."""
+webhook delivery (the messages themselves: chalicelib.messages)."""
 import json
 from typing import Callable, Optional, Protocol
 

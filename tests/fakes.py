@@ -32,7 +32,7 @@ from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.listing import JobListing
 from chalicelib.jobs.model import ACTIVE, Job, JobEvent, Prediction
 from chalicelib.jobs.outputs import OutputCopier
-from chalicelib.jobs.prediction_events import PredictionEvents, prediction_message
+from chalicelib.jobs.prediction_events import PredictionEvents
 from chalicelib.providers.fal_models import FAL_MODELS, NotServable
 from chalicelib.providers.health import ProviderHealth
 from chalicelib.providers.port import FAL, ProviderUnavailable, WebhookRejected
@@ -50,6 +50,8 @@ from chalicelib.replicate import ModelRef, ReplicateUnavailable
 from chalicelib.jobs.dynamodb import job_to_item
 from chalicelib.jobs.persistence import IndexedJob, JobPage, JobQuery, UsageRow
 from chalicelib.limits import SubmissionWindow
+from chalicelib.messages import (JobEventMessage, PredictionMessage, StartMessage,
+                                 read_jobs_message, read_notification)
 from chalicelib.store import AlreadyExists, StaleTransition
 from chalicelib.outbound import Answer, FetchFailed
 from chalicelib.urls import Origin, UrlPolicy, UrlRejected
@@ -783,7 +785,7 @@ class World:
         provider = provider or stored_provider(self.job(job.job_id).provider)
         runs = self.fal if provider == FAL else self.replicate
         prediction = prediction or runs.predictions[job.replicate_id]
-        self.queue.send(prediction_message(job.job_id, prediction, provider))
+        self.queue.send(PredictionMessage(job.job_id, prediction, provider).body())
 
     def run_queue(self, crash: Callable[[dict], Optional[Exception]] = None) -> int:
         """Deliver every queued message as Lambda's SQS source does: a handler error
@@ -806,10 +808,11 @@ class World:
             attempt = self.attempts.get(id(message), 0) + 1
             self.attempts[id(message)] = attempt
             try:
-                if message["kind"] == "start":
-                    self.starter.start_queued(message)
+                read = read_jobs_message(message)
+                if isinstance(read, StartMessage):
+                    self.starter.start_queued(read)
                 else:
-                    self.events.handle(message, attempt, MAX_ATTEMPTS)
+                    self.events.handle(read, attempt, MAX_ATTEMPTS)
                 handled += 1
             except Exception:
                 if attempt < MAX_ATTEMPTS:
@@ -839,11 +842,12 @@ class World:
                 break
             if at > self.clock.now():
                 self.clock._now = at
-            if message["kind"] == "job-event":
-                self.reuse.settle_followers(message["jobId"])
-                self.dispatcher.fan_out(message["jobId"], message["event"])
+            read = read_notification(message)
+            if isinstance(read, JobEventMessage):
+                self.reuse.settle_followers(read.job_id)
+                self.dispatcher.fan_out(read.job_id, read.event)
             else:
-                self.deliverer.attempt(message["jobId"], message["webhookId"])
+                self.deliverer.attempt(read.job_id, read.webhook_id)
             handled += 1
             due += [(self.clock.now() + timedelta(seconds=d), m)
                     for m, d in zip(self.notifications.messages, self.notifications.delays)]

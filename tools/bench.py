@@ -496,8 +496,8 @@ class Bench:
         """Peak RSS (VmHWM, KiB) of a fresh processor process handling the job's
         succeeded prediction: the Lambda handler, called as the event source calls it."""
         from chalicelib.jobs.model import Prediction
-        from chalicelib.jobs.prediction_events import prediction_message
-        message = prediction_message(job["jobId"], Prediction.from_api(job["prediction"]))
+        from chalicelib.messages import PredictionMessage
+        message = PredictionMessage(job["jobId"], Prediction.from_api(job["prediction"])).body()
         env = dict(self.stack.env(), VSL_MAX_OUTPUT_BYTES=str(max_output_bytes))
         done = subprocess.run([sys.executable, "-m", "tools.bench", "--copy-child"], cwd=ROOT,
                               env=env, input=json.dumps(message), capture_output=True, text=True,

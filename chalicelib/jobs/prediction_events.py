@@ -26,8 +26,9 @@ from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
 from chalicelib.jobs.starter import display_name
 from chalicelib.jobs.outputs import OutputCopier, OutputUnusable
+from chalicelib.messages import PredictionMessage
 from chalicelib.queue import MessageQueue
-from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable, WebhookRejected
+from chalicelib.providers.port import Provider, ProviderUnavailable, WebhookRejected
 from chalicelib.providers.routing import stored_provider
 from chalicelib.storage import MediaStorage
 from chalicelib.jobs.persistence import JobRepository
@@ -67,11 +68,6 @@ def public_model_error(raw: Optional[str]) -> str:
     return first[:300]
 
 
-def prediction_message(job_id: str, prediction: Prediction, provider: str = REPLICATE) -> dict:
-    return {"kind": "prediction", "jobId": job_id, "prediction": prediction.to_message(),
-            "provider": provider}
-
-
 class PredictionEvents:
     def __init__(self, jobs: JobRepository, lifecycle: Lifecycle, queue: MessageQueue,
                  providers: Callable[[str], Provider], storage: MediaStorage,
@@ -107,16 +103,15 @@ class PredictionEvents:
                 job.model_id if job else None, body, headers)
         except ValueError as e:
             raise ValidationFailed(f"The body is not a prediction: {e}.") from None
-        self.queue.send(prediction_message(job_id, prediction, provider))
+        self.queue.send(PredictionMessage(job_id, prediction, provider).body())
 
     # ---- the processor -------------------------------------------------------
 
-    def handle(self, message: dict, attempt: int, max_attempts: int) -> None:
-        prediction = Prediction.from_message(message["prediction"])
-        provider = message.get("provider", REPLICATE)
-        job = self.jobs.get(message["jobId"])
+    def handle(self, message: PredictionMessage, attempt: int, max_attempts: int) -> None:
+        prediction, provider = message.prediction, message.provider
+        job = self.jobs.get(message.job_id)
         if job is None:
-            self._orphan(provider, None, prediction, f"names unknown job {message['jobId']}")
+            self._orphan(provider, None, prediction, f"names unknown job {message.job_id}")
             return
         if stored_provider(job.provider) != provider:
             self._orphan(provider, job.model_id, prediction,

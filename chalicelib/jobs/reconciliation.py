@@ -15,9 +15,9 @@ from typing import Callable, Optional
 from chalicelib.clock import Clock
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus
-from chalicelib.jobs.prediction_events import prediction_message
 from chalicelib.jobs.progress import generating
 from chalicelib.jobs.reuse import Reuse
+from chalicelib.messages import PredictionMessage
 from chalicelib.queue import MessageQueue
 from chalicelib.providers.port import Provider, ProviderUnavailable
 from chalicelib.providers.routing import stored_provider
@@ -76,7 +76,7 @@ class Reconciler:
             return job
         if prediction.is_terminal or (prediction.status == "processing"
                                       and job.status == JobStatus.PENDING):
-            self.queue.send(prediction_message(job.job_id, prediction, provider))
+            self.queue.send(PredictionMessage(job.job_id, prediction, provider).body())
         elif prediction.is_active and prediction.progress is not None:
             # Its logs webhooks were lost: the progress they carried, from the prediction.
             self.jobs.raise_progress(job.job_id, generating(prediction.progress))

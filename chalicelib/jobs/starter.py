@@ -12,13 +12,14 @@ tried again later, with a new start time not before the provider's Retry-After
 when it gives one; after the last try the job fails with a clear error.
 """
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Optional, Tuple
 
 from chalicelib.catalog import CATALOG
 from chalicelib.jobs.lifecycle import Lifecycle
 from chalicelib.jobs.model import ACTIVE, Job, JobStatus, Prediction
 from chalicelib.jobs.pacing import StartPacer, StartsBacklogged, wait_s
+from chalicelib.messages import StartMessage
 from chalicelib.providers.health import ProviderHealth
 from chalicelib.providers.port import REPLICATE, Provider, ProviderUnavailable
 from chalicelib.providers.routing import NoProvider, Routes, candidates, hands_over
@@ -35,18 +36,6 @@ DISPLAY_NAMES = {"replicate": "Replicate", "fal": "fal.ai"}
 
 def display_name(provider: str) -> str:
     return DISPLAY_NAMES.get(provider, provider)
-
-
-def start_message(job_id: str, public_base_url: str, attempt: int = 1,
-                  start_at: Optional[datetime] = None) -> dict:
-    """A queued start; ``startAt`` (Unix seconds) is the time taken from the pace.
-    Without it (a message from before the pace, or a refused reservation) the
-    start takes its time when it arrives."""
-    message = {"kind": "start", "jobId": job_id, "webhookBase": public_base_url,
-               "attempt": attempt}
-    if start_at is not None:
-        message["startAt"] = start_at.timestamp()
-    return message
 
 
 class StartRefused(Exception):
@@ -132,20 +121,18 @@ class PredictionStarter:
                     attempt: int = 1) -> None:
         """Start the job from the queue at ``start_at`` (a longer wait than SQS's
         longest delay arrives early and is queued again for the rest)."""
-        self.queue.send(start_message(job_id, public_base_url, attempt, start_at),
+        self.queue.send(StartMessage(job_id, public_base_url, attempt, start_at).body(),
                         delay_s=wait_s(start_at, self.pacer.clock.now()))
 
-    def start_queued(self, message: dict) -> None:
-        job = self.jobs.get(message["jobId"])
+    def start_queued(self, message: StartMessage) -> None:
+        job = self.jobs.get(message.job_id)
         if job is None or job.status != JobStatus.PENDING or job.replicate_id:
             return  # started, adopted, cancelled or gone meanwhile
-        attempt = int(message.get("attempt", 1))
-        base = message["webhookBase"]
+        attempt, base, start = message.attempt, message.webhook_base, message.start_at
         now = self.pacer.clock.now()
-        if message.get("startAt") is None:
+        if start is None:
             self._queue_retry(job, base, attempt, not_before=now)
             return
-        start = datetime.fromtimestamp(float(message["startAt"]), timezone.utc)
         if wait_s(start, now) > 0:
             self.queue_start(job.job_id, base, start, attempt)
             return
@@ -186,7 +173,8 @@ class PredictionStarter:
         except StartsBacklogged as e:
             log.info("job %s: the start schedule is full; asking again in %s s", job.job_id,
                      e.retry_after)
-            self.queue.send(start_message(job.job_id, base, attempt), delay_s=e.retry_after)
+            self.queue.send(StartMessage(job.job_id, base, attempt).body(),
+                            delay_s=e.retry_after)
             return
         try:  # the start deadline counts from the new time
             self.jobs.update(job.job_id, {"start_at": start}, [JobStatus.PENDING])

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from chalicelib.clock import Clock
 from chalicelib.jobs.model import Job
-from chalicelib.notifications.dispatch import delivery_message
+from chalicelib.messages import DeliveryMessage
 from chalicelib.notifications.endpoints import WebhookEndpoints
 from chalicelib.notifications.model import Delivery, DeliveryState, event_payload
 from chalicelib.notifications.persistence import DeliveryStore
@@ -182,7 +182,7 @@ class Deliverer:
     def _requeue(self, delivery: Delivery, delay_s: float) -> None:
         # Whole seconds, rounded up and at least one when any wait is left: a message
         # back before its attempt is due would only be sent back again.
-        self.queue.send(delivery_message(delivery.job_id, delivery.webhook_id),
+        self.queue.send(DeliveryMessage(delivery.job_id, delivery.webhook_id).body(),
                         delay_s=math.ceil(delay_s) if delay_s > 0 else 0)
 
     def deliveries_of(self, job_id: str) -> Dict:

@@ -10,6 +10,7 @@ import logging
 from typing import List, Optional
 
 from chalicelib.jobs.model import Job, JobEvent
+from chalicelib.messages import DeliveryMessage, JobEventMessage
 from chalicelib.notifications.endpoints import WebhookEndpoints
 from chalicelib.notifications.model import Delivery, DeliveryState, Target, webhook_id
 from chalicelib.notifications.persistence import DeliveryStore
@@ -19,10 +20,6 @@ from chalicelib.jobs.persistence import JobRepository
 log = logging.getLogger(__name__)
 
 
-def delivery_message(job_id: str, webhook_id_: str) -> dict:
-    return {"kind": "delivery", "jobId": job_id, "webhookId": webhook_id_}
-
-
 class QueueNotifier:
     """The jobs' Notifier: each job event goes to the notifications queue."""
 
@@ -30,7 +27,7 @@ class QueueNotifier:
         self.queue = queue
 
     def job_ended(self, job: Job, event: JobEvent) -> None:
-        self.queue.send({"kind": "job-event", "jobId": job.job_id, "event": event.value})
+        self.queue.send(JobEventMessage(job.job_id, event.value).body())
 
 
 class Dispatcher:
@@ -72,5 +69,5 @@ class Dispatcher:
                 if existing is None or existing.state != DeliveryState.PENDING \
                         or existing.attempts > 0:
                     continue
-            self.queue.send(delivery_message(job_id, delivery.webhook_id))
+            self.queue.send(DeliveryMessage(job_id, delivery.webhook_id).body())
         return created

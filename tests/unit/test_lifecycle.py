@@ -13,6 +13,7 @@ from chalicelib.jobs.prediction_events import MODEL_FAILED
 from chalicelib.jobs.model import (ACTIVE, TERMINAL, TRANSITIONS, JobEvent, JobStatus,
                                    Prediction, sources_of)
 from chalicelib.keys import Caller
+from chalicelib.messages import PredictionMessage
 from chalicelib.limits import Limits
 from chalicelib.replicate import ReplicateUnavailable
 from chalicelib.store import StaleTransition
@@ -213,9 +214,8 @@ def test_the_start_webhook_arriving_before_the_prediction_id_is_saved():
     def create_then_start(model, model_input, webhook):
         prediction = original_create(model, model_input, webhook)
         job_id = webhook.split("jobId=")[1]
-        world.queue.send({"kind": "prediction", "jobId": job_id,
-                          "prediction": world.replicate.set(prediction.id,
-                                                            status="processing").to_message()})
+        world.queue.send(PredictionMessage(
+            job_id, world.replicate.set(prediction.id, status="processing")).body())
         world.run_queue()  # the start is processed before create returns
         return prediction
     world.replicate.create_prediction = create_then_start
@@ -235,8 +235,8 @@ def test_an_event_for_another_prediction_is_ignored_and_that_prediction_cancelle
 
 def test_an_event_for_no_job_cancels_the_running_prediction():
     world = World()
-    world.queue.send({"kind": "prediction", "jobId": "no-such-job",
-                      "prediction": {"id": "px", "status": "processing"}})
+    world.queue.send(PredictionMessage("no-such-job",
+                                       Prediction(id="px", status="processing")).body())
     world.run_queue()
     assert world.replicate.cancelled == ["px"]
 
@@ -658,8 +658,7 @@ def test_an_event_arriving_while_another_processor_copies_waits_and_never_copies
     world.clock.advance(31)
     world.status(job.job_id)
     assert not world.queue.messages  # reconciliation leaves a job being copied alone
-    message = {"kind": "prediction", "jobId": job.job_id,
-               "prediction": world.replicate.predictions["p1"].to_message()}
+    message = PredictionMessage(job.job_id, world.replicate.predictions["p1"])
     with pytest.raises(CopyInProgress):
         world.events.handle(message, 1, MAX_ATTEMPTS)
     assert world.files.calls == 0

@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from chalicelib.jobs.model import ACTIVE, JobStatus
+from chalicelib.jobs.model import ACTIVE, JobStatus, Prediction
+from chalicelib.messages import PredictionMessage
 from local.event_delivery import JobEventReporter
 from local.stack import LocalStack, banner, write_ports
 from tests.fakes import World
@@ -70,8 +71,7 @@ def report(world: World, source: str, record: dict, deliver) -> str:
 
 
 def prediction_record(job_id: str, status: str) -> dict:
-    return {"body": json.dumps({"kind": "prediction", "jobId": job_id,
-                                "prediction": {"status": status}})}
+    return {"body": json.dumps(PredictionMessage(job_id, Prediction("p1", status)).body())}
 
 
 def test_a_handled_message_prints_one_line_with_the_job_and_its_status_change():

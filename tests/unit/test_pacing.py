@@ -11,9 +11,9 @@ from chalicelib.errors import ServiceUnavailable
 from chalicelib.jobs import pacing
 from chalicelib.jobs.model import JobStatus
 from chalicelib.jobs.pacing import Pace, StartsBacklogged, Taken
-from chalicelib.jobs.starter import start_message
 from chalicelib.jobs.views import accepted_view
 from chalicelib.limits import Limits
+from chalicelib.messages import StartMessage
 from chalicelib.replicate import ReplicateUnavailable
 from tests.fakes import CLIENT, IMAGE_BODY, T0, World
 
@@ -149,8 +149,7 @@ def test_a_start_arriving_before_its_time_is_queued_again_for_the_rest():
     world.jobs.update(job.job_id, {"replicate_id": None}, [JobStatus.PENDING])
     # SQS delays stop at 15 minutes: a start 20 minutes away arrives 5 minutes early.
     start_at = T0 + timedelta(minutes=20)
-    world.starter.start_queued(dict(start_message(job.job_id, "https://api.example", 1,
-                                                  start_at), jobId=job.job_id))
+    world.starter.start_queued(StartMessage(job.job_id, "https://api.example", 1, start_at))
     assert world.queue.delays == [1200] and world.create_times == [0]
 
 
@@ -161,8 +160,7 @@ def test_a_start_message_without_a_time_takes_one_when_it_arrives():
     world.jobs.update(job.job_id, {"replicate_id": None}, [JobStatus.PENDING])
     world.queue.messages.clear()
     world.queue.delays.clear()
-    world.starter.start_queued({"kind": "start", "jobId": job.job_id,
-                                "webhookBase": "https://api.example"})
+    world.starter.start_queued(StartMessage(job.job_id, "https://api.example"))
     assert world.queue.delays == [2]  # the time it took: 2 s from now
     assert world.job(job.job_id).start_at == T0 + timedelta(seconds=2)
     world.run_queue()
@@ -186,7 +184,7 @@ def test_a_throttled_queued_start_takes_a_new_time_after_retry_after_and_moves_i
     world.replicate.predictions.clear()
     world.jobs.update(job.job_id, {"replicate_id": None}, [JobStatus.PENDING])
     world.replicate.create_error = ReplicateUnavailable("429", status=429, retry_after=200)
-    world.starter.start_queued(start_message(job.job_id, "https://api.example", 1, T0))
+    world.starter.start_queued(StartMessage(job.job_id, "https://api.example", 1, T0))
     assert world.job(job.job_id).start_at == T0 + timedelta(seconds=200)
     world.clock.advance(150)
     assert world.status(job.job_id)["status"] == "pending"  # not failed at its old deadline

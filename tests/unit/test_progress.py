@@ -5,7 +5,7 @@ import pytest
 from chalicelib.jobs.model import JobStatus, Prediction
 from chalicelib.jobs.progress import (GENERATED_SHARE, STORING, generating, model_fraction,
                                       progress_of, stage_of)
-from chalicelib.jobs.prediction_events import prediction_message
+from chalicelib.messages import PredictionMessage
 from tests.fakes import MAX_ATTEMPTS, World
 
 # What Replicate's flux-schnell prints (tqdm on stderr, captured line by line).
@@ -125,8 +125,8 @@ def test_a_copy_that_failed_and_waits_for_its_retry_still_shows_storing():
     world.webhook(job, world.replicate.set(job.replicate_id, status="processing", progress=1.0))
     world.run_queue()
     world.storage.fail_uploads = 1
-    succeeded = prediction_message(job.job_id, world.replicate.succeed(job.replicate_id,
-                                                                       world.files))
+    succeeded = PredictionMessage(job.job_id, world.replicate.succeed(job.replicate_id,
+                                                                      world.files))
     with pytest.raises(ConnectionError):
         world.events.handle(succeeded, 1, MAX_ATTEMPTS)
     view = world.status(job.job_id)

@@ -5,7 +5,8 @@ import pytest
 
 from chalicelib.errors import ReplicateRefused, ServiceUnavailable, ValidationFailed
 from chalicelib.jobs.model import ACTIVE, JobStatus, Prediction
-from chalicelib.jobs.starter import QUEUED_RETRY_S, start_message
+from chalicelib.jobs.starter import QUEUED_RETRY_S
+from chalicelib.messages import StartMessage
 from chalicelib.providers.health import ProviderHealth
 from chalicelib.providers.port import FAL, REPLICATE, ProviderUnavailable
 from chalicelib.providers.routing import NoProvider, Routes, candidates, hands_over
@@ -193,10 +194,10 @@ def test_a_queued_start_fails_over_and_retries_later_when_all_refuse():
     world.jobs.update(job.job_id, {"replicate_id": None, "provider": None}, ACTIVE)
     world.replicate.create_error = outage(500)
     world.fal.create_error = ProviderUnavailable("fal: HTTP 500", status=500)
-    world.starter.start_queued(start_message(job.job_id, "https://api.example",
-                                             start_at=world.clock.now()))
-    retry = world.queue.messages.pop()
-    assert retry["attempt"] == 2 and world.job(job.job_id).status == JobStatus.PENDING
+    world.starter.start_queued(StartMessage(job.job_id, "https://api.example",
+                                            start_at=world.clock.now()))
+    retry = StartMessage.parse(world.queue.messages.pop())
+    assert retry.attempt == 2 and world.job(job.job_id).status == JobStatus.PENDING
     assert world.job(job.job_id).provider == FAL           # the last one tried
     world.clock.advance(QUEUED_RETRY_S)
     world.starter.start_queued(retry)                      # the outage is over: Replicate

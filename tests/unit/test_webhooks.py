@@ -8,6 +8,7 @@ from standardwebhooks.webhooks import Webhook
 
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.jobs.model import JobEvent, JobStatus
+from chalicelib.messages import DeliveryMessage
 from chalicelib.notifications.model import DeliveryState
 from chalicelib.outbound import Answer, FetchFailed
 from chalicelib.urls import UrlRejected
@@ -213,9 +214,9 @@ def test_a_redelivered_attempt_message_never_sends_twice():
     world.webhooks.register(CLIENT, {"url": HOOK})
     job = finished_job(world)
     world.dispatcher.fan_out(job.job_id, "job.completed")
-    first = world.notifications.messages[-1]
+    first = DeliveryMessage.parse(world.notifications.messages[-1])
     world.run_notifications()
-    world.deliverer.attempt(first["jobId"], first["webhookId"])
+    world.deliverer.attempt(first.job_id, first.webhook_id)
     assert len(world.receiver.received) == 1
 
 
