@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
+from typing import Dict, Optional
 
 _SPEC_PATH = os.path.join(os.path.dirname(__file__), "resources.json")
 
@@ -56,6 +56,36 @@ def resource_names(stage: str, bucket_override: Optional[str] = None) -> Resourc
         thumbnailer_failures_queue=f"{prefix}-thumbnailer-failures",
         media_bucket=bucket_override or f"{prefix}-{spec['bucket']['suffix']}",
     )
+
+
+@dataclass(frozen=True)
+class Index:
+    """A table's secondary index: what a query names and the key attributes its items
+    carry."""
+    name: str
+    hash_key: str
+    range_key: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TableKeys:
+    """A table's key attributes, its TTL attribute and its indexes, by index name."""
+    hash_key: str
+    range_key: Optional[str]
+    ttl_attribute: Optional[str]
+    indexes: Dict[str, Index]
+
+    def index(self, name: str) -> Index:
+        """The index of that name (KeyError when resources.json declares none)."""
+        return self.indexes[name]
+
+
+def table_keys(logical: str) -> TableKeys:
+    """The keys of the table ``logical`` names in resources.json (``jobs``, ...)."""
+    table = load_spec()["tables"][logical]
+    return TableKeys(table["hash_key"], table.get("range_key"), table.get("ttl_attribute"),
+                     {name: Index(name, ix["hash_key"], ix.get("range_key"))
+                      for name, ix in table.get("indexes", {}).items()})
 
 
 def stage_settings(stage: str) -> dict:

@@ -2,13 +2,14 @@
 state change one UpdateItem conditioned on the status; every query one index."""
 from dataclasses import asdict, fields
 from datetime import datetime
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
 from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
 from chalicelib.jobs.persistence import IndexedJob, JobPage, JobQuery, UsageRow
+from chalicelib.resources import Index, table_keys
 from chalicelib.store import (AlreadyExists, StaleTransition, from_dynamo,
                               is_conditional_failure, to_dynamo)
 
@@ -20,9 +21,14 @@ def indexed_job(item: dict) -> IndexedJob:
                       int(item.get("estimatedTime") or 0), item.get("follows"))
 
 
-# Jobs still needing attention (active, or their end's event unsent) carry this
-# attribute; the sparse by-open index holds only them, so the sweep never scans.
-SWEEP_KEY, OPEN = "sweepKey", "open"
+# The indexes every query reads, with their keys, as resources.json declares them.
+_JOBS = table_keys("jobs")
+BY_OWNER, BY_USER = _JOBS.index("by-owner"), _JOBS.index("by-user")
+BY_CACHE_KEY, BY_FOLLOWS = _JOBS.index("by-cache-key"), _JOBS.index("by-follows")
+BY_OPEN = _JOBS.index("by-open")
+# Jobs still needing attention (active, or their end's event unsent) carry the open
+# index's key; that sparse index holds only them, so the sweep never scans.
+SWEEP_KEY, OPEN = BY_OPEN.hash_key, "open"
 _DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at",
                     "copying_until", "start_at"}
 
@@ -46,10 +52,15 @@ def _encode(field: str, value: Any) -> Any:
     return to_dynamo(value)
 
 
+def _owner_user(owner_id: str, user_id: str) -> str:
+    """The by-user index's key: one client's end user."""
+    return f"{owner_id}#{user_id}"
+
+
 def job_to_item(job: Job) -> dict:
     item = {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
             if getattr(job, f.name) is not None}
-    item["ownerUser"] = f"{job.owner_id}#{job.user_id}"  # the by-user index's key
+    item[BY_USER.hash_key] = _owner_user(job.owner_id, job.user_id)
     if job.status in ACTIVE or job.notification_pending:
         item[SWEEP_KEY] = OPEN  # in the sparse by-open index the sweep reads
     return item
@@ -150,18 +161,20 @@ class DynamoJobStore:
                 return False
             raise
 
+    @staticmethod
+    def _owner_index(owner_id: str, user_id: Optional[str]) -> Tuple[Index, str]:
+        """One end user's jobs (by-user), or all of the client's (by-owner), and the key."""
+        if user_id is not None:
+            return BY_USER, _owner_user(owner_id, user_id)
+        return BY_OWNER, owner_id
+
     def list(self, query: JobQuery) -> JobPage:
-        names, values = {}, {}
-        if query.user_id is not None:
-            index, names["#h"] = "by-user", "ownerUser"
-            values[":h"] = f"{query.owner_id}#{query.user_id}"
-        else:
-            index, names["#h"] = "by-owner", "ownerId"
-            values[":h"] = query.owner_id
+        index, key = self._owner_index(query.owner_id, query.user_id)
+        names, values = {"#h": index.hash_key}, {":h": key}
         condition = "#h = :h"
         if query.since is not None:
             condition += " AND #created >= :since"
-            names["#created"], values[":since"] = "createdAt", iso(query.since)
+            names["#created"], values[":since"] = index.range_key, iso(query.since)
         filters = []
         if query.status is not None:
             names["#status"], values[":status"] = "status", JobStatus(query.status).value
@@ -169,7 +182,7 @@ class DynamoJobStore:
         if query.model_id is not None:
             names["#model"], values[":model"] = "modelId", query.model_id
             filters.append("#model = :model")
-        kwargs = {"IndexName": index, "KeyConditionExpression": condition,
+        kwargs = {"IndexName": index.name, "KeyConditionExpression": condition,
                   "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
                   "ScanIndexForward": False, "Limit": query.limit}
         if filters:
@@ -183,18 +196,18 @@ class DynamoJobStore:
     def latest_with_cache_key(self, cache_key: str, since: datetime,
                               limit: int = 10) -> List[Job]:
         page = self.table.query(
-            IndexName="by-cache-key",
-            KeyConditionExpression="cacheKey = :k AND createdAt >= :since",
+            IndexName=BY_CACHE_KEY.name, KeyConditionExpression="#h = :k AND #r >= :since",
+            ExpressionAttributeNames={"#h": BY_CACHE_KEY.hash_key, "#r": BY_CACHE_KEY.range_key},
             ExpressionAttributeValues={":k": cache_key, ":since": iso(since)},
             ScanIndexForward=False, Limit=limit)
         return [indexed_job(i) for i in page.get("Items", [])]
 
     def usage_rows(self, owner_id: str, user_id: Optional[str], start: datetime,
                    end: datetime) -> Iterator[UsageRow]:
-        index, key = ("by-user", f"{owner_id}#{user_id}") if user_id else ("by-owner", owner_id)
-        kwargs = {"IndexName": index,
-                  "KeyConditionExpression": "#h = :h AND createdAt BETWEEN :low AND :high",
-                  "ExpressionAttributeNames": {"#h": "ownerUser" if user_id else "ownerId",
+        index, key = self._owner_index(owner_id, user_id)
+        kwargs = {"IndexName": index.name,
+                  "KeyConditionExpression": "#h = :h AND #r BETWEEN :low AND :high",
+                  "ExpressionAttributeNames": {"#h": index.hash_key, "#r": index.range_key,
                                                "#s": "status"},
                   "ExpressionAttributeValues": {":h": key, ":low": iso(start), ":high": iso(end)},
                   "ProjectionExpression": "createdAt, modelId, #s, cached, estimatedCost, "
@@ -212,9 +225,9 @@ class DynamoJobStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
-        kwargs = {"IndexName": "by-open",
-                  "KeyConditionExpression": "#k = :open AND updatedAt <= :before",
-                  "ExpressionAttributeNames": {"#k": SWEEP_KEY},
+        kwargs = {"IndexName": BY_OPEN.name,
+                  "KeyConditionExpression": "#k = :open AND #r <= :before",
+                  "ExpressionAttributeNames": {"#k": SWEEP_KEY, "#r": BY_OPEN.range_key},
                   "ExpressionAttributeValues": {":open": OPEN, ":before": iso(updated_before)}}
         while True:
             page = self.table.query(**kwargs)
@@ -226,8 +239,8 @@ class DynamoJobStore:
     def followers_of(self, job_id: str) -> List[str]:
         ids, kwargs = [], {}
         while True:
-            page = self.table.query(IndexName="by-follows",
-                                    KeyConditionExpression="follows = :j",
+            page = self.table.query(IndexName=BY_FOLLOWS.name, KeyConditionExpression="#h = :j",
+                                    ExpressionAttributeNames={"#h": BY_FOLLOWS.hash_key},
                                     ExpressionAttributeValues={":j": job_id}, **kwargs)
             ids += [i["jobId"] for i in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
