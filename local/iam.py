@@ -34,7 +34,17 @@ LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
 SECRET_NAME = "replicate-api-token"  # ${prefix}/replicate-api-token, as in Terraform
 # Names the emulator gives actions differently from IAM: granted beside the real one.
-EMULATOR_ALIASES = {"s3:ListBucket": ("s3:HeadBucket",)}
+# moto (5.2.6 on) checks an S3 call by its operation's name, where IAM has one action
+# for several operations (HeadObject is s3:GetObject; a copy or a multipart part,
+# s3:PutObject). The resources are still checked against the real actions
+# (``allows``, in each function's process).
+EMULATOR_ALIASES = {
+    "s3:ListBucket": ("s3:HeadBucket", "s3:ListObjects", "s3:ListObjectsV2"),
+    "s3:GetObject": ("s3:HeadObject",),
+    "s3:PutObject": ("s3:CopyObject", "s3:CreateMultipartUpload", "s3:UploadPart",
+                     "s3:UploadPartCopy", "s3:CompleteMultipartUpload"),
+    "s3:ListBucketMultipartUploads": ("s3:ListMultipartUploads",),
+}
 
 
 def declaration() -> dict:

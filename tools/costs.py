@@ -8,11 +8,13 @@ The rules, from AWS's pricing and DynamoDB's item-size documentation:
 - Lambda: a request per invocation, and GB-seconds of the configured memory for
   the duration rounded up to the millisecond; ephemeral storage above 512 MB too.
 - DynamoDB on demand: a write unit per KB (rounded up) of the larger of the item
-  before and after, and as much again on every index whose entry the write puts,
-  changes or deletes (a changed index key is a delete and a put); a failed
+  before and after, and on every index whose entry the write puts, changes or
+  deletes, a unit per KB of that entry (what the index projects of the item; a
+  changed index key is a delete and a put); a failed
   condition still costs the item's units on the table. A read unit per 4 KB,
   half for an eventually consistent read (every index query); a Query costs the
-  size of what it read together. Storage: item plus 100 bytes, per table and index.
+  size of what it read together. Storage: item plus 100 bytes on the table, and
+  each index entry plus 100 bytes.
 - SQS: each message is sent, received and deleted (Lambda's event source polls
   for it): three requests per message on a queue a function consumes.
 - S3: PUT class (PUT, COPY, multipart parts) and GET class requests; storage per
@@ -102,27 +104,50 @@ def read_units(size: int, consistent: bool) -> float:
 
 
 @dataclass(frozen=True)
-class TableShape:
-    """A table's keys and its indexes' keys (every index projects ALL, as Terraform sets)."""
+class IndexShape:
+    """An index's keys and what it projects: ALL, KEYS_ONLY, or INCLUDE ``attributes``."""
     hash_key: str
     range_key: Optional[str] = None
-    indexes: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
+    projection: str = "ALL"
+    attributes: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A table's keys and its indexes, as chalicelib/resources.json (Terraform's
+    source) declares them."""
+    hash_key: str
+    range_key: Optional[str] = None
+    indexes: Dict[str, IndexShape] = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, table: dict) -> "TableShape":
         return cls(table["hash_key"], table.get("range_key"),
-                   {name: (ix["hash_key"], ix.get("range_key"))
+                   {name: IndexShape(ix["hash_key"], ix.get("range_key"),
+                                     ix.get("projection", "ALL"),
+                                     tuple(ix.get("attributes", ())))
                     for name, ix in table.get("indexes", {}).items()})
 
     def key_of(self, item: dict) -> dict:
         return {k: item[k] for k in (self.hash_key, self.range_key) if k}
 
+    def entry(self, item: Optional[dict], index: IndexShape) -> Optional[dict]:
+        """The item's entry in the index (what the index stores of it), or None when it
+        is not in it (a sparse index)."""
+        keys = (index.hash_key, index.range_key)
+        if not item or any(k and k not in item for k in keys):
+            return None
+        if index.projection == "ALL":
+            return item
+        kept = {self.hash_key, self.range_key, *keys}
+        if index.projection == "INCLUDE":
+            kept |= set(index.attributes)
+        return {k: v for k, v in item.items() if k in kept}
 
-def _index_key(item: Optional[dict], keys: Tuple[str, Optional[str]]):
-    """The item's key in an index, or None when it is not in it (a sparse index)."""
-    if not item or any(k and k not in item for k in keys):
-        return None
-    return tuple(json.dumps(item[k], sort_keys=True) for k in keys if k)
+
+def _index_key(entry: Optional[dict], index: IndexShape):
+    return None if entry is None else tuple(
+        json.dumps(entry[k], sort_keys=True) for k in (index.hash_key, index.range_key) if k)
 
 
 @dataclass
@@ -149,15 +174,18 @@ def write_call_units(shape: TableShape, before: Optional[dict], after: Optional[
     if not succeeded:
         return Units(writes=table)
     by_index = Counter()
-    if before != after:
-        for name, keys in shape.indexes.items():
-            old, new = _index_key(before, keys), _index_key(after, keys)
-            if old is not None and new is not None and old != new:
-                by_index[name] += write_units(item_size(before)) + write_units(item_size(after))
-            elif new is not None:
-                by_index[name] += write_units(item_size(after))
-            elif old is not None:
-                by_index[name] += write_units(item_size(before))
+    for name, index in shape.indexes.items():
+        # An index is written when the item's entry in it appears, goes, or changes
+        # (a projected attribute or its key; a changed key is a delete and a put).
+        old, new = shape.entry(before, index), shape.entry(after, index)
+        if old == new:
+            continue
+        if old is not None and new is not None and _index_key(old, index) != _index_key(new, index):
+            by_index[name] += write_units(item_size(old)) + write_units(item_size(new))
+        elif new is not None:
+            by_index[name] += write_units(item_size(new))
+        else:
+            by_index[name] += write_units(item_size(old))
     return Units(writes=table, index_writes=sum(by_index.values()), by_index=by_index)
 
 
@@ -168,8 +196,8 @@ def read_call_units(items: Iterable[Optional[dict]], consistent: bool) -> Units:
 
 def stored_bytes(shape: TableShape, item: dict) -> int:
     """An item's storage: on the table and on each index it is in."""
-    entries = 1 + sum(1 for keys in shape.indexes.values() if _index_key(item, keys) is not None)
-    return entries * (item_size(item) + ITEM_OVERHEAD_BYTES)
+    entries = [item] + [shape.entry(item, index) for index in shape.indexes.values()]
+    return sum(item_size(e) + ITEM_OVERHEAD_BYTES for e in entries if e is not None)
 
 
 # ---- one job --------------------------------------------------------------------------------

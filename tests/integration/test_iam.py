@@ -252,6 +252,24 @@ def test_the_sweep_sends_the_event_of_a_job_that_ended_without_it(stack, receive
     assert calls(stack, "sweep_jobs", "dynamodb.GetItem")
 
 
+def test_the_sweep_ends_a_follower_whose_source_ended_unnoticed(stack):
+    """The source's event never settled its follower (lost, or not yet delivered when
+    the sweep came): the sweep ends the follower as its source did, copying the
+    source's media to the follower's folder."""
+    source = crafted_job(stack, JobStatus.COMPLETED, "original.png",
+                         completed_at=SystemClock().now())
+    operator_client(stack, "s3").put_object(Bucket=BUCKET, Key=source.result.outputs[0].key,
+                                            Body=png_bytes(64, 48), ContentType="image/png")
+    quiet = SystemClock().now() - timedelta(seconds=60)
+    follower = crafted_job(stack, JobStatus.PENDING, follows=source.job_id, updated_at=quiet,
+                           estimated_time=5)
+    store = DynamoJobStore(Table("vsl-media-local-jobs", operator_client(stack, "dynamodb")))
+    ended = wait_until(lambda: (job := store.get(follower.job_id)).status.is_terminal and job,
+                       "the sweep did not end the follower", timeout_s=60)
+    assert ended.status == JobStatus.COMPLETED, ended.error
+    assert calls(stack, "sweep_jobs", "s3.CopyObject")
+
+
 def test_an_uploaded_image_is_recorded_checked_and_handed_to_replicate(stack, sim):
     """The API records the upload and, at the submit, reads it back and checks the file."""
     client = fresh(stack, "upload")

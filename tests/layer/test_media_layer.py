@@ -140,6 +140,41 @@ def test_function_and_layer_fit_lambdas_unzipped_limit():
     assert total < 250 * 2**20, f"{total / 2**20:.0f} MiB"
 
 
+# Runs in the clean interpreter as Lambda would: a read-only /var/task, so whatever
+# it imports without shipped bytecode it compiles on every cold start.
+LOADS_FROM_BYTECODE = r"""
+import importlib.machinery, json, sys
+task, layer = sys.argv[1], sys.argv[2]
+sys.path[:0] = [task, layer]
+sys.dont_write_bytecode = True
+compiled = []
+original = importlib.machinery.SourceFileLoader.source_to_code
+def source_to_code(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return original(self, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = source_to_code
+import os
+os.environ["VSL_STAGE"] = "local"
+import app
+from chalicelib import media
+import av, numpy, PIL.Image
+print(json.dumps(compiled))
+"""
+
+
+def test_every_module_loads_from_the_bytecode_it_ships_with(unpacked):
+    """The API's and the media functions' imports, ours and the libraries', read the
+    .pyc in the zips: nothing is compiled at a cold start."""
+    done = subprocess.run(
+        [lambda_python(), "-I", "-S", "-c", LOADS_FROM_BYTECODE, str(unpacked / "task"),
+         str(unpacked / "opt" / "python")],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    compiled = [p for p in json.loads(done.stdout)
+                if p.startswith((str(unpacked / "task"), str(unpacked / "opt")))]
+    assert compiled == []
+
+
 def test_the_layer_zip_has_fixed_times_and_order():
     with zipfile.ZipFile(LAYER_ZIP) as zf:
         infos = zf.infolist()
@@ -178,7 +213,9 @@ def test_zip_bytes_depend_on_content_not_on_times_or_creation_order(tmp_path):
     with zipfile.ZipFile(first) as zf:
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
     assert modes == {"python/a.py": 0o644, "python/b/__init__.py": 0o644,
-                     "python/b/lib.so": 0o755}
+                     "python/b/lib.so": 0o755,
+                     "python/__pycache__/a.cpython-313.pyc": 0o644,
+                     "python/b/__pycache__/__init__.cpython-313.pyc": 0o644}
 
 
 def digest(path: Path) -> str:

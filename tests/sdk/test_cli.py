@@ -50,6 +50,16 @@ def test_generate_image_waits_and_writes_a_png(run):
     assert ": completed" in proc.stderr and "\r" not in proc.stderr
 
 
+def test_generate_pins_a_provider(run):
+    """--provider runs the job there and nowhere else (this stack has Replicate only)."""
+    proc = ok(run("generate", "image", "A lighthouse", "--provider", "replicate", "--wait",
+                  "--json"))
+    assert json.loads(proc.stdout)["provider"] == "replicate"
+    refused = run("generate", "image", "A lighthouse", "--provider", "fal", "--json")
+    assert refused.returncode != 0
+    assert "not served by fal" in refused.stdout + refused.stderr
+
+
 def test_generate_video_from_an_image_url(run, stack):
     ok(run("generate", "video", "--image", f"{stack.simulator_url}/samples/input.jpg", "--wait",
            "--out", "clip.mp4"))

@@ -184,6 +184,22 @@ def test_a_callers_idempotency_key_is_sent_on_every_attempt_of_each_post():
         client.generate_image("a fox", idempotency_key="")
 
 
+def test_submit_options_go_in_the_body_not_among_the_models_parameters():
+    script = Script((202, JOB), (202, JOB), (200, {"jobId": "job-1", "status": "completed",
+                                                   "result": {"originalUrl": "http://o"}}))
+    client, _ = make_client(script)
+    client.generate_image("a fox", provider="fal", cache=False,
+                          webhook_url="https://hooks.example.com/vsl")
+    client.generate("sdxl", media_type="image", prompt="x")
+    client.run("flux-schnell", media_type="image", prompt="y", provider="replicate")
+    bodies = [json.loads(r.content) for r in script.requests]
+    assert bodies[0]["provider"] == "fal" and bodies[0]["cache"] is False
+    assert bodies[0]["webhookUrl"] == "https://hooks.example.com/vsl"
+    assert bodies[0]["parameters"] == {"prompt": "a fox"}
+    assert not {"provider", "cache", "webhookUrl"} & set(bodies[1])  # the service decides
+    assert bodies[2]["provider"] == "replicate"
+
+
 def test_run_and_upload_take_the_callers_idempotency_key():
     upload = {"uploadId": "up-1", "uploadUrl": "http://bucket.test/up-1", "expiresAt": "x"}
     script = Script((201, upload), (200, {}), (200, {"jobId": "job-1", "status": "completed",

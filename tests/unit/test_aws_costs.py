@@ -5,12 +5,13 @@ from collections import Counter
 import pytest
 
 from tools.costs import (GB, Invocation, JobMeasure, Prices, Retention, StoredObject,
-                         TableShape, FunctionConfig, Units, item_size, load_prices, price_job,
+                         IndexShape, TableShape, FunctionConfig, Units, item_size, load_prices,
+                         price_job,
                          read_call_units, stored_bytes, value_size, write_call_units)
 
-JOBS = TableShape("jobId", None, {"by-owner": ("ownerId", "createdAt"),
-                                  "by-open": ("sweepKey", "updatedAt"),
-                                  "by-follows": ("follows", "createdAt")})
+JOBS = TableShape("jobId", None, {"by-owner": IndexShape("ownerId", "createdAt"),
+                                  "by-open": IndexShape("sweepKey", "updatedAt"),
+                                  "by-follows": IndexShape("follows", "createdAt")})
 
 
 def s(text):
@@ -51,6 +52,25 @@ def test_a_write_costs_a_unit_per_kb_on_the_table_and_on_each_index_it_touches()
     assert write_call_units(JOBS, created, created, True) == Units(writes=1)
     # A failed condition costs the item's units on the table, and no index.
     assert write_call_units(JOBS, bigger, bigger, False) == Units(writes=2)
+
+
+def test_a_narrow_index_is_written_only_when_what_it_projects_changes():
+    shape = TableShape("jobId", None, {
+        "by-open": IndexShape("sweepKey", "updatedAt", "INCLUDE", ("status",)),
+        "by-owner": IndexShape("ownerId", "createdAt", "KEYS_ONLY")})
+    created = job_item(padding=1500, sweepKey=s("open"), status=s("pending"))  # 2 KB
+    # Each entry holds the keys (and status): a unit each, however large the item.
+    assert write_call_units(shape, None, created, True) == Units(writes=2, index_writes=2)
+    # Nothing either index holds changed: neither is written.
+    padded = dict(created, pad=s("y" * 1500))
+    assert write_call_units(shape, created, padded, True) == Units(writes=2)
+    # An included attribute changed: by-open's entry is put again; by-owner holds keys only.
+    started = dict(created, status=s("processing"))
+    assert write_call_units(shape, created, started, True).by_index == {"by-open": 1}
+    assert stored_bytes(shape, created) == (item_size(created) + 100) + sum(
+        item_size({k: created[k] for k in keys}) + 100
+        for keys in (("jobId", "sweepKey", "updatedAt", "status"),
+                     ("jobId", "ownerId", "createdAt")))
 
 
 def test_reads_cost_a_unit_per_4_kb_half_when_eventually_consistent():

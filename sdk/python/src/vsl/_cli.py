@@ -53,6 +53,7 @@ _MEDIA_FLAGS: Dict[str, List[Tuple[str, Callable[[str], Any]]]] = {
 }
 _DEFAULT_MODELS = {"image": "flux-schnell", "video": "stability-video", "audio": "musicgen"}
 _JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+_PROVIDERS = ("replicate", "fal")
 _AGO_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -154,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
             kind.add_argument(flag, type=kind_type, default=None)
         kind.add_argument("--param", type=_param, action="append", default=[],
                           metavar="KEY=VALUE", help="a model parameter (repeatable)")
+        kind.add_argument("--provider", choices=_PROVIDERS, default=None,
+                          help="run on this provider only, with no failover (default: the "
+                               "model's routing)")
+        kind.add_argument("--cache", action=argparse.BooleanOptionalAction, default=None,
+                          help="reuse an identical job's result, or not (default: the "
+                               "service's setting)")
+        kind.add_argument("--webhook-url", metavar="URL", default=None,
+                          help="also post this job's events to URL")
         _add_wait_options(kind, wait_flag=True)
         _add_connection_options(kind, top_level=False)
 
@@ -274,7 +283,8 @@ def _submit(client: Client, args: argparse.Namespace) -> Job:
         parameters["prompt"] = args.prompt
     parameters.update(dict(args.param))
     return client.generate(args.model, user_id=args.user, media_type=args.media_type,
-                           **parameters)
+                           webhook_url=args.webhook_url, cache=args.cache,
+                           provider=args.provider, **parameters)
 
 
 def _estimate(client: Client, job: Optional[Job], job_id: str) -> Optional[float]:

@@ -170,13 +170,19 @@ class _BaseClient:
     # ---- bodies --------------------------------------------------------------------
 
     def _submit_body(self, model_id: str, media_type: str, parameters: Dict[str, Any],
-                     user_id: Optional[str]) -> Dict[str, Any]:
+                     user_id: Optional[str], webhook_url: Optional[str] = None,
+                     cache: Optional[bool] = None,
+                     provider: Optional[str] = None) -> Dict[str, Any]:
         body: Dict[str, Any] = {"mediaType": media_type, "modelId": model_id,
                                 "parameters": {k: v for k, v in parameters.items()
                                                if v is not None}}
         user = user_id if user_id is not None else self.user_id
         if user:
             body["userId"] = user
+        for field, value in (("webhookUrl", webhook_url), ("cache", cache),
+                             ("provider", provider)):
+            if value is not None:
+                body[field] = value
         return body
 
     @staticmethod
@@ -398,18 +404,24 @@ class Client(_BaseClient):
     def generate(self, model_id: str, *, user_id: Optional[str] = None,
                  media_type: Optional[str] = None, idempotency_key: Optional[str] = None,
                  timeout: Optional[TimeoutTypes] = None, max_retries: Optional[int] = None,
-                 **parameters: Any) -> Job:
+                 webhook_url: Optional[str] = None, cache: Optional[bool] = None,
+                 provider: Optional[str] = None, **parameters: Any) -> Job:
         """Submit a job for any model; its media type is looked up in the catalog.
 
         ``parameters`` are the model's (see :meth:`models`); ``None`` values are left out.
         ``idempotency_key``: yours, to submit the same job again safely later (the service
         answers a repeat with the first job); by default each call gets its own.
         ``timeout``, ``max_retries``: this call's, instead of the client's.
+        ``webhook_url``: where this job's events are also posted. ``cache``: reuse an
+        identical job's result (``None``: the service's default). ``provider``:
+        ``"replicate"`` or ``"fal"`` to run on that provider only, with no failover
+        (``None``: the model's routing). The ``generate_*`` helpers take these too.
         """
         client = self._for_call(timeout, max_retries)
         if media_type is None:
             media_type = client._media_type_of(model_id, client.models())
-        body = client._submit_body(model_id, media_type, client._inputs(parameters), user_id)
+        body = client._submit_body(model_id, media_type, client._inputs(parameters), user_id,
+                                   webhook_url, cache, provider)
         try:
             return client._job(client._request("POST", "/generate-media", body,
                                                headers=self._idempotency(idempotency_key)))
@@ -436,19 +448,22 @@ class Client(_BaseClient):
             media_type: Optional[str] = None,
             timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
             on_update: Optional[StatusCallback] = None, idempotency_key: Optional[str] = None,
-            **parameters: Any) -> Result:
+            webhook_url: Optional[str] = None, cache: Optional[bool] = None,
+            provider: Optional[str] = None, **parameters: Any) -> Result:
         """Submit a job and return its result: the service holds the submit until the job
         ends (up to 25 s, ``Prefer: wait``), then the client polls as
         :meth:`wait_for_completion` does. Local files among ``parameters`` are uploaded.
         ``timeout`` is the whole run's; each request's comes from :meth:`with_options`.
 
         Raises what :meth:`wait_for_completion` raises (JobFailedError, JobCancelledError,
-        WaitTimeoutError after ``timeout`` seconds in all).
+        WaitTimeoutError after ``timeout`` seconds in all). ``webhook_url``, ``cache``
+        and ``provider`` as for :meth:`generate`.
         """
         started = self._clock()
         if media_type is None:
             media_type = self._media_type_of(model_id, self.models())
-        body = self._submit_body(model_id, media_type, self._inputs(parameters), user_id)
+        body = self._submit_body(model_id, media_type, self._inputs(parameters), user_id,
+                                 webhook_url, cache, provider)
         headers = {**self._prefer(self._server_wait(timeout)), **self._idempotency(idempotency_key)}
         try:
             status, answer = self._request("POST", "/generate-media", body, with_status=True,
@@ -724,13 +739,14 @@ class AsyncClient(_BaseClient):
     async def generate(self, model_id: str, *, user_id: Optional[str] = None,
                        media_type: Optional[str] = None, idempotency_key: Optional[str] = None,
                        timeout: Optional[TimeoutTypes] = None, max_retries: Optional[int] = None,
-                       **parameters: Any) -> Job:
+                       webhook_url: Optional[str] = None, cache: Optional[bool] = None,
+                       provider: Optional[str] = None, **parameters: Any) -> Job:
         """See :meth:`Client.generate`."""
         client = self._for_call(timeout, max_retries)
         if media_type is None:
             media_type = client._media_type_of(model_id, await client.models())
         body = client._submit_body(model_id, media_type, await client._inputs(parameters),
-                                   user_id)
+                                   user_id, webhook_url, cache, provider)
         try:
             return client._job(await client._request("POST", "/generate-media", body,
                                                      headers=self._idempotency(idempotency_key)))
@@ -741,12 +757,15 @@ class AsyncClient(_BaseClient):
                   media_type: Optional[str] = None,
                   timeout: Optional[float] = DEFAULT_WAIT_TIMEOUT_S,
                   on_update: Optional[StatusCallback] = None,
-                  idempotency_key: Optional[str] = None, **parameters: Any) -> Result:
+                  idempotency_key: Optional[str] = None, webhook_url: Optional[str] = None,
+                  cache: Optional[bool] = None, provider: Optional[str] = None,
+                  **parameters: Any) -> Result:
         """See :meth:`Client.run`; ``on_update`` may be a coroutine function."""
         started = self._clock()
         if media_type is None:
             media_type = self._media_type_of(model_id, await self.models())
-        body = self._submit_body(model_id, media_type, await self._inputs(parameters), user_id)
+        body = self._submit_body(model_id, media_type, await self._inputs(parameters), user_id,
+                                 webhook_url, cache, provider)
         headers = {**self._prefer(self._server_wait(timeout)), **self._idempotency(idempotency_key)}
         try:
             status, answer = await self._request("POST", "/generate-media", body,
