@@ -46,7 +46,7 @@ const MAX_POLL_MS = 10_000;
 // The longest the service holds a submit for its job to end (Prefer: wait).
 const MAX_SERVER_WAIT_S = 25;
 
-// ---- the API's shapes, as the declarations (index.d.ts) give them to TypeScript ------------
+// ---- the API's shapes, as the declarations (types/) give them to TypeScript ---------------
 
 /** @typedef {'image' | 'video' | 'audio'} MediaType */
 /** @typedef {'pending' | 'processing' | 'completed' | 'failed' | 'cancelled'} JobStatus */
@@ -649,7 +649,8 @@ class VSLClient {
     const { contentType, signal, idempotencyKey, timeout, maxRetries } = options;
     if (!isFileInput(file)) throw new TypeError('upload() takes a Buffer, Uint8Array, ArrayBuffer or Blob');
     const bytes = await bytesOf(file);
-    const type = contentType || sniffImageType(bytes) || (file instanceof Blob && file.type) || 'application/octet-stream';
+    const type = contentType || sniffImageType(bytes)
+      || (typeof Blob !== 'undefined' && file instanceof Blob && file.type) || 'application/octet-stream';
     const created = await this._api('POST', '/uploads', { contentType: type, size: bytes.byteLength },
       { signal, idempotencyKey, timeout, maxRetries });
     // The link carries its own authorization: our key must not leave for the bucket.
@@ -1121,7 +1122,7 @@ class VSLClient {
 VSLClient.VERSION = VERSION;
 
 // The package's other names, on the class: `VSLClient.RateLimitError`, `VSLClient.verifyWebhook`.
-// They are set here, where the class is declared, for TypeScript to see them (index.d.ts).
+// They are set here, where the class is declared, for TypeScript to declare them with it.
 VSLClient.VSLError = VSLError;
 VSLClient.APIError = APIError;
 VSLClient.APIStatusError = APIStatusError;
@@ -1355,8 +1356,9 @@ class APIStatusError extends APIError {
    */
   constructor(message, options) {
     super(message, options);
+    // Null only for an error made by hand without one: the client always gives the status.
     /** The HTTP status of the answer. */
-    this.status = options.status;
+    this.status = /** @type {number} */ (options?.status ?? null);
   }
 }
 

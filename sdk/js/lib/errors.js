@@ -60,8 +60,9 @@ class APIStatusError extends APIError {
    */
   constructor(message, options) {
     super(message, options);
+    // Null only for an error made by hand without one: the client always gives the status.
     /** The HTTP status of the answer. */
-    this.status = options.status;
+    this.status = /** @type {number} */ (options?.status ?? null);
   }
 }
 
