@@ -1,6 +1,7 @@
 # VSL Media. `make run` starts the whole service locally; `make test` runs every test.
 # `make run` installs what running needs (requirements-run.txt); the test tools and
-# the docs site (requirements-dev.txt) come with `make install`, which `make test` runs.
+# the docs site (requirements-dev.txt), and the JavaScript SDK's (sdk/js/package-lock.json),
+# come with `make install`, which `make test` runs.
 # Python 3.13, as Lambda's python3.13 runtime: the first python3.13 that runs, from the
 # PATH or from pyenv (whose shim on the PATH may not select 3.13).
 PYTHON  ?= $(or $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do "$$p" -c '' 2>/dev/null && { command -v "$$p"; break; }; done),$(error Python 3.13 is needed: install it (pyenv install 3.13, or your system's python3.13) and run make again))
@@ -28,9 +29,16 @@ $(DEV_STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# TypeScript, which generates and type-checks the JavaScript SDK's declarations (its tests
+# need it; the package itself depends on nothing). npm ci writes the stamp.
+JS_DEPS := sdk/js/node_modules/.package-lock.json
+$(JS_DEPS): sdk/js/package.json sdk/js/package-lock.json
+	cd sdk/js && npm ci --no-audit --no-fund
+	touch $@
+
 install-run: $(RUN_STAMP)
 
-install: $(DEV_STAMP)
+install: $(DEV_STAMP) $(JS_DEPS)
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -91,4 +99,4 @@ api-key: install-run
 	$(BIN)/python -m tools.api_keys $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache sdk/js/node_modules

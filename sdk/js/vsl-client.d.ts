@@ -1,186 +1,534 @@
-// Types of vsl-client.js. GENERATED from sdk/js/index.d.ts by sdk/js/scripts/build-single-file.js: edit that, never this file.
-// Types for the VSL Media JavaScript client (CommonJS entry: `require('./sdk/js')`).
-
+// GENERATED from the JSDoc in index.js and lib/ by sdk/js/scripts/build-types.js
+// (npm run build:types): edit that and build again, never this file.
+// The types of vsl-client.js: types/index.d.ts and what it imports, in one file.
+export = VSLClient;
+// types/lib/client.d.ts
+/**
+ * Client for the VSL Media API. Zero dependencies: Node 18+ global fetch.
+ *
+ *   const client = new VSLClient({ apiKey, baseUrl, userId });   // or new VSLClient(apiKey, { baseUrl })
+ *   const job = await client.generateImage({ prompt: 'A beautiful sunset' });
+ *   const result = await client.waitForCompletion(job.jobId);
+ */
+declare class VSLClient {
+    /**
+     * Options, or the API key alone (`new VSLClient(key)`), or both (`new VSLClient(key, { baseUrl })`).
+     * @overload
+     * @param {ClientOptions} [options]
+     */
+    constructor(options?: ClientOptions | undefined);
+    /**
+     * @overload
+     * @param {string} apiKey
+     * @param {Omit<ClientOptions, 'apiKey'>} [options]
+     */
+    constructor(apiKey: string, options?: Omit<ClientOptions, "apiKey"> | undefined);
+    /** @readonly */
+    readonly apiKey: string;
+    /** @readonly */
+    readonly baseUrl: string;
+    /** @readonly */
+    readonly userId: string | undefined;
+    /** @readonly */
+    readonly maxRetries: number;
+    /** @readonly */
+    readonly timeout: number;
+    /** @readonly */
+    readonly idempotentRetries: boolean;
+    /** @private */
+    private _fetch;
+    /** @private */
+    private _sleep;
+    /**
+     * The catalog, shared by concurrent callers.
+     * @private
+     * @type {Promise<Model[]> | null}
+     */
+    private _models;
+    /**
+     * A client like this one with another per-attempt `timeout` (ms) or `maxRetries`, sharing its
+     * settings and catalog cache: `client.withOptions({ timeout: 5000, maxRetries: 0 }).getStatus(id)`.
+     * @param {ClientOverrides} [options]
+     * @returns {VSLClient}
+     */
+    withOptions(options?: ClientOverrides): VSLClient;
+    /**
+     * Submit an image job: `prompt` plus the model's parameters (width, height, ...).
+     * @param {ImageJobInput} input
+     * @param {PostOptions} [options]
+     * @returns {Promise<Job>}
+     */
+    generateImage(input: ImageJobInput, options?: PostOptions): Promise<Job>;
+    /**
+     * Submit a video job animating `image`: a local file (Buffer, Uint8Array, ArrayBuffer or Blob,
+     * uploaded first) or a string (an http(s) URL, `upload:<id>` or a data: URI). `imageUrl` is the
+     * same as a string `image`.
+     * @param {VideoJobInput} input
+     * @param {PostOptions} [options]
+     * @returns {Promise<Job>}
+     */
+    generateVideo(input: VideoJobInput, options?: PostOptions): Promise<Job>;
+    /**
+     * Submit an audio job: `prompt` plus the model's parameters (duration, ...).
+     * @param {AudioJobInput} input
+     * @param {PostOptions} [options]
+     * @returns {Promise<Job>}
+     */
+    generateAudio(input: AudioJobInput, options?: PostOptions): Promise<Job>;
+    /**
+     * Submit a job for any model; its mediaType comes from models() (cached) when omitted. A local
+     * file among the parameters (Buffer, Uint8Array, ArrayBuffer, Blob) is uploaded first.
+     * @param {GenerateInput} input
+     * @param {PostOptions} [options]
+     * @returns {Promise<Job>}
+     */
+    generate(input: GenerateInput, options?: PostOptions): Promise<Job>;
+    /**
+     * Submit a job and resolve to its result: the service holds the submit until the job ends (up
+     * to 25 s, `Prefer: wait`), then the client polls as waitForCompletion does. Rejects with
+     * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all.
+     * @param {GenerateInput} input
+     * @param {RunOptions} [options]
+     * @returns {Promise<JobResult>}
+     */
+    run(input: GenerateInput, options?: RunOptions): Promise<JobResult>;
+    /**
+     * Upload a local file (Buffer, Uint8Array, ArrayBuffer or Blob) for use as an input image;
+     * resolves to `{ uploadId, uploadUrl, expiresAt, ref }`, where `ref` (`upload:<id>`) is what an
+     * image parameter takes. PNG, JPEG or WebP of at most 10 MiB, kept for a day. The type is read
+     * from the file's first bytes unless `contentType` is given.
+     * @param {FileInput} file
+     * @param {UploadOptions} [options]
+     * @returns {Promise<Upload>}
+     */
+    upload(file: FileInput, options?: UploadOptions): Promise<Upload>;
+    /**
+     * The job's status view: status, and `result` once completed or `error` once failed.
+     * @param {string | { jobId: string }} job a jobId, or a job (the 202 answer or a status view)
+     * @param {RequestOptions} [options]
+     * @returns {Promise<JobStatusView>}
+     */
+    getStatus(job: string | {
+        jobId: string;
+    }, options?: RequestOptions): Promise<JobStatusView>;
+    /**
+     * Poll until the job ends; returns its `result`. Throws JobFailedError, JobCancelledError,
+     * or WaitTimeoutError after `timeout` ms. Polls start at a tenth of the job's estimated time
+     * (at least 0.5 s) and grow; a 429 on a poll is waited out as its Retry-After asks. `onUpdate`
+     * gets the status view whenever its status, stage or progress changed.
+     * @param {string | { jobId: string, estimatedTime?: number }} job a jobId, or the 202 answer
+     *   (whose estimatedTime paces the first polls)
+     * @param {WaitOptions} [options]
+     * @returns {Promise<JobResult>}
+     */
+    waitForCompletion(job: string | {
+        jobId: string;
+        estimatedTime?: number;
+    }, options?: WaitOptions): Promise<JobResult>;
+    /**
+     * Cancel a pending or processing job; resolves to its status view (now cancelled). Cancelling
+     * a cancelled job answers the same; one that completed or failed rejects with a ConflictError
+     * of code JOB_NOT_CANCELLABLE (its `body.status` says which).
+     * @param {string | { jobId: string }} job
+     * @param {PostOptions} [options]
+     * @returns {Promise<JobStatusView>}
+     */
+    cancelJob(job: string | {
+        jobId: string;
+    }, options?: PostOptions): Promise<JobStatusView>;
+    /**
+     * The same as cancelJob, by the Python client's name.
+     * @param {string | { jobId: string }} job
+     * @param {PostOptions} [options]
+     * @returns {Promise<JobStatusView>}
+     */
+    cancel(job: string | {
+        jobId: string;
+    }, options?: PostOptions): Promise<JobStatusView>;
+    /**
+     * The key's jobs, newest first, as status views: `for await (const job of client.listJobs())`.
+     * Pages are fetched as the loop goes (`pageSize` jobs a request, 1-100; the service's default
+     * is 20). Filters: userId, status, modelId, since (a Date or an ISO 8601 string with a zone).
+     * @param {ListJobsFilters} [filters]
+     * @param {RequestOptions} [options]
+     * @returns {AsyncGenerator<JobStatusView, void, undefined>}
+     */
+    listJobs(filters?: ListJobsFilters, options?: RequestOptions): AsyncGenerator<JobStatusView, void, undefined>;
+    /**
+     * One page of listJobs (the first, or the one `cursor` points at, with the filters it was
+     * issued for): resolves to a JobPage with `data`, `nextCursor`, `hasNextPage()`, `nextPage()`;
+     * `for await (const job of page)` goes on through the later pages.
+     * @param {ListJobsPageFilters} [filters]
+     * @param {RequestOptions} [options]
+     * @returns {Promise<JobPage>}
+     */
+    listJobsPage(filters?: ListJobsPageFilters, options?: RequestOptions): Promise<JobPage>;
+    /**
+     * The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters.
+     * @param {RequestOptions} [options]
+     * @returns {Promise<Model[]>}
+     */
+    models(options?: RequestOptions): Promise<Model[]>;
+    /**
+     * Stream a result's media (its `originalUrl`, or a URL string) to a file at `path`.
+     * Written to `path + '.part'` first, so a failed download leaves no truncated file.
+     * Resolves to `path`.
+     * @param {JobResult | string} result
+     * @param {string} path
+     * @param {DownloadOptions} [options]
+     * @returns {Promise<string>}
+     */
+    download(result: JobResult | string, path: string, options?: DownloadOptions): Promise<string>;
+    /**
+     * @private
+     * @param {ListJobsFilters} filters
+     */
+    private _listQuery;
+    /**
+     * @private
+     * @param {URLSearchParams} query
+     * @param {string | null} cursor
+     * @param {RequestOptions | undefined} options
+     * @returns {Promise<JobPage>}
+     */
+    private _page;
+    /**
+     * @private
+     * @param {URLSearchParams} query
+     * @param {RequestOptions | undefined} options
+     * @returns {AsyncGenerator<JobStatusView, void, undefined>}
+     */
+    private _jobs;
+    /**
+     * @private
+     * @param {string | { jobId: string }} job
+     * @returns {string}
+     */
+    private _jobIdOf;
+    /**
+     * @private
+     * @param {{ mediaType: MediaType, modelId: string, userId?: string, parameters: Parameters }} job
+     * @param {PostOptions & { retryRateLimits?: boolean, headers?: Record<string, string>, withStatus?: boolean }} [options]
+     */
+    private _submit;
+    /**
+     * The parameters, each local file among them uploaded and named by its `upload:<id>`.
+     * @private
+     * @param {Parameters} parameters
+     * @param {RequestOptions} [options]
+     * @returns {Promise<Parameters>}
+     */
+    private _inputs;
+    /**
+     * @private
+     * @param {RequestOptions} [options]
+     * @returns {Promise<Model[]>}
+     */
+    private _catalog;
+    /**
+     * @private
+     * @param {string} modelId
+     * @param {RequestOptions} [options]
+     * @returns {Promise<MediaType>}
+     */
+    private _mediaTypeOf;
+    /**
+     * @private
+     * @param {string} modelId
+     * @returns {Promise<number>}
+     */
+    private _cachedEstimate;
+    /**
+     * One logical API call: JSON in and out, with the retry rules. `withStatus` resolves to
+     * `{ status, body }` instead of the body alone.
+     * @private
+     * @param {string} method
+     * @param {string} path
+     * @param {unknown} body
+     * @param {PostOptions & { retryRateLimits?: boolean, headers?: Record<string, string>, withStatus?: boolean }} [options]
+     * @returns {Promise<any>} the parsed JSON answer
+     */
+    private _api;
+    /**
+     * Attempts until success, a non-retryable error, or maxRetries retries.
+     * @private
+     * @template T
+     * @param {string} url
+     * @param {RequestInit & { method: string }} init
+     * @param {{ signal?: AbortSignal, timeout?: number, maxRetries?: number, repeatable: boolean,
+     *   retryRateLimits?: boolean, bodyWithinTimeout?: boolean, read: (response: Response, failed: (cause: unknown) => unknown) => Promise<T> }} options
+     * @returns {Promise<T>}
+     */
+    private _withRetries;
+    /**
+     * One HTTP exchange: what `read(response, failed)` returns when 2xx, else a VSLError.
+     * `read` turns its network failures into errors with `failed(cause)`.
+     * @private
+     * @template T
+     * @param {string} url
+     * @param {RequestInit & { method: string }} init
+     * @param {{ signal?: AbortSignal, timeout?: number, bodyWithinTimeout: boolean,
+     *   read: (response: Response, failed: (cause: unknown) => unknown) => Promise<T> }} options
+     * @returns {Promise<T>}
+     */
+    private _attempt;
+}
 declare namespace VSLClient {
-  type MediaType = 'image' | 'video' | 'audio';
-  type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
-
-  interface ClientOptions {
-    /** API key sent as X-API-Key. Default: process.env.VSL_API_KEY. */
-    apiKey?: string;
-    /** e.g. https://{id}.execute-api.us-east-1.amazonaws.com/homolog. Default: process.env.VSL_BASE_URL. */
-    baseUrl?: string;
-    /** userId of every job unless a call gives one. Default: process.env.VSL_USER_ID; null sends none (a key bound to a user). */
-    userId?: string | null;
-    /** Retries after the first attempt. Default 2. */
-    maxRetries?: number;
-    /** Per-attempt timeout in milliseconds. Default 60000. */
-    timeout?: number;
-    /** Retry POSTs like GETs, relying on the Idempotency-Key sent with each call (the service replays
-     * the first attempt's answer). Default true; false retries a POST only when nothing was created. */
-    idempotentRetries?: boolean;
-    /** A fetch implementation. Default: the global fetch (Node 18+). */
-    fetch?: typeof globalThis.fetch;
-    /** Waits between attempts and polls; replace it in tests to record delays instead of waiting. */
-    sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  }
-
-  interface RequestOptions {
-    signal?: AbortSignal;
-    /** Per-attempt timeout in milliseconds for this call. */
-    timeout?: number;
-    /** Retries after the first attempt for this call. */
-    maxRetries?: number;
-  }
-
-  interface PostOptions extends RequestOptions {
-    /** The Idempotency-Key of this POST, sent on every attempt: the service answers a repeat
-     * with the first answer (a key sent again with another body is a 422). Default: one per call. */
-    idempotencyKey?: string;
-  }
-
-  interface ClientOverrides {
-    /** Per-attempt timeout in milliseconds. */
-    timeout?: number;
-    /** Retries after the first attempt. */
-    maxRetries?: number;
-  }
-
-  interface WaitOptions {
-    /** Give up after this many milliseconds with WaitTimeoutError. Default 300000. */
-    timeout?: number;
-    /** Called with the status view each time its status, stage or progress changes (the first one too). */
-    onUpdate?: (job: JobStatusView) => void | Promise<void>;
-    signal?: AbortSignal;
-  }
-
-  interface RunOptions extends WaitOptions {
-    /** The submission's Idempotency-Key (see PostOptions). */
-    idempotencyKey?: string;
-  }
-
-  interface UploadOptions extends PostOptions {
-    /** Default: the type the file's first bytes say (PNG, JPEG, WebP), else a Blob's own type. */
-    contentType?: string;
-  }
-
-  /** A local file: uploaded (POST /uploads, then a PUT to its presigned link) before it is used. */
-  type FileInput = Blob | ArrayBuffer | ArrayBufferView;
-
-  /** An input image: a local file, or an http(s) URL, `upload:<uploadId>` or a data: URI. */
-  type ImageInput = string | FileInput;
-
-  /** POST /uploads, once the file is in: `ref` is what an image parameter takes. */
-  interface Upload {
+    export { VERSION, VSLError, APIError, APIStatusError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError, APIConnectionError, APITimeoutError, JobError, JobFailedError, JobCancelledError, WaitTimeoutError, WebhookVerificationError, verifyWebhook, JobPage, VSLClient, VSLClient as default, MediaType, JobStatus, Stage, Provider, ClientOptions, RequestOptions, IdempotencyOption, PostOptions, ClientOverrides, WaitOptions, RunOptions, ContentTypeOption, UploadOptions, DownloadOptions, FileInput, ImageInput, Upload, Parameters, JobInputBase, ImageJobFields, ImageJobInput, VideoJobFields, VideoJobInput, AudioJobFields, AudioJobInput, GenerateFields, GenerateInput, Job, MediaOutput, JobResult, JobStatusView, Model, ListJobsFilters, CursorOption, ListJobsPageFilters, ErrorBody, WebhookHeaders, WebhookVerifyOptions };
+}
+declare const VERSION: string;
+type MediaType = "image" | "video" | "audio";
+type JobStatus = "pending" | "processing" | "completed" | "failed" | "cancelled";
+type Stage = "queued" | "starting" | "generating" | "storing";
+type Provider = "replicate" | "fal";
+type ClientOptions = {
+    /**
+     * API key sent as X-API-Key. Default: process.env.VSL_API_KEY.
+     */
+    apiKey?: string | undefined;
+    /**
+     * e.g. https://{id}.execute-api.us-east-1.amazonaws.com/homolog.
+     * Default: process.env.VSL_BASE_URL.
+     */
+    baseUrl?: string | undefined;
+    /**
+     * userId of every job unless a call gives one. Default:
+     * process.env.VSL_USER_ID; null sends none (a key bound to a user).
+     */
+    userId?: string | null | undefined;
+    /**
+     * Retries after the first attempt. Default 2.
+     */
+    maxRetries?: number | undefined;
+    /**
+     * Per-attempt timeout in milliseconds. Default 60000.
+     */
+    timeout?: number | undefined;
+    /**
+     * Retry POSTs like GETs, relying on the Idempotency-Key
+     * sent with each call (the service replays the first attempt's answer). Default true; false
+     * retries a POST only when nothing was created.
+     */
+    idempotentRetries?: boolean | undefined;
+    /**
+     * A fetch implementation. Default: the global fetch
+     * (Node 18+).
+     */
+    fetch?: typeof fetch | undefined;
+    /**
+     * Waits between attempts
+     * and polls; replace it in tests to record delays instead of waiting.
+     */
+    sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+};
+type RequestOptions = {
+    signal?: AbortSignal | undefined;
+    /**
+     * Per-attempt timeout in milliseconds for this call.
+     */
+    timeout?: number | undefined;
+    /**
+     * Retries after the first attempt for this call.
+     */
+    maxRetries?: number | undefined;
+};
+type IdempotencyOption = {
+    /**
+     * The Idempotency-Key of this POST, sent on every attempt:
+     * the service answers a repeat with the first answer (a key sent again with another body is a
+     * 422). Default: one per call.
+     */
+    idempotencyKey?: string | undefined;
+};
+type PostOptions = RequestOptions & IdempotencyOption;
+type ClientOverrides = {
+    /**
+     * Per-attempt timeout in milliseconds.
+     */
+    timeout?: number | undefined;
+    /**
+     * Retries after the first attempt.
+     */
+    maxRetries?: number | undefined;
+};
+type WaitOptions = {
+    /**
+     * Give up after this many milliseconds with WaitTimeoutError.
+     * Default 300000.
+     */
+    timeout?: number | undefined;
+    /**
+     * Called with the status view
+     * each time its status, stage or progress changes (the first one too).
+     */
+    onUpdate?: ((job: JobStatusView) => void | Promise<void>) | undefined;
+    signal?: AbortSignal | undefined;
+};
+type RunOptions = WaitOptions & IdempotencyOption;
+type ContentTypeOption = {
+    /**
+     * Default: the type the file's first bytes say (PNG, JPEG,
+     * WebP), else a Blob's own type.
+     */
+    contentType?: string | undefined;
+};
+type UploadOptions = PostOptions & ContentTypeOption;
+type DownloadOptions = {
+    signal?: AbortSignal | undefined;
+    /**
+     * Milliseconds until the answer's headers (the body streams without
+     * a limit).
+     */
+    timeout?: number | undefined;
+    maxRetries?: number | undefined;
+};
+/**
+ * A local file: uploaded (POST /uploads, then a PUT to its presigned link) before it is used.
+ */
+type FileInput = Blob | ArrayBuffer | ArrayBufferView;
+/**
+ * An input image: a local file, or an http(s) URL, `upload:<uploadId>` or a data: URI.
+ */
+type ImageInput = string | FileInput;
+/**
+ * POST /uploads, once the file is in: `ref` is what an image parameter takes.
+ */
+type Upload = {
     uploadId: string;
-    /** The presigned PUT the file went to. */
+    /**
+     * The presigned PUT the file went to.
+     */
     uploadUrl: string;
-    /** When the upload is deleted (a day after it was made). */
+    /**
+     * When the upload is deleted (a day after it was made).
+     */
     expiresAt: string;
-    /** `upload:<uploadId>` */
+    /**
+     * `upload:<uploadId>`
+     */
     ref: string;
-  }
-
-  interface DownloadOptions {
-    signal?: AbortSignal;
-    /** Milliseconds until the answer's headers (the body streams without a limit). */
-    timeout?: number;
-    maxRetries?: number;
-  }
-
-  /** Model parameters: the documented ones for each model, or any other the API accepts. */
-  type Parameters = Record<string, unknown>;
-
-  interface JobInputBase {
-    /** Defaults to the client's userId. */
+};
+/**
+ * Model parameters: the documented ones for each model, or any other the API accepts.
+ */
+type Parameters = Record<string, unknown>;
+/**
+ * What every job's input may hold beside its documented fields: `userId` (default: the
+ * client's) and any parameter the model takes.
+ */
+type JobInputBase = {
     userId?: string;
-    [parameter: string]: unknown;
-  }
-
-  interface ImageJobInput extends JobInputBase {
+} & Parameters;
+type ImageJobFields = {
     prompt: string;
-    /** Default 'flux-schnell'. */
-    modelId?: string;
-    width?: number;
-    height?: number;
-    num_outputs?: number;
-    negative_prompt?: string;
-    num_inference_steps?: number;
-    guidance_scale?: number;
-  }
-
-  interface VideoJobInput extends JobInputBase {
-    /** The input image: a local file (uploaded first) or a URL string. Give this or imageUrl. */
-    image?: ImageInput;
-    /** The input image's URL, sent as the model's `image` parameter. */
-    imageUrl?: string;
-    /** Default 'stability-video'. */
-    modelId?: string;
-    motion_bucket_id?: number;
-    fps?: number;
-    num_frames?: number;
-  }
-
-  interface AudioJobInput extends JobInputBase {
+    /**
+     * Default 'flux-schnell'.
+     */
+    modelId?: string | undefined;
+    width?: number | undefined;
+    height?: number | undefined;
+    num_outputs?: number | undefined;
+    negative_prompt?: string | undefined;
+    num_inference_steps?: number | undefined;
+    guidance_scale?: number | undefined;
+};
+type ImageJobInput = ImageJobFields & JobInputBase;
+type VideoJobFields = {
+    /**
+     * The input image: a local file (uploaded first) or a URL string.
+     * Give this or imageUrl.
+     */
+    image?: ImageInput | undefined;
+    /**
+     * The input image's URL, sent as the model's `image` parameter.
+     */
+    imageUrl?: string | undefined;
+    /**
+     * Default 'stability-video'.
+     */
+    modelId?: string | undefined;
+    motion_bucket_id?: number | undefined;
+    fps?: number | undefined;
+    num_frames?: number | undefined;
+};
+type VideoJobInput = VideoJobFields & JobInputBase;
+type AudioJobFields = {
     prompt: string;
-    /** Default 'musicgen'. */
-    modelId?: string;
-    duration?: number;
-    temperature?: number;
-    top_k?: number;
-    top_p?: number;
-    output_format?: 'wav' | 'mp3';
-  }
-
-  interface GenerateInput extends JobInputBase {
+    /**
+     * Default 'musicgen'.
+     */
+    modelId?: string | undefined;
+    duration?: number | undefined;
+    temperature?: number | undefined;
+    top_k?: number | undefined;
+    top_p?: number | undefined;
+    output_format?: "wav" | "mp3" | undefined;
+};
+type AudioJobInput = AudioJobFields & JobInputBase;
+type GenerateFields = {
     modelId: string;
-    /** Looked up in models() (cached) when omitted. */
-    mediaType?: MediaType;
-  }
-
-  /** The 202 answer to a submission. */
-  interface Job {
+    /**
+     * Looked up in models() (cached) when omitted.
+     */
+    mediaType?: MediaType | undefined;
+};
+type GenerateInput = GenerateFields & JobInputBase;
+/**
+ * The 202 answer to a submission.
+ */
+type Job = {
     jobId: string;
-    status: 'pending';
+    /**
+     * 'pending', or an identical job's status when its result is reused.
+     */
+    status: JobStatus;
+    /**
+     * Seconds until the result is expected.
+     */
     estimatedTime: number;
+    /**
+     * US dollars.
+     */
     estimatedCost: number;
     replicateId: string | null;
-    /** The provider running the job: 'replicate' or 'fal' (null for a reused result). */
-    provider?: 'replicate' | 'fal' | null;
+    /**
+     * The provider running the job (null for a reused result).
+     */
+    provider?: Provider | null | undefined;
     message: string;
-    [field: string]: unknown;
-  }
-
-  interface MediaOutput {
+    /**
+     * Present and true for a reused result.
+     */
+    cached?: boolean | undefined;
+};
+type MediaOutput = {
     url: string;
-    fileSize?: number;
-    contentType?: string;
-    width?: number;
-    height?: number;
-    duration?: number;
-    fps?: number;
-    [field: string]: unknown;
-  }
-
-  /** A completed job's media; the URLs are presigned (a plain GET downloads them). */
-  interface JobResult {
+    fileSize: number;
+    contentType: string;
+    width?: number | undefined;
+    height?: number | undefined;
+    duration?: number | undefined;
+    fps?: number | undefined;
+};
+/**
+ * A completed job's media; the URLs are presigned (a plain GET downloads them).
+ */
+type JobResult = {
     originalUrl: string;
     thumbnailUrl: string | null;
     s3Path: string;
-    fileSize?: number;
-    contentType?: string;
-    width?: number;
-    height?: number;
-    duration?: number;
-    fps?: number;
-    /** Every output when the job produced several. */
-    outputs?: MediaOutput[];
-    [field: string]: unknown;
-  }
-
-  type Stage = 'queued' | 'starting' | 'generating' | 'storing';
-
-  interface JobStatusView {
+    fileSize: number;
+    contentType: string;
+    width?: number | undefined;
+    height?: number | undefined;
+    duration?: number | undefined;
+    fps?: number | undefined;
+    /**
+     * Every output when the job produced several.
+     */
+    outputs?: MediaOutput[] | undefined;
+};
+type JobStatusView = {
     jobId: string;
     status: JobStatus;
     mediaType: MediaType;
@@ -188,173 +536,297 @@ declare namespace VSLClient {
     userId: string;
     createdAt: string;
     replicateId: string | null;
-    /** The provider the job runs (or ran) on: 'replicate' or 'fal' (null for a reused result). */
-    provider?: 'replicate' | 'fal' | null;
-    /** How far the job is, 0 to 1 (1 once completed), never decreasing; null while unknown. */
+    /**
+     * The provider the job runs (or ran) on (null for a reused
+     * result).
+     */
+    provider?: Provider | null | undefined;
+    /**
+     * How far the job is, 0 to 1 (1 once completed), never
+     * decreasing; null while unknown.
+     */
     progress: number | null;
-    /** While the job runs; absent once it has ended. */
-    stage?: Stage;
-    completedAt?: string;
-    processingTime?: number;
-    result?: JobResult;
-    error?: string;
-    [field: string]: unknown;
-  }
-
-  interface Model {
+    /**
+     * While the job runs; absent once it has ended.
+     */
+    stage?: Stage | undefined;
+    completedAt?: string | null | undefined;
+    processingTime?: number | undefined;
+    result?: JobResult | undefined;
+    error?: string | null | undefined;
+    /**
+     * Present and true for a reused result.
+     */
+    cached?: boolean | undefined;
+};
+type Model = {
     modelId: string;
     mediaType: MediaType;
     description: string;
-    pricing: unknown;
+    pricing: {
+        usd: number;
+        per: string;
+    };
     estimatedTime: number;
-    /** JSON Schema of the model's parameters. */
+    /**
+     * The providers that may run it, preferred first.
+     */
+    providers: string[];
+    /**
+     * JSON Schema of the model's parameters.
+     */
     parameters: Record<string, unknown>;
-    [field: string]: unknown;
-  }
-
-  interface ListJobsFilters {
-    userId?: string;
-    status?: JobStatus;
-    modelId?: string;
-    /** Jobs created at or after this time (an ISO 8601 string with a zone, or a Date). */
-    since?: string | Date;
-    /** Jobs fetched per request, 1-100. Default: the service's (20). */
-    pageSize?: number;
-  }
-
-  interface ListJobsPageFilters extends ListJobsFilters {
-    /** A page's nextCursor: resume there (with the filters it was issued for). */
-    cursor?: string;
-  }
-
-  /** One page of GET /jobs; `for await (const job of page)` goes on through the later pages. */
-  class JobPage implements AsyncIterable<JobStatusView> {
-    readonly data: JobStatusView[];
-    /** null on the last page. */
-    readonly nextCursor: string | null;
-    hasNextPage(): boolean;
-    /** Rejects with a VSLError (code NO_NEXT_PAGE) on the last page. */
-    nextPage(): Promise<JobPage>;
-    iterPages(): AsyncGenerator<JobPage, void, undefined>;
-    [Symbol.asyncIterator](): AsyncGenerator<JobStatusView, void, undefined>;
-  }
-
-  interface WebhookVerifyOptions {
-    /** Accepted distance between the webhook-timestamp and now, in seconds. Default 300. */
-    tolerance?: number;
-    /** Now, in milliseconds since the epoch. Default Date.now(). */
-    now?: number;
-  }
-
-  interface ErrorBody {
+};
+type ListJobsFilters = {
+    userId?: string | undefined;
+    status?: JobStatus | undefined;
+    modelId?: string | undefined;
+    /**
+     * Jobs created at or after this time (an ISO 8601 string with
+     * a zone, or a Date).
+     */
+    since?: string | Date | undefined;
+    /**
+     * Jobs fetched per request, 1-100. Default: the service's (20).
+     */
+    pageSize?: number | undefined;
+};
+type CursorOption = {
+    /**
+     * A page's nextCursor: resume there (with the filters it was issued
+     * for).
+     */
+    cursor?: string | undefined;
+};
+type ListJobsPageFilters = ListJobsFilters & CursorOption;
+/**
+ * An error answer's body in the API's documented format.
+ */
+type ErrorBody = {
     error: string;
     details: string;
     code: string;
     retryAfter?: number;
-    [field: string]: unknown;
-  }
-
-  /** Base of every error the client throws. */
-  class VSLError extends Error {
+} & Record<string, unknown>;
+/**
+ * Headers as verifyWebhook takes them: a Headers object, or a plain object such as Node's
+ * req.headers (any case of the names).
+ */
+type WebhookHeaders = {
+    get(name: string): string | null;
+} | Record<string, string | string[] | undefined>;
+type WebhookVerifyOptions = {
+    /**
+     * Accepted distance between the webhook-timestamp and now, in
+     * seconds. Default 300.
+     */
+    tolerance?: number | undefined;
+    /**
+     * Now, in milliseconds since the epoch. Default Date.now().
+     */
+    now?: number | undefined;
+};
+// types/lib/pagination.d.ts
+/** @import { JobStatusView } from './client' */
+/**
+ * One page of GET /jobs, as openai's cursor pages: `data` and `nextCursor`, `hasNextPage()` and
+ * `nextPage()`; `for await (const job of page)` yields its jobs and then every later page's,
+ * fetched as the loop reaches them.
+ * @implements {AsyncIterable<JobStatusView>}
+ */
+declare class JobPage implements AsyncIterable<JobStatusView> {
+    /**
+     * Made by the client's listJobsPage() and nextPage(), not by hand.
+     * @param {JobStatusView[]} data
+     * @param {string | null} nextCursor
+     * @param {(cursor: string) => Promise<JobPage>} fetchPage
+     */
+    constructor(data: JobStatusView[], nextCursor: string | null, fetchPage: (cursor: string) => Promise<JobPage>);
+    /** @readonly */
+    readonly data: JobStatusView[];
+    /**
+     * Pass it as `cursor` to listJobsPage (with the same filters) to resume later; null on the
+     * last page.
+     * @readonly
+     */
+    readonly nextCursor: string | null;
+    /** Whether the service has more: a page may be short, even empty, and not the last. */
+    hasNextPage(): boolean;
+    /**
+     * The following page (same filters, same request options). Rejects with a VSLError (code
+     * NO_NEXT_PAGE) on the last page.
+     * @returns {Promise<JobPage>}
+     */
+    nextPage(): Promise<JobPage>;
+    /**
+     * This page, then each later one, fetched as the loop reaches it.
+     * @returns {AsyncGenerator<JobPage, void, undefined>}
+     */
+    iterPages(): AsyncGenerator<JobPage, void, undefined>;
+    /** @returns {AsyncGenerator<JobStatusView, void, undefined>} */
+    [Symbol.asyncIterator](): AsyncGenerator<JobStatusView, void, undefined>;
+    #private;
+}
+// types/lib/errors.d.ts
+/**
+ * What a VSLError carries; every field defaults to null.
+ */
+type VSLErrorOptions = {
+    status?: number | null | undefined;
+    code?: string | null | undefined;
+    details?: string | null | undefined;
+    retryAfter?: number | null | undefined;
+    body?: string | ErrorBody | null | undefined;
+    headers?: Record<string, string> | null | undefined;
+    cause?: unknown;
+};
+/** @import { ErrorBody, JobStatusView } from './client' */
+/**
+ * What a VSLError carries; every field defaults to null.
+ * @typedef {object} VSLErrorOptions
+ * @property {number | null} [status]
+ * @property {string | null} [code]
+ * @property {string | null} [details]
+ * @property {number | null} [retryAfter]
+ * @property {ErrorBody | string | null} [body]
+ * @property {Record<string, string> | null} [headers]
+ * @property {unknown} [cause]
+ */
+/**
+ * Every error the client throws. HTTP errors carry the API's documented body:
+ * `status` (HTTP status), `code` (e.g. RATE_LIMIT_EXCEEDED), `details`, and
+ * `retryAfter` in seconds when the server said when to retry.
+ */
+declare class VSLError extends Error {
+    /**
+     * @param {string} message
+     * @param {VSLErrorOptions} [options]
+     */
+    constructor(message: string, options?: VSLErrorOptions);
     /** HTTP status, or null when there was no HTTP answer (connection, job and wait errors). */
     status: number | null;
-    /** The API's code (e.g. RATE_LIMIT_EXCEEDED), HTTP_<status> for other bodies, or the client's own (TIMEOUT, JOB_FAILED, ...). */
+    /**
+     * The API's code (e.g. RATE_LIMIT_EXCEEDED), HTTP_<status> for other bodies, or the
+     * client's own (TIMEOUT, JOB_FAILED, ...).
+     */
     code: string | null;
     details: string | null;
     /** Seconds the server asked to wait before retrying, or null. */
     retryAfter: number | null;
     /** The parsed error body, or its text when it was not JSON. */
-    body: ErrorBody | string | null;
+    body: string | ErrorBody | null;
     headers: Record<string, string> | null;
-  }
-  /** A request did not get a successful answer. */
-  class APIError extends VSLError {}
-  /** The service answered with an error status (405, 413, 415... when no subclass names it). */
-  class APIStatusError extends APIError {
+}
+/** A request did not get a successful answer. */
+declare class APIError extends VSLError {
+}
+/** The service answered with an error status; the subclasses name the documented ones. */
+declare class APIStatusError extends APIError {
+    /**
+     * @param {string} message
+     * @param {VSLErrorOptions & { status: number }} options
+     */
+    constructor(message: string, options: VSLErrorOptions & {
+        status: number;
+    });
+    /** The HTTP status of the answer. */
     status: number;
-  }
-  class BadRequestError extends APIStatusError {}
-  class AuthenticationError extends APIStatusError {}
-  class PermissionDeniedError extends APIStatusError {}
-  class NotFoundError extends APIStatusError {}
-  class ConflictError extends APIStatusError {}
-  class UnprocessableEntityError extends APIStatusError {}
-  class RateLimitError extends APIStatusError {}
-  class InternalServerError extends APIStatusError {}
-  class APIConnectionError extends APIError {
+}
+declare class BadRequestError extends APIStatusError {
+}
+declare class AuthenticationError extends APIStatusError {
+}
+declare class PermissionDeniedError extends APIStatusError {
+}
+declare class NotFoundError extends APIStatusError {
+}
+declare class ConflictError extends APIStatusError {
+}
+declare class UnprocessableEntityError extends APIStatusError {
+}
+declare class RateLimitError extends APIStatusError {
+}
+declare class InternalServerError extends APIStatusError {
+}
+/** The request never got an HTTP answer. `beforeSending` is true when nothing was sent. */
+declare class APIConnectionError extends APIError {
+    /**
+     * @param {string} message
+     * @param {VSLErrorOptions & { beforeSending?: boolean }} [options]
+     */
+    constructor(message: string, options?: VSLErrorOptions & {
+        beforeSending?: boolean;
+    });
     /** True when the connection failed before anything was sent. */
     beforeSending: boolean;
-  }
-  class APITimeoutError extends APIConnectionError {}
-  /** A job ended without a result: `job` is its last status view, `details` its error. */
-  class JobError extends VSLError {
+}
+declare class APITimeoutError extends APIConnectionError {
+}
+/** A job ended without a result; `job` is its last status view, `details` the job's error. */
+declare class JobError extends VSLError {
+    /**
+     * @param {string} message
+     * @param {JobStatusView} job
+     * @param {string} code
+     */
+    constructor(message: string, job: JobStatusView, code: string);
     jobId: string;
+    /** The job's last status view. */
     job: JobStatusView;
-  }
-  class JobFailedError extends JobError {}
-  class JobCancelledError extends JobError {}
-  class WaitTimeoutError extends VSLError {
+}
+declare class JobFailedError extends JobError {
+    /** @param {JobStatusView} job */
+    constructor(job: JobStatusView);
+}
+declare class JobCancelledError extends JobError {
+    /** @param {JobStatusView} job */
+    constructor(job: JobStatusView);
+}
+/** waitForCompletion ran out of time; `job` is the last status seen. */
+declare class WaitTimeoutError extends VSLError {
+    /**
+     * @param {JobStatusView} job
+     * @param {number} timeoutMs
+     */
+    constructor(job: JobStatusView, timeoutMs: number);
     jobId: string;
     /** The last status seen. */
     job: JobStatusView;
     /** The wait's timeout in milliseconds. */
     timeout: number;
-  }
-
-  /** A client webhook that fails Standard Webhooks verification (code INVALID_WEBHOOK). */
-  class WebhookVerificationError extends VSLError {}
-
-  /**
-   * Verify a client webhook signed per Standard Webhooks and return its parsed JSON body.
-   * `payload` is the raw body as received; `headers` a Headers object or Node's req.headers;
-   * `secret` the "whsec_..." signing secret. Throws WebhookVerificationError.
-   */
-  function verifyWebhook(payload: string | Uint8Array,
-    headers: Headers | Record<string, string | string[] | undefined>, secret: string,
-    options?: WebhookVerifyOptions): unknown;
-
-  const VERSION: string;
 }
-
-declare class VSLClient {
-  /** Options, or the API key alone (`new VSLClient(key)`), or both (`new VSLClient(key, { baseUrl })`). */
-  constructor(options?: VSLClient.ClientOptions);
-  constructor(apiKey: string, options?: Omit<VSLClient.ClientOptions, 'apiKey'>);
-  readonly apiKey: string;
-  readonly baseUrl: string;
-  readonly userId: string | undefined;
-  readonly maxRetries: number;
-  readonly timeout: number;
-  readonly idempotentRetries: boolean;
-
-  generateImage(input: VSLClient.ImageJobInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
-  generateVideo(input: VSLClient.VideoJobInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
-  generateAudio(input: VSLClient.AudioJobInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
-  generate(input: VSLClient.GenerateInput, options?: VSLClient.PostOptions): Promise<VSLClient.Job>;
-  /**
-   * Submit and resolve to the result: the service waits for the job first (Prefer: wait, up to
-   * 25 s), then the client polls. Rejects with JobFailedError, JobCancelledError or WaitTimeoutError.
-   */
-  run(input: VSLClient.GenerateInput, options?: VSLClient.RunOptions): Promise<VSLClient.JobResult>;
-  /** Upload a local image (PNG, JPEG or WebP, at most 10 MiB, kept a day); pass `ref` as a parameter. */
-  upload(file: VSLClient.FileInput, options?: VSLClient.UploadOptions): Promise<VSLClient.Upload>;
-  getStatus(job: string | { jobId: string }, options?: VSLClient.RequestOptions): Promise<VSLClient.JobStatusView>;
-  /** Resolves to the job's result; rejects with JobFailedError, JobCancelledError or WaitTimeoutError. */
-  waitForCompletion(job: string | { jobId: string; estimatedTime?: number },
-    options?: VSLClient.WaitOptions): Promise<VSLClient.JobResult>;
-  /** POST /jobs/{jobId}/cancel: resolves to the job's status view, now cancelled; ConflictError (JOB_NOT_CANCELLABLE) when it already completed or failed. */
-  cancelJob(job: string | { jobId: string }, options?: VSLClient.PostOptions): Promise<VSLClient.JobStatusView>;
-  /** The same as cancelJob (the Python client's name). */
-  cancel(job: string | { jobId: string }, options?: VSLClient.PostOptions): Promise<VSLClient.JobStatusView>;
-  /** GET /jobs, newest first, page after page as iterated: `for await (const job of client.listJobs())`. */
-  listJobs(filters?: VSLClient.ListJobsFilters, options?: VSLClient.RequestOptions): AsyncGenerator<VSLClient.JobStatusView, void, undefined>;
-  /** One page (the first, or `cursor`'s): data, nextCursor, hasNextPage(), nextPage(). */
-  listJobsPage(filters?: VSLClient.ListJobsPageFilters, options?: VSLClient.RequestOptions): Promise<VSLClient.JobPage>;
-  /** A client with another timeout or maxRetries, sharing this one's settings. */
-  withOptions(options: VSLClient.ClientOverrides): VSLClient;
-  models(options?: VSLClient.RequestOptions): Promise<VSLClient.Model[]>;
-  /** Streams the result's originalUrl (or a URL) to `path`; resolves to `path`. */
-  download(result: VSLClient.JobResult | string, path: string, options?: VSLClient.DownloadOptions): Promise<string>;
+/**
+ * @param {number} status
+ * @returns {typeof APIStatusError}
+ */
+declare function errorClassFor(status: number): typeof APIStatusError;
+/**
+ * The error for a non-2xx answer; `text` is its body, JSON in the documented format or not.
+ * @param {number} status
+ * @param {Record<string, string>} headers
+ * @param {string} text
+ * @param {number | null} retryAfter
+ * @returns {APIStatusError}
+ */
+declare function errorFromResponse(status: number, headers: Record<string, string>, text: string, retryAfter: number | null): APIStatusError;
+// types/lib/webhooks.d.ts
+/**
+ * Check a webhook's signature and age; returns its parsed JSON body.
+ * `payload` is the raw body (string or Buffer) exactly as received; `headers` a Headers object or
+ * a plain object (Node's req.headers); `secret` the "whsec_..." signing secret.
+ * Throws WebhookVerificationError when a header is missing, the timestamp is more than
+ * `tolerance` seconds away from now, or no v1 signature matches.
+ * @param {string | Uint8Array} payload
+ * @param {WebhookHeaders} headers
+ * @param {string} secret
+ * @param {WebhookVerifyOptions} [options]
+ * @returns {unknown}
+ */
+declare function verifyWebhook(payload: string | Uint8Array, headers: WebhookHeaders, secret: string, options?: WebhookVerifyOptions): unknown;
+/** A client webhook that fails Standard Webhooks verification (code INVALID_WEBHOOK). */
+declare class WebhookVerificationError extends VSLError {
+    /** @param {string} message */
+    constructor(message: string);
 }
-
-export = VSLClient;
+/** @import { WebhookHeaders, WebhookVerifyOptions } from './client' */
+declare const DEFAULT_TOLERANCE_S: 300;

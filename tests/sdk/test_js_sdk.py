@@ -33,6 +33,8 @@ def js_keys(stack):
 def test_js_sdk_suite(stack, sim, js_keys):
     node = shutil.which("node")
     assert node, "Node.js 18+ is needed for the JavaScript SDK tests"
+    assert (ROOT / "sdk" / "js" / "node_modules" / "typescript").is_dir(), \
+        "the declarations' tests need TypeScript: make install (npm ci in sdk/js)"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VSL_")}
     env.update(js_keys, VSL_BASE_URL=stack.api_url, VSL_API_KEY=CLIENT_A_KEY,
                VSL_USER_ID="js-sdk-user", VSL_SIMULATOR_URL=stack.simulator_url,

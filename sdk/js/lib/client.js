@@ -1,15 +1,17 @@
 'use strict';
 
-const errors = require('./errors');
 const retry = require('./retry');
-const { JobPage } = require('./pagination');
-
 const {
-  VSLError, BadRequestError, RateLimitError, APIConnectionError, APITimeoutError,
-  JobFailedError, JobCancelledError, WaitTimeoutError, errorFromResponse,
-} = errors;
+  VSLError, APIError, APIStatusError, BadRequestError, AuthenticationError, PermissionDeniedError,
+  NotFoundError, ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError,
+  APIConnectionError, APITimeoutError, JobError, JobFailedError, JobCancelledError, WaitTimeoutError,
+  errorFromResponse,
+} = require('./errors');
+const { JobPage } = require('./pagination');
+const { verifyWebhook, WebhookVerificationError } = require('./webhooks');
 
-const { version: VERSION } = require('../package.json');
+// Read, not imported: the declarations must not refer to package.json.
+const VERSION = /** @type {string} */ (require('../package.json').version);
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_RETRIES = 2;
@@ -20,17 +22,284 @@ const MAX_POLL_MS = 10_000;
 // The longest the service holds a submit for its job to end (Prefer: wait).
 const MAX_SERVER_WAIT_S = 25;
 
+// ---- the API's shapes, as the declarations (types/) give them to TypeScript ---------------
+
+/** @typedef {'image' | 'video' | 'audio'} MediaType */
+/** @typedef {'pending' | 'processing' | 'completed' | 'failed' | 'cancelled'} JobStatus */
+/** @typedef {'queued' | 'starting' | 'generating' | 'storing'} Stage */
+/** @typedef {'replicate' | 'fal'} Provider */
+
+/**
+ * @typedef {object} ClientOptions
+ * @property {string} [apiKey] API key sent as X-API-Key. Default: process.env.VSL_API_KEY.
+ * @property {string} [baseUrl] e.g. https://{id}.execute-api.us-east-1.amazonaws.com/homolog.
+ *   Default: process.env.VSL_BASE_URL.
+ * @property {string | null} [userId] userId of every job unless a call gives one. Default:
+ *   process.env.VSL_USER_ID; null sends none (a key bound to a user).
+ * @property {number} [maxRetries] Retries after the first attempt. Default 2.
+ * @property {number} [timeout] Per-attempt timeout in milliseconds. Default 60000.
+ * @property {boolean} [idempotentRetries] Retry POSTs like GETs, relying on the Idempotency-Key
+ *   sent with each call (the service replays the first attempt's answer). Default true; false
+ *   retries a POST only when nothing was created.
+ * @property {typeof globalThis.fetch} [fetch] A fetch implementation. Default: the global fetch
+ *   (Node 18+).
+ * @property {(ms: number, signal?: AbortSignal) => Promise<void>} [sleep] Waits between attempts
+ *   and polls; replace it in tests to record delays instead of waiting.
+ */
+
+/**
+ * @typedef {object} RequestOptions
+ * @property {AbortSignal} [signal]
+ * @property {number} [timeout] Per-attempt timeout in milliseconds for this call.
+ * @property {number} [maxRetries] Retries after the first attempt for this call.
+ */
+
+/**
+ * @typedef {object} IdempotencyOption
+ * @property {string} [idempotencyKey] The Idempotency-Key of this POST, sent on every attempt:
+ *   the service answers a repeat with the first answer (a key sent again with another body is a
+ *   422). Default: one per call.
+ */
+
+/** @typedef {RequestOptions & IdempotencyOption} PostOptions */
+
+/**
+ * @typedef {object} ClientOverrides
+ * @property {number} [timeout] Per-attempt timeout in milliseconds.
+ * @property {number} [maxRetries] Retries after the first attempt.
+ */
+
+/**
+ * @typedef {object} WaitOptions
+ * @property {number} [timeout] Give up after this many milliseconds with WaitTimeoutError.
+ *   Default 300000.
+ * @property {(job: JobStatusView) => void | Promise<void>} [onUpdate] Called with the status view
+ *   each time its status, stage or progress changes (the first one too).
+ * @property {AbortSignal} [signal]
+ */
+
+/** @typedef {WaitOptions & IdempotencyOption} RunOptions */
+
+/**
+ * @typedef {object} ContentTypeOption
+ * @property {string} [contentType] Default: the type the file's first bytes say (PNG, JPEG,
+ *   WebP), else a Blob's own type.
+ */
+
+/** @typedef {PostOptions & ContentTypeOption} UploadOptions */
+
+/**
+ * @typedef {object} DownloadOptions
+ * @property {AbortSignal} [signal]
+ * @property {number} [timeout] Milliseconds until the answer's headers (the body streams without
+ *   a limit).
+ * @property {number} [maxRetries]
+ */
+
+/**
+ * A local file: uploaded (POST /uploads, then a PUT to its presigned link) before it is used.
+ * @typedef {Blob | ArrayBuffer | ArrayBufferView} FileInput
+ */
+
+/**
+ * An input image: a local file, or an http(s) URL, `upload:<uploadId>` or a data: URI.
+ * @typedef {string | FileInput} ImageInput
+ */
+
+/**
+ * POST /uploads, once the file is in: `ref` is what an image parameter takes.
+ * @typedef {object} Upload
+ * @property {string} uploadId
+ * @property {string} uploadUrl The presigned PUT the file went to.
+ * @property {string} expiresAt When the upload is deleted (a day after it was made).
+ * @property {string} ref `upload:<uploadId>`
+ */
+
+/**
+ * Model parameters: the documented ones for each model, or any other the API accepts.
+ * @typedef {Record<string, unknown>} Parameters
+ */
+
+/**
+ * What every job's input may hold beside its documented fields: `userId` (default: the
+ * client's) and any parameter the model takes.
+ * @typedef {{ userId?: string } & Parameters} JobInputBase
+ */
+
+/**
+ * @typedef {object} ImageJobFields
+ * @property {string} prompt
+ * @property {string} [modelId] Default 'flux-schnell'.
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {number} [num_outputs]
+ * @property {string} [negative_prompt]
+ * @property {number} [num_inference_steps]
+ * @property {number} [guidance_scale]
+ */
+/** @typedef {ImageJobFields & JobInputBase} ImageJobInput */
+
+/**
+ * @typedef {object} VideoJobFields
+ * @property {ImageInput} [image] The input image: a local file (uploaded first) or a URL string.
+ *   Give this or imageUrl.
+ * @property {string} [imageUrl] The input image's URL, sent as the model's `image` parameter.
+ * @property {string} [modelId] Default 'stability-video'.
+ * @property {number} [motion_bucket_id]
+ * @property {number} [fps]
+ * @property {number} [num_frames]
+ */
+/** @typedef {VideoJobFields & JobInputBase} VideoJobInput */
+
+/**
+ * @typedef {object} AudioJobFields
+ * @property {string} prompt
+ * @property {string} [modelId] Default 'musicgen'.
+ * @property {number} [duration]
+ * @property {number} [temperature]
+ * @property {number} [top_k]
+ * @property {number} [top_p]
+ * @property {'wav' | 'mp3'} [output_format]
+ */
+/** @typedef {AudioJobFields & JobInputBase} AudioJobInput */
+
+/**
+ * @typedef {object} GenerateFields
+ * @property {string} modelId
+ * @property {MediaType} [mediaType] Looked up in models() (cached) when omitted.
+ */
+/** @typedef {GenerateFields & JobInputBase} GenerateInput */
+
+/**
+ * The 202 answer to a submission.
+ * @typedef {object} Job
+ * @property {string} jobId
+ * @property {JobStatus} status 'pending', or an identical job's status when its result is reused.
+ * @property {number} estimatedTime Seconds until the result is expected.
+ * @property {number} estimatedCost US dollars.
+ * @property {string | null} replicateId
+ * @property {Provider | null} [provider] The provider running the job (null for a reused result).
+ * @property {string} message
+ * @property {boolean} [cached] Present and true for a reused result.
+ */
+
+/**
+ * @typedef {object} MediaOutput
+ * @property {string} url
+ * @property {number} fileSize
+ * @property {string} contentType
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {number} [duration]
+ * @property {number} [fps]
+ */
+
+/**
+ * A completed job's media; the URLs are presigned (a plain GET downloads them).
+ * @typedef {object} JobResult
+ * @property {string} originalUrl
+ * @property {string | null} thumbnailUrl
+ * @property {string} s3Path
+ * @property {number} fileSize
+ * @property {string} contentType
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {number} [duration]
+ * @property {number} [fps]
+ * @property {MediaOutput[]} [outputs] Every output when the job produced several.
+ */
+
+/**
+ * @typedef {object} JobStatusView
+ * @property {string} jobId
+ * @property {JobStatus} status
+ * @property {MediaType} mediaType
+ * @property {string} modelId
+ * @property {string} userId
+ * @property {string} createdAt
+ * @property {string | null} replicateId
+ * @property {Provider | null} [provider] The provider the job runs (or ran) on (null for a reused
+ *   result).
+ * @property {number | null} progress How far the job is, 0 to 1 (1 once completed), never
+ *   decreasing; null while unknown.
+ * @property {Stage} [stage] While the job runs; absent once it has ended.
+ * @property {string | null} [completedAt]
+ * @property {number} [processingTime]
+ * @property {JobResult} [result]
+ * @property {string | null} [error]
+ * @property {boolean} [cached] Present and true for a reused result.
+ */
+
+/**
+ * @typedef {object} Model
+ * @property {string} modelId
+ * @property {MediaType} mediaType
+ * @property {string} description
+ * @property {{ usd: number, per: string }} pricing
+ * @property {number} estimatedTime
+ * @property {string[]} providers The providers that may run it, preferred first.
+ * @property {Record<string, unknown>} parameters JSON Schema of the model's parameters.
+ */
+
+/**
+ * @typedef {object} ListJobsFilters
+ * @property {string} [userId]
+ * @property {JobStatus} [status]
+ * @property {string} [modelId]
+ * @property {string | Date} [since] Jobs created at or after this time (an ISO 8601 string with
+ *   a zone, or a Date).
+ * @property {number} [pageSize] Jobs fetched per request, 1-100. Default: the service's (20).
+ */
+
+/**
+ * @typedef {object} CursorOption
+ * @property {string} [cursor] A page's nextCursor: resume there (with the filters it was issued
+ *   for).
+ */
+
+/** @typedef {ListJobsFilters & CursorOption} ListJobsPageFilters */
+
+/**
+ * An error answer's body in the API's documented format.
+ * @typedef {{ error: string, details: string, code: string, retryAfter?: number }
+ *   & Record<string, unknown>} ErrorBody
+ */
+
+/**
+ * Headers as verifyWebhook takes them: a Headers object, or a plain object such as Node's
+ * req.headers (any case of the names).
+ * @typedef {{ get(name: string): string | null } | Record<string, string | string[] | undefined>} WebhookHeaders
+ */
+
+/**
+ * @typedef {object} WebhookVerifyOptions
+ * @property {number} [tolerance] Accepted distance between the webhook-timestamp and now, in
+ *   seconds. Default 300.
+ * @property {number} [now] Now, in milliseconds since the epoch. Default Date.now().
+ */
+
+/**
+ * @param {string} name
+ * @returns {string | undefined}
+ */
 function env(name) {
   return typeof process !== 'undefined' && process.env ? process.env[name] || undefined : undefined;
 }
 
+/** @returns {string} */
 function randomId() {
-  if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') {
-    return globalThis.crypto.randomUUID();
+  const { crypto } = /** @type {{ crypto?: { randomUUID?: () => string } }} */ (globalThis);
+  if (crypto && typeof crypto.randomUUID === 'function') {
+    return crypto.randomUUID();
   }
   return require('node:crypto').randomUUID();
 }
 
+/**
+ * @param {number} ms
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<void>}
+ */
 function defaultSleep(ms, signal) {
   return new Promise((resolve, reject) => {
     if (signal && signal.aborted) {
@@ -39,7 +308,7 @@ function defaultSleep(ms, signal) {
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
+      reject(signal?.reason);
     };
     const timer = setTimeout(() => {
       if (signal) signal.removeEventListener('abort', onAbort);
@@ -49,6 +318,12 @@ function defaultSleep(ms, signal) {
   });
 }
 
+/**
+ * @param {unknown} value
+ * @param {number} fallback
+ * @param {string} name
+ * @returns {number}
+ */
 function nonNegativeNumber(value, fallback, name) {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
@@ -57,36 +332,60 @@ function nonNegativeNumber(value, fallback, name) {
   return value;
 }
 
-/** A local file as the client takes it: a Buffer or other byte view, an ArrayBuffer, a Blob. */
+/**
+ * A local file as the client takes it: a Buffer or other byte view, an ArrayBuffer, a Blob.
+ * @param {unknown} value
+ * @returns {value is FileInput}
+ */
 function isFileInput(value) {
   return value instanceof ArrayBuffer || ArrayBuffer.isView(value)
     || (typeof Blob !== 'undefined' && value instanceof Blob);
 }
 
+/**
+ * @param {FileInput} file
+ * @returns {Promise<Uint8Array>}
+ */
 async function bytesOf(file) {
-  if (typeof Blob !== 'undefined' && file instanceof Blob) return new Uint8Array(await file.arrayBuffer());
   if (file instanceof ArrayBuffer) return new Uint8Array(file);
-  return new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  if (ArrayBuffer.isView(file)) return new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  return new Uint8Array(await file.arrayBuffer());
 }
 
-/** The image type a file's first bytes say (as the service checks them), or null. */
+/**
+ * The image type a file's first bytes say (as the service checks them), or null.
+ * @param {Uint8Array} bytes
+ * @returns {string | null}
+ */
 function sniffImageType(bytes) {
+  /** @param {number[]} sig */
   const starts = (...sig) => sig.every((b, i) => bytes[i] === b);
   if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
   if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
+  /** @param {number} from @param {number} to */
   const ascii = (from, to) => String.fromCharCode(...bytes.subarray(from, to));
   if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
   return null;
 }
 
+/**
+ * @param {unknown} value
+ * @param {string} [name]
+ * @returns {number}
+ */
 function retryCount(value, name = 'maxRetries') {
-  if (!Number.isInteger(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new TypeError(`${name} must be a non-negative integer, got ${String(value)}`);
   }
   return value;
 }
 
+/**
+ * @param {{ forEach(callback: (value: string, key: string) => void): void }} headers
+ * @returns {Record<string, string>}
+ */
 function headersObject(headers) {
+  /** @type {Record<string, string>} */
   const out = {};
   if (headers && typeof headers.forEach === 'function') headers.forEach((v, k) => { out[k] = v; });
   return out;
@@ -95,10 +394,15 @@ function headersObject(headers) {
 const OPTION_NAMES = ['apiKey', 'baseUrl', 'userId', 'maxRetries', 'timeout', 'idempotentRetries',
   'fetch', 'sleep'];
 
+/** @param {unknown} value */
 function describe(value) {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
+/**
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
 function isOptions(value) {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -107,6 +411,8 @@ function isOptions(value) {
  * The constructor's arguments as one options object: `(options)`, `(apiKey)` or
  * `(apiKey, options)`. Anything that would be ignored (a second options object, an
  * unknown option, a key given twice) is a TypeError instead.
+ * @param {unknown[]} args
+ * @returns {ClientOptions}
  */
 function constructorOptions(args) {
   if (args.length > 2) throw new TypeError(`new VSLClient() takes at most 2 arguments, got ${args.length}`);
@@ -131,12 +437,16 @@ function constructorOptions(args) {
   return checkedOptions(first);
 }
 
+/**
+ * @param {Record<string, unknown>} options
+ * @returns {ClientOptions}
+ */
 function checkedOptions(options) {
   const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.includes(name));
   if (unknown.length) {
     throw new TypeError(`new VSLClient(): unknown option ${unknown.join(', ')}; the options are ${OPTION_NAMES.join(', ')}`);
   }
-  return options;
+  return /** @type {ClientOptions} */ (options);
 }
 
 /**
@@ -147,6 +457,17 @@ function checkedOptions(options) {
  *   const result = await client.waitForCompletion(job.jobId);
  */
 class VSLClient {
+  /**
+   * Options, or the API key alone (`new VSLClient(key)`), or both (`new VSLClient(key, { baseUrl })`).
+   * @overload
+   * @param {ClientOptions} [options]
+   */
+  /**
+   * @overload
+   * @param {string} apiKey
+   * @param {Omit<ClientOptions, 'apiKey'>} [options]
+   */
+  /** @param {unknown[]} args */
   constructor(...args) {
     const {
       apiKey = env('VSL_API_KEY'),
@@ -167,23 +488,38 @@ class VSLClient {
     if (typeof fetchImpl !== 'function') {
       throw new VSLError('No fetch: use Node 18+ or pass { fetch }.', { code: 'CONFIGURATION' });
     }
-    retryCount(maxRetries);
+    /** @readonly */
     this.apiKey = apiKey;
+    /** @readonly */
     this.baseUrl = String(baseUrl).replace(/\/+$/, '');
+    /** @readonly */
     this.userId = userId || undefined;
-    this.maxRetries = maxRetries;
+    /** @readonly */
+    this.maxRetries = retryCount(maxRetries);
+    /** @readonly */
     this.timeout = nonNegativeNumber(timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    /** @readonly */
     this.idempotentRetries = Boolean(idempotentRetries);
+    /** @private */
     this._fetch = fetchImpl;
+    /** @private */
     this._sleep = sleep;
-    this._models = null; // Promise of the catalog, shared by concurrent callers
+    /**
+     * The catalog, shared by concurrent callers.
+     * @private
+     * @type {Promise<Model[]> | null}
+     */
+    this._models = null;
   }
 
   /**
    * A client like this one with another per-attempt `timeout` (ms) or `maxRetries`, sharing its
    * settings and catalog cache: `client.withOptions({ timeout: 5000, maxRetries: 0 }).getStatus(id)`.
+   * @param {ClientOverrides} [options]
+   * @returns {VSLClient}
    */
-  withOptions({ timeout, maxRetries } = {}) {
+  withOptions(options = {}) {
+    const { timeout, maxRetries } = options;
     const copy = Object.create(Object.getPrototypeOf(this));
     Object.assign(copy, this);
     if (timeout !== undefined) copy.timeout = nonNegativeNumber(timeout, this.timeout, 'timeout');
@@ -193,8 +529,14 @@ class VSLClient {
 
   // ---- jobs -------------------------------------------------------------------------------
 
-  /** Submit an image job: `prompt` plus the model's parameters (width, height, ...). */
-  generateImage({ prompt, modelId = 'flux-schnell', userId, ...parameters } = {}, options) {
+  /**
+   * Submit an image job: `prompt` plus the model's parameters (width, height, ...).
+   * @param {ImageJobInput} input
+   * @param {PostOptions} [options]
+   * @returns {Promise<Job>}
+   */
+  generateImage(input, options) {
+    const { prompt, modelId = 'flux-schnell', userId, ...parameters } = input;
     return this._submit({ mediaType: 'image', modelId, userId, parameters: { prompt, ...parameters } }, options);
   }
 
@@ -202,8 +544,12 @@ class VSLClient {
    * Submit a video job animating `image`: a local file (Buffer, Uint8Array, ArrayBuffer or Blob,
    * uploaded first) or a string (an http(s) URL, `upload:<id>` or a data: URI). `imageUrl` is the
    * same as a string `image`.
+   * @param {VideoJobInput} input
+   * @param {PostOptions} [options]
+   * @returns {Promise<Job>}
    */
-  async generateVideo({ image, imageUrl, modelId = 'stability-video', userId, ...parameters } = {}, options) {
+  async generateVideo(input, options) {
+    const { image, imageUrl, modelId = 'stability-video', userId, ...parameters } = input;
     if ((image === undefined) === (imageUrl === undefined)) {
       throw new TypeError('generateVideo() takes one image: image (a file or a URL) or imageUrl');
     }
@@ -211,16 +557,26 @@ class VSLClient {
     return this._submit({ mediaType: 'video', modelId, userId, parameters: inputs }, options);
   }
 
-  /** Submit an audio job: `prompt` plus the model's parameters (duration, ...). */
-  generateAudio({ prompt, modelId = 'musicgen', userId, ...parameters } = {}, options) {
+  /**
+   * Submit an audio job: `prompt` plus the model's parameters (duration, ...).
+   * @param {AudioJobInput} input
+   * @param {PostOptions} [options]
+   * @returns {Promise<Job>}
+   */
+  generateAudio(input, options) {
+    const { prompt, modelId = 'musicgen', userId, ...parameters } = input;
     return this._submit({ mediaType: 'audio', modelId, userId, parameters: { prompt, ...parameters } }, options);
   }
 
   /**
    * Submit a job for any model; its mediaType comes from models() (cached) when omitted. A local
    * file among the parameters (Buffer, Uint8Array, ArrayBuffer, Blob) is uploaded first.
+   * @param {GenerateInput} input
+   * @param {PostOptions} [options]
+   * @returns {Promise<Job>}
    */
-  async generate({ modelId, mediaType, userId, ...parameters } = {}, options) {
+  async generate(input, options) {
+    const { modelId, mediaType, userId, ...parameters } = input;
     if (!modelId || typeof modelId !== 'string') throw new TypeError('generate() needs a modelId');
     const type = mediaType || await this._mediaTypeOf(modelId, options);
     const inputs = await this._inputs(parameters, options);
@@ -231,9 +587,13 @@ class VSLClient {
    * Submit a job and resolve to its result: the service holds the submit until the job ends (up
    * to 25 s, `Prefer: wait`), then the client polls as waitForCompletion does. Rejects with
    * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all.
+   * @param {GenerateInput} input
+   * @param {RunOptions} [options]
+   * @returns {Promise<JobResult>}
    */
-  async run({ modelId, mediaType, userId, ...parameters } = {},
-    { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal, idempotencyKey } = {}) {
+  async run(input, options = {}) {
+    const { modelId, mediaType, userId, ...parameters } = input;
+    const { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal, idempotencyKey } = options;
     if (!modelId || typeof modelId !== 'string') throw new TypeError('run() needs a modelId');
     const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
     const started = performance.now();
@@ -257,11 +617,16 @@ class VSLClient {
    * resolves to `{ uploadId, uploadUrl, expiresAt, ref }`, where `ref` (`upload:<id>`) is what an
    * image parameter takes. PNG, JPEG or WebP of at most 10 MiB, kept for a day. The type is read
    * from the file's first bytes unless `contentType` is given.
+   * @param {FileInput} file
+   * @param {UploadOptions} [options]
+   * @returns {Promise<Upload>}
    */
-  async upload(file, { contentType, signal, idempotencyKey, timeout, maxRetries } = {}) {
+  async upload(file, options = {}) {
+    const { contentType, signal, idempotencyKey, timeout, maxRetries } = options;
     if (!isFileInput(file)) throw new TypeError('upload() takes a Buffer, Uint8Array, ArrayBuffer or Blob');
     const bytes = await bytesOf(file);
-    const type = contentType || sniffImageType(bytes) || file.type || 'application/octet-stream';
+    const type = contentType || sniffImageType(bytes)
+      || (typeof Blob !== 'undefined' && file instanceof Blob && file.type) || 'application/octet-stream';
     const created = await this._api('POST', '/uploads', { contentType: type, size: bytes.byteLength },
       { signal, idempotencyKey, timeout, maxRetries });
     // The link carries its own authorization: our key must not leave for the bucket.
@@ -271,9 +636,14 @@ class VSLClient {
     return { ...created, ref: `upload:${created.uploadId}` };
   }
 
-  /** The job's status view: status, and `result` once completed or `error` once failed. */
-  getStatus(jobId, options) {
-    return this._api('GET', `/status/${encodeURIComponent(this._jobIdOf(jobId))}`, undefined, options);
+  /**
+   * The job's status view: status, and `result` once completed or `error` once failed.
+   * @param {string | { jobId: string }} job a jobId, or a job (the 202 answer or a status view)
+   * @param {RequestOptions} [options]
+   * @returns {Promise<JobStatusView>}
+   */
+  getStatus(job, options) {
+    return this._api('GET', `/status/${encodeURIComponent(this._jobIdOf(job))}`, undefined, options);
   }
 
   /**
@@ -281,13 +651,20 @@ class VSLClient {
    * or WaitTimeoutError after `timeout` ms. Polls start at a tenth of the job's estimated time
    * (at least 0.5 s) and grow; a 429 on a poll is waited out as its Retry-After asks. `onUpdate`
    * gets the status view whenever its status, stage or progress changed.
+   * @param {string | { jobId: string, estimatedTime?: number }} job a jobId, or the 202 answer
+   *   (whose estimatedTime paces the first polls)
+   * @param {WaitOptions} [options]
+   * @returns {Promise<JobResult>}
    */
-  async waitForCompletion(job, { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = {}) {
+  async waitForCompletion(job, options = {}) {
+    const { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal } = options;
     const jobId = this._jobIdOf(job);
     const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
     const deadline = performance.now() + timeoutMs;
     let estimate = job && typeof job === 'object' ? Number(job.estimatedTime) : NaN;
+    /** @type {number | null} */
     let delayMs = null;
+    /** @type {string | null} */
     let lastSeen = null;
     let polls = 0;
     for (;;) {
@@ -328,12 +705,20 @@ class VSLClient {
    * Cancel a pending or processing job; resolves to its status view (now cancelled). Cancelling
    * a cancelled job answers the same; one that completed or failed rejects with a ConflictError
    * of code JOB_NOT_CANCELLABLE (its `body.status` says which).
+   * @param {string | { jobId: string }} job
+   * @param {PostOptions} [options]
+   * @returns {Promise<JobStatusView>}
    */
   cancelJob(job, options) {
     return this._api('POST', `/jobs/${encodeURIComponent(this._jobIdOf(job))}/cancel`, undefined, options);
   }
 
-  /** The same as cancelJob, by the Python client's name. */
+  /**
+   * The same as cancelJob, by the Python client's name.
+   * @param {string | { jobId: string }} job
+   * @param {PostOptions} [options]
+   * @returns {Promise<JobStatusView>}
+   */
   cancel(job, options) {
     return this.cancelJob(job, options);
   }
@@ -342,6 +727,9 @@ class VSLClient {
    * The key's jobs, newest first, as status views: `for await (const job of client.listJobs())`.
    * Pages are fetched as the loop goes (`pageSize` jobs a request, 1-100; the service's default
    * is 20). Filters: userId, status, modelId, since (a Date or an ISO 8601 string with a zone).
+   * @param {ListJobsFilters} [filters]
+   * @param {RequestOptions} [options]
+   * @returns {AsyncGenerator<JobStatusView, void, undefined>}
    */
   listJobs(filters = {}, options) {
     return this._jobs(this._listQuery(filters), options);
@@ -351,12 +739,20 @@ class VSLClient {
    * One page of listJobs (the first, or the one `cursor` points at, with the filters it was
    * issued for): resolves to a JobPage with `data`, `nextCursor`, `hasNextPage()`, `nextPage()`;
    * `for await (const job of page)` goes on through the later pages.
+   * @param {ListJobsPageFilters} [filters]
+   * @param {RequestOptions} [options]
+   * @returns {Promise<JobPage>}
    */
-  listJobsPage({ cursor, ...filters } = {}, options) {
-    return this._page(this._listQuery(filters), cursor || null, options);
+  listJobsPage(filters = {}, options) {
+    const { cursor, ...rest } = filters;
+    return this._page(this._listQuery(rest), cursor || null, options);
   }
 
-  /** The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters. */
+  /**
+   * The model catalog: modelId, mediaType, description, pricing, estimatedTime, parameters.
+   * @param {RequestOptions} [options]
+   * @returns {Promise<Model[]>}
+   */
   async models(options) {
     const body = await this._api('GET', '/models', undefined, options);
     const models = Array.isArray(body && body.models) ? body.models : [];
@@ -368,8 +764,13 @@ class VSLClient {
    * Stream a result's media (its `originalUrl`, or a URL string) to a file at `path`.
    * Written to `path + '.part'` first, so a failed download leaves no truncated file.
    * Resolves to `path`.
+   * @param {JobResult | string} result
+   * @param {string} path
+   * @param {DownloadOptions} [options]
+   * @returns {Promise<string>}
    */
-  async download(result, path, { signal, timeout, maxRetries } = {}) {
+  async download(result, path, options = {}) {
+    const { signal, timeout, maxRetries } = options;
     const url = typeof result === 'string' ? result : result && result.originalUrl;
     if (!url) throw new TypeError('download() needs a result with originalUrl, or a URL');
     if (!path) throw new TypeError('download() needs a file path');
@@ -406,7 +807,11 @@ class VSLClient {
 
   // ---- internals --------------------------------------------------------------------------
 
-  _listQuery({ userId, status, modelId, since, pageSize } = {}) {
+  /**
+   * @private
+   * @param {ListJobsFilters} filters
+   */
+  _listQuery({ userId, status, modelId, since, pageSize }) {
     const query = new URLSearchParams();
     for (const [name, value] of Object.entries({ userId, status, modelId, since, limit: pageSize })) {
       if (value !== undefined && value !== null && value !== '') {
@@ -416,6 +821,13 @@ class VSLClient {
     return query;
   }
 
+  /**
+   * @private
+   * @param {URLSearchParams} query
+   * @param {string | null} cursor
+   * @param {RequestOptions | undefined} options
+   * @returns {Promise<JobPage>}
+   */
   async _page(query, cursor, options) {
     // The service binds a cursor to the filters it was issued with: every page asks with the
     // same ones. A page may hold fewer jobs than asked, even none, and still not be the last.
@@ -430,18 +842,35 @@ class VSLClient {
     return new JobPage(body.jobs, next, (after) => this._page(query, after, options));
   }
 
+  /**
+   * @private
+   * @param {URLSearchParams} query
+   * @param {RequestOptions | undefined} options
+   * @returns {AsyncGenerator<JobStatusView, void, undefined>}
+   */
   async* _jobs(query, options) {
     // A generator, so that nothing is asked before the first job is wanted.
     yield* await this._page(query, null, options);
   }
 
+  /**
+   * @private
+   * @param {string | { jobId: string }} job
+   * @returns {string}
+   */
   _jobIdOf(job) {
     const jobId = job && typeof job === 'object' ? job.jobId : job;
     if (typeof jobId !== 'string' || !jobId) throw new TypeError('a jobId (or a job with jobId) is required');
     return jobId;
   }
 
+  /**
+   * @private
+   * @param {{ mediaType: MediaType, modelId: string, userId?: string, parameters: Parameters }} job
+   * @param {PostOptions & { retryRateLimits?: boolean, headers?: Record<string, string>, withStatus?: boolean }} [options]
+   */
   async _submit({ mediaType, modelId, userId, parameters }, options = {}) {
+    /** @type {Record<string, unknown>} */
     const body = { mediaType, modelId, parameters };
     const user = userId || this.userId;
     if (user) body.userId = user;
@@ -459,8 +888,15 @@ class VSLClient {
     }
   }
 
-  /** The parameters, each local file among them uploaded and named by its `upload:<id>`. */
+  /**
+   * The parameters, each local file among them uploaded and named by its `upload:<id>`.
+   * @private
+   * @param {Parameters} parameters
+   * @param {RequestOptions} [options]
+   * @returns {Promise<Parameters>}
+   */
   async _inputs(parameters, options = {}) {
+    /** @type {Parameters} */
     const out = {};
     for (const [name, value] of Object.entries(parameters)) {
       const { signal, timeout, maxRetries } = options; // the call's key is the job's, not the upload's
@@ -469,6 +905,11 @@ class VSLClient {
     return out;
   }
 
+  /**
+   * @private
+   * @param {RequestOptions} [options]
+   * @returns {Promise<Model[]>}
+   */
   async _catalog(options) {
     if (!this._models) {
       const pending = this.models(options);
@@ -478,6 +919,12 @@ class VSLClient {
     return this._models;
   }
 
+  /**
+   * @private
+   * @param {string} modelId
+   * @param {RequestOptions} [options]
+   * @returns {Promise<MediaType>}
+   */
   async _mediaTypeOf(modelId, options) {
     let models = await this._catalog(options);
     if (!models.some((m) => m.modelId === modelId)) { // the catalog may have grown since cached
@@ -493,6 +940,11 @@ class VSLClient {
     return model.mediaType;
   }
 
+  /**
+   * @private
+   * @param {string} modelId
+   * @returns {Promise<number>}
+   */
   async _cachedEstimate(modelId) {
     if (this._models) {
       const models = await this._models.catch(() => []);
@@ -506,9 +958,16 @@ class VSLClient {
   /**
    * One logical API call: JSON in and out, with the retry rules. `withStatus` resolves to
    * `{ status, body }` instead of the body alone.
+   * @private
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} body
+   * @param {PostOptions & { retryRateLimits?: boolean, headers?: Record<string, string>, withStatus?: boolean }} [options]
+   * @returns {Promise<any>} the parsed JSON answer
    */
   async _api(method, path, body, { signal, timeout, maxRetries, idempotencyKey, retryRateLimits = true,
     headers: extra = {}, withStatus = false } = {}) {
+    /** @type {Record<string, string>} */
     const headers = {
       'X-API-Key': this.apiKey,
       Accept: 'application/json',
@@ -548,7 +1007,16 @@ class VSLClient {
     }
   }
 
-  /** Attempts until success, a non-retryable error, or maxRetries retries. */
+  /**
+   * Attempts until success, a non-retryable error, or maxRetries retries.
+   * @private
+   * @template T
+   * @param {string} url
+   * @param {RequestInit & { method: string }} init
+   * @param {{ signal?: AbortSignal, timeout?: number, maxRetries?: number, repeatable: boolean,
+   *   retryRateLimits?: boolean, bodyWithinTimeout?: boolean, read: (response: Response, failed: (cause: unknown) => unknown) => Promise<T> }} options
+   * @returns {Promise<T>}
+   */
   async _withRetries(url, init, { signal, timeout, maxRetries, repeatable, retryRateLimits = true,
     bodyWithinTimeout = true, read }) {
     const retries = maxRetries === undefined ? this.maxRetries : retryCount(maxRetries);
@@ -570,6 +1038,13 @@ class VSLClient {
   /**
    * One HTTP exchange: what `read(response, failed)` returns when 2xx, else a VSLError.
    * `read` turns its network failures into errors with `failed(cause)`.
+   * @private
+   * @template T
+   * @param {string} url
+   * @param {RequestInit & { method: string }} init
+   * @param {{ signal?: AbortSignal, timeout?: number, bodyWithinTimeout: boolean,
+   *   read: (response: Response, failed: (cause: unknown) => unknown) => Promise<T> }} options
+   * @returns {Promise<T>}
    */
   async _attempt(url, init, { signal, timeout, bodyWithinTimeout, read }) {
     if (signal && signal.aborted) throw signal.reason;
@@ -580,15 +1055,17 @@ class VSLClient {
       timedOut = true;
       controller.abort();
     }, timeoutMs);
-    const onAbort = () => controller.abort(signal.reason);
+    const onAbort = () => controller.abort(signal?.reason);
     if (signal) signal.addEventListener('abort', onAbort, { once: true });
     const where = `${init.method} ${String(url).split('?')[0]}`; // a presigned query is a credential
+    /** @param {unknown} cause */
     const failed = (cause) => {
       if (signal && signal.aborted) return signal.reason;
       if (timedOut) return new APITimeoutError(`${where} timed out after ${timeoutMs} ms`, { cause });
       const code = retry.connectErrorCode(cause);
-      return new APIConnectionError(`${where} failed: ${cause && cause.message}${code ? ` (${code})` : ''}`,
-        { cause, details: code, beforeSending: retry.CONNECT_ERROR_CODES.has(code) });
+      const message = cause instanceof Error ? cause.message : String(cause);
+      return new APIConnectionError(`${where} failed: ${message}${code ? ` (${code})` : ''}`,
+        { cause, details: code, beforeSending: code !== null && retry.CONNECT_ERROR_CODES.has(code) });
     };
     try {
       let response;
@@ -619,5 +1096,30 @@ class VSLClient {
 }
 
 VSLClient.VERSION = VERSION;
+
+// The package's other names, on the class: `VSLClient.RateLimitError`, `VSLClient.verifyWebhook`.
+// They are set here, where the class is declared, for TypeScript to declare them with it.
+VSLClient.VSLError = VSLError;
+VSLClient.APIError = APIError;
+VSLClient.APIStatusError = APIStatusError;
+VSLClient.BadRequestError = BadRequestError;
+VSLClient.AuthenticationError = AuthenticationError;
+VSLClient.PermissionDeniedError = PermissionDeniedError;
+VSLClient.NotFoundError = NotFoundError;
+VSLClient.ConflictError = ConflictError;
+VSLClient.UnprocessableEntityError = UnprocessableEntityError;
+VSLClient.RateLimitError = RateLimitError;
+VSLClient.InternalServerError = InternalServerError;
+VSLClient.APIConnectionError = APIConnectionError;
+VSLClient.APITimeoutError = APITimeoutError;
+VSLClient.JobError = JobError;
+VSLClient.JobFailedError = JobFailedError;
+VSLClient.JobCancelledError = JobCancelledError;
+VSLClient.WaitTimeoutError = WaitTimeoutError;
+VSLClient.WebhookVerificationError = WebhookVerificationError;
+VSLClient.verifyWebhook = verifyWebhook;
+VSLClient.JobPage = JobPage;
+VSLClient.VSLClient = VSLClient;
+VSLClient.default = VSLClient;
 
 module.exports = VSLClient;

@@ -2,6 +2,8 @@
 
 const { APIConnectionError } = require('./errors');
 
+/** @import { VSLError } from './errors' */
+
 /** When and how long to retry: pure functions, so every rule is testable without a network. */
 
 const INITIAL_DELAY_MS = 500;
@@ -15,7 +17,12 @@ const CONNECT_ERROR_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** Exponential backoff with down-jitter: 0.5 s doubling to 8 s, times a factor in [0.75, 1]. */
+/**
+ * Exponential backoff with down-jitter: 0.5 s doubling to 8 s, times a factor in [0.75, 1].
+ * @param {number} retryIndex
+ * @param {() => number} [random]
+ * @returns {number}
+ */
 function backoffMs(retryIndex, random = Math.random) {
   const index = Number.isInteger(retryIndex) && retryIndex > 0 ? retryIndex : 0;
   const base = Math.min(INITIAL_DELAY_MS * 2 ** Math.min(index, 30), MAX_DELAY_MS);
@@ -27,6 +34,9 @@ function backoffMs(retryIndex, random = Math.random) {
 /**
  * Seconds asked for by a Retry-After header: delta-seconds or an HTTP date.
  * Anything else (absent, empty, negative, garbage) is null, never NaN.
+ * @param {unknown} value
+ * @param {number} [nowMs]
+ * @returns {number | null}
  */
 function parseRetryAfter(value, nowMs = Date.now()) {
   if (value === null || value === undefined) return null;
@@ -42,14 +52,24 @@ function parseRetryAfter(value, nowMs = Date.now()) {
   return null;
 }
 
-/** Retry-After of an answer: the header first, else the documented body field. */
+/**
+ * Retry-After of an answer: the header first, else the documented body field.
+ * @param {{ get(name: string): string | null } | null | undefined} headers
+ * @param {unknown} body the parsed JSON body, if any
+ * @param {number} [nowMs]
+ * @returns {number | null}
+ */
 function retryAfterOf(headers, body, nowMs = Date.now()) {
   const fromHeader = parseRetryAfter(headers && headers.get ? headers.get('retry-after') : null, nowMs);
   if (fromHeader !== null) return fromHeader;
-  const fromBody = body && typeof body === 'object' ? Number(body.retryAfter) : NaN;
+  const fromBody = body && typeof body === 'object' && 'retryAfter' in body ? Number(body.retryAfter) : NaN;
   return Number.isFinite(fromBody) && fromBody >= 0 ? fromBody : null;
 }
 
+/**
+ * @param {number} status
+ * @returns {boolean}
+ */
 function isRetryableStatus(status) {
   return status === 408 || status === 429 || status >= 500;
 }
@@ -63,6 +83,9 @@ const KEY_IN_USE = 'IDEMPOTENCY_KEY_IN_USE';
  * retry with the first attempt's job. Without it, a POST is repeated only on answers proving
  * nothing was created: a connection refused before sending, 429, 503 (throttling), or a 409
  * IDEMPOTENCY_KEY_IN_USE (waited out like a 429 either way).
+ * @param {VSLError} error
+ * @param {boolean} repeatable
+ * @returns {boolean}
  */
 function mayRetry(error, repeatable) {
   if (error.status === 409) return error.code === KEY_IN_USE;
@@ -79,6 +102,9 @@ function mayRetry(error, repeatable) {
 /**
  * Milliseconds to wait before the next attempt, or null to give up and throw.
  * Retry-After comes first; a wait longer than MAX_RETRY_AFTER_S is not retried.
+ * @param {VSLError} error
+ * @param {{ repeatable: boolean, retryIndex: number, maxRetries: number, random?: () => number }} attempt
+ * @returns {number | null}
  */
 function retryDelayMs(error, { repeatable, retryIndex, maxRetries, random = Math.random }) {
   if (!(retryIndex < maxRetries) || !mayRetry(error, repeatable)) return null;
@@ -89,9 +115,17 @@ function retryDelayMs(error, { repeatable, retryIndex, maxRetries, random = Math
   return backoffMs(retryIndex, random);
 }
 
+/**
+ * The system error code (ECONNREFUSED, ...) of a failed fetch, or null.
+ * @param {unknown} error what fetch rejected with
+ * @returns {string | null}
+ */
 function connectErrorCode(error) {
-  const cause = error && error.cause;
-  return (cause && cause.code) || (error && error.code) || null;
+  /** @param {unknown} value */
+  const codeOf = (value) => (value && typeof value === 'object' && 'code' in value
+    && typeof value.code === 'string' ? value.code : null);
+  const cause = error && typeof error === 'object' && 'cause' in error ? error.cause : undefined;
+  return codeOf(cause) || codeOf(error) || null;
 }
 
 module.exports = {

@@ -5,19 +5,29 @@
 
 const { VSLError } = require('./errors');
 
+/** @import { WebhookHeaders, WebhookVerifyOptions } from './client' */
+
 const DEFAULT_TOLERANCE_S = 300;
 
+/** A client webhook that fails Standard Webhooks verification (code INVALID_WEBHOOK). */
 class WebhookVerificationError extends VSLError {
+  /** @param {string} message */
   constructor(message) {
     super(message, { code: 'INVALID_WEBHOOK', details: message });
   }
 }
 
+/**
+ * @param {WebhookHeaders} headers
+ * @param {string} name
+ * @returns {string | undefined}
+ */
 function headerValue(headers, name) {
   if (!headers) return undefined;
   if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-  const value = key === undefined ? undefined : headers[key];
+  const fields = /** @type {Record<string, string | string[] | undefined>} */ (headers);
+  const key = Object.keys(fields).find((k) => k.toLowerCase() === name);
+  const value = key === undefined ? undefined : fields[key];
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -27,8 +37,14 @@ function headerValue(headers, name) {
  * a plain object (Node's req.headers); `secret` the "whsec_..." signing secret.
  * Throws WebhookVerificationError when a header is missing, the timestamp is more than
  * `tolerance` seconds away from now, or no v1 signature matches.
+ * @param {string | Uint8Array} payload
+ * @param {WebhookHeaders} headers
+ * @param {string} secret
+ * @param {WebhookVerifyOptions} [options]
+ * @returns {unknown}
  */
-function verifyWebhook(payload, headers, secret, { tolerance = DEFAULT_TOLERANCE_S, now = Date.now() } = {}) {
+function verifyWebhook(payload, headers, secret, options = {}) {
+  const { tolerance = DEFAULT_TOLERANCE_S, now = Date.now() } = options;
   const crypto = require('node:crypto');
   if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
     throw new TypeError('verifyWebhook() needs the raw body (string or Buffer), not parsed JSON');

@@ -2,16 +2,15 @@
 
 // Builds vsl-client.js: the client in one dependency-free file that a user copies next to their
 // code (`const VSLClient = require('./vsl-client')`), generated from the modules in lib/, so
-// there is one source; and vsl-client.d.ts, its types (index.d.ts). `node
-// scripts/build-single-file.js` writes both; `--check` exits 1 when the checked-in files are
-// not what the sources make (the test suite runs it).
+// there is one source. `node scripts/build-single-file.js` writes it; `--check` exits 1 when the
+// checked-in file is not what the sources make (the test suite compares them too). Its types,
+// vsl-client.d.ts, come from scripts/build-types.js.
 
 const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUTPUT = path.join(ROOT, 'vsl-client.js');
-const TYPES = path.join(ROOT, 'vsl-client.d.ts');
 const ENTRY = './index';
 
 // The same resolution the generated file does: a relative request from a module, as a path
@@ -80,25 +79,16 @@ return load(${JSON.stringify(ENTRY)});
 `;
 }
 
-function buildTypes() {
-  return '// Types of vsl-client.js. GENERATED from sdk/js/index.d.ts by '
-    + 'sdk/js/scripts/build-single-file.js: edit that, never this file.\n'
-    + fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8');
-}
-
 if (require.main === module) {
-  const outputs = [[OUTPUT, build()], [TYPES, buildTypes()]];
-  const check = process.argv.includes('--check');
-  for (const [file, text] of outputs) {
-    const shown = path.relative(process.cwd(), file);
-    if (!check) {
-      fs.writeFileSync(file, text);
-      console.log(`wrote ${shown}`);
-    } else if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
-      console.error(`${shown} is not what sdk/js makes: run node ${path.relative(process.cwd(), __filename)}`);
-      process.exitCode = 1;
-    }
+  const text = build();
+  const shown = path.relative(process.cwd(), OUTPUT);
+  if (!process.argv.includes('--check')) {
+    fs.writeFileSync(OUTPUT, text);
+    console.log(`wrote ${shown}`);
+  } else if (!fs.existsSync(OUTPUT) || fs.readFileSync(OUTPUT, 'utf8') !== text) {
+    console.error(`${shown} is not what sdk/js makes: run node ${path.relative(process.cwd(), __filename)}`);
+    process.exitCode = 1;
   }
 }
 
-module.exports = { build, buildTypes, OUTPUT, TYPES };
+module.exports = { build, OUTPUT };

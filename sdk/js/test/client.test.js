@@ -256,21 +256,6 @@ test('ESM import gives the same class and named errors, by path and through "exp
   assert.equal(require(path.join(__dirname, '..', '..', '..', 'sdk', 'js')), VSLClient);
 });
 
-test('index.d.ts declares exactly the methods and errors the code exports', () => {
-  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
-  const classBody = dts.slice(dts.indexOf('declare class VSLClient'), dts.indexOf('export = VSLClient'));
-  const declaredMethods = [...classBody.matchAll(/^ {2}(\w+)\(/gm)].map((m) => m[1]).filter((n) => n !== 'constructor').sort();
-  const runtimeMethods = Object.getOwnPropertyNames(VSLClient.prototype)
-    .filter((n) => n !== 'constructor' && !n.startsWith('_')).sort();
-  assert.deepEqual(declaredMethods, runtimeMethods);
-  const declaredErrors = [...dts.matchAll(/^ {2}class (\w+Error)\b/gm)].map((m) => m[1]).sort();
-  assert.match(dts, /^ {2}class JobPage\b/m);
-  const runtimeErrors = Object.keys(VSLClient).filter((k) => /Error$/.test(k)).sort();
-  assert.deepEqual(declaredErrors, runtimeErrors);
-  const esmDts = fs.readFileSync(path.join(__dirname, '..', 'index.d.mts'), 'utf8');
-  for (const name of runtimeErrors) assert.match(esmDts, new RegExp(`\\b${name}\\b`), name);
-});
-
 test('cancelJob and cancel post to the job and resolve to its status view', async () => {
   const { client, calls } = fakeClient([jsonResponse(200, view('cancelled'))]);
   assert.deepEqual(await client.cancelJob({ jobId: JOB_ID }), view('cancelled'));
