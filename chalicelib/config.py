@@ -13,7 +13,7 @@ from chalicelib.limits import Limits
 from chalicelib.providers.port import PROVIDERS
 from chalicelib.providers.routing import Routes, default_order
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
-from chalicelib.secrets import replicate_configured
+from chalicelib.secrets import fal_configured, replicate_configured
 from chalicelib.storage import MAX_COPY_BYTES
 from chalicelib.url_settings import UrlPolicies, origin_of
 
@@ -51,8 +51,9 @@ class Settings(UrlPolicies, BaseSettings):
                                           "models use their latest version")
     fal_key: Optional[str] = Field(
         None, validation_alias=AliasChoices("FAL_KEY"),
-        description="the fal.ai key; set, fal serves the models it can as every model's "
-                    "second provider (see `provider_routes`)")
+        description="the fal.ai key; with it, fal serves the models it can as every "
+                    "model's second provider (see `provider_routes`); on AWS the functions "
+                    "get its secret's ARN instead")
     fal_base_url: Optional[str] = Field(
         None, validation_alias=AliasChoices("FAL_BASE_URL"),
         description="fal's queue endpoint (the fal simulator locally); default: "
@@ -72,7 +73,7 @@ class Settings(UrlPolicies, BaseSettings):
     provider_routes: Dict[str, Tuple[str, ...]] = Field(
         default_factory=dict, description='JSON `{"model-id": ["fal", "replicate"]}`: the '
         "providers allowed for a model, preferred first; a model not named uses "
-        "`replicate` then `fal` (fal only when `FAL_KEY` is set)")
+        "`replicate` then `fal` (fal only when its key is configured)")
     provider_down_after: int = Field(3, ge=1, description="definite failures in a row (5xx, "
                                      "429, unreachable) after which a provider is marked down")
     provider_cool_down_s: float = Field(30, ge=0, description="how long a provider marked "
@@ -184,7 +185,7 @@ class Settings(UrlPolicies, BaseSettings):
         if "output_origins" not in given and self.replicate_base_url and \
                 self.replicate_base_url != REPLICATE_PUBLIC_URL:
             self.output_origins = (origin_of(self.replicate_base_url),)  # a simulator's own
-        if self.fal_base_url is None and self.fal_key:
+        if self.fal_base_url is None and self.fal_configured:
             self.fal_base_url = FAL_QUEUE_URL
         if "fal_output_origins" not in given and self.fal_base_url and \
                 self.fal_base_url != FAL_QUEUE_URL:
@@ -194,8 +195,14 @@ class Settings(UrlPolicies, BaseSettings):
         return self
 
     @property
+    def fal_configured(self) -> bool:
+        """A fal key is given, or its secret's ARN (on AWS: the key is read from the
+        secret when a call to fal needs it, chalicelib.secrets)."""
+        return bool(self.fal_key) or fal_configured()
+
+    @property
     def routes(self) -> Routes:
-        return Routes(default=default_order(bool(self.fal_key)),
+        return Routes(default=default_order(self.fal_configured),
                       by_model=dict(self.provider_routes))
 
     @property

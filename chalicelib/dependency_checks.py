@@ -56,7 +56,7 @@ def health_checks() -> Dict[str, str]:
     # Without the shared record, this process asks Replicate itself (bounded by the cache).
     results["replicate"] = replicate or _check("replicate",
                                                lambda: wiring.replicate_client().check())
-    if wiring.get_settings().fal_key:
+    if wiring.get_settings().fal_configured:
         results["fal"] = _check("fal", lambda: wiring.fal_provider().check())
     for name in ("replicate", "fal"):
         # Answering, but this process's starts were refused: skipped until a probe passes.

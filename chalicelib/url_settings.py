@@ -13,8 +13,8 @@ def origin_of(url: str) -> str:
 
 class UrlPolicies:
     """Part of chalicelib.config.Settings, whose fields these properties read
-    (allow_private_inputs, aws_endpoint_url, fal_jwks_url, fal_key and the output
-    origins)."""
+    (allow_private_inputs, aws_endpoint_url, fal_jwks_url, fal_configured and the
+    output origins)."""
 
     @property
     def input_policy(self) -> UrlPolicy:
@@ -26,7 +26,7 @@ class UrlPolicies:
     def output_policy(self) -> UrlPolicy:
         """The providers' output files: only from their delivery origins (the simulators'
         locally)."""
-        configured = self.output_origins + (self.fal_output_origins if self.fal_key else ())
+        configured = self.output_origins + (self.fal_output_origins if self.fal_configured else ())
         origins = tuple(Origin.parse(o) for o in configured)
         return UrlPolicy(schemes=frozenset(o.scheme for o in origins),
                          allow_private=self.allow_private_inputs, origins=origins)

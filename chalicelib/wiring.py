@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from chalicelib import aws, secrets
 from chalicelib.config import Settings, get_settings
@@ -72,13 +72,18 @@ def _replicate_client_for(token: str) -> ReplicateClient:
                            timeout_s=s.replicate_timeout_s, versions=s.replicate_versions)
 
 
+def fal_key() -> Optional[str]:
+    """The current fal key (the secret is re-read after a bounded age, chalicelib.secrets)."""
+    return get_settings().fal_key or secrets.fal_key()
+
+
 @lru_cache(maxsize=1)
 def fal_provider() -> FalProvider:
     from chalicelib.providers.fal import FalProvider
     s = get_settings()
-    if not s.fal_key or not s.fal_base_url:
+    if not s.fal_configured or not s.fal_base_url:
         raise ServiceUnavailable("fal is not configured.")
-    return FalProvider(s.fal_base_url, s.fal_key, timeout_s=s.fal_timeout_s,
+    return FalProvider(s.fal_base_url, fal_key, timeout_s=s.fal_timeout_s,
                        jwks_url=s.fal_jwks_url, jwks_policy=s.jwks_policy,
                        jwks_max_age_s=s.jwks_max_age_s)
 

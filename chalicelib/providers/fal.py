@@ -50,20 +50,22 @@ def fal_webhook_url(public_base_url: str, job_id: str) -> str:
 class FalProvider:
     name = FAL
 
-    def __init__(self, base_url: str, key: str, timeout_s: float, jwks_url: str,
-                 jwks_policy: UrlPolicy, jwks_max_age_s: float = 3600,
+    def __init__(self, base_url: str, key: Callable[[], Optional[str]], timeout_s: float,
+                 jwks_url: str, jwks_policy: UrlPolicy, jwks_max_age_s: float = 3600,
                  connect_timeout_s: float = 3.0,
                  monotonic: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time):
+                 wall_clock: Callable[[], float] = time.time,
+                 session: Optional["requests.Session"] = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout_s, timeout_s)
+        # Asked at each call: the key a rotation put in its secret is used once read.
         self._key = key
         self._jwks_url = jwks_url
         self._jwks_policy = jwks_policy
         self._jwks_max_age_s = jwks_max_age_s
         self._monotonic = monotonic
         self._wall_clock = wall_clock
-        self._session: Optional["requests.Session"] = None
+        self._session = session  # made on first use when None (requests is imported then)
         self._keys: List[bytes] = []
         self._keys_at = float("-inf")
         self._keys_lock = threading.Lock()
@@ -75,13 +77,24 @@ class FalProvider:
         if self._session is None:
             import requests
             s = requests.Session()
-            s.headers.update({"Authorization": f"Key {self._key}", "User-Agent": "vsl-media/1"})
+            s.headers.update({"User-Agent": "vsl-media/1"})
             self._session = s
         return self._session
 
+    def _authorization(self) -> Dict[str, str]:
+        try:
+            key = self._key()
+        except Exception as e:  # the secret could not be read: retried on the next call
+            log.error("the fal key could not be read: %s: %s", type(e).__name__, e)
+            raise FalUnavailable("fal's key cannot be read now", sent=False) from None
+        if not key:
+            raise FalUnavailable("fal's key is empty", sent=False)
+        return {"Authorization": f"Key {key}"}
+
     def _call(self, method: str, path: str, body: Optional[dict] = None, timeout=None):
         return call_json(self.session, method, self.base_url, path, body,
-                         timeout or self.timeout, FalUnavailable)
+                         timeout or self.timeout, FalUnavailable,
+                         headers=self._authorization())
 
     def serves(self, model_id: str, params: ModelParameters) -> bool:
         model = FAL_MODELS.get(model_id)

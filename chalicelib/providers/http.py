@@ -2,7 +2,7 @@
 error answer or a request that never left is definite (nothing was done), any
 other failure leaves the outcome unknown."""
 import json
-from typing import TYPE_CHECKING, Any, Optional, Type
+from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
 from chalicelib.providers.port import ProviderUnavailable
 
@@ -11,11 +11,13 @@ if TYPE_CHECKING:  # imported when first used: off the API's cold-start path
 
 
 def call_json(session: "requests.Session", method: str, base_url: str, path: str,
-              body: Optional[dict], timeout, unavailable: Type[ProviderUnavailable]) -> Any:
-    """The JSON answer to ``method base_url+path``; ``unavailable`` otherwise."""
+              body: Optional[dict], timeout, unavailable: Type[ProviderUnavailable],
+              headers: Optional[Dict[str, str]] = None) -> Any:
+    """The JSON answer to ``method base_url+path`` (``headers`` beside the session's);
+    ``unavailable`` otherwise."""
     try:
         resp = session.request(method, f"{base_url}{path}", json=body, timeout=timeout,
-                               allow_redirects=False)
+                               headers=headers, allow_redirects=False)
     except _request_errors() as e:
         raise unavailable(f"{method} {path}: {type(e).__name__}", sent=_was_sent(e)) from e
     if resp.status_code >= 300:

@@ -68,7 +68,8 @@ def receiver():
 
 
 def provider_for(url: str, timeout_s: float = 5.0) -> FalProvider:
-    return FalProvider(url, KEY, timeout_s=timeout_s, jwks_url=f"{url}/.well-known/jwks.json",
+    return FalProvider(url, lambda: KEY, timeout_s=timeout_s,
+                       jwks_url=f"{url}/.well-known/jwks.json",
                        jwks_policy=UrlPolicy(schemes=frozenset({"http"}), allow_private=True))
 
 

@@ -7,7 +7,7 @@ from chalicelib.config import Settings
 
 def settings_with(monkeypatch, env: Dict[str, str]) -> Settings:
     for name in list(os.environ):
-        if name.startswith(("VSL_", "REPLICATE_")):
+        if name.startswith(("VSL_", "REPLICATE_", "FAL_")):
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
