@@ -32,7 +32,10 @@ PERMISSIONS_FILE = ROOT / "terraform" / "modules" / "service" / "permissions.jso
 # The emulator's account (moto's default) and the local stack's region.
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
-SECRET_NAME = "replicate-api-token"  # ${prefix}/replicate-api-token, as in Terraform
+# The secrets' names (${prefix}/NAME, as in Terraform), which permissions.json's
+# secret:NAME references name.
+SECRET_NAME = "replicate-api-token"
+FAL_KEY_SECRET_NAME = "fal-key"
 # Names the emulator gives actions differently from IAM: granted beside the real one.
 # moto (5.2.6 on) checks an S3 call by its operation's name, where IAM has one action
 # for several operations (HeadObject is s3:GetObject; a copy or a multipart part,
@@ -70,12 +73,16 @@ class Place:
     """Where a stage's resources are: what turns a declared reference into an ARN."""
     prefix: str                 # SERVICE-STAGE
     bucket: str
-    secret_arn: str
+    secret_arn: str             # the Replicate token's
     account: str = LOCAL_ACCOUNT
     region: str = LOCAL_REGION
     partition: str = "aws"
+    # fal's key's; None: fal is not deployed, and the statements on it are left out.
+    fal_key_secret_arn: Optional[str] = None
 
-    def arn(self, reference: str, function: str) -> str:
+    def arn(self, reference: str, function: str) -> Optional[str]:
+        """The reference's ARN; None for what the stage does not have (fal's key
+        without fal)."""
         kind, _, name = reference.partition(":")
         region, account, part = self.region, self.account, self.partition
         if reference == "*":
@@ -90,20 +97,27 @@ class Place:
             return f"arn:{part}:s3:::{self.bucket}"
         if kind == "objects":
             return f"arn:{part}:s3:::{self.bucket}/*"
-        if kind == "secret":
+        if reference == f"secret:{SECRET_NAME}":
             return self.secret_arn
+        if reference == f"secret:{FAL_KEY_SECRET_NAME}":
+            return self.fal_key_secret_arn
         if reference == "log-group:own":
             return (f"arn:{part}:logs:{region}:{account}:log-group:/aws/lambda/"
                     f"{function_name(self.prefix, function)}:*")
         raise ValueError(f"unknown resource reference {reference!r} in {PERMISSIONS_FILE.name}")
 
 
-def statements(function: str, runtime: bool = True) -> List[dict]:
-    """The function's declared statements; ``runtime``: with Lambda's own (logs, X-Ray)."""
+def statements(function: str, runtime: bool = True, place: Optional[Place] = None) -> List[dict]:
+    """The function's declared statements; ``runtime``: with Lambda's own (logs, X-Ray);
+    ``place``: only those on what the stage has (as Terraform renders them, iam.tf)."""
     spec = declaration()
     if function not in spec["functions"]:
         raise KeyError(f"{function} is not declared in {PERMISSIONS_FILE}")
-    return (spec["runtime"] if runtime else []) + spec["functions"][function]
+    declared = (spec["runtime"] if runtime else []) + spec["functions"][function]
+    if place is None:
+        return declared
+    return [s for s in declared
+            if all(place.arn(r, function) is not None for r in s["resources"])]
 
 
 def rendered_policy(function: str, place: Place) -> dict:
@@ -111,7 +125,7 @@ def rendered_policy(function: str, place: Place) -> dict:
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": s["sid"], "Effect": "Allow", "Action": s["actions"],
          "Resource": [place.arn(r, function) for r in s["resources"]]}
-        for s in statements(function)]}
+        for s in statements(function, place=place)]}
 
 
 def emulator_policy(function: str) -> dict:
@@ -235,7 +249,8 @@ def credentials_env(principal: dict) -> Dict[str, str]:
 def place_of(principals: dict) -> Place:
     return Place(prefix=principals["prefix"], bucket=principals["bucket"],
                  secret_arn=principals["secret_arn"], account=principals["account"],
-                 region=principals["region"])
+                 region=principals["region"],
+                 fal_key_secret_arn=principals.get("fal_key_secret_arn"))
 
 
 # ---- the audit of every call a function makes ------------------------------------------
@@ -344,15 +359,16 @@ def refusals(records: Iterable[dict]) -> List[str]:
 
 
 def unused(records: Iterable[dict], place: Place) -> List[str]:
-    """Each declared grant (an action on one resource; Lambda's own excepted) that no
-    recorded call of its function needed: more than the code uses, or untested."""
+    """Each declared grant (an action on one resource; Lambda's own excepted) of what
+    the stage has that no recorded call of its function needed: more than the code
+    uses, or untested."""
     used = {}
     for r in records:
         if r["outcome"] == "allowed":
             used.setdefault((r["function"], r["action"].lower()), []).append(r["resource"])
     out = []
     for fn in functions():
-        for s in statements(fn, runtime=False):
+        for s in statements(fn, runtime=False, place=place):
             for action in s["actions"]:
                 for reference in s["resources"]:
                     pattern = place.arn(reference, fn)

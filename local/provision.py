@@ -132,16 +132,15 @@ def _uploads_rules(s3, bucket: str) -> None:
         "MaxAgeSeconds": 3600}]})
 
 
-def provision_token_secret(stage: str, token: str) -> str:
-    """The Replicate token in Secrets Manager, where the functions read it on AWS
-    (Terraform creates it there); its ARN."""
-    from local.iam import SECRET_NAME
+def provision_secret(stage: str, secret_name: str, value: str) -> str:
+    """A provider's credential in Secrets Manager, where the functions read it on AWS
+    (Terraform creates it there: local.iam names the secrets); its ARN."""
     secrets = boto3.client("secretsmanager")
-    name = f"{load_spec()['service']}-{stage}/{SECRET_NAME}"
+    name = f"{load_spec()['service']}-{stage}/{secret_name}"
     try:
-        return secrets.create_secret(Name=name, SecretString=token)["ARN"]
+        return secrets.create_secret(Name=name, SecretString=value)["ARN"]
     except ClientError as e:
         if e.response["Error"]["Code"] != "ResourceExistsException":
             raise
-        secrets.put_secret_value(SecretId=name, SecretString=token)
+        secrets.put_secret_value(SecretId=name, SecretString=value)
         return secrets.describe_secret(SecretId=name)["ARN"]

@@ -25,7 +25,7 @@ from chalicelib.keys import ApiKeys
 from chalicelib.resources import resource_names
 from chalicelib.dynamo_stores import DynamoApiKeyStore
 from local import iam
-from local.provision import provision, provision_local_events, provision_token_secret
+from local.provision import provision, provision_local_events, provision_secret
 from local.stack import DEFAULT_USER_ID, LOCAL_CLIENT_ID, keys_file, local_dir, write_private
 
 
@@ -73,9 +73,14 @@ def write_principals(stage: str, path: Path) -> None:
     from chalicelib.resources import load_spec
     prefix = f"{load_spec()['service']}-{stage}"
     principals = iam.create_principals(boto3.client("iam"), prefix)
+    # fal's key's secret only with fal, as on AWS (terraform/modules/service: fal_key).
+    fal_key = os.environ.get("FAL_KEY")
     principals.update(prefix=prefix, account=iam.LOCAL_ACCOUNT, region=iam.LOCAL_REGION,
                       bucket=resource_names(stage).media_bucket,
-                      secret_arn=provision_token_secret(stage, os.environ["REPLICATE_API_TOKEN"]))
+                      secret_arn=provision_secret(stage, iam.SECRET_NAME,
+                                                  os.environ["REPLICATE_API_TOKEN"]),
+                      fal_key_secret_arn=provision_secret(stage, iam.FAL_KEY_SECRET_NAME, fal_key)
+                      if fal_key else None)
     write_private(path, json.dumps(principals, indent=2) + "\n")
 
 

@@ -199,17 +199,20 @@ class LocalStack:
         return env
 
     def function_env(self, function: str) -> Dict[str, str]:
-        """A function's environment: its own IAM user's credentials, and the Replicate
-        token's secret ARN instead of the token, as on AWS."""
+        """A function's environment: its own IAM user's credentials, and the secrets'
+        ARNs instead of the Replicate token and the fal key, as on AWS."""
         from local import iam
         if self.principals is None:
             raise RuntimeError("provision() first: the functions' principals do not exist yet")
         env = self.env()
         env.update(iam.credentials_env(self.principals["functions"][function]))
         env.pop("REPLICATE_API_TOKEN", None)
+        env.pop("FAL_KEY", None)
         env.update({"REPLICATE_API_TOKEN_SECRET_ARN": self.principals["secret_arn"],
                     iam.FUNCTION_ENV: function, iam.PRINCIPALS_ENV: str(self.principals_file),
                     iam.AUDIT_DIR_ENV: str(self.audit_dir)})
+        if self.principals.get("fal_key_secret_arn"):
+            env["FAL_KEY_SECRET_ARN"] = self.principals["fal_key_secret_arn"]
         return env
 
     def log_file(self, name: str) -> Optional[Path]:

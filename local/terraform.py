@@ -74,6 +74,13 @@ class Terraform:
                  *self._vars(variables))
         return json.loads(self.run("output", "-json", f"-state={self.state}").stdout)
 
+    def plan(self, variables: Dict[str, object]) -> dict:
+        """`terraform show -json` of what applying ``variables`` would change."""
+        plan_file = self.work_dir / "plan"
+        self.run("plan", "-input=false", "-no-color", f"-state={self.state}",
+                 f"-out={plan_file}", *self._vars(variables))
+        return json.loads(self.run("show", "-json", str(plan_file)).stdout)
+
     def destroy(self, variables: Dict[str, object]) -> None:
         self.run("destroy", "-auto-approve", "-input=false", "-no-color",
                  f"-state={self.state}", *self._vars(variables))

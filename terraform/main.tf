@@ -11,6 +11,8 @@ module "service" {
   log_retention_days        = var.log_retention_days
   replicate_api_token       = var.replicate_api_token
   replicate_base_url        = var.replicate_base_url
+  fal_key                   = var.fal_key
+  fal_base_url              = var.fal_base_url
   function_environment      = var.function_environment
 
   alarm_topic_arn            = var.alarm_topic_arn

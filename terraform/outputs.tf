@@ -22,3 +22,8 @@ output "replicate_token_secret_arn" {
   description = "Secrets Manager secret holding the Replicate token"
   value       = module.service.replicate_token_secret_arn
 }
+
+output "fal_key_secret_arn" {
+  description = "Secrets Manager secret holding the fal key (null when fal is not deployed)"
+  value       = module.service.fal_key_secret_arn
+}

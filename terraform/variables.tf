@@ -50,6 +50,19 @@ variable "replicate_base_url" {
   default     = ""
 }
 
+variable "fal_key" {
+  description = "fal.ai key, stored in Secrets Manager (sensitive: pass it as TF_VAR_fal_key); empty: fal is not deployed, every job runs on Replicate"
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "fal_base_url" {
+  description = "fal-compatible queue endpoint; empty means queue.fal.run"
+  type        = string
+  default     = ""
+}
+
 variable "function_environment" {
   description = "Further environment variables for the functions (see the README's Configuration)"
   type        = map(string)
@@ -129,7 +142,7 @@ variable "tracing_mode" {
 }
 
 variable "secret_recovery_window_days" {
-  description = "Days the token's secret stays restorable after a destroy (the same stage cannot be re-applied meanwhile; 0 deletes it at once)"
+  description = "Days the secrets (the Replicate token's, fal's key's) stay restorable after a destroy (the same stage cannot be re-applied meanwhile; 0 deletes them at once)"
   type        = number
   default     = 7
 }

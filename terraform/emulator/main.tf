@@ -13,6 +13,7 @@ module "service" {
   enable_api_gateway        = var.enable_api_gateway
   force_destroy_buckets     = true
   replicate_api_token       = var.replicate_api_token
+  fal_key                   = var.fal_key
   # No 7-day hold on a deleted secret: every test run applies and destroys.
   secret_recovery_window_days = 0
   # The emulator serves plain HTTP, and it enforces bucket policies.

@@ -46,3 +46,10 @@ variable "replicate_api_token" {
   default     = "emulator-token"
   sensitive   = true
 }
+
+variable "fal_key" {
+  description = "Stored in the emulator's Secrets Manager when set (no function runs there, so any value does); empty: fal is not deployed"
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -11,6 +11,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.media import CONTENT_TYPES
 from chalicelib.resources import resource_names
+from local import iam
 from local.stack import ROOT, free_port
 from local.terraform import EMULATOR_ROOT, Terraform, aws_root, check_available
 from local.terraform import plan_json as terraform_plan_json
@@ -140,6 +141,7 @@ def test_plan_of_the_aws_root(emulator, tmp_path):
     assert execution["retention_in_days"] == 30
 
     assert "module.service.aws_secretsmanager_secret_version.replicate_token[0]" in planned
+    assert not [address for address in planned if "fal_key" in address]  # fal: with its key
     lifecycle = planned["module.service.module.media_bucket.aws_s3_bucket_lifecycle_configuration.this"]
     uploads = [r for r in lifecycle["rule"] if r["id"] == "expire-prefix-uploads"]
     assert [(r["filter"][0]["prefix"], r["expiration"][0]["days"]) for r in uploads] == \
@@ -153,6 +155,19 @@ def test_plan_of_the_aws_root(emulator, tmp_path):
     notification = planned[f"{APP}.aws_s3_bucket_notification.vsl-media-homolog-media_notify[0]"]
     suffixes = {rule["filter_suffix"] for rule in notification["lambda_function"]}
     assert suffixes == {f"/original.{ext}" for ext in CONTENT_TYPES}
+
+
+def test_fal_is_deployed_with_its_key_in_a_secret_of_the_stage(emulator, tmp_path):
+    """The key is a secret's value, never a function's environment (which is only
+    known after apply: the applied test checks it holds the secret's ARN)."""
+    plan = plan_json(aws_root(emulator, tmp_path), "-var", "fal_key=key-id:key-secret")
+    planned = {r["address"]: r["change"] for r in plan["resource_changes"]}
+    secret = planned["module.service.aws_secretsmanager_secret.fal_key[0]"]["after"]
+    assert secret["name"] == "vsl-media-homolog/fal-key"
+    version = planned["module.service.aws_secretsmanager_secret_version.fal_key[0]"]
+    assert version["after_sensitive"]["secret_string"] is True
+    assert "key-secret" not in json.dumps(
+        [c["after"] for a, c in planned.items() if "secret_version" not in a])
 
 
 def test_a_role_per_function_named_as_the_function(emulator, tmp_path):
@@ -325,7 +340,9 @@ def test_what_aws_checks_at_creation_is_created_first(emulator, tmp_path):
 
 
 def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, monkeypatch):
-    variables = {"emulator_url": emulator, "stage": "local"}
+    """Applied with fal (its key's secret and grants); then what applying it without
+    fal would change (planned on the applied state, so every value is known)."""
+    variables = {"emulator_url": emulator, "stage": "local", "fal_key": "emulator-fal-key"}
     tf = Terraform(work_dir=tmp_path)
     tf.init()
     outputs = tf.apply(variables)
@@ -355,13 +372,31 @@ def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, 
     thumbnailer = lam.get_function(FunctionName="vsl-media-local-make_thumbnail")["Configuration"]
     assert thumbnailer["Layers"]
     env = thumbnailer["Environment"]["Variables"]
-    assert "REPLICATE_API_TOKEN" not in env  # only the secret's ARN
+    assert "REPLICATE_API_TOKEN" not in env and "FAL_KEY" not in env  # only the secrets' ARNs
     secrets = boto3.client("secretsmanager", endpoint_url=emulator, region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
     stored = secrets.get_secret_value(SecretId=env["REPLICATE_API_TOKEN_SECRET_ARN"])
     assert stored["SecretString"] == "emulator-token"
+    fal_key_arn = outputs["fal_key_secret_arn"]["value"]
+    assert env["FAL_KEY_SECRET_ARN"] == fal_key_arn
+    assert ":secret:vsl-media-local/fal-key-" in fal_key_arn
+    assert secrets.get_secret_value(SecretId=fal_key_arn)["SecretString"] == "emulator-fal-key"
     assert env["VSL_MAX_OUTPUT_BYTES"] == str(1024 * 2**20)
-    assert_roles_are_the_declared_ones(emulator, env["REPLICATE_API_TOKEN_SECRET_ARN"])
+    assert_roles_are_the_declared_ones(emulator, env["REPLICATE_API_TOKEN_SECRET_ARN"],
+                                       fal_key_arn)
+
+    # Without fal: no secret, no grant, no ARN in the functions.
+    changes = {r["address"]: r["change"]
+               for r in tf.plan(dict(variables, fal_key=""))["resource_changes"]}
+    assert changes["module.service.aws_secretsmanager_secret.fal_key[0]"]["actions"] == \
+        ["delete"]
+    without_fal = iam.Place(prefix="vsl-media-local", bucket="vsl-media-local-media",
+                            secret_arn=env["REPLICATE_API_TOKEN_SECRET_ARN"])
+    for fn in FUNCTIONS:
+        policy = changes[f'{APP}.aws_iam_role_policy.function["{fn}"]']["after"]["policy"]
+        assert json.loads(policy) == iam.rendered_policy(fn, without_fal), fn
+        function = changes[f"{APP}.aws_lambda_function.{fn}[0]"]["after"]
+        assert "FAL_KEY_SECRET_ARN" not in function["environment"][0]["variables"], fn
 
     tf.destroy(variables)
     ddb, sqs, s3 = clients(emulator)
@@ -370,16 +405,16 @@ def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, 
     assert s3.list_buckets()["Buckets"] == []
 
 
-def assert_roles_are_the_declared_ones(emulator: str, secret_arn: str) -> None:
+def assert_roles_are_the_declared_ones(emulator: str, secret_arn: str,
+                                       fal_key_secret_arn: str) -> None:
     """Each function runs with a role of its own whose policy, as Terraform rendered
     it, is exactly local/iam.py's rendering of permissions.json: the policy the local
     stack checks every call against."""
-    from local import iam
     kw = dict(endpoint_url=emulator, region_name="us-east-1", aws_access_key_id="testing",
               aws_secret_access_key="testing")
     lam, client = boto3.client("lambda", **kw), boto3.client("iam", **kw)
     place = iam.Place(prefix="vsl-media-local", bucket="vsl-media-local-media",
-                      secret_arn=secret_arn)
+                      secret_arn=secret_arn, fal_key_secret_arn=fal_key_secret_arn)
     roles = set()
     for fn in FUNCTIONS:
         name = iam.function_name(place.prefix, fn)

@@ -1,6 +1,7 @@
 """The one declaration of the functions' permissions (permissions.json), what the
 local stack makes of it (local/iam.py), and what each AWS call needs."""
 import json
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -14,14 +15,17 @@ from local import iam
 PLACE = iam.Place(prefix="vsl-media-local", bucket="vsl-media-local-media",
                   secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:"
                              "vsl-media-local/replicate-api-token-AbCdEf")
+WITH_FAL = replace(PLACE, fal_key_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:"
+                                              "secret:vsl-media-local/fal-key-GhIjKl")
 FUNCTIONS = ("api_handler", "process_job_event", "make_thumbnail", "deliver_notifications",
              "sweep_jobs")
 
 
-def test_five_functions_each_declared_once_with_resolvable_references():
+@pytest.mark.parametrize("place", [PLACE, WITH_FAL], ids=["without fal", "with fal"])
+def test_five_functions_each_declared_once_with_resolvable_references(place):
     assert iam.functions() == FUNCTIONS
     for fn in FUNCTIONS:
-        policy = iam.rendered_policy(fn, PLACE)
+        policy = iam.rendered_policy(fn, place)
         sids = [s["Sid"] for s in policy["Statement"]]
         assert len(sids) == len(set(sids)), fn
         for statement in policy["Statement"]:
@@ -63,8 +67,26 @@ def test_least_privilege_between_the_functions():
         assert not actions(fn, "table:api-keys"), fn
     for fn in ("make_thumbnail", "deliver_notifications"):
         assert not actions(fn, "secret:replicate-api-token"), fn
+        assert not actions(fn, "secret:fal-key"), fn
     assert not any("Version" in a for fn in FUNCTIONS
                    for s in iam.statements(fn) for a in s["actions"])
+
+
+def test_the_fal_keys_grant_exists_only_where_fal_is_deployed():
+    """As Terraform renders the roles (iam.tf): without fal's key (no secret) its
+    statements are left out, so they are neither rendered nor reported unused."""
+    key = WITH_FAL.fal_key_secret_arn
+
+    def readers(place):
+        return {fn for fn in FUNCTIONS
+                if iam.allows(iam.rendered_policy(fn, place), "secretsmanager:GetSecretValue", key)}
+    assert readers(WITH_FAL) == {"api_handler", "process_job_event", "sweep_jobs"}
+    assert readers(PLACE) == set()
+    assert not [s for fn in FUNCTIONS for s in iam.rendered_policy(fn, PLACE)["Statement"]
+                if s["Sid"] == "FalKey"]
+    assert "api_handler: secretsmanager:GetSecretValue on secret:fal-key" in \
+        iam.unused([], WITH_FAL)
+    assert not [grant for grant in iam.unused([], PLACE) if "fal-key" in grant]
 
 
 def test_wildcards_match_as_iam_does():

@@ -16,9 +16,13 @@ locals {
       "objects:media"              = "${module.media_bucket.arn}/*"
       "queue:thumbnailer-failures" = one(aws_sqs_queue.thumbnailer_failures[*].arn)
       "secret:replicate-api-token" = one(aws_secretsmanager_secret.replicate_token[*].arn)
+      "secret:fal-key"             = one(aws_secretsmanager_secret.fal_key[*].arn)
       "*"                          = "*"
     },
   )
+  # What a stage may not have: fal's key where fal is not deployed. A statement on
+  # it is left out of the roles (a policy naming no resource is refused by IAM).
+  absent_references = local.fal_deployed ? [] : ["secret:fal-key"]
 
   # Lambda's own use of every role (logs to the function's own group, X-Ray
   # traces, whose actions take no resource) and then the function's code's.
@@ -35,7 +39,7 @@ locals {
           "${local.resource_arns[split("/index/", reference)[0]]}/index/${split("/index/", reference)[1]}" :
           local.resource_arns[reference]
         )]
-      }]
+      } if length(setintersection(statement.resources, local.absent_references)) == 0]
     })
   }
 }

@@ -23,6 +23,8 @@ locals {
   # Bucket names are global: the account id keeps two deployers' apart.
   media_bucket_name = coalesce(var.media_bucket_name, "${local.prefix}-${local.account_id}-${local.spec.bucket.suffix}")
   media_layer_zip   = var.media_layer_zip
+  # fal is deployed with its key (whether it is, is no secret: it decides what exists).
+  fal_deployed = var.enable_functions && nonsensitive(var.fal_key != "")
 
   function_environment = merge(
     {
@@ -33,6 +35,8 @@ locals {
     },
     var.enable_functions ? { REPLICATE_API_TOKEN_SECRET_ARN = aws_secretsmanager_secret.replicate_token[0].arn } : {},
     var.replicate_base_url == "" ? {} : { REPLICATE_BASE_URL = var.replicate_base_url },
+    local.fal_deployed ? { FAL_KEY_SECRET_ARN = aws_secretsmanager_secret.fal_key[0].arn } : {},
+    var.fal_base_url == "" ? {} : { FAL_BASE_URL = var.fal_base_url },
     var.function_environment,
   )
 }
@@ -202,4 +206,24 @@ resource "aws_secretsmanager_secret_version" "replicate_token" {
 
   secret_id     = aws_secretsmanager_secret.replicate_token[0].id
   secret_string = var.replicate_api_token
+}
+
+# fal's key, as the Replicate token, where fal is deployed (var.fal_key set): the
+# functions that call fal get the secret's ARN and a grant to read it
+# (permissions.json's FalKey, left out of the roles without it: iam.tf).
+resource "aws_secretsmanager_secret" "fal_key" {
+  #checkov:skip=CKV_AWS_149:The AWS-managed key encrypts it; a customer-managed key adds key policy work for one key.
+  #checkov:skip=CKV2_AWS_57:fal keys are rotated at fal; apply with the new value (TF_VAR_fal_key) to store it.
+  count = local.fal_deployed ? 1 : 0
+
+  name                    = "${local.prefix}/fal-key"
+  description             = "fal.ai key of ${local.prefix}"
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+resource "aws_secretsmanager_secret_version" "fal_key" {
+  count = local.fal_deployed ? 1 : 0
+
+  secret_id     = aws_secretsmanager_secret.fal_key[0].id
+  secret_string = var.fal_key
 }

@@ -28,6 +28,11 @@ output "replicate_token_secret_arn" {
   value       = one(aws_secretsmanager_secret.replicate_token[*].arn)
 }
 
+output "fal_key_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the fal key (null when fal is not deployed)"
+  value       = one(aws_secretsmanager_secret.fal_key[*].arn)
+}
+
 output "api_gateway_responses" {
   description = "API Gateway's own responses, as the API's definition carries them"
   value       = local.gateway_responses

@@ -66,6 +66,19 @@ variable "replicate_base_url" {
   default     = ""
 }
 
+variable "fal_key" {
+  description = "fal.ai key, stored in Secrets Manager for the functions; empty: fal is not deployed (Replicate only)"
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "fal_base_url" {
+  description = "fal-compatible queue endpoint; empty means queue.fal.run"
+  type        = string
+  default     = ""
+}
+
 variable "function_environment" {
   description = "Further environment variables for every function (see the README's Configuration)"
   type        = map(string)
@@ -91,7 +104,7 @@ variable "require_tls" {
 }
 
 variable "secret_recovery_window_days" {
-  description = "Days a deleted secret can still be restored (0 deletes at once)"
+  description = "Days a deleted secret (the Replicate token's, fal's key's) can still be restored (0 deletes at once)"
   type        = number
   default     = 7
 }
