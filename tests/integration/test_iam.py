@@ -6,7 +6,7 @@ Terraform renders it (local/iam.py; terraform/modules/service/permissions.json).
 conftest's autouse check fails any test during which a call was refused, naming
 the function, the call and what it lacked. The tests here walk every path that
 needs a grant, the rare ones included (a lost storage event, a failed upload, a
-thumbnailer failing three times, an event the sweep sends late); the last one
+thumbnailer failing three times, an event the sweep sends late, jobs on fal); the last one
 then proves each declared grant was needed by some call: so removing any one
 action (or resource) from a function's policy makes this file fail, and nothing
 is granted that the code does not use.
@@ -23,11 +23,15 @@ import pytest
 import requests
 
 from chalicelib.aws import Table
+from chalicelib.catalog import CATALOG
 from chalicelib.clock import SystemClock
 from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
+from chalicelib.providers.fal import FalProvider
 from chalicelib.storage import S3MediaStorage, job_prefix
 from chalicelib.jobs.dynamodb import DynamoJobStore
+from chalicelib.urls import UrlPolicy
 from local import iam
+from local.stack import FAL_SIMULATOR_KEY
 from tests.fakes import png_bytes
 from tests.support.api import IMAGE_EXAMPLE, Api
 from tests.support.keys import new_key
@@ -50,6 +54,13 @@ def body(prompt: str, **extra) -> dict:
 def calls(stack, function: str, call: str) -> list:
     return [r for r in iam.read_audit(stack.audit_dir)
             if r["function"] == function and r["call"] == call and r["outcome"] == "allowed"]
+
+
+def fal_key_reads(stack, function: str) -> list:
+    """The function's reads of fal's key from its secret (each process reads it once
+    per max age: chalicelib/secrets.py)."""
+    return [r for r in calls(stack, function, "secretsmanager.GetSecretValue")
+            if r["resource"] == stack.principals["fal_key_secret_arn"]]
 
 
 def wait_until(check, what: str, timeout_s: float = 30):
@@ -285,6 +296,48 @@ def test_an_uploaded_image_is_recorded_checked_and_handed_to_replicate(stack, si
                                         "num_frames": 14}})
     assert job.status_code == 202, job.text
     assert client.wait_for(job.json()["jobId"], timeout_s=60)["status"] == "completed"
+
+
+def test_a_job_pinned_to_fal_is_started_there_by_the_api(stack):
+    """The API reads fal's key (its secret, as on AWS) to start the job; fal's signed
+    webhook and the copy of its result need no key."""
+    client = fresh(stack, "fal")
+    accepted = client.submit(body(f"fal {uuid.uuid4().hex}", provider="fal"))
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["provider"] == "fal"
+    done = client.wait_for(accepted.json()["jobId"])
+    assert (done["status"], done["provider"]) == ("completed", "fal"), done
+    assert fal_key_reads(stack, "api_handler")
+
+
+def test_a_queued_start_on_fal_is_made_by_the_processor(stack):
+    """A batch item is started from the jobs queue: the processor reads fal's key."""
+    client = fresh(stack, "fal-queued")
+    resp = client.request("POST", "/generate-media/batch", json={
+        "items": [body(f"fal queued {uuid.uuid4().hex}", provider="fal")]})
+    assert resp.status_code == 200, resp.text
+    done = client.wait_for(resp.json()["results"][0]["job"]["jobId"], timeout_s=60)
+    assert (done["status"], done["provider"]) == ("completed", "fal"), done
+    assert fal_key_reads(stack, "process_job_event")
+
+
+def test_the_sweep_asks_fal_about_a_quiet_job_whose_webhook_was_lost(stack):
+    """A run at fal whose webhook goes nowhere (nothing listens on port 9), and its job
+    quiet for a minute, polled by nobody: the sweep asks fal, reading fal's key, and
+    the job ends with fal's result."""
+    fal = FalProvider(stack.fal_simulator_url, lambda: FAL_SIMULATOR_KEY, timeout_s=5,
+                      jwks_url=f"{stack.fal_simulator_url}/.well-known/jwks.json",
+                      jwks_policy=UrlPolicy(schemes=frozenset({"http"}), allow_private=True))
+    params = CATALOG["flux-schnell"].parameters.model_validate({"prompt": "crafted"})
+    run = fal.create("flux-schnell", params, "lost-webhook", "http://127.0.0.1:9")
+    quiet = SystemClock().now() - timedelta(seconds=60)
+    job = crafted_job(stack, JobStatus.PROCESSING, provider="fal", replicate_id=run.id,
+                      updated_at=quiet, estimated_time=5)
+    store = DynamoJobStore(Table("vsl-media-local-jobs", operator_client(stack, "dynamodb")))
+    ended = wait_until(lambda: (j := store.get(job.job_id)).status.is_terminal and j,
+                       "the sweep did not end the fal job", timeout_s=60)
+    assert ended.status == JobStatus.COMPLETED, ended.error
+    assert fal_key_reads(stack, "sweep_jobs")
 
 
 def test_every_grant_was_needed_and_no_call_was_refused(stack):
