@@ -437,9 +437,10 @@ def test_checkov_finds_nothing_unjustified_in_the_directories():
 def test_checkov_finds_nothing_unjustified_in_the_plan(emulator, tmp_path):
     """The plan holds every resource with its values, the functions module's too (a
     scan of build/chalice sees none of them): each failing check is fixed, or skipped
-    with its reason (inline in the .tf files, CHECKOV_SKIPS for the generated module)."""
+    with its reason (inline in the .tf files, CHECKOV_SKIPS for the generated module).
+    fal is deployed too: its key's secret is in the plan."""
     assert CHECKOV.exists(), f"{CHECKOV} is missing: `make test` installs it"
-    plan = plan_json(aws_root(emulator, tmp_path))
+    plan = plan_json(aws_root(emulator, tmp_path), "-var", "fal_key=key-id:key-secret")
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     report = json.loads(checkov_plan.scan(path, "-o", "json").stdout)
