@@ -170,3 +170,18 @@ def test_starters_sharing_a_schedule_get_distinct_times_an_interval_apart(start_
     first.hold(6000.0)
     second.hold(5500.0)
     assert second.take(5001.0, 0.5, 7000.0) == Taken(6000.0, 6000.5)
+
+
+def test_jobs_written_before_the_listing_key_list_again_after_the_backfill(aws_env):
+    from tools.backfill_created_order import backfill
+    table = dynamodb_table("vsl-media-local-jobs")
+    store = DynamoJobStore(table)
+    owner = f"backfill-{uuid.uuid4().hex[:8]}"
+    job = replace(new_job(), owner_id=owner)
+    store.create(job)
+    table.update_item(Key={"jobId": job.job_id}, UpdateExpression="REMOVE createdOrder")
+    assert store.list(JobQuery(owner, limit=10)).jobs == []  # as a job written before it
+    assert backfill(table) >= 1
+    assert [j.job_id for j in store.list(JobQuery(owner, limit=10)).jobs] == [job.job_id]
+    assert [j.job_id for j in store.list(JobQuery(owner, 10, user_id="u1")).jobs] == [job.job_id]
+    assert backfill(table) == 0
