@@ -112,6 +112,18 @@ def stdout_to_stderr():
 
 # ---- measurements that need no stack ------------------------------------------
 
+def fal_line(priced) -> str:
+    """The same job's AWS cost beside fal.ai's price: the jobs above ran on Replicate
+    (the default route); on fal the AWS side is the same but for one webhook fewer."""
+    from chalicelib.providers.fal_models import FAL_MODELS
+    fal = FAL_MODELS.get(priced.measure.model_id)
+    if fal is None or fal.price_usd is None:
+        return "    on fal.ai: no published price"
+    return (f"    on fal.ai ({fal.endpoint_id}): fal's price ${fal.price_usd:g} ({fal.price_note}); "
+            f"AWS per job {priced.total / fal.price_usd:.2%} of it (measured on Replicate's "
+            f"path: fal posts one webhook, Replicate two)")
+
+
 def cold_start(runs: int) -> Row:
     """Wall time of a fresh interpreter importing the app, over one importing only
     Chalice and boto3 (what any Chalice function on AWS pays anyway). Both run
@@ -792,7 +804,7 @@ class CostRun:
                                 priced.ratio, f"{priced.ratio:.2%} (${priced.total:.6f} / "
                                               f"${measure.price_usd:g})",
                                 COST_GOAL, f"<= {COST_GOAL:.0%}"))
-                details += [""] + render_priced(priced, COST_GOAL)
+                details += [""] + render_priced(priced, COST_GOAL) + [fal_line(priced)]
                 details += ["    runs per job (function and what it handled, how many, measured "
                             "time, memory, DynamoDB units, AWS calls):"]
                 details += render_invocations(measure.invocations, functions)

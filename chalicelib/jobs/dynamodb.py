@@ -57,10 +57,18 @@ def _owner_user(owner_id: str, user_id: str) -> str:
     return f"{owner_id}#{user_id}"
 
 
+def created_order_of(created_at: datetime, job_id: str) -> str:
+    """The listing indexes' sort key: the creation time, then the job id, so jobs created
+    in the same millisecond list in one order, page after page."""
+    return f"{iso(created_at)}#{job_id}"
+
+
 def job_to_item(job: Job) -> dict:
     item = {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
             if getattr(job, f.name) is not None}
     item[BY_USER.hash_key] = _owner_user(job.owner_id, job.user_id)
+    item[BY_OWNER.range_key] = item[BY_USER.range_key] = created_order_of(job.created_at,
+                                                                          job.job_id)
     if job.status in ACTIVE or job.notification_pending:
         item[SWEEP_KEY] = OPEN  # in the sparse by-open index the sweep reads
     return item
@@ -172,7 +180,7 @@ class DynamoJobStore:
         index, key = self._owner_index(query.owner_id, query.user_id)
         names, values = {"#h": index.hash_key}, {":h": key}
         condition = "#h = :h"
-        if query.since is not None:
+        if query.since is not None:  # the time alone sorts before any key starting with it
             condition += " AND #created >= :since"
             names["#created"], values[":since"] = index.range_key, iso(query.since)
         filters = []
@@ -215,7 +223,7 @@ class DynamoJobStore:
         while True:
             page = self.table.query(**kwargs)
             for item in map(from_dynamo, page.get("Items", [])):
-                if item["createdAt"] < iso(end):  # BETWEEN includes the upper bound
+                if item["createdAt"] < iso(end):  # the end is excluded
                     yield UsageRow(parse_iso(item["createdAt"]), item["modelId"],
                                    JobStatus(item["status"]), bool(item.get("cached")),
                                    float(item.get("estimatedCost") or 0),

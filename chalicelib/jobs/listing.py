@@ -1,4 +1,5 @@
-"""A client's jobs, newest first, a page at a time.
+"""A client's jobs, newest first (by `createdAt`, to the millisecond; jobs created in the
+same millisecond by job id), a page at a time.
 
 Each page is one index query: no scan, no per-item read, no reconciliation.
 The cursor is the store's position, with the filters it belongs to, signed

@@ -74,13 +74,8 @@ class PredictionStarter:
         ``provider`` set) and the run. StartRefused when every one definitely refused;
         StartUnknown when the outcome is unknown; NoProvider when none may run it as
         asked."""
-        entry = CATALOG[job.model_id]
-        params = entry.parameters.model_validate(job.parameters)
-        order = candidates(self.routes.order(job.model_id, job.pinned_provider),
-                           self.health.is_down,
-                           lambda name: self._providers(name).serves(job.model_id, params))
-        if not order:
-            raise NoProvider(f"no provider allowed for {job.model_id} can run it as asked")
+        params = CATALOG[job.model_id].parameters.model_validate(job.parameters)
+        order = candidates(self.serving(job), self.health.is_down, lambda name: True)
         refused: Optional[StartRefused] = None
         for name in order:
             if job.provider != name:
@@ -109,6 +104,16 @@ class PredictionStarter:
             self.health.succeeded(name)
             return job, prediction
         raise refused
+
+    def serving(self, job: Job) -> Tuple[str, ...]:
+        """The providers the job may run on, preferred first, whatever their health:
+        NoProvider when none allowed can run it as asked."""
+        params = CATALOG[job.model_id].parameters.model_validate(job.parameters)
+        order = tuple(name for name in self.routes.order(job.model_id, job.pinned_provider)
+                      if self._providers(name).serves(job.model_id, params))
+        if not order:
+            raise NoProvider(f"no provider allowed for {job.model_id} can run it as asked")
+        return order
 
     def record(self, job: Job, prediction: Prediction) -> Job:
         try:

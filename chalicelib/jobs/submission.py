@@ -87,11 +87,17 @@ class Submission:
             if source is not None:
                 job = job.with_changes(cached=True, estimated_cost=0.0)
             else:
-                # Its place in Replicate's pace; a start not due now is queued until then.
+                # Recorded with the provider it is meant to start on (the starter records
+                # another only when it fails over), and its place in Replicate's pace; a
+                # start not due now is queued until then.
+                job = job.with_changes(provider=self.starter.serving(job)[0])
                 start = self.starter.pacer.reserve()
                 if start_later or wait_s(start, now) > 0:
                     job = job.with_changes(start_at=start)
             self.jobs.create(job)
+        except NoProvider as e:  # nothing recorded: a request no provider can run
+            self._refund(admission)
+            raise ValidationFailed(f"No provider can run this job as asked: {e}.") from None
         except Exception:
             # Nothing was started: the submission is given back (an outage, or a backlog
             # of starts longer than the longest wait, answers 503).
@@ -117,7 +123,7 @@ class Submission:
             job, prediction = self.starter.create(job, public_base_url)
         except StaleTransition:
             return Accepted(self.jobs.get(job.job_id) or job, admission)  # cancelled meanwhile
-        except NoProvider as e:
+        except NoProvider as e:  # the routing changed since the job was recorded
             self.lifecycle.fail(job.job_id, f"The job cannot run: {e}.")
             admission.refund()
             raise ValidationFailed(f"No provider can run this job as asked: {e}.") from None

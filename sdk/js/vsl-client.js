@@ -145,9 +145,20 @@ const MAX_SERVER_WAIT_S = 25;
  */
 
 /**
- * What every job's input may hold beside its documented fields: `userId` (default: the
- * client's) and any parameter the model takes.
- * @typedef {{ userId?: string } & Parameters} JobInputBase
+ * What a submit says beside the model's parameters; each is sent only when given.
+ * @typedef {object} SubmitFields
+ * @property {string} [userId] Default: the client's.
+ * @property {Provider} [provider] Run the job on this provider only, with no failover. Default:
+ *   the model's routing, which fails over between providers.
+ * @property {boolean} [cache] Reuse an identical job's result (true) or not (false). Default: the
+ *   service's setting.
+ * @property {string} [webhookUrl] Where this job's events are also posted.
+ */
+
+/**
+ * What every job's input may hold beside its documented fields: the submit's own fields
+ * (userId, provider, cache, webhookUrl) and any parameter the model takes.
+ * @typedef {SubmitFields & Parameters} JobInputBase
  */
 
 /**
@@ -415,6 +426,26 @@ function headersObject(headers) {
   return out;
 }
 
+// The submit body's fields beside the model's parameters: never sent as parameters.
+const SUBMIT_FIELD_NAMES = ['userId', 'provider', 'cache', 'webhookUrl'];
+
+/**
+ * A job's input split into the submit's own fields (those given) and the model's parameters.
+ * @param {Record<string, unknown>} input
+ * @returns {{ fields: SubmitFields, parameters: Parameters }}
+ */
+function splitSubmitFields(input) {
+  /** @type {Record<string, unknown>} */
+  const fields = {};
+  /** @type {Parameters} */
+  const parameters = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (!SUBMIT_FIELD_NAMES.includes(name)) parameters[name] = value;
+    else if (value !== undefined && value !== null) fields[name] = value;
+  }
+  return { fields, parameters };
+}
+
 const OPTION_NAMES = ['apiKey', 'baseUrl', 'userId', 'maxRetries', 'timeout', 'idempotentRetries',
   'fetch', 'sleep'];
 
@@ -560,8 +591,8 @@ class VSLClient {
    * @returns {Promise<Job>}
    */
   generateImage(input, options) {
-    const { prompt, modelId = 'flux-schnell', userId, ...parameters } = input;
-    return this._submit({ mediaType: 'image', modelId, userId, parameters: { prompt, ...parameters } }, options);
+    const { prompt, modelId = 'flux-schnell', ...rest } = input;
+    return this._submit({ mediaType: 'image', modelId, ...splitSubmitFields({ prompt, ...rest }) }, options);
   }
 
   /**
@@ -573,12 +604,13 @@ class VSLClient {
    * @returns {Promise<Job>}
    */
   async generateVideo(input, options) {
-    const { image, imageUrl, modelId = 'stability-video', userId, ...parameters } = input;
+    const { image, imageUrl, modelId = 'stability-video', ...rest } = input;
     if ((image === undefined) === (imageUrl === undefined)) {
       throw new TypeError('generateVideo() takes one image: image (a file or a URL) or imageUrl');
     }
+    const { fields, parameters } = splitSubmitFields(rest);
     const inputs = await this._inputs({ image: image === undefined ? imageUrl : image, ...parameters }, options);
-    return this._submit({ mediaType: 'video', modelId, userId, parameters: inputs }, options);
+    return this._submit({ mediaType: 'video', modelId, fields, parameters: inputs }, options);
   }
 
   /**
@@ -588,35 +620,42 @@ class VSLClient {
    * @returns {Promise<Job>}
    */
   generateAudio(input, options) {
-    const { prompt, modelId = 'musicgen', userId, ...parameters } = input;
-    return this._submit({ mediaType: 'audio', modelId, userId, parameters: { prompt, ...parameters } }, options);
+    const { prompt, modelId = 'musicgen', ...rest } = input;
+    return this._submit({ mediaType: 'audio', modelId, ...splitSubmitFields({ prompt, ...rest }) }, options);
   }
 
   /**
    * Submit a job for any model; its mediaType comes from models() (cached) when omitted. A local
    * file among the parameters (Buffer, Uint8Array, ArrayBuffer, Blob) is uploaded first.
+   * `userId`, `provider` (the one provider to run on, with no failover), `cache` (reuse an
+   * identical job's result, or not) and `webhookUrl` (where this job's events are also posted)
+   * go in the submit beside the parameters, each only when given; the generate* helpers and run
+   * take them too.
    * @param {GenerateInput} input
    * @param {PostOptions} [options]
    * @returns {Promise<Job>}
    */
   async generate(input, options) {
-    const { modelId, mediaType, userId, ...parameters } = input;
+    const { modelId, mediaType, ...rest } = input;
+    const { fields, parameters } = splitSubmitFields(rest);
     if (!modelId || typeof modelId !== 'string') throw new TypeError('generate() needs a modelId');
     const type = mediaType || await this._mediaTypeOf(modelId, options);
     const inputs = await this._inputs(parameters, options);
-    return this._submit({ mediaType: type, modelId, userId, parameters: inputs }, options);
+    return this._submit({ mediaType: type, modelId, fields, parameters: inputs }, options);
   }
 
   /**
    * Submit a job and resolve to its result: the service holds the submit until the job ends (up
    * to 25 s, `Prefer: wait`), then the client polls as waitForCompletion does. Rejects with
-   * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all.
+   * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all. The input
+   * is generate()'s.
    * @param {GenerateInput} input
    * @param {RunOptions} [options]
    * @returns {Promise<JobResult>}
    */
   async run(input, options = {}) {
-    const { modelId, mediaType, userId, ...parameters } = input;
+    const { modelId, mediaType, ...rest } = input;
+    const { fields, parameters } = splitSubmitFields(rest);
     const { timeout = DEFAULT_WAIT_TIMEOUT_MS, onUpdate, signal, idempotencyKey } = options;
     if (!modelId || typeof modelId !== 'string') throw new TypeError('run() needs a modelId');
     const timeoutMs = nonNegativeNumber(timeout, DEFAULT_WAIT_TIMEOUT_MS, 'timeout');
@@ -624,7 +663,7 @@ class VSLClient {
     const type = mediaType || await this._mediaTypeOf(modelId, { signal });
     const inputs = await this._inputs(parameters, { signal });
     const waitS = Math.floor(Math.min(MAX_SERVER_WAIT_S, timeoutMs / 1000, this.timeout / 1000 - 5));
-    const { status, body } = await this._submit({ mediaType: type, modelId, userId, parameters: inputs },
+    const { status, body } = await this._submit({ mediaType: type, modelId, fields, parameters: inputs },
       { signal, idempotencyKey, headers: waitS >= 1 ? { Prefer: `wait=${waitS}` } : {}, withStatus: true });
     if (status === 200) {
       if (onUpdate) await onUpdate(body);
@@ -890,12 +929,12 @@ class VSLClient {
 
   /**
    * @private
-   * @param {{ mediaType: MediaType, modelId: string, userId?: string, parameters: Parameters }} job
+   * @param {{ mediaType: MediaType, modelId: string, fields: SubmitFields, parameters: Parameters }} job
    * @param {PostOptions & { retryRateLimits?: boolean, headers?: Record<string, string>, withStatus?: boolean }} [options]
    */
-  async _submit({ mediaType, modelId, userId, parameters }, options = {}) {
+  async _submit({ mediaType, modelId, fields: { userId, ...fields }, parameters }, options = {}) {
     /** @type {Record<string, unknown>} */
-    const body = { mediaType, modelId, parameters };
+    const body = { mediaType, modelId, parameters, ...fields };
     const user = userId || this.userId;
     if (user) body.userId = user;
     try {

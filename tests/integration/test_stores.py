@@ -13,6 +13,7 @@ from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
 from chalicelib.jobs.pacing import Taken
 from chalicelib.dynamo_stores import DynamoCounterStore, DynamoStartSchedule
 from chalicelib.jobs.dynamodb import DynamoJobStore
+from chalicelib.jobs.persistence import JobQuery
 from chalicelib.limits import SubmissionWindow
 from chalicelib.store import AlreadyExists, StaleTransition
 from tests.fakes import InMemoryCounterStore, InMemoryJobStore, InMemoryStartSchedule
@@ -60,6 +61,30 @@ def test_jobs_round_trip_and_move_only_from_allowed_statuses(job_store):
         job_store.update(str(uuid.uuid4()), {"error": "x"}, [JobStatus.PENDING])
     cleared = job_store.update(job.job_id, {"predict_time": None}, [JobStatus.PROCESSING])
     assert cleared.predict_time is None
+
+
+@pytest.mark.parametrize("user_id", [None, "u1"])
+def test_jobs_created_in_the_same_millisecond_list_in_one_order_page_after_page(job_store,
+                                                                                user_id):
+    """Newest first; within one millisecond, by job id (descending): the same order on
+    every read, and pages that neither repeat nor skip a job."""
+    owner = f"same-ms-{uuid.uuid4().hex[:8]}"
+    ids = sorted(str(uuid.uuid4()) for _ in range(5))
+    for job_id in ids:  # created in ascending id order: the listing must not keep it
+        job_store.create(replace(new_job(), job_id=job_id, owner_id=owner))
+    earlier = replace(new_job(), owner_id=owner, created_at=T0.replace(hour=0))
+    job_store.create(earlier)
+    listed, start_after = [], None
+    while True:
+        page = job_store.list(JobQuery(owner, limit=2, user_id=user_id, start_after=start_after))
+        listed += [job.job_id for job in page.jobs]
+        if not page.next_position:
+            break
+        start_after = page.next_position
+    assert listed == ids[::-1] + [earlier.job_id]
+    # A time bound still compares with the sort key: the jobs of that millisecond are in.
+    since = job_store.list(JobQuery(owner, limit=10, user_id=user_id, since=T0))
+    assert [job.job_id for job in since.jobs] == ids[::-1]
 
 
 def test_a_window_is_written_only_by_whoever_read_its_latest_version(counters):
@@ -145,3 +170,18 @@ def test_starters_sharing_a_schedule_get_distinct_times_an_interval_apart(start_
     first.hold(6000.0)
     second.hold(5500.0)
     assert second.take(5001.0, 0.5, 7000.0) == Taken(6000.0, 6000.5)
+
+
+def test_jobs_written_before_the_listing_key_list_again_after_the_backfill(aws_env):
+    from tools.backfill_created_order import backfill
+    table = dynamodb_table("vsl-media-local-jobs")
+    store = DynamoJobStore(table)
+    owner = f"backfill-{uuid.uuid4().hex[:8]}"
+    job = replace(new_job(), owner_id=owner)
+    store.create(job)
+    table.update_item(Key={"jobId": job.job_id}, UpdateExpression="REMOVE createdOrder")
+    assert store.list(JobQuery(owner, limit=10)).jobs == []  # as a job written before it
+    assert backfill(table) >= 1
+    assert [j.job_id for j in store.list(JobQuery(owner, limit=10)).jobs] == [job.job_id]
+    assert [j.job_id for j in store.list(JobQuery(owner, 10, user_id="u1")).jobs] == [job.job_id]
+    assert backfill(table) == 0

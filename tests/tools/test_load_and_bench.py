@@ -87,6 +87,9 @@ def test_the_bench_in_tiny_sizes_prints_every_figure_next_to_its_goal():
         priced = next(line for line in done.stdout.splitlines()
                       if line.startswith(f"{model}: Replicate's price"))
         assert "% of it (goal <= 2%" in priced, priced
+    # Beside Replicate's price, the second provider's, where fal publishes one.
+    assert any(line.strip().startswith("on fal.ai (fal-ai/flux/schnell): fal's price $")
+               for line in done.stdout.splitlines())
     for function in ("api submit", "api webhook", "api status", "processor succeeded",
                      "thumbnailer", "notifications", "sweep"):
         assert f"    {function}" in done.stdout, function

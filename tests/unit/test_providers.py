@@ -158,10 +158,26 @@ def test_a_client_pins_a_provider_and_gets_no_failover():
     assert world.replicate.predictions == {}
 
 
-def test_a_pin_the_routing_does_not_allow_is_a_400():
+def test_a_pin_the_routing_does_not_allow_is_a_400_and_records_no_job():
     world = World()                                        # Replicate only
     with pytest.raises(ValidationFailed):
         world.submit({**IMAGE_BODY, "provider": FAL})
+    assert world.jobs.items == {}
+
+
+def test_a_job_is_recorded_with_its_first_provider_and_changed_only_on_failover():
+    """The submit records the provider a job starts on with the job itself: no
+    separate write before the create, unless the start fails over."""
+    world = both()
+    updates = []
+    update = world.jobs.update
+    world.jobs.update = lambda job_id, changes, statuses: (updates.append(changes),
+                                                          update(job_id, changes, statuses))[1]
+    job = world.submit()
+    assert job.provider == REPLICATE and not any("provider" in u for u in updates)
+    world.replicate.create_error = outage(503)
+    moved = world.submit({**IMAGE_BODY, "parameters": {"prompt": "moved"}})
+    assert moved.provider == FAL and {"provider": FAL} in updates
 
 
 def test_a_job_fal_cannot_serve_as_asked_stays_on_replicate_even_in_an_outage():

@@ -129,3 +129,13 @@ def test_a_write_names_its_table_s_keys_and_sets_its_ttl(logical, write):
                 kwargs["UpdateExpression"], kwargs.get("ExpressionAttributeNames", {}))
         if keys.ttl_attribute:
             assert keys.ttl_attribute in written, kwargs
+
+
+def test_the_listing_indexes_sort_by_creation_time_then_job_id():
+    """DynamoDB leaves the order of equal sort keys open: the key itself breaks ties."""
+    from chalicelib.jobs.dynamodb import BY_OWNER, BY_USER
+    first = replace(World().submit(), job_id="a-job")
+    second = replace(first, job_id="b-job")
+    for index in (BY_OWNER, BY_USER):
+        assert job_to_item(first)[index.range_key] < job_to_item(second)[index.range_key]
+        assert job_to_item(first)[index.range_key].startswith(job_to_item(first)["createdAt"])

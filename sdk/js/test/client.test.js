@@ -48,6 +48,26 @@ test('without any userId the body has none (a key bound to a user)', async () =>
   assert.equal('userId' in JSON.parse(calls[0].body), false);
 });
 
+test('provider, cache and webhookUrl go in the body, never among the parameters, only when given', async () => {
+  const { client, calls } = fakeClient([(url) => (url.endsWith('/models') ? jsonResponse(200, MODELS)
+    : jsonResponse(202, url.endsWith('/generate-media') ? JOB : { uploadId: 'up-1', uploadUrl: 'http://bucket.test/up-1' }))]);
+  await client.generateImage({ prompt: 'a fox', provider: 'fal', cache: false, webhookUrl: 'https://hooks.test/vsl' });
+  await client.generateVideo({ image: Buffer.from('not really a png'), provider: 'replicate', cache: true });
+  await client.generateAudio({ prompt: 'Epic', webhookUrl: 'https://hooks.test/audio' });
+  await client.generate({ modelId: 'musicgen', prompt: 'Epic', provider: 'replicate', cache: null });
+  await client.generate({ modelId: 'sdxl', mediaType: 'image', prompt: 'x', provider: undefined });
+  const bodies = calls.filter((c) => c.url.endsWith('/generate-media')).map((c) => JSON.parse(c.body));
+  assert.deepEqual(bodies[0], { mediaType: 'image', modelId: 'flux-schnell', userId: 'user123', provider: 'fal',
+    cache: false, webhookUrl: 'https://hooks.test/vsl', parameters: { prompt: 'a fox' } });
+  assert.deepEqual(bodies[1], { mediaType: 'video', modelId: 'stability-video', userId: 'user123',
+    provider: 'replicate', cache: true, parameters: { image: 'upload:up-1' } });
+  assert.deepEqual(bodies[2], { mediaType: 'audio', modelId: 'musicgen', userId: 'user123',
+    webhookUrl: 'https://hooks.test/audio', parameters: { prompt: 'Epic' } });
+  assert.deepEqual(bodies[3], { mediaType: 'audio', modelId: 'musicgen', userId: 'user123', provider: 'replicate',
+    parameters: { prompt: 'Epic' } }); // null: the service's default
+  assert.deepEqual(bodies[4], { mediaType: 'image', modelId: 'sdxl', userId: 'user123', parameters: { prompt: 'x' } });
+});
+
 test('generate() finds the mediaType in /models once and caches it', async () => {
   const { client, calls } = fakeClient([(url) => (url.endsWith('/models')
     ? jsonResponse(200, MODELS) : jsonResponse(202, JOB))]);

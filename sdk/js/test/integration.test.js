@@ -209,6 +209,22 @@ integration('generate() finds the media type itself and runs any model', async (
   assert.ok(['png', 'jpeg', 'webp'].includes(mediaKind(file)), mediaKind(file));
 });
 
+integration('provider pins the job, cache reuses a result; fal, which this stack lacks, is a 400 saying so', async () => {
+  const client = new VSLClient();
+  const input = { prompt: `A lighthouse ${crypto.randomUUID()}`, width: 512, height: 512 };
+  const job = await client.generateImage({ ...input, provider: 'replicate', cache: false });
+  assert.equal(job.provider, 'replicate');
+  await client.waitForCompletion(job, { timeout: 60_000 });
+  assert.equal((await client.getStatus(job)).provider, 'replicate');
+  // cache: true reuses that result (the stack's default is not to).
+  const views = [];
+  await client.run({ modelId: 'flux-schnell', ...input, cache: true }, { timeout: 60_000, onUpdate: (v) => views.push(v) });
+  assert.equal(views.at(-1).cached, true);
+  const error = await rejection(client.generateImage({ ...input, provider: 'fal' }));
+  assertApiError(error, VSLClient.BadRequestError, 400, 'VALIDATION_ERROR');
+  assert.match(error.message, /flux-schnell is not served by fal/);
+});
+
 integration('400: invalid parameters are a BadRequestError naming the field, sent once', async () => {
   const { client, attempts } = observedClient();
   const error = await rejection(client.generateImage({ prompt: 'x', width: 1 }));

@@ -27,6 +27,14 @@ test('run resolves to the result the service waited for, in one request', async 
   assert.deepEqual(delays, []);
 });
 
+test('run sends provider, cache and webhookUrl in the body, not among the parameters', async () => {
+  const { client, calls } = fakeClient([jsonResponse(200, view('completed', { progress: 1, result: RESULT }))]);
+  await client.run({ modelId: 'flux-schnell', mediaType: 'image', prompt: 'a fox', provider: 'replicate',
+    cache: false, webhookUrl: 'https://hooks.test/vsl' });
+  assert.deepEqual(JSON.parse(calls[0].body), { mediaType: 'image', modelId: 'flux-schnell', userId: 'user123',
+    provider: 'replicate', cache: false, webhookUrl: 'https://hooks.test/vsl', parameters: { prompt: 'a fox' } });
+});
+
 test('run rejects with the typed error of a job that failed within the wait', async () => {
   const { client } = fakeClient([jsonResponse(200, view('failed', { error: 'CUDA out of memory' }))]);
   const error = await client.run({ modelId: 'flux-schnell', mediaType: 'image', prompt: 'x' }).catch((e) => e);

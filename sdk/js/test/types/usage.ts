@@ -44,6 +44,12 @@ export async function usage(): Promise<void> {
   // @ts-expect-error wav or mp3
   client.generateAudio({ prompt: 'jazz', output_format: 'ogg' });
   await client.generate({ modelId: 'sdxl', mediaType: 'image', prompt: 'a sunset' });
+  await client.generateImage({ prompt: 'a sunset', provider: 'fal', cache: false, webhookUrl: 'https://hooks.test/vsl' });
+  await client.run({ modelId: 'musicgen', prompt: 'jazz', provider: 'replicate' });
+  // @ts-expect-error replicate or fal
+  client.generateVideo({ imageUrl: 'https://example.test/a.png', provider: 'openai' });
+  // @ts-expect-error cache is a boolean
+  client.generate({ modelId: 'sdxl', prompt: 'a sunset', cache: 'no' });
   // @ts-expect-error a model is named
   client.generate({ prompt: 'a sunset' });
   // @ts-expect-error image, video or audio

@@ -76,6 +76,10 @@ declare class VSLClient {
     /**
      * Submit a job for any model; its mediaType comes from models() (cached) when omitted. A local
      * file among the parameters (Buffer, Uint8Array, ArrayBuffer, Blob) is uploaded first.
+     * `userId`, `provider` (the one provider to run on, with no failover), `cache` (reuse an
+     * identical job's result, or not) and `webhookUrl` (where this job's events are also posted)
+     * go in the submit beside the parameters, each only when given; the generate* helpers and run
+     * take them too.
      * @param {GenerateInput} input
      * @param {PostOptions} [options]
      * @returns {Promise<Job>}
@@ -84,7 +88,8 @@ declare class VSLClient {
     /**
      * Submit a job and resolve to its result: the service holds the submit until the job ends (up
      * to 25 s, `Prefer: wait`), then the client polls as waitForCompletion does. Rejects with
-     * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all.
+     * JobFailedError, JobCancelledError, or WaitTimeoutError after `timeout` ms in all. The input
+     * is generate()'s.
      * @param {GenerateInput} input
      * @param {RunOptions} [options]
      * @returns {Promise<JobResult>}
@@ -205,7 +210,7 @@ declare class VSLClient {
     private _jobIdOf;
     /**
      * @private
-     * @param {{ mediaType: MediaType, modelId: string, userId?: string, parameters: Parameters }} job
+     * @param {{ mediaType: MediaType, modelId: string, fields: SubmitFields, parameters: Parameters }} job
      * @param {PostOptions & { retryRateLimits?: boolean, headers?: Record<string, string>, withStatus?: boolean }} [options]
      */
     private _submit;
@@ -272,7 +277,7 @@ declare class VSLClient {
     private _attempt;
 }
 declare namespace VSLClient {
-    export { VERSION, VSLError, APIError, APIStatusError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError, APIConnectionError, APITimeoutError, JobError, JobFailedError, JobCancelledError, WaitTimeoutError, WebhookVerificationError, verifyWebhook, JobPage, VSLClient, VSLClient as default, MediaType, JobStatus, Stage, Provider, ClientOptions, RequestOptions, IdempotencyOption, PostOptions, ClientOverrides, WaitOptions, RunOptions, ContentTypeOption, UploadOptions, DownloadOptions, FileInput, ImageInput, Upload, Parameters, JobInputBase, ImageJobFields, ImageJobInput, VideoJobFields, VideoJobInput, AudioJobFields, AudioJobInput, GenerateFields, GenerateInput, Job, MediaOutput, JobResult, JobStatusView, Model, ListJobsFilters, CursorOption, ListJobsPageFilters, ErrorBody, WebhookHeaders, WebhookVerifyOptions };
+    export { VERSION, VSLError, APIError, APIStatusError, BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError, APIConnectionError, APITimeoutError, JobError, JobFailedError, JobCancelledError, WaitTimeoutError, WebhookVerificationError, verifyWebhook, JobPage, VSLClient, VSLClient as default, MediaType, JobStatus, Stage, Provider, ClientOptions, RequestOptions, IdempotencyOption, PostOptions, ClientOverrides, WaitOptions, RunOptions, ContentTypeOption, UploadOptions, DownloadOptions, FileInput, ImageInput, Upload, Parameters, SubmitFields, JobInputBase, ImageJobFields, ImageJobInput, VideoJobFields, VideoJobInput, AudioJobFields, AudioJobInput, GenerateFields, GenerateInput, Job, MediaOutput, JobResult, JobStatusView, Model, ListJobsFilters, CursorOption, ListJobsPageFilters, ErrorBody, WebhookHeaders, WebhookVerifyOptions };
 }
 import { JobPage } from "./pagination";
 declare const VERSION: string;
@@ -431,12 +436,33 @@ type Upload = {
  */
 type Parameters = Record<string, unknown>;
 /**
- * What every job's input may hold beside its documented fields: `userId` (default: the
- * client's) and any parameter the model takes.
+ * What a submit says beside the model's parameters; each is sent only when given.
  */
-type JobInputBase = {
-    userId?: string;
-} & Parameters;
+type SubmitFields = {
+    /**
+     * Default: the client's.
+     */
+    userId?: string | undefined;
+    /**
+     * Run the job on this provider only, with no failover. Default:
+     * the model's routing, which fails over between providers.
+     */
+    provider?: Provider | undefined;
+    /**
+     * Reuse an identical job's result (true) or not (false). Default: the
+     * service's setting.
+     */
+    cache?: boolean | undefined;
+    /**
+     * Where this job's events are also posted.
+     */
+    webhookUrl?: string | undefined;
+};
+/**
+ * What every job's input may hold beside its documented fields: the submit's own fields
+ * (userId, provider, cache, webhookUrl) and any parameter the model takes.
+ */
+type JobInputBase = SubmitFields & Parameters;
 type ImageJobFields = {
     prompt: string;
     /**
