@@ -26,7 +26,8 @@ class UrlPolicies:
     def output_policy(self) -> UrlPolicy:
         """The providers' output files: only from their delivery origins (the simulators'
         locally)."""
-        configured = self.output_origins + (self.fal_output_origins if self.fal_configured else ())
+        fal = self.fal_output_origins if self.fal_configured else ()
+        configured = self.output_origins + fal
         origins = tuple(Origin.parse(o) for o in configured)
         return UrlPolicy(schemes=frozenset(o.scheme for o in origins),
                          allow_private=self.allow_private_inputs, origins=origins)

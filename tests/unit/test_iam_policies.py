@@ -78,8 +78,8 @@ def test_the_fal_keys_grant_exists_only_where_fal_is_deployed():
     key = WITH_FAL.fal_key_secret_arn
 
     def readers(place):
-        return {fn for fn in FUNCTIONS
-                if iam.allows(iam.rendered_policy(fn, place), "secretsmanager:GetSecretValue", key)}
+        return {fn for fn in FUNCTIONS if iam.allows(iam.rendered_policy(fn, place),
+                                                     "secretsmanager:GetSecretValue", key)}
     assert readers(WITH_FAL) == {"api_handler", "process_job_event", "sweep_jobs"}
     assert readers(PLACE) == set()
     assert not [s for fn in FUNCTIONS for s in iam.rendered_policy(fn, PLACE)["Statement"]
