@@ -14,7 +14,7 @@ from chalicelib.providers.port import PROVIDERS
 from chalicelib.providers.routing import Routes, default_order
 from chalicelib.resources import ResourceNames, resource_names, stage_settings
 from chalicelib.secrets import fal_configured, replicate_configured
-from chalicelib.storage import MAX_COPY_BYTES
+from chalicelib.storage import KINDS, MAX_COPY_BYTES
 from chalicelib.url_settings import UrlPolicies, origin_of
 
 REPLICATE_PUBLIC_URL = "https://api.replicate.com"
@@ -102,6 +102,11 @@ class Settings(UrlPolicies, BaseSettings):
         description="comma-separated origins outputs may be fetched from (`*.` for "
                     "subdomains); default: Replicate's delivery hosts, or the simulator's "
                     "origin when `REPLICATE_BASE_URL` points at one")
+    expiring_kinds: Annotated[Tuple[str, ...], NoDecode] = Field(
+        KINDS, description="comma-separated kinds of stored object (`original`, `output`, "
+        "`thumbnail`) a lifecycle rule of the bucket expires: only these carry the `kind` tag "
+        "the rules select by (S3 bills each tag every month); Terraform sets it from the "
+        "expiry variables, the local stack to none")
     max_output_bytes: int = Field(450_000_000, ge=1, le=MAX_COPY_BYTES, description="the "
                                   "largest output file copied (at most what one S3 CopyObject "
                                   "copies); a larger one fails its job with a clear error")
@@ -151,11 +156,19 @@ class Settings(UrlPolicies, BaseSettings):
                           "(`make run` sets the simulator's sample)")
 
     @field_validator("output_origins", "fal_output_origins", "webhook_retry_delays_s",
-                     mode="before")
+                     "expiring_kinds", mode="before")
     @classmethod
     def _comma_separated(cls, value):
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("expiring_kinds")
+    @classmethod
+    def _known_kinds(cls, value: Tuple[str, ...]) -> Tuple[str, ...]:
+        unknown = sorted(set(value) - set(KINDS))
+        if unknown:
+            raise ValueError(f"expected kinds of {', '.join(KINDS)}; got {', '.join(unknown)}")
         return value
 
     @field_validator("provider_routes")

@@ -1,10 +1,12 @@
 """The media bucket: where results live, streaming copies, presigned links."""
 from datetime import datetime
-from typing import Callable, Optional, Protocol
+from typing import Callable, Collection, Optional, Protocol
 
 MEDIA_PREFIXES = {"image": "images", "video": "videos", "audio": "audio"}
 ORIGINAL_STEM = "original"
 THUMBNAIL_NAME = "thumbnail.jpg"
+# What a stored object can be (kind_of): a lifecycle rule may expire each kind.
+KINDS = ("original", "output", "thumbnail")
 # The largest object S3's CopyObject copies in one request; no stored object is
 # larger (the processor refuses outputs above VSL_MAX_OUTPUT_BYTES, bounded below it).
 MAX_COPY_BYTES = 5 * 2**30
@@ -42,10 +44,16 @@ def kind_of(key: str) -> str:
     return "original" if name.startswith(ORIGINAL_STEM + ".") else "output"
 
 
+def kind_tagging(kind: str, expiring_kinds: Collection[str]) -> Optional[str]:
+    """The tags an object of this kind is stored with: its kind when a lifecycle rule
+    expires that kind (the rule selects by it), else none (S3 bills every tag monthly)."""
+    return f"kind={kind}" if kind in expiring_kinds else None
+
+
 class MediaStorage(Protocol):
     def upload(self, path: str, key: str, content_type: str, kind: str) -> None:
-        """Store a local file; ``kind`` (original, output, thumbnail) tags it for lifecycle
-        rules."""
+        """Store a local file; ``kind`` (original, output, thumbnail) tags it when a
+        lifecycle rule expires that kind."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -55,7 +63,8 @@ class MediaStorage(Protocol):
     def download_file(self, key: str, path: str) -> None: ...
 
     def copy(self, source_key: str, key: str) -> None:
-        """A server-side copy (content type kept, tagged with the copy's kind)."""
+        """A server-side copy (content type kept; tagged with the copy's kind when a
+        lifecycle rule expires that kind, else untagged)."""
 
     def presigned_url(self, key: str) -> str: ...
 
@@ -80,10 +89,13 @@ class MediaStorage(Protocol):
 
 class S3MediaStorage:
     def __init__(self, bucket: str, s3: Callable[[], object], presign_expiry_s: int,
+                 expiring_kinds: Collection[str],
                  presigner: Optional[Callable[[], object]] = None):
+        """``expiring_kinds``: the kinds the bucket's lifecycle rules expire (tagged)."""
         self.bucket = bucket
         self._s3 = s3
         self.presign_expiry_s = presign_expiry_s
+        self.expiring_kinds = frozenset(expiring_kinds)
         self._presigner = presigner or s3
 
     @property
@@ -95,8 +107,9 @@ class S3MediaStorage:
         # output costs the processor about as much memory as a 2 MB one, and a stream
         # would be read ahead into memory.
         from boto3.s3.transfer import TransferConfig
+        tagging = kind_tagging(kind, self.expiring_kinds)
         self.s3.upload_file(path, self.bucket, key, ExtraArgs={
-            "ContentType": content_type, "Tagging": f"kind={kind}"},
+            "ContentType": content_type, **({"Tagging": tagging} if tagging else {})},
             Config=TransferConfig(max_concurrency=4))
 
     def exists(self, key: str) -> bool:
@@ -121,14 +134,17 @@ class S3MediaStorage:
 
     def _copy_object(self, source_key: str, key: str, **extra) -> None:
         """One CopyObject request, whatever boto3 runs it: every stored object fits one
-        (MAX_COPY_BYTES), and its kind tag is set from the copy's name in the same
-        request. boto3's managed copy (s3transfer) behaves by version on large
-        objects: recent ones re-tag a multipart copy with PutObjectVersionTagging,
-        the one Lambda bundles drops the tags (and so the expiry rules)."""
+        (MAX_COPY_BYTES), and its tags are set from the copy's name in the same
+        request: its kind when a rule expires that kind, else none (REPLACE without
+        tags: the source's are not carried over). boto3's managed copy (s3transfer)
+        behaves by version on large objects: recent ones re-tag a multipart copy with
+        PutObjectVersionTagging, the one Lambda bundles drops the tags (and so the
+        expiry rules)."""
+        tagging = kind_tagging(kind_of(key), self.expiring_kinds)
         self.s3.copy_object(Bucket=self.bucket, Key=key,
                             CopySource={"Bucket": self.bucket, "Key": source_key},
                             MetadataDirective="COPY", TaggingDirective="REPLACE",
-                            Tagging=f"kind={kind_of(key)}", **extra)
+                            **({"Tagging": tagging} if tagging else {}), **extra)
 
     def presigned_url(self, key: str) -> str:
         return self.s3.generate_presigned_url(

@@ -166,7 +166,7 @@ def services() -> Services:
     s, clock = get_settings(), SystemClock()
     jobs = job_store()
     storage = S3MediaStorage(s.names.media_bucket, lambda: aws.client("s3"), s.presign_expiry_s,
-                             presigner=aws.presigner)
+                             s.expiring_kinds, presigner=aws.presigner)
     uploads = Uploads(DynamoUploadStore(aws.dynamodb_table(s.names.uploads_table)), storage, clock,
                       uploads_spec().prefix, timedelta(days=uploads_spec().expiration_days),
                       s.max_upload_bytes, s.upload_url_expiry_s, s.input_url_expiry_s)

@@ -27,7 +27,7 @@ from chalicelib.catalog import CATALOG
 from chalicelib.clock import SystemClock
 from chalicelib.jobs.model import Job, JobResult, JobStatus, StoredOutput
 from chalicelib.providers.fal import FalProvider
-from chalicelib.storage import S3MediaStorage, job_prefix
+from chalicelib.storage import KINDS, S3MediaStorage, job_prefix
 from chalicelib.jobs.dynamodb import DynamoJobStore
 from chalicelib.urls import UrlPolicy
 from local import iam
@@ -191,22 +191,28 @@ def test_a_lost_storage_event_is_announced_again(stack, sim):
             if r["resource"].endswith(":vsl-media-local-jobs")]
 
 
-def test_a_failed_upload_aborts_its_multipart_upload_with_the_processors_role(stack, tmp_path):
-    """The processor's upload (S3MediaStorage, as the processor builds it) failing
-    midway: s3transfer aborts the multipart upload, with the processor's credentials
-    and checked against its policy as every call of the processor is."""
+def processor_session(stack) -> boto3.session.Session:
+    """A session with the processor's credentials whose every call is checked against
+    its policy and recorded, as every call of the processor is."""
     principals = stack.principals
     session = boto3.session.Session(
         aws_access_key_id=principals["functions"]["process_job_event"]["access_key_id"],
         aws_secret_access_key=principals["functions"]["process_job_event"]["secret_access_key"],
         region_name="us-east-1")
     iam.Audit("process_job_event", iam.place_of(principals), stack.audit_dir).install(session)
+    return session
+
+
+def test_a_failed_upload_aborts_its_multipart_upload_with_the_processors_role(stack, tmp_path):
+    """The processor's upload (S3MediaStorage, as the processor builds it) failing
+    midway: s3transfer aborts the multipart upload, with the processor's credentials."""
+    session = processor_session(stack)
 
     def refuse_part(**_):
         raise ConnectionResetError("the connection dropped (injected)")
     session.events.register("before-send.s3.UploadPart", refuse_part)
     s3 = session.client("s3", endpoint_url=stack.emulator_url)
-    storage = S3MediaStorage(BUCKET, lambda: s3, presign_expiry_s=3600)
+    storage = S3MediaStorage(BUCKET, lambda: s3, presign_expiry_s=3600, expiring_kinds=KINDS)
     path = tmp_path / "large.bin"
     path.write_bytes(os.urandom(9 * 2**20))  # above the 8 MB multipart threshold
     key = f"videos/iam/user123/2030/01/01/{uuid.uuid4()}/output-2.mp4"
@@ -215,6 +221,27 @@ def test_a_failed_upload_aborts_its_multipart_upload_with_the_processors_role(st
     uploads = operator_client(stack, "s3").list_multipart_uploads(Bucket=BUCKET)
     assert not [u for u in uploads.get("Uploads", []) if u["Key"] == key]
     assert calls(stack, "process_job_event", "s3.AbortMultipartUpload")
+
+
+def test_kinds_no_rule_expires_are_stored_and_copied_untagged_by_the_processor(stack, tmp_path):
+    """A stage whose rules expire no kind (the local stack's own): the processor's
+    upload and copy carry no tag and need no tagging grant."""
+    s3 = processor_session(stack).client("s3", endpoint_url=stack.emulator_url)
+    storage = S3MediaStorage(BUCKET, lambda: s3, presign_expiry_s=3600, expiring_kinds=())
+    path = tmp_path / "original.png"
+    path.write_bytes(png_bytes())
+    source, copy = (f"images/iam/user123/2030/01/01/{uuid.uuid4()}/original.png"
+                    for _ in range(2))
+    storage.upload(str(path), source, "image/png", "original")
+    storage.copy(source, copy)
+    operator = operator_client(stack, "s3")
+    assert [operator.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]
+            for key in (source, copy)] == [[], []]
+    mine = [r for r in iam.read_audit(stack.audit_dir)
+            if r["function"] == "process_job_event" and r["resource"].endswith((source, copy))]
+    assert {r["call"] for r in mine} == {"s3.PutObject", "s3.CopyObject"}
+    assert not [r for r in mine if "Tagging" in r["action"]]
+    assert all(r["outcome"] == "allowed" for r in mine)
 
 
 def test_the_thumbnailer_draws_the_preview_the_processor_could_not(stack):

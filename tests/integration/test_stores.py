@@ -1,6 +1,6 @@
 """The DynamoDB adapters hold the same contracts as the in-memory fakes the
 domain tests use: conditional job transitions, slot claims, bounded counters,
-the shared start schedule."""
+the shared start schedule; the S3 one tags only what a lifecycle rule reads."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -15,6 +15,8 @@ from chalicelib.dynamo_stores import DynamoCounterStore, DynamoStartSchedule
 from chalicelib.jobs.dynamodb import DynamoJobStore
 from chalicelib.jobs.persistence import JobQuery
 from chalicelib.limits import SubmissionWindow
+from chalicelib.resources import resource_names
+from chalicelib.storage import KINDS, THUMBNAIL_NAME, S3MediaStorage, kind_of
 from chalicelib.store import AlreadyExists, StaleTransition
 from tests.fakes import InMemoryCounterStore, InMemoryJobStore, InMemoryStartSchedule
 
@@ -185,3 +187,36 @@ def test_jobs_written_before_the_listing_key_list_again_after_the_backfill(aws_e
     assert [j.job_id for j in store.list(JobQuery(owner, limit=10)).jobs] == [job.job_id]
     assert [j.job_id for j in store.list(JobQuery(owner, 10, user_id="u1")).jobs] == [job.job_id]
     assert backfill(table) == 0
+
+
+@pytest.mark.parametrize("expiring", [KINDS, ("thumbnail",), ()],
+                         ids=["every kind", "thumbnails", "none"])
+def test_media_carries_its_kind_tag_only_when_a_rule_expires_that_kind(aws_env, tmp_path,
+                                                                       expiring):
+    """Stored and copied: tagged with its kind when the stage's rules expire it, else
+    untagged; a copy does not carry over its source's tag (stored when every kind was)."""
+    from chalicelib import aws
+    s3 = aws.client("s3")
+    bucket = resource_names("local").media_bucket
+    storage = S3MediaStorage(bucket, lambda: s3, presign_expiry_s=3600, expiring_kinds=expiring)
+    tagging_every_kind = S3MediaStorage(bucket, lambda: s3, presign_expiry_s=3600,
+                                        expiring_kinds=KINDS)
+    path = tmp_path / "media"
+    path.write_bytes(b"media")
+    stored, copied, tagged_source = (f"images/acme/u1/2030/01/01/{uuid.uuid4()}"
+                                     for _ in range(3))
+    names = ("original.png", "output-2.png", THUMBNAIL_NAME)
+    for name in names:
+        storage.upload(str(path), f"{stored}/{name}", "image/png", kind_of(name))
+        tagging_every_kind.upload(str(path), f"{tagged_source}/{name}", "image/png",
+                                  kind_of(name))
+        storage.copy(f"{tagged_source}/{name}", f"{copied}/{name}")
+
+    def tags(prefix: str) -> dict:
+        return {name: s3.get_object_tagging(Bucket=bucket, Key=f"{prefix}/{name}")["TagSet"]
+                for name in names}
+    expected = {name: [{"Key": "kind", "Value": kind_of(name)}] if kind_of(name) in expiring
+                else [] for name in names}
+    assert tags(stored) == tags(copied) == expected
+    assert s3.head_object(Bucket=bucket, Key=f"{copied}/original.png")["ContentType"] == \
+        "image/png"

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from chalicelib.storage import S3MediaStorage, kind_of
+from chalicelib.storage import KINDS, S3MediaStorage, kind_of
 from local import iam
 
 PLACE = iam.Place(prefix="vsl-media-local", bucket="vsl-media-local-media",
@@ -107,10 +107,15 @@ def test_wildcards_match_as_iam_does():
     ("HeadObject", {"Bucket": "b", "Key": "k"}, [("s3:GetObject", "arn:aws:s3:::b/k")]),
     ("PutObject", {"Bucket": "b", "Key": "k", "Tagging": "kind=output"},
      [("s3:PutObject", "arn:aws:s3:::b/k"), ("s3:PutObjectTagging", "arn:aws:s3:::b/k")]),
+    ("PutObject", {"Bucket": "b", "Key": "k"}, [("s3:PutObject", "arn:aws:s3:::b/k")]),
     ("CopyObject", {"Bucket": "b", "Key": "new", "CopySource": {"Bucket": "b", "Key": "old"},
                     "TaggingDirective": "REPLACE", "Tagging": "kind=original"},
      [("s3:PutObject", "arn:aws:s3:::b/new"), ("s3:GetObject", "arn:aws:s3:::b/old"),
       ("s3:PutObjectTagging", "arn:aws:s3:::b/new")]),
+    # A kind no rule expires: its copy replaces the source's tags with none.
+    ("CopyObject", {"Bucket": "b", "Key": "new", "CopySource": {"Bucket": "b", "Key": "old"},
+                    "TaggingDirective": "REPLACE"},
+     [("s3:PutObject", "arn:aws:s3:::b/new"), ("s3:GetObject", "arn:aws:s3:::b/old")]),
     ("CopyObject", {"Bucket": "b", "Key": "new", "CopySource": "b/old"},
      [("s3:PutObject", "arn:aws:s3:::b/new"), ("s3:GetObject", "arn:aws:s3:::b/old"),
       ("s3:GetObjectTagging", "arn:aws:s3:::b/old")]),
@@ -169,7 +174,21 @@ def test_a_copy_is_one_copyobject_request_tagged_with_the_copys_kind():
             "CopySource": {"Bucket": "bucket", "Key": "old/original.png"},
             "MetadataDirective": "COPY", "TaggingDirective": "REPLACE",
             "Tagging": "kind=original"})
-        S3MediaStorage("bucket", lambda: client, presign_expiry_s=3600).copy("old/original.png", "new/original.png")
+        S3MediaStorage("bucket", lambda: client, presign_expiry_s=3600,
+                       expiring_kinds=KINDS).copy("old/original.png", "new/original.png")
+        stub.assert_no_pending_responses()
+
+
+def test_a_copy_of_a_kind_no_rule_expires_drops_the_sources_tags_in_the_same_request():
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("copy_object", {}, expected_params={
+            "Bucket": "bucket", "Key": "new/original.png",
+            "CopySource": {"Bucket": "bucket", "Key": "old/original.png"},
+            "MetadataDirective": "COPY", "TaggingDirective": "REPLACE"})
+        S3MediaStorage("bucket", lambda: client, presign_expiry_s=3600,
+                       expiring_kinds=["thumbnail"]).copy("old/original.png", "new/original.png")
         stub.assert_no_pending_responses()
 
 
@@ -181,7 +200,8 @@ def test_a_large_copy_keeps_its_type_and_gets_its_kind_tag(monkeypatch):
     s3.create_bucket(Bucket="bucket")
     s3.put_object(Bucket="bucket", Key="old/output-2.mp4", Body=b"v" * (20 * 2**20),
                   ContentType="video/mp4", Tagging="kind=output")
-    S3MediaStorage("bucket", lambda: s3, presign_expiry_s=3600).copy("old/output-2.mp4", "new/output-2.mp4")
+    S3MediaStorage("bucket", lambda: s3, presign_expiry_s=3600,
+                   expiring_kinds=KINDS).copy("old/output-2.mp4", "new/output-2.mp4")
     head = s3.head_object(Bucket="bucket", Key="new/output-2.mp4")
     assert (head["ContentType"], head["ContentLength"]) == ("video/mp4", 20 * 2**20)
     assert s3.get_object_tagging(Bucket="bucket", Key="new/output-2.mp4")["TagSet"] == [
