@@ -16,6 +16,9 @@ log = logging.getLogger("provision")
 # on-failure destination). Locally, S3 notifies this queue and the event delivery
 # loop plays that role: 3 receives, then its dead-letter queue.
 MEDIA_EVENTS_MAX_RECEIVES = 3
+# The kinds of stored object the local bucket expires: none (its one rule, _uploads_rules,
+# is by prefix), as Terraform's expiry variables default to. So nothing is tagged locally.
+EXPIRING_KINDS: tuple = ()
 
 
 def media_events_queue(stage: str) -> str:

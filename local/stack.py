@@ -176,6 +176,7 @@ class LocalStack:
         """The environment of the stack's own tools (provisioning, tests, make api-key):
         the operator's credentials once provisioning made them, before that the
         emulator's unchecked bootstrap ones."""
+        from local.provision import EXPIRING_KINDS
         env = dict(os.environ)
         credentials = ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
                        if self.principals is None else
@@ -191,6 +192,7 @@ class LocalStack:
             "VSL_PLAYGROUND_SAMPLE_IMAGE": self.sample_image_url,
             # No function timeout here bounds a dead copy's claim: a short one does.
             "VSL_COPY_LEASE_S": "30",
+            "VSL_EXPIRING_KINDS": ",".join(EXPIRING_KINDS),
         })
         if self.fal_simulator_url:
             env.update({"FAL_KEY": FAL_SIMULATOR_KEY, "FAL_BASE_URL": self.fal_simulator_url,

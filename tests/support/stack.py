@@ -4,6 +4,7 @@ from pathlib import Path
 
 import boto3
 
+from chalicelib.storage import KINDS
 from local.stack import LocalStack, free_port
 from tests.support.keys import CLIENT_A_KEY, CLIENT_B_KEY, STAGE_WEBHOOK_SECRET
 
@@ -25,7 +26,10 @@ def stack_for_tests(log_dir: Path, webhook_receiver_url: str, with_fal: bool = T
                           "VSL_WEBHOOK_URL": f"{webhook_receiver_url}/stage",
                           "VSL_WEBHOOK_SECRET": STAGE_WEBHOOK_SECRET,
                           # Webhook retries compressed from about a day to seconds.
-                          "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1"})
+                          "VSL_WEBHOOK_RETRY_DELAYS_S": "1,1,1",
+                          # Every kind tagged, as on a stage whose rules expire them all:
+                          # each path that tags runs with its function's role (test_iam).
+                          "VSL_EXPIRING_KINDS": ",".join(KINDS)})
 
 
 def operator_client(stack: LocalStack, service: str):
