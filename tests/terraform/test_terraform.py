@@ -12,6 +12,7 @@ from moto.server import ThreadedMotoServer
 from chalicelib.media import CONTENT_TYPES
 from chalicelib.resources import resource_names
 from local import iam
+from local.provision import EXPIRING_KINDS
 from local.stack import ROOT, free_port
 from local.terraform import EMULATOR_ROOT, Terraform, aws_root, check_available
 from local.terraform import plan_json as terraform_plan_json
@@ -382,6 +383,9 @@ def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, 
     assert ":secret:vsl-media-local/fal-key-" in fal_key_arn
     assert secrets.get_secret_value(SecretId=fal_key_arn)["SecretString"] == "emulator-fal-key"
     assert env["VSL_MAX_OUTPUT_BYTES"] == str(1024 * 2**20)
+    # No expiry variable set: no rule by kind, and nothing tagged, as the local stack.
+    assert kind_rules(emulator) == []
+    assert env["VSL_EXPIRING_KINDS"] == ",".join(EXPIRING_KINDS) == ""
     assert_roles_are_the_declared_ones(emulator, env["REPLICATE_API_TOKEN_SECRET_ARN"],
                                        fal_key_arn)
 
@@ -398,11 +402,28 @@ def test_apply_matches_the_local_provisioning_then_destroys(emulator, tmp_path, 
         function = changes[f"{APP}.aws_lambda_function.{fn}[0]"]["after"]
         assert "FAL_KEY_SECRET_ARN" not in function["environment"][0]["variables"], fn
 
+    # A thumbnail expiry: its rule, and every function tags thumbnails (and only them).
+    changes = {r["address"]: r["change"]["after"] for r in tf.plan(
+        dict(variables, thumbnail_expiration_days=365))["resource_changes"]}
+    lifecycle = "module.service.module.media_bucket.aws_s3_bucket_lifecycle_configuration.this"
+    assert [(tag["value"], r["expiration"][0]["days"]) for r in changes[lifecycle]["rule"]
+            for f in r["filter"] for tag in f.get("tag", [])] == [("thumbnail", 365)]
+    assert {changes[f"{APP}.aws_lambda_function.{fn}[0]"]["environment"][0]["variables"]
+            ["VSL_EXPIRING_KINDS"] for fn in FUNCTIONS} == {"thumbnail"}
+
     tf.destroy(variables)
     ddb, sqs, s3 = clients(emulator)
     assert ddb.list_tables()["TableNames"] == []
     assert sqs.list_queues().get("QueueUrls", []) == []
     assert s3.list_buckets()["Buckets"] == []
+
+
+def kind_rules(emulator: str) -> list:
+    """The local stage's bucket's rules that expire objects by their kind tag: (kind, days)."""
+    rules = clients(emulator)[2].get_bucket_lifecycle_configuration(
+        Bucket="vsl-media-local-media")["Rules"]
+    return sorted((r["Filter"]["Tag"]["Value"], r["Expiration"]["Days"]) for r in rules
+                  if r.get("Filter", {}).get("Tag", {}).get("Key") == "kind")
 
 
 def assert_roles_are_the_declared_ones(emulator: str, secret_arn: str,

@@ -25,6 +25,15 @@ locals {
   media_layer_zip   = var.media_layer_zip
   # fal is deployed with its key (whether it is, is no secret: it decides what exists).
   fal_deployed = var.enable_functions && nonsensitive(var.fal_key != "")
+  # Days each kind of stored object is kept (null: kept). The bucket's rules expire
+  # by the object's kind tag, and the functions tag only the kinds a rule expires
+  # (S3 bills every tag every month).
+  expiration_days_by_kind = {
+    original  = var.original_expiration_days
+    output    = var.original_expiration_days
+    thumbnail = var.thumbnail_expiration_days
+  }
+  expiring_kinds = sort([for kind, days in local.expiration_days_by_kind : kind if days != null])
 
   function_environment = merge(
     {
@@ -32,6 +41,7 @@ locals {
       VSL_MEDIA_BUCKET = module.media_bucket.id
       # The job fails with a clear error above it; /tmp is sized from it.
       VSL_MAX_OUTPUT_BYTES = tostring(var.max_output_mb * 1024 * 1024)
+      VSL_EXPIRING_KINDS   = join(",", local.expiring_kinds)
     },
     var.enable_functions ? { REPLICATE_API_TOKEN_SECRET_ARN = aws_secretsmanager_secret.replicate_token[0].arn } : {},
     var.replicate_base_url == "" ? {} : { REPLICATE_BASE_URL = var.replicate_base_url },
@@ -74,14 +84,10 @@ module "queues" {
 module "media_bucket" {
   source = "../private_bucket"
 
-  name          = local.media_bucket_name
-  force_destroy = var.force_destroy_buckets
-  require_tls   = var.require_tls
-  expiration_days_by_kind = {
-    original  = var.original_expiration_days
-    output    = var.original_expiration_days
-    thumbnail = var.thumbnail_expiration_days
-  }
+  name                    = local.media_bucket_name
+  force_destroy           = var.force_destroy_buckets
+  require_tls             = var.require_tls
+  expiration_days_by_kind = local.expiration_days_by_kind
   # Clients' uploads (input images) live a day.
   expiration_days_by_prefix = {
     (local.spec.bucket.uploads.prefix) = local.spec.bucket.uploads.expiration_days
