@@ -821,6 +821,7 @@ class CostRun:
     def one_job(self, model_id: str, queues: List[str]) -> "JobMeasure":
         from chalicelib.catalog import CATALOG
         from chalicelib.jobs.sweep import MIN_QUIET_S
+        from chalicelib.storage import kind_of
         from tools.costs import Invocation, JobMeasure, StoredObject, Units, item_size, stored_bytes
         bench, entry = self.bench, CATALOG[model_id]
         spec = COST_JOBS[model_id]
@@ -885,8 +886,7 @@ class CostRun:
         for obj in s3.list_objects_v2(Bucket=self.names.media_bucket,
                                       Prefix=prefix + "/").get("Contents", []):
             tags = s3.get_object_tagging(Bucket=self.names.media_bucket, Key=obj["Key"])["TagSet"]
-            kind = next((t["Value"] for t in tags if t["Key"] == "kind"), None)
-            objects.append(StoredObject(kind, obj["Size"]))
+            objects.append(StoredObject(kind_of(obj["Key"]), obj["Size"], len(tags)))
         original = item["result"]["M"]["outputs"]["L"][0]["M"]["fileSize"]["N"]
         shape = self.sizer.shapes[self.names.jobs_table]
         return JobMeasure(model_id, entry.price_usd, invocations, objects, int(original),
@@ -932,7 +932,11 @@ def with_stack(sizes: Sizes, logs: Path, stage: str, keep_months: float
                        extra_env={
                            "VSL_LOCAL_KEYS_FILE": str(logs / "api-keys"),
                            # No API server runs: webhooks are posted by the bench itself.
-                           "VSL_PUBLIC_BASE_URL": "http://127.0.0.1:9"})
+                           "VSL_PUBLIC_BASE_URL": "http://127.0.0.1:9",
+                           # What the measured stage tags (its rules' kinds), not the
+                           # local stack's nothing: the objects' tags are billed.
+                           "VSL_EXPIRING_KINDS": ",".join(
+                               retention(stage, keep_months).expiring_kinds)})
     stack.start_emulator()
     try:
         stack.provision()

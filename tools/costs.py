@@ -18,7 +18,8 @@ The rules, from AWS's pricing and DynamoDB's item-size documentation:
 - SQS: each message is sent, received and deleted (Lambda's event source polls
   for it): three requests per message on a queue a function consumes.
 - S3: PUT class (PUT, COPY, multipart parts) and GET class requests; storage per
-  GB-month for as long as the lifecycle rules keep each object; a tag per object a month.
+  GB-month for as long as the lifecycle rules keep each object (a rule expires by the
+  object's kind tag: an untagged object is kept); each tag an object carries, a month.
 """
 import json
 import math
@@ -223,8 +224,9 @@ class Invocation:
 
 @dataclass(frozen=True)
 class StoredObject:
-    kind: str        # original, output, thumbnail: the tag the lifecycle rules read
+    kind: str        # original, output, thumbnail: from its key (chalicelib.storage.kind_of)
     bytes: int
+    tags: int        # the tags it carries: its kind's, when a lifecycle rule expires that kind
 
 
 @dataclass
@@ -247,9 +249,20 @@ class Retention:
     days_by_kind: Dict[str, Optional[int]]
     kept_months: float
 
-    def months(self, kind: Optional[str]) -> float:
-        days = self.days_by_kind.get(kind) if kind else None
+    @property
+    def expiring_kinds(self) -> Tuple[str, ...]:
+        """The kinds a rule expires: those the functions tag (as Terraform derives
+        VSL_EXPIRING_KINDS from the same days)."""
+        return tuple(sorted(k for k, days in self.days_by_kind.items() if days is not None))
+
+    def months(self, kind: str) -> float:
+        days = self.days_by_kind.get(kind)
         return self.kept_months if days is None else days / DAYS_PER_MONTH
+
+    def months_kept(self, obj: StoredObject) -> float:
+        """How long the object stays: its kind's rule selects it by its tag, so an
+        untagged one is kept whatever its kind."""
+        return self.months(obj.kind) if obj.tags else self.kept_months
 
     def describe(self, kind: str) -> str:
         days = self.days_by_kind.get(kind)
@@ -308,8 +321,8 @@ def price_job(m: JobMeasure, functions: Dict[str, FunctionConfig], retention: Re
     sqs_sent = calls["sqs.SendMessage"]
     sqs_other = sum(n for op, n in calls.items() if op.startswith("sqs.")) - sqs_sent
     sqs = sqs_sent * SQS_REQUESTS_PER_MESSAGE + sqs_other
-    storage_gb_months = sum(o.bytes / GB * retention.months(o.kind) for o in m.objects)
-    tag_months = sum(retention.months(o.kind) for o in m.objects)
+    storage_gb_months = sum(o.bytes / GB * retention.months_kept(o) for o in m.objects)
+    tag_months = sum(o.tags * retention.months_kept(o) for o in m.objects)
     item_months = retention.kept_months
     item_gb_months = m.item_bytes / GB * item_months
     kinds = sorted({o.kind for o in m.objects})

@@ -111,7 +111,8 @@ def test_a_jobs_lines_count_what_each_function_did_as_aws_bills_it():
             Invocation("sweep", "share", 1.0, Counter({"dynamodb.Query": 1}), Units(reads=0.5),
                        per_job=0.001),
         ],
-        objects=[StoredObject("original", GB // 2), StoredObject("thumbnail", GB // 8)])
+        objects=[StoredObject("original", GB // 2, tags=1),
+                 StoredObject("thumbnail", GB // 8, tags=1)])
     keep = Retention({"original": None, "thumbnail": 365}, kept_months=12)
     priced = price_job(measure, functions, keep, ONES)
     usd = {line.what.split(" (")[0].split(",")[0].split(":")[0]: line.usd
@@ -133,6 +134,40 @@ def test_a_jobs_lines_count_what_each_function_did_as_aws_bills_it():
     assert priced.ratio == pytest.approx(priced.total / 0.003)
     assert priced.requests["API Gateway"] == 4 and priced.requests["sqs"] == 3
     assert priced.index_writes == {}  # the measured units said no index
+
+
+def stored(*objects: StoredObject) -> JobMeasure:
+    return JobMeasure("flux-schnell", 0.003, [], list(objects), download_bytes=0, item_bytes=0)
+
+
+def line_usd(priced, what: str) -> float:
+    (usd,) = [line.usd for line in priced.lines if line.what.startswith(what)]
+    return usd
+
+
+def test_only_the_tags_objects_carry_are_billed_and_untagged_objects_are_kept():
+    """Homolog's shape: the thumbnail expires after 365 days (tagged), the original and
+    the extra output are kept (no rule reads their kind: untagged, no tag billed)."""
+    keep = Retention({"original": None, "output": None, "thumbnail": 365}, kept_months=12)
+    priced = price_job(stored(StoredObject("original", GB, tags=0),
+                              StoredObject("output", GB, tags=0),
+                              StoredObject("thumbnail", GB // 8, tags=1)), {}, keep, ONES)
+    assert line_usd(priced, "S3 object tags") == pytest.approx(365 / 30.4375)
+    assert line_usd(priced, "S3 storage") == pytest.approx(2 * 12 + 0.125 * 365 / 30.4375)
+
+
+def test_an_untagged_object_of_a_kind_a_rule_expires_is_kept_as_no_rule_finds_it():
+    keep = Retention({"original": 30, "thumbnail": 365}, kept_months=12)
+    priced = price_job(stored(StoredObject("original", GB, tags=0)), {}, keep, ONES)
+    assert line_usd(priced, "S3 storage") == pytest.approx(12)
+    assert line_usd(priced, "S3 object tags") == 0
+
+
+def test_the_kinds_tagged_are_those_a_rule_expires():
+    assert Retention({"original": None, "output": None, "thumbnail": 365},
+                     kept_months=12).expiring_kinds == ("thumbnail",)
+    assert Retention({"original": 30, "output": 30, "thumbnail": None},
+                     kept_months=12).expiring_kinds == ("original", "output")
 
 
 def test_the_price_list_has_a_date_a_region_and_a_source_for_every_price():
