@@ -5,7 +5,16 @@ DynamoDB is reached through the low-level client (thread-safe, unlike boto3
 resources; chalice local serves each request on a new thread) behind a small
 Table with the resource API's plain-Python items.
 """
+import time
 from functools import lru_cache
+from typing import List
+
+# How many requests a batch read makes for keys DynamoDB keeps leaving unprocessed.
+_BATCH_ROUNDS = 6
+
+
+class BatchIncomplete(Exception):
+    """DynamoDB kept some keys of a batch read unprocessed (sustained throttling)."""
 
 
 @lru_cache(maxsize=None)
@@ -71,6 +80,30 @@ class Table:
 
     def scan(self, **kwargs):
         return self._call("scan", **kwargs)
+
+    def batch_get(self, keys: List[dict], consistent: bool = False,
+                  **projection) -> List[dict]:
+        """The items at ``keys`` (100 to a request), in no particular order; a missing one
+        is left out. Keys DynamoDB leaves unprocessed (throttling) are asked again after a
+        pause, a few times, before it gives up. ``projection``: ProjectionExpression and
+        ExpressionAttributeNames."""
+        items: List[dict] = []
+        for start in range(0, len(keys), 100):
+            pending = [{k: self._to.serialize(v) for k, v in key.items()}
+                       for key in keys[start:start + 100]]
+            for attempt in range(_BATCH_ROUNDS):
+                if not pending:
+                    break
+                if attempt:
+                    time.sleep(0.05 * 2 ** attempt)
+                response = self.dynamodb.batch_get_item(RequestItems={self.name: {
+                    "Keys": pending, "ConsistentRead": consistent, **projection}})
+                items += map(self._plain, response.get("Responses", {}).get(self.name, []))
+                pending = response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
+            if pending:
+                raise BatchIncomplete(f"{self.name}: {len(pending)} keys left unread after "
+                                      f"{_BATCH_ROUNDS} requests")
+        return items
 
 
 @lru_cache(maxsize=None)

@@ -171,6 +171,9 @@ def needs(service: str, operation: str, params: dict, place: Place) -> List[Tupl
     """(action, resource ARN) pairs AWS authorizes the call against."""
     part, region, account = place.partition, place.region, place.account
     if service == "dynamodb":
+        if "RequestItems" in params:  # a batch: each of its tables
+            return [(f"dynamodb:{operation}", f"arn:{part}:dynamodb:{region}:{account}:table/{t}")
+                    for t in params["RequestItems"]]
         table = f"arn:{part}:dynamodb:{region}:{account}:table/{params['TableName']}"
         if params.get("IndexName"):
             table += f"/index/{params['IndexName']}"

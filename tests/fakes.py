@@ -47,7 +47,7 @@ from chalicelib.authorization import Authorizer
 from chalicelib.keys import ApiKeys, Caller
 from chalicelib.limits import Limits, RateLimiter
 from chalicelib.replicate import ModelRef, ReplicateUnavailable
-from chalicelib.jobs.dynamodb import job_to_item
+from chalicelib.jobs.items import job_to_item
 from chalicelib.jobs.persistence import IndexedJob, JobPage, JobQuery, UsageRow
 from chalicelib.limits import SubmissionWindow
 from chalicelib.messages import (JobEventMessage, PredictionMessage, StartMessage,

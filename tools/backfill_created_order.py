@@ -14,7 +14,7 @@ from typing import Iterator
 
 from chalicelib.aws import dynamodb_table
 from chalicelib.clock import parse_iso
-from chalicelib.jobs.dynamodb import BY_OWNER, created_order_of
+from chalicelib.jobs.items import BY_OWNER, created_order_of
 from chalicelib.resources import resource_names
 from chalicelib.store import is_conditional_failure
 

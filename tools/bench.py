@@ -633,11 +633,18 @@ class DynamoSizer:
             pending["before"] = self._read(table, self._key(table, params))
 
     def _after(self, parsed=None, model=None, **kwargs) -> None:
-        from tools.costs import Units, read_call_units, write_call_units
+        from tools.costs import Units, batch_read_units, read_call_units, write_call_units
         pending = self._pending.pop(threading.get_ident(), None)
         if not self.on.is_set() or pending is None:
             return
         params, table, op = pending["params"], pending["params"].get("TableName"), model.name
+        if op == "BatchGetItem":
+            units = sum((batch_read_units(parsed.get("Responses", {}).get(t, []),
+                                          bool(request.get("ConsistentRead")))
+                         for t, request in params["RequestItems"].items() if t in self.shapes),
+                        Units())
+            self.units.append((threading.get_ident(), time.perf_counter(), units))
+            return
         shape = self.shapes.get(table)
         if shape is None:
             return

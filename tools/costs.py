@@ -195,6 +195,12 @@ def read_call_units(items: Iterable[Optional[dict]], consistent: bool) -> Units:
     return Units(reads=read_units(sum(item_size(i) for i in items), consistent))
 
 
+def batch_read_units(items: Iterable[dict], consistent: bool) -> Units:
+    """A BatchGetItem: each item is its own read, rounded up alone (a projection does not
+    lower it, and the items a job reads are far below the 4 KB unit)."""
+    return Units(reads=sum(read_units(item_size(i), consistent) for i in items))
+
+
 def stored_bytes(shape: TableShape, item: dict) -> int:
     """An item's storage: on the table and on each index it is in."""
     entries = [item] + [shape.entry(item, index) for index in shape.indexes.values()]

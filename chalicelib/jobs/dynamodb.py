@@ -1,94 +1,25 @@
 """The jobs store on DynamoDB (chalicelib/jobs/persistence.py is its interface): each
-state change one UpdateItem conditioned on the status; every query one index."""
-from dataclasses import asdict, fields
+state change one UpdateItem conditioned on the status; every query one index (a job's
+item: chalicelib/jobs/items.py)."""
 from datetime import datetime
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.jobs.model import ACTIVE, Job, JobResult, JobStatus, StoredOutput
+from chalicelib.jobs.items import (BY_CACHE_KEY, BY_FOLLOWS, BY_OPEN, BY_OWNER, BY_USER, OPEN,
+                                   SWEEP_KEY, attribute_of, encode, indexed_job, job_from_item,
+                                   job_to_item, owner_user)
+from chalicelib.jobs.model import Job, JobStatus
 from chalicelib.jobs.persistence import IndexedJob, JobPage, JobQuery, UsageRow
-from chalicelib.resources import Index, table_keys
+from chalicelib.resources import Index
 from chalicelib.store import (AlreadyExists, StaleTransition, from_dynamo,
                               is_conditional_failure, to_dynamo)
 
-
-def indexed_job(item: dict) -> IndexedJob:
-    item = from_dynamo(item)
-    return IndexedJob(item["jobId"], JobStatus(item["status"]),
-                      parse_iso(item["updatedAt"]) if item.get("updatedAt") else None,
-                      int(item.get("estimatedTime") or 0), item.get("follows"))
+# What the sweep reads of each open job (IndexedJob's fields).
+_OPEN_FIELDS = "jobId, #s, updatedAt, estimatedTime, follows, #k"
 
 
-# The indexes every query reads, with their keys, as resources.json declares them.
-_JOBS = table_keys("jobs")
-BY_OWNER, BY_USER = _JOBS.index("by-owner"), _JOBS.index("by-user")
-BY_CACHE_KEY, BY_FOLLOWS = _JOBS.index("by-cache-key"), _JOBS.index("by-follows")
-BY_OPEN = _JOBS.index("by-open")
-# Jobs still needing attention (active, or their end's event unsent) carry the open
-# index's key; that sparse index holds only them, so the sweep never scans.
-SWEEP_KEY, OPEN = BY_OPEN.hash_key, "open"
-_DATETIME_FIELDS = {"created_at", "updated_at", "started_at", "completed_at", "reconciled_at",
-                    "copying_until", "start_at"}
-
-
-def _attribute(field: str) -> str:
-    head, *rest = field.split("_")
-    return head + "".join(p.title() for p in rest)
-
-
-def _encode(field: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if field in _DATETIME_FIELDS:
-        return iso(value)
-    if isinstance(value, JobStatus):
-        return value.value
-    if isinstance(value, JobResult):
-        return to_dynamo({"s3Path": value.s3_path,
-                          "outputs": [{_attribute(k): v for k, v in asdict(o).items()
-                                       if v is not None} for o in value.outputs]})
-    return to_dynamo(value)
-
-
-def _owner_user(owner_id: str, user_id: str) -> str:
-    """The by-user index's key: one client's end user."""
-    return f"{owner_id}#{user_id}"
-
-
-def created_order_of(created_at: datetime, job_id: str) -> str:
-    """The listing indexes' sort key: the creation time, then the job id, so jobs created
-    in the same millisecond list in one order, page after page."""
-    return f"{iso(created_at)}#{job_id}"
-
-
-def job_to_item(job: Job) -> dict:
-    item = {_attribute(f.name): _encode(f.name, getattr(job, f.name)) for f in fields(Job)
-            if getattr(job, f.name) is not None}
-    item[BY_USER.hash_key] = _owner_user(job.owner_id, job.user_id)
-    item[BY_OWNER.range_key] = item[BY_USER.range_key] = created_order_of(job.created_at,
-                                                                          job.job_id)
-    if job.status in ACTIVE or job.notification_pending:
-        item[SWEEP_KEY] = OPEN  # in the sparse by-open index the sweep reads
-    return item
-
-
-def job_from_item(item: dict) -> Job:
-    item = from_dynamo(item)
-    values = {}
-    for f in fields(Job):
-        value = item.get(_attribute(f.name))
-        if value is not None and f.name in _DATETIME_FIELDS:
-            value = parse_iso(value)
-        elif f.name == "status":
-            value = JobStatus(value)
-        elif f.name == "result" and value is not None:
-            value = JobResult(value["s3Path"], [StoredOutput(
-                **{o.name: out.get(_attribute(o.name)) for o in fields(StoredOutput)})
-                for out in value["outputs"]])
-        values[f.name] = value
-    return Job(**values)
 
 
 class DynamoJobStore:
@@ -114,11 +45,11 @@ class DynamoJobStore:
         values: Dict[str, Any] = {}
         sets, removes = [], []
         for i, (field, value) in enumerate(changes.items()):
-            names[f"#f{i}"] = _attribute(field)
+            names[f"#f{i}"] = attribute_of(field)
             if value is None:
                 removes.append(f"#f{i}")
             else:
-                values[f":v{i}"] = _encode(field, value)
+                values[f":v{i}"] = encode(field, value)
                 sets.append(f"#f{i} = :v{i}")
         allowed = []
         for i, status in enumerate(from_statuses):
@@ -173,7 +104,7 @@ class DynamoJobStore:
     def _owner_index(owner_id: str, user_id: Optional[str]) -> Tuple[Index, str]:
         """One end user's jobs (by-user), or all of the client's (by-owner), and the key."""
         if user_id is not None:
-            return BY_USER, _owner_user(owner_id, user_id)
+            return BY_USER, owner_user(owner_id, user_id)
         return BY_OWNER, owner_id
 
     def list(self, query: JobQuery) -> JobPage:
@@ -198,8 +129,13 @@ class DynamoJobStore:
         if query.start_after:
             kwargs["ExclusiveStartKey"] = dict(query.start_after)
         page = self.table.query(**kwargs)
-        return JobPage([job_from_item(i) for i in page.get("Items", [])],
+        return JobPage(self._read_all([i["jobId"] for i in page.get("Items", [])]),
                        page.get("LastEvaluatedKey"))
+
+    def _read_all(self, job_ids: List[str]) -> List[Job]:
+        """The jobs, in the order given; one gone meanwhile is left out."""
+        found = {i["jobId"]: i for i in self.table.batch_get([{"jobId": j} for j in job_ids])}
+        return [job_from_item(found[j]) for j in job_ids if j in found]
 
     def latest_with_cache_key(self, cache_key: str, since: datetime,
                               limit: int = 10) -> List[Job]:
@@ -232,14 +168,25 @@ class DynamoJobStore:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def open_jobs(self, updated_before: datetime) -> Iterator[Job]:
-        kwargs = {"IndexName": BY_OPEN.name,
-                  "KeyConditionExpression": "#k = :open AND #r <= :before",
-                  "ExpressionAttributeNames": {"#k": SWEEP_KEY, "#r": BY_OPEN.range_key},
-                  "ExpressionAttributeValues": {":open": OPEN, ":before": iso(updated_before)}}
+    def open_jobs(self, updated_before: datetime) -> Iterator[IndexedJob]:
+        # The index holds keys only, oldest first, so it is written when a job enters it and
+        # when it leaves, not at every change; what a job is now is read in batches.
+        kwargs = {"IndexName": BY_OPEN.name, "KeyConditionExpression": "#k = :open",
+                  "ExpressionAttributeNames": {"#k": SWEEP_KEY},
+                  "ExpressionAttributeValues": {":open": OPEN}}
+        before = iso(updated_before)
         while True:
             page = self.table.query(**kwargs)
-            yield from (indexed_job(i) for i in page.get("Items", []))
+            ids = [i["jobId"] for i in page.get("Items", [])]
+            for start in range(0, len(ids), 100):  # one batch read at a time: the sweep's
+                chunk = ids[start:start + 100]     # budget is checked between them
+                found = {i["jobId"]: i for i in self.table.batch_get(
+                    [{"jobId": j} for j in chunk], ProjectionExpression=_OPEN_FIELDS,
+                    ExpressionAttributeNames={"#s": "status", "#k": SWEEP_KEY})}
+                for item in filter(None, map(found.get, chunk)):
+                    # Still open (it may have closed since the index was read), and quiet.
+                    if item.get(SWEEP_KEY) == OPEN and item.get("updatedAt", "") <= before:
+                        yield indexed_job(item)
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

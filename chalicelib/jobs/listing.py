@@ -1,7 +1,8 @@
 """A client's jobs, newest first (by `createdAt`, to the millisecond; jobs created in the
 same millisecond by job id), a page at a time.
 
-Each page is one index query: no scan, no per-item read, no reconciliation.
+Each page is one index query and one batch read of the jobs it found: no scan, no
+reconciliation.
 The cursor is the store's position, with the filters it belongs to, signed
 with the caller's key hash: another caller's cursor, a cursor used with other
 filters, or a tampered one is refused.

@@ -63,8 +63,9 @@ class JobRepository(Protocol):
         False when it changed nothing (so concurrent events never lower it)."""
 
     def list(self, query: JobQuery) -> JobPage:
-        """One query of an index: no scan, no per-item read. A page may hold fewer
-        than ``limit`` jobs when filters drop some; ``next_position`` says if more follow."""
+        """One query of an index, then the page's jobs read in one batch: no scan. A page
+        may hold fewer than ``limit`` jobs when filters drop some; ``next_position`` says
+        if more follow."""
 
     def latest_with_cache_key(self, cache_key: str, since: datetime,
                               limit: int = 10) -> List["IndexedJob"]:
@@ -85,8 +86,9 @@ class JobRepository(Protocol):
 
 @dataclass(frozen=True)
 class IndexedJob:
-    """What an index holds of a job (resources.json: each index projects only what its
-    queries read): enough to choose jobs; get() reads the one to act on."""
+    """A few attributes of a job, as an index holds them (resources.json: each index
+    projects only what its queries read) or a batch read returns them: enough to choose
+    jobs; get() reads the one to act on."""
     job_id: str
     status: JobStatus
     updated_at: Optional[datetime] = None

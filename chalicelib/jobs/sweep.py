@@ -1,10 +1,10 @@
 """The scheduled sweep (every minute): jobs nobody polls still end.
 
-It reads the sparse by-open index (never the table): an active job quiet for
+It reads the sparse by-open index (never a scan): an active job quiet for
 longer than its model's expected time is reconciled with Replicate (lost
 webhooks), one past its start deadline fails, and an ended job whose event was
-never queued (a crash) has it sent. The index gives each job's status and times;
-only a job acted on is read whole.
+never queued (a crash) has it sent. The open jobs' status and times are read in
+batches of a few attributes; only a job acted on is read whole.
 
 A sweep stops after ``budget_s``, well inside the function's timeout and the
 schedule's minute: runs never overlap, and what is left waits for the next one.

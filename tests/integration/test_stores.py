@@ -220,3 +220,51 @@ def test_media_carries_its_kind_tag_only_when_a_rule_expires_that_kind(aws_env, 
     assert tags(stored) == tags(copied) == expected
     assert s3.head_object(Bucket=bucket, Key=f"{copied}/original.png")["ContentType"] == \
         "image/png"
+
+
+def test_open_jobs_are_those_active_or_unannounced_and_quiet_read_past_a_hundred(job_store):
+    """The sweep's read: every open job quiet since the bound (more than one batch read's
+    hundred), none updated after it, none closed. Dated in 2030, so the stack's own sweep
+    never finds them quiet."""
+    from datetime import timedelta
+    quiet = [replace(new_job(), job_id=f"open-{uuid.uuid4()}") for _ in range(130)]
+    for job in quiet:
+        job_store.create(job)
+    busy = replace(new_job(), updated_at=T0 + timedelta(minutes=5))
+    closed = new_job()
+    unannounced = new_job()
+    for job in (busy, closed, unannounced):
+        job_store.create(job)
+    job_store.update(closed.job_id, {"status": JobStatus.FAILED, "notification_pending": None},
+                     [JobStatus.PENDING])
+    job_store.update(unannounced.job_id, {"status": JobStatus.FAILED,
+                                          "notification_pending": True}, [JobStatus.PENDING])
+    mine = {j.job_id for j in quiet} | {busy.job_id, closed.job_id, unannounced.job_id}
+    try:
+        found = {hit.job_id: hit for hit in job_store.open_jobs(T0 + timedelta(minutes=1))
+                 if hit.job_id in mine}
+        assert set(found) == {j.job_id for j in quiet} | {unannounced.job_id}
+        hit = found[quiet[0].job_id]
+        assert (hit.status, hit.updated_at, hit.estimated_time) == (JobStatus.PENDING, T0, 5)
+        assert found[unannounced.job_id].status == JobStatus.FAILED
+    finally:  # closed, so later sweeps of the shared table do not read them
+        for job_id in mine - {closed.job_id}:
+            job_store.update(job_id, {"status": JobStatus.FAILED, "notification_pending": None},
+                             [JobStatus.PENDING, JobStatus.FAILED])
+
+
+def test_a_listed_page_holds_whole_jobs_filtered_by_status_and_model(job_store):
+    owner = f"filters-{uuid.uuid4().hex[:8]}"
+    result = JobResult("images/acme/u1/x", [StoredOutput("images/acme/u1/x/original.png", 10,
+                                                         "image/png", width=4)])
+    done = replace(new_job(), owner_id=owner)
+    other_model = replace(new_job(), owner_id=owner, model_id="sdxl")
+    pending = replace(new_job(), owner_id=owner)
+    for job in (done, other_model, pending):
+        job_store.create(job)
+    for job in (done, other_model):
+        job_store.update(job.job_id, {"status": JobStatus.COMPLETED, "result": result,
+                                      "notification_pending": None}, [JobStatus.PENDING])
+    page = job_store.list(JobQuery(owner, 10, status=JobStatus.COMPLETED,
+                                   model_id="flux-schnell"))
+    assert page.jobs == [job_store.get(done.job_id)] and page.jobs[0].result == result

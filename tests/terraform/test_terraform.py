@@ -10,7 +10,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from chalicelib.media import CONTENT_TYPES
-from chalicelib.resources import resource_names
+from chalicelib.resources import load_spec, resource_names
 from local import iam
 from local.provision import EXPIRING_KINDS
 from local.stack import ROOT, free_port
@@ -245,11 +245,16 @@ def test_tables_are_protected_and_indexes_project_what_their_queries_read(emulat
     assert tables and all(t["deletion_protection_enabled"] is True for t in tables.values())
     projections = {i["name"]: (i["projection_type"], sorted(i["non_key_attributes"] or []))
                    for i in tables["jobs"]["global_secondary_index"]}
-    # Listing returns whole jobs; the others read a status or two, or only ids.
-    assert projections == {"by-owner": ("ALL", []), "by-user": ("ALL", []),
-                           "by-cache-key": ("INCLUDE", ["follows", "status"]),
-                           "by-follows": ("KEYS_ONLY", []),
-                           "by-open": ("INCLUDE", ["estimatedTime", "status"])}
+    # As resources.json declares them (each projects only what its queries read:
+    # tests/unit/test_table_keys.py), with their keys.
+    declared = load_spec()["tables"]["jobs"]["indexes"]
+    assert projections == {name: (index["projection"], sorted(index.get("attributes", [])))
+                           for name, index in declared.items()}
+    assert projections["by-open"] == ("KEYS_ONLY", [])  # written only as a job opens and closes
+    keys = {i["name"]: (i["hash_key"], i["range_key"])
+            for i in tables["jobs"]["global_secondary_index"]}
+    assert keys == {name: (index["hash_key"], index.get("range_key"))
+                    for name, index in declared.items()}
 
 
 def console(tf: Terraform, expression: str):
