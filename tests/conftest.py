@@ -64,14 +64,18 @@ def sim(stack):
 @pytest.fixture
 def aws_env(stack, monkeypatch):
     """Point boto3 in this process (our own chalicelib code) at the stack's emulator,
-    with clients made for it (a client cached earlier may be another stack's)."""
+    with clients made for it (a client cached earlier may be another stack's) from a new
+    default session (the one before holds the credentials it first resolved)."""
+    import boto3
     from chalicelib import aws
     for k, v in stack.env().items():
         if k.startswith("AWS_"):
             monkeypatch.setenv(k, v)
     aws.client.cache_clear()
+    boto3.DEFAULT_SESSION = None
     yield
     aws.client.cache_clear()
+    boto3.DEFAULT_SESSION = None
 
 
 @pytest.fixture(scope="session")
