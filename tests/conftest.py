@@ -11,6 +11,18 @@ from tests.support.stack import (AUDITED, audited, emulator_clients, stack_for_t
                                  wait_start_schedule_idle)
 from tools.webhook_receiver import WebhookReceiver
 
+# The files that take a minute or more each, collected first: make test's workers take
+# whole files in collection order, so these start early beside the others instead of
+# ending the run alone.
+SLOW_FILES_FIRST = ("tests/terraform/test_terraform.py", "tests/tools/test_load_and_bench.py",
+                    "tests/contract/test_fuzzing.py", "tests/faults/test_aws_throttling.py",
+                    "tests/faults/test_processor_killed.py", "tests/sdk/test_js_sdk.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 @pytest.fixture(scope="session")
 def receiver():

@@ -24,3 +24,8 @@ def test_importing_the_app_leaves_the_handlers_modules_unimported():
         cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     assert "chalicelib.wiring" in imported  # the probe sees the app's own modules
     assert [m for m in NOT_ON_THE_IMPORT_PATH if m in imported] == []
+
+
+def test_the_slow_files_collected_first_exist():
+    from tests.conftest import SLOW_FILES_FIRST
+    assert all((ROOT / path).is_file() for path in SLOW_FILES_FIRST)
