@@ -108,9 +108,10 @@ _OUTAGE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException"
 
 def _is_dependency_outage(error: Exception) -> bool:
     from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+    from chalicelib.aws import BatchIncomplete
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code") in _OUTAGE_CODES
-    return isinstance(error, (ConnectionError, HTTPClientError))
+    return isinstance(error, (ConnectionError, HTTPClientError, BatchIncomplete))
 
 
 def api(path: str, doc: Operation, methods=("GET",), json_body: bool = False, cors=_CORS):

@@ -20,8 +20,6 @@ from chalicelib.store import (AlreadyExists, StaleTransition, from_dynamo,
 _OPEN_FIELDS = "jobId, #s, updatedAt, estimatedTime, follows, #k"
 
 
-
-
 class DynamoJobStore:
     def __init__(self, table):
         self.table = table

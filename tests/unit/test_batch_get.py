@@ -55,3 +55,9 @@ def test_keys_left_unprocessed_request_after_request_raise():
     with pytest.raises(BatchIncomplete):
         Table("jobs", client).batch_get(keys(10))
     assert client.requests == [10] + [5] * (aws._BATCH_ROUNDS - 1)
+
+
+def test_a_batch_read_left_unfinished_is_an_outage_to_retry_not_a_500():
+    from app import _is_dependency_outage
+    assert _is_dependency_outage(BatchIncomplete("jobs: 5 keys left unread"))
+    assert not _is_dependency_outage(ValueError("a bug"))
