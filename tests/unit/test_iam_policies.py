@@ -162,7 +162,11 @@ def test_a_stored_objects_kind_is_read_from_its_name(key, kind):
     assert kind_of(key) == kind
 
 
-def test_a_copy_is_one_copyobject_request_tagged_with_the_copys_kind():
+@pytest.mark.parametrize("expiring,tagging", [
+    (KINDS, {"Tagging": "kind=original"}),
+    (["thumbnail"], {}),  # a kind no rule expires: the source's tags are dropped
+])
+def test_a_copy_is_one_copyobject_request_tagged_with_the_copys_kind(expiring, tagging):
     """boto3's managed copy (s3transfer) turns a large copy into a multipart upload and
     then re-tags it with PutObjectVersionTagging (recent versions) or drops the tags
     (the one Lambda bundles): the Stubber refuses any request but this one."""
@@ -172,23 +176,9 @@ def test_a_copy_is_one_copyobject_request_tagged_with_the_copys_kind():
         stub.add_response("copy_object", {}, expected_params={
             "Bucket": "bucket", "Key": "new/original.png",
             "CopySource": {"Bucket": "bucket", "Key": "old/original.png"},
-            "MetadataDirective": "COPY", "TaggingDirective": "REPLACE",
-            "Tagging": "kind=original"})
+            "MetadataDirective": "COPY", "TaggingDirective": "REPLACE", **tagging})
         S3MediaStorage("bucket", lambda: client, presign_expiry_s=3600,
-                       expiring_kinds=KINDS).copy("old/original.png", "new/original.png")
-        stub.assert_no_pending_responses()
-
-
-def test_a_copy_of_a_kind_no_rule_expires_drops_the_sources_tags_in_the_same_request():
-    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        stub.add_response("copy_object", {}, expected_params={
-            "Bucket": "bucket", "Key": "new/original.png",
-            "CopySource": {"Bucket": "bucket", "Key": "old/original.png"},
-            "MetadataDirective": "COPY", "TaggingDirective": "REPLACE"})
-        S3MediaStorage("bucket", lambda: client, presign_expiry_s=3600,
-                       expiring_kinds=["thumbnail"]).copy("old/original.png", "new/original.png")
+                       expiring_kinds=expiring).copy("old/original.png", "new/original.png")
         stub.assert_no_pending_responses()
 
 
