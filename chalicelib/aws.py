@@ -9,6 +9,8 @@ import time
 from functools import lru_cache
 from typing import List
 
+# The most keys one BatchGetItem request takes (DynamoDB's limit).
+BATCH_GET_MAX_KEYS = 100
 # How many requests a batch read makes for keys DynamoDB keeps leaving unprocessed.
 _BATCH_ROUNDS = 6
 
@@ -88,9 +90,9 @@ class Table:
         pause, a few times, before it gives up. ``projection``: ProjectionExpression and
         ExpressionAttributeNames."""
         items: List[dict] = []
-        for start in range(0, len(keys), 100):
+        for start in range(0, len(keys), BATCH_GET_MAX_KEYS):
             pending = [{k: self._to.serialize(v) for k, v in key.items()}
-                       for key in keys[start:start + 100]]
+                       for key in keys[start:start + BATCH_GET_MAX_KEYS]]
             for attempt in range(_BATCH_ROUNDS):
                 if not pending:
                     break

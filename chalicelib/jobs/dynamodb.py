@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
+from chalicelib.aws import BATCH_GET_MAX_KEYS
 from chalicelib.clock import iso, parse_iso
 from chalicelib.jobs.items import (BY_CACHE_KEY, BY_FOLLOWS, BY_OPEN, BY_OWNER, BY_USER, OPEN,
                                    SWEEP_KEY, attribute_of, encode, indexed_job, job_from_item,
@@ -176,8 +177,9 @@ class DynamoJobStore:
         while True:
             page = self.table.query(**kwargs)
             ids = [i["jobId"] for i in page.get("Items", [])]
-            for start in range(0, len(ids), 100):  # one batch read at a time: the sweep's
-                chunk = ids[start:start + 100]     # budget is checked between them
+            # One batch read's worth at a time: the sweep's budget is checked between them.
+            for start in range(0, len(ids), BATCH_GET_MAX_KEYS):
+                chunk = ids[start:start + BATCH_GET_MAX_KEYS]
                 found = {i["jobId"]: i for i in self.table.batch_get(
                     [{"jobId": j} for j in chunk], ProjectionExpression=_OPEN_FIELDS,
                     ExpressionAttributeNames={"#s": "status", "#k": SWEEP_KEY})}
